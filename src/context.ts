@@ -1,0 +1,10 @@
+import type { ServerConfig } from "./config.ts";
+import type { Database } from "./db/client.ts";
+import type { Logger } from "./log.ts";
+
+/** What every route and background loop of one server process shares. */
+export type AppContext = {
+  config: ServerConfig;
+  database: Database;
+  log: Logger;
+};

@@ -1,0 +1,62 @@
+// Opens the database: embedded PGlite in the data dir by default, postgres.js when DATABASE_URL is set.
+// Both give the same drizzle API over the same schema.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import initdbWasmPath from "../../node_modules/@electric-sql/pglite/dist/initdb.wasm" with { type: "file" };
+import pgliteDataPath from "../../node_modules/@electric-sql/pglite/dist/pglite.data" with { type: "file" };
+import pgliteWasmPath from "../../node_modules/@electric-sql/pglite/dist/pglite.wasm" with { type: "file" };
+import * as schema from "./schema.ts";
+
+export type Schema = typeof schema;
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+export type DbDriver = "pglite" | "postgres";
+
+export type Database = {
+  db: Db;
+  driver: DbDriver;
+  close(): Promise<void>;
+};
+
+async function openPglite(dataDir: string | null): Promise<Database> {
+  // The wasm and data bundle are embedded in the compiled binary, so nothing is read from node_modules.
+  const [pgliteWasmModule, initdbWasmModule] = await Promise.all([
+    WebAssembly.compile(await Bun.file(pgliteWasmPath).arrayBuffer()),
+    WebAssembly.compile(await Bun.file(initdbWasmPath).arrayBuffer()),
+  ]);
+  const fsBundle = new Blob([await Bun.file(pgliteDataPath).arrayBuffer()]);
+  let path: string | undefined;
+  if (dataDir) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    path = join(dataDir, "pglite");
+  }
+  const client = await PGlite.create({ dataDir: path, pgliteWasmModule, initdbWasmModule, fsBundle });
+  return {
+    db: drizzlePglite(client, { schema }) as unknown as Db,
+    driver: "pglite",
+    close: () => client.close(),
+  };
+}
+
+async function openPostgres(url: string): Promise<Database> {
+  const client = postgres(url, { max: 10, onnotice: () => {}, connect_timeout: 10 });
+  return {
+    db: drizzlePostgres(client, { schema }) as unknown as Db,
+    driver: "postgres",
+    close: () => client.end({ timeout: 5 }),
+  };
+}
+
+/** `dataDir` null means an in-memory PGlite (tests). */
+export function openDatabase(opts: { databaseUrl: string | null; dataDir: string | null }): Promise<Database> {
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl) : openPglite(opts.dataDir);
+}
+
+/** drizzle's `execute` returns `{rows}` on PGlite and an array on postgres.js. */
+export function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}

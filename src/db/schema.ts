@@ -1,0 +1,211 @@
+// The data model of DESIGN.md. Row-level security (enabled and forced on every user-owned table)
+// lives in the hand-written migration beside the generated ones: drizzle-kit cannot express FORCE.
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  customType,
+  date,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
+  dataType: () => "bytea",
+  fromDriver: (value) => new Uint8Array(value),
+});
+
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+
+export const plans = pgTable("plans", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  cpuMillis: integer("cpu_millis").notNull(),
+  memoryMb: integer("memory_mb").notNull(),
+  pidsLimit: integer("pids_limit").notNull(),
+  diskMb: integer("disk_mb").notNull(),
+  apiRequestsPerMinute: integer("api_requests_per_minute").notNull(),
+  idleFreezeMinutes: integer("idle_freeze_minutes").notNull(),
+});
+
+export const users = pgTable(
+  "users",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    email: text("email").notNull(),
+    passwordHash: text("password_hash").notNull(),
+    isAdmin: boolean("is_admin").notNull().default(false),
+    planId: text("plan_id")
+      .notNull()
+      .default("free")
+      .references(() => plans.id),
+    createdAt: createdAt(),
+    passwordChangedAt: timestamp("password_changed_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("users_email_key").on(t.email)],
+);
+
+/** One row per refresh-token family (a signed-in device). Only hashes of tokens are stored. */
+export const authSessions = pgTable(
+  "auth_sessions",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    tokenHash: text("token_hash").notNull(),
+    previousTokenHash: text("previous_token_hash"),
+    rotatedAt: timestamp("rotated_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    revokedReason: text("revoked_reason"),
+    userAgent: text("user_agent"),
+    ip: text("ip"),
+  },
+  (t) => [
+    uniqueIndex("auth_sessions_token_hash_key").on(t.tokenHash),
+    index("auth_sessions_previous_token_hash_idx").on(t.previousTokenHash),
+    index("auth_sessions_user_idx").on(t.userId),
+  ],
+);
+
+export const PROVIDERS = ["anthropic", "openai", "google", "openrouter"] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+/** AI-provider keys, AES-256-GCM under the master key named by key_id. */
+export const credentials = pgTable(
+  "credentials",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    provider: text("provider").$type<Provider>().notNull(),
+    keyId: text("key_id").notNull(),
+    nonce: bytea("nonce").notNull(),
+    ciphertext: bytea("ciphertext").notNull(),
+    keyPreview: text("key_preview").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("credentials_user_provider_key").on(t.userId, t.provider),
+    index("credentials_key_id_idx").on(t.keyId),
+    check("credentials_provider_check", sql`${t.provider} in ('anthropic', 'openai', 'google', 'openrouter')`),
+  ],
+);
+
+export const NODE_STATES = ["active", "draining", "unreachable"] as const;
+export type NodeState = (typeof NODE_STATES)[number];
+
+export const nodes = pgTable(
+  "nodes",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    name: text("name").notNull(),
+    url: text("url").notNull(),
+    fingerprint: text("fingerprint").notNull(),
+    state: text("state").$type<NodeState>().notNull().default("active"),
+    capacity: jsonb("capacity").$type<{ cpuMillis: number; memoryMb: number; containers: number }>(),
+    lastHealth: jsonb("last_health"),
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("nodes_name_key").on(t.name),
+    check("nodes_state_check", sql`${t.state} in ('active', 'draining', 'unreachable')`),
+  ],
+);
+
+export const SESSION_STATES = ["none", "spawning", "running", "frozen", "failed"] as const;
+export type SessionState = (typeof SESSION_STATES)[number];
+
+/** One container per user. */
+export const agentSessions = pgTable(
+  "agent_sessions",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    nodeId: uuid("node_id").references(() => nodes.id, { onDelete: "set null" }),
+    dockerId: text("docker_id"),
+    template: text("template").notNull().default("clawfleet-runtime"),
+    state: text("state").$type<SessionState>().notNull().default("none"),
+    progress: text("progress"),
+    failureReason: text("failure_reason"),
+    generation: integer("generation").notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+    lastActivityAt: timestamp("last_activity_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("agent_sessions_user_key").on(t.userId),
+    index("agent_sessions_node_idx").on(t.nodeId),
+    check("agent_sessions_state_check", sql`${t.state} in ('none', 'spawning', 'running', 'frozen', 'failed')`),
+  ],
+);
+
+export const loginAttempts = pgTable(
+  "login_attempts",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    ip: text("ip").notNull(),
+    email: text("email").notNull(),
+    success: boolean("success").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("login_attempts_email_idx").on(t.email, t.createdAt),
+    index("login_attempts_ip_idx").on(t.ip, t.createdAt),
+  ],
+);
+
+export const auditLog = pgTable(
+  "audit_log",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    userId: uuid("user_id"),
+    actorId: uuid("actor_id"),
+    action: text("action").notNull(),
+    target: text("target"),
+    detail: jsonb("detail").$type<Record<string, unknown>>(),
+    ip: text("ip"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("audit_log_user_idx").on(t.userId, t.createdAt), index("audit_log_created_idx").on(t.createdAt)],
+);
+
+/** Aggregates only: no user id, so usage history cannot be tied back to a person. */
+export const usageDaily = pgTable(
+  "usage_daily",
+  {
+    day: date("day").notNull(),
+    planId: text("plan_id").notNull(),
+    spawns: integer("spawns").notNull().default(0),
+    activeUsers: integer("active_users").notNull().default(0),
+    containerSeconds: bigint("container_seconds", { mode: "number" }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.planId] })],
+);
+
+/** Fixed-window API request counters shared by all replicas. */
+export const rateCounters = pgTable(
+  "rate_counters",
+  {
+    bucket: text("bucket").notNull(),
+    windowStart: timestamp("window_start", { withTimezone: true }).notNull(),
+    count: integer("count").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.bucket, t.windowStart] })],
+);

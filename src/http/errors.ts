@@ -1,0 +1,48 @@
+// One error shape for the whole API: `{error: {code, message}}`. Bad input is always a 4xx; only a
+// fault of ours is a 500, and its message never carries internals.
+import { Elysia } from "elysia";
+import type { Logger } from "../log.ts";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function errorBody(code: string, message: string) {
+  return { error: { code, message } };
+}
+
+function jsonError(status: number, code: string, message: string, headers: Record<string, string> = {}) {
+  return new Response(JSON.stringify(errorBody(code, message)), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+  });
+}
+
+export function errorHandler(log: Logger) {
+  return new Elysia({ name: "error-handler" }).onError({ as: "global" }, ({ code, error, request }) => {
+    if (error instanceof ApiError) return jsonError(error.status, error.code, error.message, error.headers);
+    switch (code) {
+      case "VALIDATION":
+        return jsonError(400, "invalid_request", "The request body or parameters are not valid.");
+      case "PARSE":
+        return jsonError(400, "invalid_body", "The request body could not be parsed.");
+      case "NOT_FOUND":
+        return jsonError(404, "not_found", "No such route.");
+      case "INVALID_COOKIE_SIGNATURE":
+        return jsonError(401, "invalid_cookie", "A cookie was tampered with.");
+    }
+    const status = (error as { status?: number }).status;
+    if (typeof status === "number" && status >= 400 && status < 500) {
+      return jsonError(status, "bad_request", "The request could not be handled.");
+    }
+    log.error("unhandled error", { error, method: request.method, path: new URL(request.url).pathname });
+    return jsonError(500, "internal", "Something went wrong on our side.");
+  });
+}

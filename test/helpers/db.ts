@@ -1,0 +1,78 @@
+// Fresh, migrated databases for tests on both drivers: an in-memory PGlite, and a new database on the
+// PostgreSQL cluster that scripts/services.sh starts (CLAWFLEET_TEST_PG_URL), dropped afterwards.
+import { afterAll, beforeAll, describe } from "bun:test";
+import postgres from "postgres";
+import { type Database, type DbDriver, openDatabase } from "../../src/db/client.ts";
+import { migrate } from "../../src/db/migrate.ts";
+
+export const DRIVERS: DbDriver[] = ["pglite", "postgres"];
+
+export function testPgUrl(): string {
+  const url = process.env.CLAWFLEET_TEST_PG_URL;
+  if (!url) throw new Error("CLAWFLEET_TEST_PG_URL is not set: run `eval \"$(bash scripts/services.sh)\"` first");
+  return url;
+}
+
+export type TestDatabase = Database & { url: string | null; drop(): Promise<void> };
+
+/** A new empty PostgreSQL database; returns its URL. */
+export async function createPgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const adminUrl = testPgUrl();
+  const name = `cf_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const cleanup = postgres(adminUrl, { max: 1, onnotice: () => {} });
+      await cleanup.unsafe(`drop database if exists ${name} with (force)`);
+      await cleanup.end();
+    },
+  };
+}
+
+export async function freshDatabase(driver: DbDriver, opts: { migrated?: boolean } = {}): Promise<TestDatabase> {
+  let database: Database;
+  let url: string | null = null;
+  let drop = async () => {};
+  if (driver === "postgres") {
+    const created = await createPgDatabase();
+    url = created.url;
+    drop = created.drop;
+    database = await openDatabase({ databaseUrl: url, dataDir: null });
+  } else {
+    database = await openDatabase({ databaseUrl: null, dataDir: null });
+  }
+  if (opts.migrated !== false) await migrate(database.db);
+  return {
+    ...database,
+    url,
+    async drop() {
+      await database.close();
+      await drop();
+    },
+    close: () => database.close(),
+  };
+}
+
+/** Runs the same suite once per driver, each on its own fresh migrated database. */
+export function describeEachDriver(title: string, body: (db: () => TestDatabase, driver: DbDriver) => void) {
+  for (const driver of DRIVERS) {
+    describe(`${title} [${driver}]`, () => {
+      let database: TestDatabase | undefined;
+      beforeAll(async () => {
+        database = await freshDatabase(driver);
+      });
+      afterAll(async () => {
+        await database?.drop();
+      });
+      body(() => {
+        if (!database) throw new Error("database not ready");
+        return database;
+      }, driver);
+    });
+  }
+}
