@@ -16,7 +16,16 @@ for (const target of targets) {
     process.exit(1);
   }
   const proc = Bun.spawnSync(
-    [process.execPath, "build", "--compile", "--minify-syntax", "--sourcemap", target.entry, "--outfile", target.out],
+    [
+      process.execPath,
+      "build",
+      "--compile",
+      "--minify-syntax",
+      "--sourcemap",
+      target.entry,
+      "--outfile",
+      target.out,
+    ],
     { stdout: "inherit", stderr: "inherit" },
   );
   if (proc.exitCode !== 0) process.exit(proc.exitCode ?? 1);

@@ -6,7 +6,7 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-export type KeyringEntry = { id: string; secret: Uint8Array };
+export type KeyringEntry = { id: string; secret: Uint8Array<ArrayBuffer> };
 
 export type ServerConfig = {
   dataDir: string;
@@ -127,7 +127,9 @@ export function loadServerConfig(env: Env = process.env, args: string[] = []): S
   const cert = get("CLAWFLEET_TLS_CERT");
   const key = get("CLAWFLEET_TLS_KEY");
   if (Boolean(cert) !== Boolean(key)) {
-    throw new ConfigError(`${cert ? "CLAWFLEET_TLS_KEY" : "CLAWFLEET_TLS_CERT"}: set both TLS variables or neither`);
+    throw new ConfigError(
+      `${cert ? "CLAWFLEET_TLS_KEY" : "CLAWFLEET_TLS_CERT"}: set both TLS variables or neither`,
+    );
   }
 
   const logLevel = (get("CLAWFLEET_LOG_LEVEL") ?? "info") as LogLevel;

@@ -1,3 +1,5 @@
+import type { AuthKeys } from "./auth/keys.ts";
+import type { SessionPolicy } from "./auth/refresh_tokens.ts";
 import type { ServerConfig } from "./config.ts";
 import type { Database } from "./db/client.ts";
 import type { Logger } from "./log.ts";
@@ -7,4 +9,5 @@ export type AppContext = {
   config: ServerConfig;
   database: Database;
   log: Logger;
+  auth: { keys: AuthKeys; policy: SessionPolicy };
 };

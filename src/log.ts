@@ -21,7 +21,7 @@ export const REDACTED = "[redacted]";
 export function redactText(text: string): string {
   let out = text;
   for (const pattern of SECRET_PATTERNS) {
-    out = out.replace(pattern, (match, ...groups) => {
+    out = out.replace(pattern, (_match, ...groups) => {
       const prefix = pattern.source.startsWith("(postgres") ? String(groups[0]) : "";
       return prefix ? `${prefix}${REDACTED}@` : REDACTED;
     });
@@ -34,14 +34,19 @@ export function redact(value: unknown, depth = 0): unknown {
   if (typeof value === "string") return redactText(value);
   if (value === null || typeof value !== "object") return value;
   if (value instanceof Error) {
-    return { name: value.name, message: redactText(value.message), stack: value.stack && redactText(value.stack) };
+    return {
+      name: value.name,
+      message: redactText(value.message),
+      stack: value.stack && redactText(value.stack),
+    };
   }
   if (value instanceof Uint8Array) return `[${value.byteLength} bytes]`;
   if (value instanceof Headers) return redact(Object.fromEntries(value.entries()), depth + 1);
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
-    out[key] = SECRET_KEY.test(key) && item !== null && item !== undefined ? REDACTED : redact(item, depth + 1);
+    out[key] =
+      SECRET_KEY.test(key) && item !== null && item !== undefined ? REDACTED : redact(item, depth + 1);
   }
   return out;
 }
@@ -58,7 +63,11 @@ export type Logger = {
 export type LogSink = (line: string) => void;
 const stdoutSink: LogSink = (line) => process.stdout.write(`${line}\n`);
 
-export function createLogger(level: LogLevel = "info", base: LogFields = {}, sink: LogSink = stdoutSink): Logger {
+export function createLogger(
+  level: LogLevel = "info",
+  base: LogFields = {},
+  sink: LogSink = stdoutSink,
+): Logger {
   const write = (at: LogLevel, msg: string, fields?: LogFields) => {
     if (ORDER[at] < ORDER[level]) return;
     const record = redact({ ...base, ...fields }) as LogFields;

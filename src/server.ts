@@ -1,3 +1,5 @@
+import { deriveAuthKeys } from "./auth/keys.ts";
+import { DEFAULT_SESSION_POLICY } from "./auth/refresh_tokens.ts";
 import type { ServerConfig } from "./config.ts";
 import type { AppContext } from "./context.ts";
 import { openDatabase } from "./db/client.ts";
@@ -7,11 +9,20 @@ import { createLogger, type Logger } from "./log.ts";
 
 export type RunningServer = { url: string; ctx: AppContext; stop(): Promise<void> };
 
-export async function startServer(config: ServerConfig, log: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+export async function startServer(
+  config: ServerConfig,
+  log: Logger = createLogger(config.logLevel),
+): Promise<RunningServer> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const applied = await migrate(database.db);
   if (applied.length) log.info("migrations applied", { migrations: applied });
-  const ctx: AppContext = { config, database, log };
+  const masterKey = await temporaryMasterKey(config);
+  const ctx: AppContext = {
+    config,
+    database,
+    log,
+    auth: { keys: await deriveAuthKeys(masterKey), policy: DEFAULT_SESSION_POLICY },
+  };
   const app = buildApp(ctx);
   const tls = config.tls ? { cert: Bun.file(config.tls.cert), key: Bun.file(config.tls.key) } : undefined;
   app.listen({ port: config.port, hostname: config.host, tls });
@@ -24,8 +35,21 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     url,
     ctx,
     async stop() {
-      await app.stop();
+      await server.stop();
       await database.close();
     },
   };
+}
+
+async function temporaryMasterKey(config: ServerConfig): Promise<Uint8Array<ArrayBuffer>> {
+  const first = config.masterKeys[0];
+  if (first) return first.secret;
+  const { existsSync, mkdirSync, readFileSync, writeFileSync } = await import("node:fs");
+  const path = `${config.dataDir}/master.key`;
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  if (!existsSync(path))
+    writeFileSync(path, Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64"), {
+      mode: 0o600,
+    });
+  return new Uint8Array(Buffer.from(readFileSync(path, "utf8").trim(), "base64"));
 }

@@ -35,7 +35,10 @@ export function buildScratchRootfs(opts: RootfsOptions): void {
   }
   mkdirSync(join(opts.dir, "etc"), { recursive: true });
   const { name, uid } = opts.user;
-  writeFileSync(join(opts.dir, "etc/passwd"), `root:x:0:0:root:/:/sbin/nologin\n${name}:x:${uid}:${uid}::/data:/sbin/nologin\n`);
+  writeFileSync(
+    join(opts.dir, "etc/passwd"),
+    `root:x:0:0:root:/:/sbin/nologin\n${name}:x:${uid}:${uid}::/data:/sbin/nologin\n`,
+  );
   writeFileSync(join(opts.dir, "etc/group"), `root:x:0:\n${name}:x:${uid}:\n`);
   for (const { path, mode } of opts.emptyDirs) {
     const full = join(opts.dir, path);

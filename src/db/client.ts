@@ -52,7 +52,10 @@ async function openPostgres(url: string): Promise<Database> {
 }
 
 /** `dataDir` null means an in-memory PGlite (tests). */
-export function openDatabase(opts: { databaseUrl: string | null; dataDir: string | null }): Promise<Database> {
+export function openDatabase(opts: {
+  databaseUrl: string | null;
+  dataDir: string | null;
+}): Promise<Database> {
   return opts.databaseUrl ? openPostgres(opts.databaseUrl) : openPglite(opts.dataDir);
 }
 

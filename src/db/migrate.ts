@@ -31,7 +31,9 @@ export async function migrate(db: Db, migrations: EmbeddedMigration[] = MIGRATIO
       for (const statement of migration.sql.split("--> statement-breakpoint")) {
         if (statement.trim()) await tx.execute(sql.raw(statement));
       }
-      await tx.execute(sql`insert into _clawfleet_migrations (name, hash) values (${migration.name}, ${hash})`);
+      await tx.execute(
+        sql`insert into _clawfleet_migrations (name, hash) values (${migration.name}, ${hash})`,
+      );
       ran.push(migration.name);
     }
     return ran;

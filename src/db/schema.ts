@@ -54,7 +54,10 @@ export const users = pgTable(
   (t) => [uniqueIndex("users_email_key").on(t.email)],
 );
 
-/** One row per refresh-token family (a signed-in device). Only hashes of tokens are stored. */
+/**
+ * One row per refresh-token family (a signed-in device). A refresh token is derived from the family's
+ * random salt and its generation (see src/auth/refresh_tokens.ts); only its hash is stored.
+ */
 export const authSessions = pgTable(
   "auth_sessions",
   {
@@ -62,8 +65,9 @@ export const authSessions = pgTable(
     userId: uuid("user_id")
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
+    salt: text("salt").notNull(),
+    generation: integer("generation").notNull().default(0),
     tokenHash: text("token_hash").notNull(),
-    previousTokenHash: text("previous_token_hash"),
     rotatedAt: timestamp("rotated_at", { withTimezone: true }),
     createdAt: createdAt(),
     lastUsedAt: timestamp("last_used_at", { withTimezone: true }).notNull().defaultNow(),
@@ -75,7 +79,6 @@ export const authSessions = pgTable(
   },
   (t) => [
     uniqueIndex("auth_sessions_token_hash_key").on(t.tokenHash),
-    index("auth_sessions_previous_token_hash_idx").on(t.previousTokenHash),
     index("auth_sessions_user_idx").on(t.userId),
   ],
 );
@@ -101,7 +104,10 @@ export const credentials = pgTable(
   (t) => [
     uniqueIndex("credentials_user_provider_key").on(t.userId, t.provider),
     index("credentials_key_id_idx").on(t.keyId),
-    check("credentials_provider_check", sql`${t.provider} in ('anthropic', 'openai', 'google', 'openrouter')`),
+    check(
+      "credentials_provider_check",
+      sql`${t.provider} in ('anthropic', 'openai', 'google', 'openrouter')`,
+    ),
   ],
 );
 
@@ -152,7 +158,10 @@ export const agentSessions = pgTable(
   (t) => [
     uniqueIndex("agent_sessions_user_key").on(t.userId),
     index("agent_sessions_node_idx").on(t.nodeId),
-    check("agent_sessions_state_check", sql`${t.state} in ('none', 'spawning', 'running', 'frozen', 'failed')`),
+    check(
+      "agent_sessions_state_check",
+      sql`${t.state} in ('none', 'spawning', 'running', 'frozen', 'failed')`,
+    ),
   ],
 );
 
@@ -183,7 +192,10 @@ export const auditLog = pgTable(
     ip: text("ip"),
     createdAt: createdAt(),
   },
-  (t) => [index("audit_log_user_idx").on(t.userId, t.createdAt), index("audit_log_created_idx").on(t.createdAt)],
+  (t) => [
+    index("audit_log_user_idx").on(t.userId, t.createdAt),
+    index("audit_log_created_idx").on(t.createdAt),
+  ],
 );
 
 /** Aggregates only: no user id, so usage history cannot be tied back to a person. */

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
-import journal from "../../migrations/meta/_journal.json";
 import { MIGRATIONS } from "../../migrations/index.ts";
+import journal from "../../migrations/meta/_journal.json";
 import { rowsOf } from "../../src/db/client.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { describeEachDriver, freshDatabase } from "../helpers/db.ts";
@@ -48,7 +48,9 @@ describeEachDriver("migrations", (db) => {
 
   test("plans are seeded", async () => {
     const plans = rowsOf<{ id: string; api_requests_per_minute: number }>(
-      await db().db.execute(sql`select id, api_requests_per_minute from plans order by api_requests_per_minute`),
+      await db().db.execute(
+        sql`select id, api_requests_per_minute from plans order by api_requests_per_minute`,
+      ),
     );
     expect(plans.map((p) => [p.id, p.api_requests_per_minute])).toEqual([
       ["free", 30],

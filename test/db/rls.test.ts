@@ -16,6 +16,7 @@ describeEachDriver("row-level security through the app's connection helper", (db
       await tx.insert(authSessions).values({
         userId: user.id,
         tokenHash: `hash-${email}`,
+        salt: "s",
         expiresAt: new Date(Date.now() + 60_000),
       });
       await tx.insert(credentials).values({

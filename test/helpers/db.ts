@@ -9,7 +9,8 @@ export const DRIVERS: DbDriver[] = ["pglite", "postgres"];
 
 export function testPgUrl(): string {
   const url = process.env.CLAWFLEET_TEST_PG_URL;
-  if (!url) throw new Error("CLAWFLEET_TEST_PG_URL is not set: run `eval \"$(bash scripts/services.sh)\"` first");
+  if (!url)
+    throw new Error('CLAWFLEET_TEST_PG_URL is not set: run `eval "$(bash scripts/services.sh)"` first');
   return url;
 }
 
@@ -34,7 +35,10 @@ export async function createPgDatabase(): Promise<{ url: string; drop(): Promise
   };
 }
 
-export async function freshDatabase(driver: DbDriver, opts: { migrated?: boolean } = {}): Promise<TestDatabase> {
+export async function freshDatabase(
+  driver: DbDriver,
+  opts: { migrated?: boolean } = {},
+): Promise<TestDatabase> {
   let database: Database;
   let url: string | null = null;
   let drop = async () => {};

@@ -1,0 +1,169 @@
+// Refresh-token families. A token is `<family id>.<generation>.<mac>` where mac = HMAC(refreshKey,
+// id|generation|salt) and salt is 256 random bits per family: unguessable without the server key, and
+// only its hash is stored. Because any genuine token can be recognised by its MAC:
+// - presenting the current generation rotates the family to the next one;
+// - presenting the previous generation within GRACE of its rotation returns the current token again
+//   (two tabs refreshing at once both end up with the same token, nobody is logged out);
+// - presenting any older genuine token is reuse: the whole family is revoked;
+// - a forged token is just rejected (it cannot be used to revoke someone else's family).
+import { encodeBase64urlNoPadding } from "@oslojs/encoding";
+import { and, eq, isNull, sql } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { asSystem, asUser } from "../db/rls.ts";
+import { authSessions } from "../db/schema.ts";
+import { hmac } from "./keys.ts";
+
+export type SessionPolicy = { absoluteMs: number; idleMs: number; graceMs: number };
+
+export const DEFAULT_SESSION_POLICY: SessionPolicy = {
+  absoluteMs: 30 * 24 * 3600_000,
+  idleMs: 7 * 24 * 3600_000,
+  graceMs: 10_000,
+};
+
+export type IssuedRefresh = { sessionId: string; userId: string; refreshToken: string };
+
+export type RefreshOutcome =
+  | ({ ok: true } & IssuedRefresh)
+  | { ok: false; reason: "malformed" | "unknown" | "forged" | "revoked" | "expired" | "reused" };
+
+function sha256Hex(text: string): string {
+  return new Bun.CryptoHasher("sha256").update(text).digest("hex");
+}
+
+async function tokenFor(key: CryptoKey, id: string, generation: number, salt: string): Promise<string> {
+  const mac = await hmac(key, `${id}|${generation}|${salt}`);
+  return `${id}.${generation}.${encodeBase64urlNoPadding(mac)}`;
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  const ab = new TextEncoder().encode(a);
+  const bb = new TextEncoder().encode(b);
+  if (ab.length !== bb.length) return false;
+  let diff = 0;
+  for (let i = 0; i < ab.length; i++) diff |= (ab[i] ?? 0) ^ (bb[i] ?? 0);
+  return diff === 0;
+}
+
+const TOKEN =
+  /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(\d{1,9})\.([A-Za-z0-9_-]{43})$/;
+
+export async function createFamily(
+  db: Db,
+  key: CryptoKey,
+  policy: SessionPolicy,
+  userId: string,
+  meta: { userAgent: string | null; ip: string | null },
+): Promise<IssuedRefresh> {
+  const id = crypto.randomUUID();
+  const salt = encodeBase64urlNoPadding(crypto.getRandomValues(new Uint8Array(32)));
+  const refreshToken = await tokenFor(key, id, 0, salt);
+  await asUser(db, userId, (tx) =>
+    tx.insert(authSessions).values({
+      id,
+      userId,
+      salt,
+      generation: 0,
+      tokenHash: sha256Hex(refreshToken),
+      expiresAt: new Date(Date.now() + policy.absoluteMs),
+      userAgent: meta.userAgent?.slice(0, 300) ?? null,
+      ip: meta.ip,
+    }),
+  );
+  return { sessionId: id, userId, refreshToken };
+}
+
+export async function rotate(
+  db: Db,
+  key: CryptoKey,
+  policy: SessionPolicy,
+  presented: string,
+): Promise<RefreshOutcome> {
+  const match = TOKEN.exec(presented);
+  if (!match) return { ok: false, reason: "malformed" };
+  const [, id = "", genText = ""] = match;
+  const generation = Number(genText);
+
+  return asSystem(db, async (tx) => {
+    const [family] = await tx.select().from(authSessions).where(eq(authSessions.id, id)).for("update");
+    if (!family) return { ok: false, reason: "unknown" } as const;
+    if (!constantTimeEqual(presented, await tokenFor(key, id, generation, family.salt))) {
+      return { ok: false, reason: "forged" } as const;
+    }
+    const now = Date.now();
+    if (family.revokedAt) return { ok: false, reason: "revoked" } as const;
+    if (family.expiresAt.getTime() <= now || family.lastUsedAt.getTime() + policy.idleMs <= now) {
+      return { ok: false, reason: "expired" } as const;
+    }
+    if (generation === family.generation) {
+      const next = await tokenFor(key, id, generation + 1, family.salt);
+      await tx
+        .update(authSessions)
+        .set({
+          generation: generation + 1,
+          tokenHash: sha256Hex(next),
+          rotatedAt: new Date(now),
+          lastUsedAt: new Date(now),
+        })
+        .where(eq(authSessions.id, id));
+      return { ok: true, sessionId: id, userId: family.userId, refreshToken: next } as const;
+    }
+    const withinGrace =
+      generation === family.generation - 1 &&
+      family.rotatedAt &&
+      now - family.rotatedAt.getTime() <= policy.graceMs;
+    if (withinGrace) {
+      const current = await tokenFor(key, id, family.generation, family.salt);
+      return { ok: true, sessionId: id, userId: family.userId, refreshToken: current } as const;
+    }
+    await tx
+      .update(authSessions)
+      .set({ revokedAt: new Date(now), revokedReason: "refresh token reused" })
+      .where(eq(authSessions.id, id));
+    return { ok: false, reason: "reused" } as const;
+  });
+}
+
+/** True while the family behind an access token is neither revoked nor expired. */
+export async function isFamilyActive(db: Db, userId: string, sessionId: string, policy: SessionPolicy) {
+  const [row] = await asUser(db, userId, (tx) =>
+    tx
+      .select({
+        revokedAt: authSessions.revokedAt,
+        expiresAt: authSessions.expiresAt,
+        lastUsedAt: authSessions.lastUsedAt,
+      })
+      .from(authSessions)
+      .where(eq(authSessions.id, sessionId)),
+  );
+  if (!row || row.revokedAt) return false;
+  const now = Date.now();
+  return row.expiresAt.getTime() > now && row.lastUsedAt.getTime() + policy.idleMs > now;
+}
+
+export function revokeFamily(db: Db, userId: string, sessionId: string, reason: string) {
+  return asUser(db, userId, (tx) =>
+    tx
+      .update(authSessions)
+      .set({ revokedAt: new Date(), revokedReason: reason })
+      .where(
+        and(eq(authSessions.id, sessionId), eq(authSessions.userId, userId), isNull(authSessions.revokedAt)),
+      )
+      .returning({ id: authSessions.id }),
+  );
+}
+
+export function revokeOtherFamilies(db: Db, userId: string, keepSessionId: string | null, reason: string) {
+  return asUser(db, userId, (tx) =>
+    tx
+      .update(authSessions)
+      .set({ revokedAt: new Date(), revokedReason: reason })
+      .where(
+        and(
+          eq(authSessions.userId, userId),
+          isNull(authSessions.revokedAt),
+          keepSessionId ? sql`${authSessions.id} <> ${keepSessionId}` : sql`true`,
+        ),
+      ),
+  );
+}

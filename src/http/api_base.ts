@@ -1,0 +1,110 @@
+// The base every /api/v1 route is chained onto: JWT signing, the request's client IP and TLS status,
+// the Origin check, and `auth` — who is calling (Bearer token, or the console's cookies with automatic
+// refresh). Routes that need a user call `requireUser`, which also enforces CSRF and the plan's rate.
+import { jwt } from "@elysiajs/jwt";
+import { Elysia } from "elysia";
+import {
+  ACCESS_COOKIE,
+  clearSessionCookies,
+  cookieValue,
+  REFRESH_COOKIE,
+  setSessionCookies,
+} from "../auth/cookies.ts";
+import { CSRF_HEADER, csrfTokenValid, expectedOrigin, isSafeMethod, originAllowed } from "../auth/csrf.ts";
+import { isFamilyActive, rotate } from "../auth/refresh_tokens.ts";
+import type { AppContext } from "../context.ts";
+import { isUuid } from "../db/rls.ts";
+import { clientIp, isSecureRequest } from "./client_ip.ts";
+import { ApiError } from "./errors.ts";
+import { enforceApiRate } from "./rate_limit.ts";
+
+export const ACCESS_TOKEN_SECONDS = 15 * 60;
+
+export type Auth = { userId: string; sessionId: string; via: "bearer" | "cookie" };
+
+export function createApiBase(ctx: AppContext) {
+  return new Elysia({ prefix: "/api/v1" })
+    .use(jwt({ name: "accessJwt", secret: ctx.auth.keys.accessTokenSecret, exp: `${ACCESS_TOKEN_SECONDS}s` }))
+    .derive({ as: "scoped" }, ({ request, server }) => {
+      const peer = server?.requestIP(request)?.address;
+      const secure = isSecureRequest(request, peer, ctx.config.trustedProxies);
+      return {
+        ip: clientIp(request, peer, ctx.config.trustedProxies),
+        secure,
+        origin: expectedOrigin(request, ctx.config.publicUrl, secure),
+      };
+    })
+    .onBeforeHandle({ as: "scoped" }, ({ request, origin }) => {
+      if (!originAllowed(request, origin, request.headers.has("cookie"))) {
+        throw new ApiError(403, "bad_origin", "Cross-site requests are not allowed.");
+      }
+    })
+    .resolve({ as: "scoped" }, async ({ request, cookie, accessJwt, secure }) => {
+      const issueAccess = (userId: string, sessionId: string) =>
+        accessJwt.sign({ sub: userId, sid: sessionId });
+      const fromToken = async (token: string): Promise<{ userId: string; sessionId: string } | null> => {
+        const payload = await accessJwt.verify(token);
+        if (!payload || !isUuid(payload.sub) || !isUuid(payload.sid)) return null;
+        const active = await isFamilyActive(ctx.database.db, payload.sub, payload.sid, ctx.auth.policy);
+        return active ? { userId: payload.sub, sessionId: payload.sid } : null;
+      };
+
+      let auth: Auth | null = null;
+      const header = request.headers.get("authorization");
+      if (header?.startsWith("Bearer ")) {
+        const found = await fromToken(header.slice(7).trim());
+        auth = found && { ...found, via: "bearer" };
+      } else {
+        const access = cookieValue(cookie, ACCESS_COOKIE);
+        const found = access ? await fromToken(access) : null;
+        if (found) {
+          auth = { ...found, via: "cookie" };
+        } else {
+          // The console's automatic refresh: no valid access cookie but a refresh cookie.
+          const refresh = cookieValue(cookie, REFRESH_COOKIE);
+          if (refresh) {
+            const outcome = await rotate(ctx.database.db, ctx.auth.keys.refreshKey, ctx.auth.policy, refresh);
+            if (outcome.ok) {
+              setSessionCookies(
+                cookie,
+                {
+                  accessToken: await issueAccess(outcome.userId, outcome.sessionId),
+                  refreshToken: outcome.refreshToken,
+                  accessMaxAge: ACCESS_TOKEN_SECONDS,
+                  refreshMaxAge: Math.floor(ctx.auth.policy.absoluteMs / 1000),
+                },
+                secure,
+              );
+              auth = { userId: outcome.userId, sessionId: outcome.sessionId, via: "cookie" };
+            } else {
+              clearSessionCookies(cookie);
+            }
+          }
+        }
+      }
+      return { auth, issueAccess };
+    });
+}
+
+export type ApiBase = ReturnType<typeof createApiBase>;
+
+/** The signed-in user, or 401. Cookie-authenticated mutations must also carry the CSRF token. */
+export async function requireUser(
+  ctx: AppContext,
+  c: { auth: Auth | null; request: Request; body?: unknown },
+): Promise<Auth> {
+  const { auth, request } = c;
+  if (!auth) throw new ApiError(401, "unauthenticated", "Sign in to continue.");
+  if (auth.via === "cookie" && !isSafeMethod(request.method)) {
+    const fromBody =
+      c.body && typeof c.body === "object" && "_csrf" in c.body
+        ? String((c.body as { _csrf: unknown })._csrf)
+        : null;
+    const presented = request.headers.get(CSRF_HEADER) ?? fromBody;
+    if (!(await csrfTokenValid(ctx.auth.keys.csrfKey, auth.sessionId, presented))) {
+      throw new ApiError(403, "csrf_failed", "The form expired. Reload the page and try again.");
+    }
+  }
+  await enforceApiRate(ctx, auth.userId);
+  return auth;
+}

@@ -1,0 +1,40 @@
+// What signup, login and refresh answer: a token pair in the body (API clients) and, for a browser
+// request (one that carries an Origin, already checked to be ours), the same pair as HttpOnly cookies.
+import { setSessionCookies } from "../auth/cookies.ts";
+import { csrfTokenFor } from "../auth/csrf.ts";
+import type { AppContext } from "../context.ts";
+import { ACCESS_TOKEN_SECONDS } from "./api_base.ts";
+
+type CookieJar = Parameters<typeof setSessionCookies>[0];
+
+export async function issueTokens(
+  ctx: AppContext,
+  c: {
+    request: Request;
+    cookie: CookieJar;
+    secure: boolean;
+    issueAccess: (u: string, s: string) => Promise<string>;
+  },
+  session: { userId: string; sessionId: string; refreshToken: string },
+) {
+  const accessToken = await c.issueAccess(session.userId, session.sessionId);
+  const body: Record<string, unknown> = {
+    access_token: accessToken,
+    refresh_token: session.refreshToken,
+    expires_in: ACCESS_TOKEN_SECONDS,
+  };
+  if (c.request.headers.has("origin")) {
+    setSessionCookies(
+      c.cookie,
+      {
+        accessToken,
+        refreshToken: session.refreshToken,
+        accessMaxAge: ACCESS_TOKEN_SECONDS,
+        refreshMaxAge: Math.floor(ctx.auth.policy.absoluteMs / 1000),
+      },
+      c.secure,
+    );
+    body.csrf_token = await csrfTokenFor(ctx.auth.keys.csrfKey, session.sessionId);
+  }
+  return body;
+}

@@ -1,0 +1,49 @@
+// Per-plan API rate limits (requests a minute), counted in PostgreSQL so every replica shares them:
+// one upsert per authenticated request into a fixed one-minute window.
+import { eq, sql } from "drizzle-orm";
+import type { AppContext } from "../context.ts";
+import { rowsOf } from "../db/client.ts";
+import { asSystem, asUser } from "../db/rls.ts";
+import { plans, users } from "../db/schema.ts";
+import { ApiError } from "./errors.ts";
+
+const WINDOW_MS = 60_000;
+const planCache = new Map<string, { limit: number; until: number }>();
+
+async function planLimit(ctx: AppContext, userId: string): Promise<number> {
+  const cached = planCache.get(userId);
+  if (cached && cached.until > Date.now()) return cached.limit;
+  const [row] = await asUser(ctx.database.db, userId, (tx) =>
+    tx
+      .select({ limit: plans.apiRequestsPerMinute })
+      .from(users)
+      .innerJoin(plans, eq(plans.id, users.planId))
+      .where(eq(users.id, userId)),
+  );
+  const limit = row?.limit ?? 30;
+  planCache.set(userId, { limit, until: Date.now() + 30_000 });
+  return limit;
+}
+
+export async function enforceApiRate(ctx: AppContext, userId: string, now = Date.now()): Promise<void> {
+  const limit = await planLimit(ctx, userId);
+  const windowStart = new Date(Math.floor(now / WINDOW_MS) * WINDOW_MS);
+  const [row] = rowsOf<{ count: number }>(
+    await asSystem(ctx.database.db, (tx) =>
+      tx.execute(sql`insert into rate_counters (bucket, window_start, count) values (${`api:${userId}`}, ${windowStart}, 1)
+        on conflict (bucket, window_start) do update set count = rate_counters.count + 1 returning count`),
+    ),
+  );
+  if ((row?.count ?? 0) > limit) {
+    const retryAfter = Math.max(1, Math.ceil((windowStart.getTime() + WINDOW_MS - now) / 1000));
+    throw new ApiError(429, "rate_limited", `Your plan allows ${limit} requests a minute.`, {
+      "retry-after": String(retryAfter),
+    });
+  }
+}
+
+export function pruneRateCounters(ctx: AppContext, now = Date.now()) {
+  return asSystem(ctx.database.db, (tx) =>
+    tx.execute(sql`delete from rate_counters where window_start < ${new Date(now - 2 * WINDOW_MS)}`),
+  );
+}
