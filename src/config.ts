@@ -21,6 +21,7 @@ export type ServerConfig = {
   tls: { cert: string; key: string } | null;
   trustedProxies: string[];
   logLevel: LogLevel;
+  session: { absoluteMs: number; idleMs: number };
 };
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -43,6 +44,8 @@ export function flagsToEnv(args: string[]): Env {
     "tls-key": "CLAWFLEET_TLS_KEY",
     "trusted-proxies": "CLAWFLEET_TRUSTED_PROXIES",
     "log-level": "CLAWFLEET_LOG_LEVEL",
+    "session-max-age": "CLAWFLEET_SESSION_MAX_AGE",
+    "session-idle-timeout": "CLAWFLEET_SESSION_IDLE_TIMEOUT",
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? "";
@@ -68,6 +71,17 @@ function parseHostPort(name: string, raw: string): { host: string; port: number 
   const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d+)$/.exec(raw);
   if (!match) throw new ConfigError(`${name}: "${raw}" must be host:port`);
   return { host: (match[1] ?? "").replace(/^\[|\]$/g, ""), port: parsePort(name, match[2] ?? "") };
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `15m`, `12h`, `30d`. */
+export function parseDuration(name: string, raw: string): number {
+  const match = /^(\d{1,6})([smhd])$/.exec(raw);
+  if (!match) throw new ConfigError(`${name}: "${raw}" must be a duration like 90s, 15m, 12h or 30d`);
+  const ms = Number(match[1]) * (DURATION_UNITS[match[2] ?? "s"] ?? 1000);
+  if (ms <= 0) throw new ConfigError(`${name}: must be more than zero`);
+  return ms;
 }
 
 function parseUrl(name: string, raw: string, protocols: string[]): string {
@@ -163,5 +177,9 @@ export function loadServerConfig(env: Env = process.env, args: string[] = []): S
     tls: cert && key ? { cert, key } : null,
     trustedProxies,
     logLevel,
+    session: {
+      absoluteMs: parseDuration("CLAWFLEET_SESSION_MAX_AGE", get("CLAWFLEET_SESSION_MAX_AGE") ?? "30d"),
+      idleMs: parseDuration("CLAWFLEET_SESSION_IDLE_TIMEOUT", get("CLAWFLEET_SESSION_IDLE_TIMEOUT") ?? "7d"),
+    },
   };
 }

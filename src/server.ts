@@ -21,7 +21,7 @@ export async function startServer(
     config,
     database,
     log,
-    auth: { keys: await deriveAuthKeys(masterKey), policy: DEFAULT_SESSION_POLICY },
+    auth: { keys: await deriveAuthKeys(masterKey), policy: { ...DEFAULT_SESSION_POLICY, ...config.session } },
   };
   const app = buildApp(ctx);
   const tls = config.tls ? { cert: Bun.file(config.tls.cert), key: Bun.file(config.tls.key) } : undefined;

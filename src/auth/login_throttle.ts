@@ -79,6 +79,8 @@ export function recordLogin(db: Db, email: string, ip: string, success: boolean)
 /** Old attempts only matter for the trusted-IP rule; anything older than that is deleted. */
 export function pruneLoginAttempts(db: Db, now = Date.now()) {
   return asSystem(db, (tx) =>
-    tx.delete(loginAttempts).where(sql`${loginAttempts.createdAt} < ${new Date(now - TRUSTED_IP_MS)}`),
+    tx
+      .delete(loginAttempts)
+      .where(sql`${loginAttempts.createdAt} < ${new Date(now - TRUSTED_IP_MS).toISOString()}::timestamptz`),
   );
 }

@@ -30,7 +30,7 @@ export async function enforceApiRate(ctx: AppContext, userId: string, now = Date
   const windowStart = new Date(Math.floor(now / WINDOW_MS) * WINDOW_MS);
   const [row] = rowsOf<{ count: number }>(
     await asSystem(ctx.database.db, (tx) =>
-      tx.execute(sql`insert into rate_counters (bucket, window_start, count) values (${`api:${userId}`}, ${windowStart}, 1)
+      tx.execute(sql`insert into rate_counters (bucket, window_start, count) values (${`api:${userId}`}, ${windowStart.toISOString()}::timestamptz, 1)
         on conflict (bucket, window_start) do update set count = rate_counters.count + 1 returning count`),
     ),
   );
@@ -44,6 +44,8 @@ export async function enforceApiRate(ctx: AppContext, userId: string, now = Date
 
 export function pruneRateCounters(ctx: AppContext, now = Date.now()) {
   return asSystem(ctx.database.db, (tx) =>
-    tx.execute(sql`delete from rate_counters where window_start < ${new Date(now - 2 * WINDOW_MS)}`),
+    tx.execute(
+      sql`delete from rate_counters where window_start < ${new Date(now - 2 * WINDOW_MS).toISOString()}::timestamptz`,
+    ),
   );
 }

@@ -1,0 +1,89 @@
+// A real clawfleet server for tests, in this process, on either database driver, on a free port.
+import { rmSync } from "node:fs";
+import { loadServerConfig } from "../../src/config.ts";
+import type { DbDriver } from "../../src/db/client.ts";
+import { createLogger, type LogFields } from "../../src/log.ts";
+import { type RunningServer, startServer } from "../../src/server.ts";
+import { createPgDatabase } from "./db.ts";
+import { freePort, tempDir } from "./process.ts";
+
+export type TestServer = RunningServer & {
+  driver: DbDriver;
+  logs: string[];
+  databaseUrl: string | null;
+  close(): Promise<void>;
+};
+
+export const TEST_MASTER_KEYS = `test1:${Buffer.alloc(32, 42).toString("base64")}`;
+
+export async function startTestServer(
+  driver: DbDriver,
+  opts: { env?: Record<string, string>; databaseUrl?: string } = {},
+): Promise<TestServer> {
+  const dataDir = tempDir("cf-server");
+  let databaseUrl: string | null = opts.databaseUrl ?? null;
+  let drop = async () => {};
+  if (driver === "postgres" && !databaseUrl) {
+    const created = await createPgDatabase();
+    databaseUrl = created.url;
+    drop = created.drop;
+  }
+  const config = loadServerConfig({
+    CLAWFLEET_DATA_DIR: dataDir,
+    PORT: String(await freePort()),
+    HOST: "127.0.0.1",
+    CLAWFLEET_MASTER_KEYS: TEST_MASTER_KEYS,
+    DOCKER_SOCKET: "/nonexistent.sock",
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    ...opts.env,
+  });
+  const logs: string[] = [];
+  const log = createLogger("debug", {} as LogFields, (line) => logs.push(line));
+  const server = await startServer(config, log);
+  return {
+    ...server,
+    driver,
+    logs,
+    databaseUrl,
+    async close() {
+      await server.stop();
+      await drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A small client that keeps cookies like a browser would, for the console's cookie flows. */
+export class CookieClient {
+  readonly jar = new Map<string, string>();
+  constructor(
+    readonly base: string,
+    readonly origin = base,
+  ) {}
+
+  async fetch(path: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.jar.size) headers.set("cookie", [...this.jar].map(([k, v]) => `${k}=${v}`).join("; "));
+    if (init.method && init.method !== "GET") headers.set("origin", this.origin);
+    let body = init.body;
+    if (init.json !== undefined) {
+      headers.set("content-type", "application/json");
+      body = JSON.stringify(init.json);
+    }
+    const response = await fetch(`${this.base}${path}`, { ...init, headers, body, redirect: "manual" });
+    for (const line of response.headers.getSetCookie()) {
+      const [pair = "", ...attrs] = line.split(";");
+      const eq = pair.indexOf("=");
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      const expired = attrs.some((a) => /max-age=0\b/i.test(a.trim())) || value === "";
+      if (expired) this.jar.delete(name);
+      else this.jar.set(name, value);
+    }
+    return response;
+  }
+}
+
+export async function json(response: Response): Promise<Record<string, any>> {
+  return (await response.json()) as Record<string, any>;
+}
