@@ -19,8 +19,12 @@ export type DbDriver = "pglite" | "postgres";
 export type Database = {
   db: Db;
   driver: DbDriver;
+  /** Tries to become the one holder of a cluster-wide advisory lock; see src/db/leader.ts. */
+  tryLock(key: number): Promise<HeldLock | null>;
   close(): Promise<void>;
 };
+
+export type HeldLock = { release(): Promise<void>; alive(): Promise<boolean> };
 
 async function openPglite(dataDir: string | null): Promise<Database> {
   // The wasm and data bundle are embedded in the compiled binary, so nothing is read from node_modules.
@@ -35,9 +39,11 @@ async function openPglite(dataDir: string | null): Promise<Database> {
     path = join(dataDir, "pglite");
   }
   const client = await PGlite.create({ dataDir: path, pgliteWasmModule, initdbWasmModule, fsBundle });
+  // One embedded database belongs to one process: every lock is ours.
   return {
     db: drizzlePglite(client, { schema }) as unknown as Db,
     driver: "pglite",
+    tryLock: async () => ({ release: async () => {}, alive: async () => !client.closed }),
     close: () => client.close(),
   };
 }
@@ -47,6 +53,28 @@ async function openPostgres(url: string): Promise<Database> {
   return {
     db: drizzlePostgres(client, { schema }) as unknown as Db,
     driver: "postgres",
+    async tryLock(key) {
+      // A session-level advisory lock lives on one connection: reserve it for as long as we hold it.
+      // If this process dies, PostgreSQL drops the connection and the lock with it.
+      const conn = await client.reserve();
+      try {
+        const [row] = await conn`select pg_try_advisory_lock(${key}) as ok`;
+        if (!row?.ok) {
+          conn.release();
+          return null;
+        }
+      } catch (error) {
+        conn.release();
+        throw error;
+      }
+      return {
+        async release() {
+          await conn`select pg_advisory_unlock(${key})`.catch(() => {});
+          conn.release();
+        },
+        alive: () => conn`select 1`.then(() => true, () => false),
+      };
+    },
     close: () => client.end({ timeout: 5 }),
   };
 }
