@@ -1,0 +1,45 @@
+// What the control plane needs from a node's agent. The real implementation wraps the signed,
+// fingerprint-pinned client of agent/api/client.ts (src/fleet/agent_connector.ts); keeping the control
+// plane on this narrow port means the lifecycle code never sees HTTP, signing or TLS.
+export type NodeAddress = { id: string; url: string; fingerprint: string };
+
+export type AgentHealth = {
+  nodeId: string;
+  dockerVersion: string;
+  capacity: { cpuMillis: number; memoryMb: number; containers: number };
+  containers: number;
+  isolation: Record<string, boolean>;
+};
+
+export type AgentContainer = {
+  sessionId: string;
+  dockerId: string;
+  /** What the agent sees: creating/starting/waiting/ready while spawning, then running/paused, or exited. */
+  status: string;
+  ready: boolean;
+  paused: boolean;
+};
+
+export type SpawnRequest = {
+  sessionId: string;
+  template: string;
+  limits: { cpuMillis: number; memoryMb: number; pidsLimit: number; diskMb: number };
+  secrets: Record<string, string>;
+};
+
+export type AgentStats = { cpuPercent: number; memoryBytes: number; memoryLimitBytes: number; pids: number };
+
+export interface NodeAgent {
+  health(): Promise<AgentHealth>;
+  spawn(request: SpawnRequest): Promise<AgentContainer>;
+  get(sessionId: string): Promise<AgentContainer | null>;
+  list(): Promise<AgentContainer[]>;
+  freeze(sessionId: string): Promise<void>;
+  restore(sessionId: string): Promise<void>;
+  remove(sessionId: string): Promise<void>;
+  stats(sessionId: string): Promise<AgentStats | null>;
+  /** Opens the agent's WSS for a container: `kind` gateway or terminal. */
+  connect(sessionId: string, kind: "gateway" | "terminal"): WebSocket;
+}
+
+export type AgentConnector = (node: NodeAddress) => NodeAgent;

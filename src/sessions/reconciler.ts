@@ -1,0 +1,77 @@
+// Makes the database and the agents agree. Runs on one replica at a time (src/db/leader.ts):
+// - node health is checked and recorded; an unreachable node is marked and skipped;
+// - a container no active session wants is removed (the database lost it, or a kill's removal failed);
+// - a session whose container the agent lost is marked failed;
+// - a spawn whose job died with its server (stale `spawning`) is driven again;
+// - the container's run state follows the recorded intent (frozen ⇄ running);
+// - running containers idle longer than their plan allows are frozen.
+import type { Db } from "../db/client.ts";
+import { listNodes, recordHealth } from "../fleet/nodes.ts";
+import type { Logger } from "../log.ts";
+import type { Lifecycle } from "./lifecycle.ts";
+import { activeSessions, patchIfCurrent } from "./sessions_repo.ts";
+import { recordRunning } from "./usage.ts";
+
+export type ReconcilerOptions = { staleSpawnMs: number; tickSeconds: number };
+
+export async function reconcileOnce(
+  db: Db,
+  lifecycle: Lifecycle,
+  log: Logger,
+  opts: ReconcilerOptions,
+  now = Date.now(),
+): Promise<void> {
+  const nodes = await listNodes(db);
+  const sessions = await activeSessions(db);
+  const runningByPlan = new Map<string, number>();
+
+  for (const node of nodes) {
+    const agent = lifecycle.agentFor(node);
+    let containers: Awaited<ReturnType<typeof agent.list>>;
+    try {
+      await recordHealth(db, node.id, await agent.health());
+      containers = await agent.list();
+    } catch (error) {
+      await recordHealth(db, node.id, null, error instanceof Error ? error.message : "unreachable");
+      continue;
+    }
+    const here = sessions.filter((s) => s.session.nodeId === node.id);
+    const wanted = new Set(here.map((s) => s.session.id));
+    for (const container of containers) {
+      if (!wanted.has(container.sessionId)) {
+        log.info("removing a container no session wants", { session: container.sessionId, node: node.id });
+        await agent.remove(container.sessionId).catch((error) => log.warn("orphan removal failed", { error }));
+      }
+    }
+    for (const { session, plan } of here) {
+      const container = containers.find((c) => c.sessionId === session.id);
+      if (session.state === "spawning") continue;
+      if (!container) {
+        await patchIfCurrent(db, session.id, session.generation, {
+          state: "failed",
+          failureReason: "The container was lost on its node. Spawn a new one.",
+        });
+        continue;
+      }
+      if (session.state === "frozen" && !container.paused) await agent.freeze(session.id).catch(() => {});
+      if (session.state === "running" && container.paused) await agent.restore(session.id).catch(() => {});
+      if (session.state === "running") {
+        runningByPlan.set(plan.id, (runningByPlan.get(plan.id) ?? 0) + 1);
+        const idleMs = now - session.lastActivityAt.getTime();
+        if (idleMs > plan.idleFreezeMinutes * 60_000) {
+          log.info("freezing an idle container", { session: session.id });
+          await lifecycle.request(session.userId, "freeze", null).catch((error) => log.warn("idle freeze failed", { error }));
+        }
+      }
+    }
+  }
+
+  for (const { session } of sessions) {
+    if (session.state !== "spawning" || lifecycle.isSpawningHere(session)) continue;
+    if (now - session.updatedAt.getTime() < opts.staleSpawnMs) continue;
+    log.info("resuming an interrupted spawn", { session: session.id });
+    void lifecycle.startSpawn(session);
+  }
+
+  if (runningByPlan.size) await recordRunning(db, runningByPlan, opts.tickSeconds);
+}
