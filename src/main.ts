@@ -1,4 +1,7 @@
 #!/usr/bin/env bun
+import { ADMIN_CREATE_HELP, runAdminCreate } from "./cli/admin_create.ts";
+import { UsageError, wantsHelp } from "./cli/args.ts";
+import { NODES_HELP, runNodes } from "./cli/nodes.ts";
 import { ConfigError, loadServerConfig } from "./config.ts";
 import { createLogger } from "./log.ts";
 import { startServer } from "./server.ts";
@@ -8,17 +11,44 @@ const USAGE = `clawfleet — one private, hardened AI-agent container per user
 Usage: clawfleet <command> [flags]
 
 Commands:
-  serve      start the console and API (PGlite in ./data unless DATABASE_URL is set)
-  migrate    apply database migrations and exit
+  serve           start the console and API (PGlite in ./data unless DATABASE_URL is set)
+  migrate         apply database migrations and exit
+  admin create    create an administrator account
+  nodes           add, list, drain, activate or remove fleet nodes
 
-Flags mirror the environment: --port, --data-dir, --database-url, --public-url, --log-level …
+Every command takes --help. Flags mirror the environment: --port, --data-dir, --database-url,
+--public-url, --log-level … (see README.md for the full table).
 `;
+
+const SERVE_HELP = `Usage: clawfleet serve [--port N] [--data-dir DIR] [--database-url URL] …
+
+Starts the console and the JSON API. With no configuration: PGlite in ./data, a master key generated
+into ./data, port 3000.
+`;
+
+const MIGRATE_HELP = `Usage: clawfleet migrate
+
+Applies the embedded database migrations (they also run at every start) and exits.
+`;
+
+const readStdin = () => new Response(Bun.stdin.stream()).text();
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
+  const out = (text: string) => process.stdout.write(text);
   if (!command || command === "--help" || command === "-h" || command === "help") {
-    process.stdout.write(USAGE);
+    out(USAGE);
     return command ? 0 : 2;
+  }
+  const help: Record<string, string> = {
+    serve: SERVE_HELP,
+    migrate: MIGRATE_HELP,
+    admin: ADMIN_CREATE_HELP,
+    nodes: NODES_HELP,
+  };
+  if (wantsHelp(args) && help[command]) {
+    out(help[command] ?? "");
+    return 0;
   }
   const config = loadServerConfig(process.env, args);
   const log = createLogger(config.logLevel);
@@ -35,17 +65,27 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case "migrate": {
-      const { openDatabase } = await import("./db/client.ts");
       const { migrate } = await import("./db/migrate.ts");
+      const { openDatabase } = await import("./db/client.ts");
       const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-      const applied = await migrate(database.db);
-      await database.close();
-      process.stdout.write(applied.length ? `applied: ${applied.join(", ")}\n` : "database is up to date\n");
+      try {
+        const applied = await migrate(database.db);
+        out(applied.length ? `applied: ${applied.join(", ")}\n` : "database is up to date\n");
+      } finally {
+        await database.close();
+      }
       return 0;
     }
+    case "admin": {
+      if (args[0] !== "create") throw new UsageError("unknown admin command (see clawfleet admin --help)");
+      out(await runAdminCreate(config, args.slice(1), readStdin));
+      return 0;
+    }
+    case "nodes":
+      out(await runNodes(config, args));
+      return 0;
     default:
-      process.stderr.write(`clawfleet: unknown command "${command}" (see clawfleet --help)\n`);
-      return 2;
+      throw new UsageError(`unknown command "${command}" (see clawfleet --help)`);
   }
 }
 
@@ -57,6 +97,10 @@ main(process.argv.slice(2)).then(
     if (error instanceof ConfigError) {
       process.stderr.write(`clawfleet: ${error.message}\n`);
       process.exit(78);
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`clawfleet: ${error.message}\n`);
+      process.exit(64);
     }
     process.stderr.write(`clawfleet: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);

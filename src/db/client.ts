@@ -72,7 +72,11 @@ async function openPostgres(url: string): Promise<Database> {
           await conn`select pg_advisory_unlock(${key})`.catch(() => {});
           conn.release();
         },
-        alive: () => conn`select 1`.then(() => true, () => false),
+        alive: () =>
+          conn`select 1`.then(
+            () => true,
+            () => false,
+          ),
       };
     },
     close: () => client.end({ timeout: 5 }),

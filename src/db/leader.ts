@@ -1,8 +1,9 @@
 // Runs a background loop on exactly one replica at a time: every replica keeps trying to take the
 // advisory lock; the holder runs `tick` every interval; when the holder dies its connection (and lock)
 // goes, and another replica takes over at its next try.
-import type { Database, HeldLock } from "./client.ts";
+
 import type { Logger } from "../log.ts";
+import type { Database, HeldLock } from "./client.ts";
 
 export const LOCKS = { reconciler: 7_140_101, idleFreezer: 7_140_102, housekeeping: 7_140_103 } as const;
 

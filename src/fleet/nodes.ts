@@ -12,9 +12,15 @@ export class NodeInputError extends Error {}
 const FINGERPRINT = /^(sha256:)?([0-9a-f]{2}:?){31}[0-9a-f]{2}$/i;
 
 export function normaliseFingerprint(raw: string): string {
-  const hex = raw.trim().toLowerCase().replace(/^sha256:/, "").replaceAll(":", "");
+  const hex = raw
+    .trim()
+    .toLowerCase()
+    .replace(/^sha256:/, "")
+    .replaceAll(":", "");
   if (!FINGERPRINT.test(raw.trim()) || hex.length !== 64) {
-    throw new NodeInputError("fingerprint must be the agent's SHA-256 certificate fingerprint (64 hex digits)");
+    throw new NodeInputError(
+      "fingerprint must be the agent's SHA-256 certificate fingerprint (64 hex digits)",
+    );
   }
   return hex;
 }
@@ -32,11 +38,18 @@ export function validateNodeUrl(raw: string): string {
   return url.origin;
 }
 
-export async function addNode(db: Db, input: { name: string; url: string; fingerprint: string }): Promise<NodeRow> {
+export async function addNode(
+  db: Db,
+  input: { name: string; url: string; fingerprint: string },
+): Promise<NodeRow> {
   if (!/^[a-z0-9][a-z0-9.-]{0,62}$/i.test(input.name)) {
     throw new NodeInputError("name must be 1-63 letters, digits, dots or dashes");
   }
-  const values = { name: input.name, url: validateNodeUrl(input.url), fingerprint: normaliseFingerprint(input.fingerprint) };
+  const values = {
+    name: input.name,
+    url: validateNodeUrl(input.url),
+    fingerprint: normaliseFingerprint(input.fingerprint),
+  };
   const [row] = await asSystem(db, (tx) =>
     tx.insert(nodes).values(values).onConflictDoNothing({ target: nodes.name }).returning(),
   );
@@ -83,7 +96,10 @@ export async function recordHealth(db: Db, id: string, health: AgentHealth | nul
               lastSeenAt: new Date(),
               state: sql`case when ${nodes.state} = 'unreachable' then 'active' else ${nodes.state} end`,
             }
-          : { lastHealth: { error: error ?? "unreachable" }, state: sql`case when ${nodes.state} = 'draining' then 'draining' else 'unreachable' end` },
+          : {
+              lastHealth: { error: error ?? "unreachable" },
+              state: sql`case when ${nodes.state} = 'draining' then 'draining' else 'unreachable' end`,
+            },
       )
       .where(eq(nodes.id, id)),
   );

@@ -25,7 +25,10 @@ export function pickNode(nodes: NodeLoad[], plan: PlanLimits): NodeLoad {
       slots: n.capacity.containers - n.used.containers - 1,
     }))
     .filter((c) => c.memory >= 0 && c.cpu >= 0 && c.slots >= 0)
-    .sort((a, b) => b.memory - a.memory || b.cpu - a.cpu || b.slots - a.slots || a.node.id.localeCompare(b.node.id));
+    .sort(
+      (a, b) =>
+        b.memory - a.memory || b.cpu - a.cpu || b.slots - a.slots || a.node.id.localeCompare(b.node.id),
+    );
   const best = candidates[0];
   if (!best) throw new FleetFullError();
   return best.node;

@@ -1,5 +1,5 @@
 import type { AppContext } from "../context.ts";
-import { Lifecycle, LifecycleError } from "../sessions/lifecycle.ts";
+import { type Lifecycle, LifecycleError } from "../sessions/lifecycle.ts";
 import { getSessionView } from "../sessions/sessions_repo.ts";
 import type { SessionAction } from "../sessions/state_machine.ts";
 import { type ApiBase, requireUser } from "./api_base.ts";

@@ -6,10 +6,17 @@ import { audit } from "../audit.ts";
 import type { Db } from "../db/client.ts";
 import { agentSessions } from "../db/schema.ts";
 import type { AgentConnector, AgentContainer, NodeAgent } from "../fleet/agent_port.ts";
-import { type NodeRow, listNodes } from "../fleet/nodes.ts";
+import { listNodes, type NodeRow } from "../fleet/nodes.ts";
 import { FleetFullError, type NodeLoad, pickNode } from "../fleet/scheduler.ts";
 import type { Logger } from "../log.ts";
-import { activeSessions, getSessionById, patchIfCurrent, planFor, type SessionRow, withUserSession } from "./sessions_repo.ts";
+import {
+  activeSessions,
+  getSessionById,
+  patchIfCurrent,
+  planFor,
+  type SessionRow,
+  withUserSession,
+} from "./sessions_repo.ts";
 import { decide, type SessionAction, type SpawnStep } from "./state_machine.ts";
 import { recordSpawn } from "./usage.ts";
 
@@ -62,9 +69,21 @@ export class Lifecycle {
       if (decision.kind === "already") return { row: current, previous: null };
       const patch: Partial<SessionRow> =
         action === "spawn"
-          ? { state: "spawning", progress: "scheduled", failureReason: null, generation: current.generation + 1 }
+          ? {
+              state: "spawning",
+              progress: "scheduled",
+              failureReason: null,
+              generation: current.generation + 1,
+            }
           : action === "kill"
-            ? { state: "none", progress: null, failureReason: null, nodeId: null, dockerId: null, generation: current.generation + 1 }
+            ? {
+                state: "none",
+                progress: null,
+                failureReason: null,
+                nodeId: null,
+                dockerId: null,
+                generation: current.generation + 1,
+              }
             : {};
       if (action === "spawn" || action === "kill") {
         const [updated] = await tx
@@ -94,14 +113,19 @@ export class Lifecycle {
 
   private async pauseOrResume(row: SessionRow, action: "freeze" | "restore"): Promise<SessionRow> {
     const node = await this.nodeById(row.nodeId);
-    if (!node) throw new LifecycleError(409, "no_node", "The container's node is gone. Kill it and spawn again.");
+    if (!node)
+      throw new LifecycleError(409, "no_node", "The container's node is gone. Kill it and spawn again.");
     const agent = this.agentFor(node);
     try {
       if (action === "freeze") await agent.freeze(row.id);
       else await agent.restore(row.id);
     } catch (error) {
       this.deps.log.warn("agent refused a lifecycle action", { action, session: row.id, error });
-      throw new LifecycleError(502, "agent_error", "The node could not do that right now. Try again shortly.");
+      throw new LifecycleError(
+        502,
+        "agent_error",
+        "The node could not do that right now. Try again shortly.",
+      );
     }
     const state = action === "freeze" ? "frozen" : "running";
     await patchIfCurrent(this.deps.db, row.id, row.generation, { state });
@@ -138,7 +162,11 @@ export class Lifecycle {
     const step = (progress: SpawnStep, extra: Parameters<typeof patchIfCurrent>[3] = {}) =>
       patchIfCurrent(db, row.id, row.generation, { progress, ...extra });
     const fail = async (reason: string) => {
-      await patchIfCurrent(db, row.id, row.generation, { state: "failed", progress: null, failureReason: reason });
+      await patchIfCurrent(db, row.id, row.generation, {
+        state: "failed",
+        progress: null,
+        failureReason: reason,
+      });
     };
 
     const plan = await planFor(db, row.userId);
@@ -175,7 +203,12 @@ export class Lifecycle {
       container = await agent.spawn({
         sessionId: row.id,
         template: row.template || this.deps.defaultTemplate,
-        limits: { cpuMillis: plan.cpuMillis, memoryMb: plan.memoryMb, pidsLimit: plan.pidsLimit, diskMb: plan.diskMb },
+        limits: {
+          cpuMillis: plan.cpuMillis,
+          memoryMb: plan.memoryMb,
+          pidsLimit: plan.pidsLimit,
+          diskMb: plan.diskMb,
+        },
         secrets,
       });
     } catch (error) {

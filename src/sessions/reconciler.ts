@@ -40,7 +40,9 @@ export async function reconcileOnce(
     for (const container of containers) {
       if (!wanted.has(container.sessionId)) {
         log.info("removing a container no session wants", { session: container.sessionId, node: node.id });
-        await agent.remove(container.sessionId).catch((error) => log.warn("orphan removal failed", { error }));
+        await agent
+          .remove(container.sessionId)
+          .catch((error) => log.warn("orphan removal failed", { error }));
       }
     }
     for (const { session, plan } of here) {
@@ -60,7 +62,9 @@ export async function reconcileOnce(
         const idleMs = now - session.lastActivityAt.getTime();
         if (idleMs > plan.idleFreezeMinutes * 60_000) {
           log.info("freezing an idle container", { session: session.id });
-          await lifecycle.request(session.userId, "freeze", null).catch((error) => log.warn("idle freeze failed", { error }));
+          await lifecycle
+            .request(session.userId, "freeze", null)
+            .catch((error) => log.warn("idle freeze failed", { error }));
         }
       }
     }

@@ -7,7 +7,9 @@ import { asSystem, asUser } from "../db/rls.ts";
 import { agentSessions, nodes, plans, type SessionState, users } from "../db/schema.ts";
 
 export type SessionRow = typeof agentSessions.$inferSelect;
-export type SessionPatch = Partial<Pick<SessionRow, "state" | "progress" | "failureReason" | "nodeId" | "dockerId">>;
+export type SessionPatch = Partial<
+  Pick<SessionRow, "state" | "progress" | "failureReason" | "nodeId" | "dockerId">
+>;
 
 export const ACTIVE_STATES: SessionState[] = ["spawning", "running", "frozen"];
 
@@ -24,7 +26,10 @@ export async function getSessionView(db: Db, userId: string) {
   let nodeName: string | null = null;
   if (row.session?.nodeId) {
     const [node] = await asSystem(db, (tx) =>
-      tx.select({ name: nodes.name }).from(nodes).where(eq(nodes.id, row.session?.nodeId ?? "")),
+      tx
+        .select({ name: nodes.name })
+        .from(nodes)
+        .where(eq(nodes.id, row.session?.nodeId ?? "")),
     );
     nodeName = node?.name ?? null;
   }
@@ -32,9 +37,16 @@ export async function getSessionView(db: Db, userId: string) {
 }
 
 /** Locks (or creates) the user's one row and applies `change` to it inside one transaction. */
-export function withUserSession<T>(db: Db, userId: string, change: (row: SessionRow, tx: Parameters<Parameters<typeof asUser>[2]>[0]) => Promise<T>) {
+export function withUserSession<T>(
+  db: Db,
+  userId: string,
+  change: (row: SessionRow, tx: Parameters<Parameters<typeof asUser>[2]>[0]) => Promise<T>,
+) {
   return asUser(db, userId, async (tx) => {
-    await tx.insert(agentSessions).values({ userId, state: "none" }).onConflictDoNothing({ target: agentSessions.userId });
+    await tx
+      .insert(agentSessions)
+      .values({ userId, state: "none" })
+      .onConflictDoNothing({ target: agentSessions.userId });
     const [row] = await tx.select().from(agentSessions).where(eq(agentSessions.userId, userId)).for("update");
     if (!row) throw new Error("session row missing after upsert");
     return change(row, tx);
@@ -42,7 +54,12 @@ export function withUserSession<T>(db: Db, userId: string, change: (row: Session
 }
 
 /** Applies a patch only if nobody moved the session on since `generation`. */
-export async function patchIfCurrent(db: Db, id: string, generation: number, patch: SessionPatch): Promise<boolean> {
+export async function patchIfCurrent(
+  db: Db,
+  id: string,
+  generation: number,
+  patch: SessionPatch,
+): Promise<boolean> {
   const updated = await asSystem(db, (tx) =>
     tx
       .update(agentSessions)
@@ -71,7 +88,11 @@ export function activeSessions(db: Db) {
 
 export async function planFor(db: Db, userId: string) {
   const [row] = await asSystem(db, (tx) =>
-    tx.select({ plan: plans }).from(users).innerJoin(plans, eq(plans.id, users.planId)).where(eq(users.id, userId)),
+    tx
+      .select({ plan: plans })
+      .from(users)
+      .innerJoin(plans, eq(plans.id, users.planId))
+      .where(eq(users.id, userId)),
   );
   return row?.plan ?? null;
 }

@@ -17,11 +17,17 @@ export function decide(action: SessionAction, state: SessionState): Decision {
     case "freeze":
       if (state === "running") return { kind: "start", to: "frozen" };
       if (state === "frozen") return { kind: "already", state };
-      return { kind: "refuse", message: `A ${state === "none" ? "missing" : state} container cannot be frozen.` };
+      return {
+        kind: "refuse",
+        message: `A ${state === "none" ? "missing" : state} container cannot be frozen.`,
+      };
     case "restore":
       if (state === "frozen") return { kind: "start", to: "running" };
       if (state === "running") return { kind: "already", state };
-      return { kind: "refuse", message: `A ${state === "none" ? "missing" : state} container cannot be restored.` };
+      return {
+        kind: "refuse",
+        message: `A ${state === "none" ? "missing" : state} container cannot be restored.`,
+      };
     case "kill":
       if (state === "none") return { kind: "already", state };
       return { kind: "start", to: "none" };
