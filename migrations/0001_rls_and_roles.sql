@@ -70,7 +70,7 @@ GRANT USAGE ON SEQUENCE audit_log_id_seq TO clawfleet_app;
 --> statement-breakpoint
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO clawfleet_system;
 --> statement-breakpoint
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO clawfleet_system;
+GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO clawfleet_system;
 --> statement-breakpoint
 INSERT INTO plans (id, name, cpu_millis, memory_mb, pids_limit, disk_mb, api_requests_per_minute, idle_freeze_minutes)
 VALUES

@@ -1,8 +1,9 @@
 // The base every /api/v1 route is chained onto: JWT signing, the request's client IP and TLS status,
 // the Origin check, and `auth` — who is calling (Bearer token, or the console's cookies with automatic
 // refresh). Routes that need a user call `requireUser`, which also enforces CSRF and the plan's rate.
-import { jwt } from "@elysiajs/jwt";
+
 import { Elysia } from "elysia";
+import { ACCESS_TOKEN_SECONDS, accessTokenSigner } from "../auth/access_tokens.ts";
 import {
   ACCESS_COOKIE,
   clearSessionCookies,
@@ -13,20 +14,22 @@ import {
 import { CSRF_HEADER, csrfTokenValid, expectedOrigin, isSafeMethod, originAllowed } from "../auth/csrf.ts";
 import { isFamilyActive, rotate } from "../auth/refresh_tokens.ts";
 import type { AppContext } from "../context.ts";
-import { isUuid } from "../db/rls.ts";
 import { clientIp, isSecureRequest } from "./client_ip.ts";
 import { ApiError } from "./errors.ts";
 import { enforceApiRate } from "./rate_limit.ts";
 
-export const ACCESS_TOKEN_SECONDS = 15 * 60;
+export { ACCESS_TOKEN_SECONDS };
+export const PEER_HEADER = "x-clawfleet-peer";
 
 export type Auth = { userId: string; sessionId: string; via: "bearer" | "cookie" };
 
 export function createApiBase(ctx: AppContext) {
+  const tokens = accessTokenSigner(ctx.auth.keys.accessTokenSecret);
   return new Elysia({ prefix: "/api/v1" })
-    .use(jwt({ name: "accessJwt", secret: ctx.auth.keys.accessTokenSecret, exp: `${ACCESS_TOKEN_SECONDS}s` }))
+    .use(tokens.plugin)
     .derive({ as: "scoped" }, ({ request, server }) => {
-      const peer = server?.requestIP(request)?.address;
+      // src/server.ts puts the socket peer in PEER_HEADER (after removing any client-sent value).
+      const peer = request.headers.get(PEER_HEADER) ?? server?.requestIP(request)?.address;
       const secure = isSecureRequest(request, peer, ctx.config.trustedProxies);
       return {
         ip: clientIp(request, peer, ctx.config.trustedProxies),
@@ -39,15 +42,9 @@ export function createApiBase(ctx: AppContext) {
         throw new ApiError(403, "bad_origin", "Cross-site requests are not allowed.");
       }
     })
-    .resolve({ as: "scoped" }, async ({ request, cookie, accessJwt, secure }) => {
-      const issueAccess = (userId: string, sessionId: string) =>
-        accessJwt.sign({ sub: userId, sid: sessionId });
-      const fromToken = async (token: string): Promise<{ userId: string; sessionId: string } | null> => {
-        const payload = await accessJwt.verify(token);
-        if (!payload || !isUuid(payload.sub) || !isUuid(payload.sid)) return null;
-        const active = await isFamilyActive(ctx.database.db, payload.sub, payload.sid, ctx.auth.policy);
-        return active ? { userId: payload.sub, sessionId: payload.sid } : null;
-      };
+    .resolve({ as: "scoped" }, async ({ request, cookie, secure }) => {
+      const issueAccess = tokens.sign;
+      const fromToken = (token: string) => verifyAccess(ctx, tokens, token);
 
       let auth: Auth | null = null;
       const header = request.headers.get("authorization");
@@ -87,6 +84,19 @@ export function createApiBase(ctx: AppContext) {
 }
 
 export type ApiBase = ReturnType<typeof createApiBase>;
+
+/** A valid access token whose sign-in (refresh family) is still active. */
+export async function verifyAccess(
+  ctx: AppContext,
+  tokens: ReturnType<typeof accessTokenSigner>,
+  token: string,
+) {
+  const found = await tokens.verify(token);
+  if (!found) return null;
+  return (await isFamilyActive(ctx.database.db, found.userId, found.sessionId, ctx.auth.policy))
+    ? found
+    : null;
+}
 
 /** The signed-in user, or 401. Cookie-authenticated mutations must also carry the CSRF token. */
 export async function requireUser(

@@ -1,0 +1,138 @@
+// WS /api/v1/session/gateway and /api/v1/session/terminal: authenticate the user (Bearer header or
+// the console's access cookie; Origin checked), make sure their container runs (a frozen one is
+// restored on connect), then relay to the node's agent over its signed, pinned WSS.
+import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
+import { accessTokenSigner } from "../auth/access_tokens.ts";
+import { ACCESS_COOKIE } from "../auth/cookies.ts";
+import { expectedOrigin } from "../auth/csrf.ts";
+import type { AppContext } from "../context.ts";
+import { listNodes } from "../fleet/nodes.ts";
+import { verifyAccess } from "../http/api_base.ts";
+import { clientIp, isSecureRequest } from "../http/client_ip.ts";
+import { errorBody } from "../http/errors.ts";
+import type { Lifecycle } from "../sessions/lifecycle.ts";
+import { getSessionView, touchActivity } from "../sessions/sessions_repo.ts";
+import { type Frame, WsRelay } from "./ws_relay.ts";
+
+export const SESSION_WS_PATHS: Record<string, "gateway" | "terminal"> = {
+  "/api/v1/session/gateway": "gateway",
+  "/api/v1/session/terminal": "terminal",
+};
+
+export type ProxyMetrics = { open: number; total: number; bytesIn: number; bytesOut: number };
+
+type Data = {
+  kind: "gateway" | "terminal";
+  sessionId: string;
+  nodeId: string;
+  relay?: WsRelay;
+};
+
+function reject(status: number, code: string, message: string) {
+  return new Response(JSON.stringify(errorBody(code, message)), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8" },
+  });
+}
+
+function cookie(request: Request, name: string): string | null {
+  for (const part of (request.headers.get("cookie") ?? "").split(";")) {
+    const [k, ...v] = part.trim().split("=");
+    if (k === name) return decodeURIComponent(v.join("="));
+  }
+  return null;
+}
+
+export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle) {
+  const tokens = accessTokenSigner(ctx.auth.keys.accessTokenSecret);
+  const metrics: ProxyMetrics = { open: 0, total: 0, bytesIn: 0, bytesOut: 0 };
+  const ACTIVITY_EVERY_MS = 30_000;
+
+  async function upgrade(
+    request: Request,
+    server: Server<Data>,
+    peer: string,
+  ): Promise<Response | undefined> {
+    const kind = SESSION_WS_PATHS[new URL(request.url).pathname];
+    if (!kind) return reject(404, "not_found", "No such route.");
+    const secure = isSecureRequest(request, peer, ctx.config.trustedProxies);
+    const origin = request.headers.get("origin");
+    if (origin && origin !== expectedOrigin(request, ctx.config.publicUrl, secure)) {
+      return reject(403, "bad_origin", "Cross-site WebSocket connections are not allowed.");
+    }
+    const header = request.headers.get("authorization");
+    const token = header?.startsWith("Bearer ")
+      ? header.slice(7).trim()
+      : origin
+        ? cookie(request, ACCESS_COOKIE)
+        : null;
+    const auth = token ? await verifyAccess(ctx, tokens, token) : null;
+    if (!auth) return reject(401, "unauthenticated", "Sign in to continue.");
+
+    let view = await getSessionView(ctx.database.db, auth.userId);
+    if (view?.session?.state === "frozen") {
+      await lifecycle.request(auth.userId, "restore", clientIp(request, peer, ctx.config.trustedProxies));
+      view = await getSessionView(ctx.database.db, auth.userId);
+    }
+    const session = view?.session;
+    if (!session || session.state !== "running" || !session.nodeId) {
+      return reject(409, "not_running", "Your container is not running. Spawn it first.");
+    }
+    const data: Data = { kind, sessionId: session.id, nodeId: session.nodeId };
+    if (server.upgrade(request, { data })) return undefined;
+    return reject(400, "upgrade_failed", "Expected a WebSocket upgrade.");
+  }
+
+  const handlers: WebSocketHandler<Data> = {
+    maxPayloadLength: 4 * 1024 * 1024,
+    async open(ws: ServerWebSocket<Data>) {
+      metrics.open++;
+      metrics.total++;
+      const node = (await listNodes(ctx.database.db)).find((n) => n.id === ws.data.nodeId);
+      if (!node) {
+        ws.close(1011, "node gone");
+        return;
+      }
+      let lastTouch = 0;
+      const upstream = lifecycle.agentFor(node).connect(ws.data.sessionId, ws.data.kind);
+      const relay = new WsRelay(ws as ServerWebSocket<unknown>, upstream, {
+        maxBufferedBytes: 16 * 1024 * 1024,
+        onActivity: () => {
+          const now = Date.now();
+          if (now - lastTouch < ACTIVITY_EVERY_MS) return;
+          lastTouch = now;
+          void touchActivity(ctx.database.db, ws.data.sessionId).catch(() => {});
+        },
+        onClose: () => {
+          metrics.open--;
+          metrics.bytesIn += relay.bytesIn;
+          metrics.bytesOut += relay.bytesOut;
+        },
+      });
+      ws.data.relay = relay;
+      if (ws.readyState !== WebSocket.OPEN) relay.clientClosed(1000, "");
+      for (const frame of pendingBeforeOpen.get(ws) ?? []) relay.fromClient(frame);
+      pendingBeforeOpen.delete(ws);
+    },
+    message(ws, message) {
+      const frame: Frame = typeof message === "string" ? message : new Uint8Array(message);
+      if (ws.data.relay) ws.data.relay.fromClient(frame);
+      else {
+        // `open` is async (node lookup): keep the browser's first messages in order meanwhile.
+        const queue = pendingBeforeOpen.get(ws) ?? [];
+        queue.push(frame);
+        pendingBeforeOpen.set(ws, queue);
+      }
+    },
+    drain(ws) {
+      ws.data.relay?.drain();
+    },
+    close(ws, code, reason) {
+      pendingBeforeOpen.delete(ws);
+      ws.data.relay?.clientClosed(code, reason);
+    },
+  };
+  const pendingBeforeOpen = new WeakMap<ServerWebSocket<Data>, Frame[]>();
+
+  return { upgrade, handlers, metrics };
+}
