@@ -3,6 +3,7 @@ import type { SessionPolicy } from "./auth/refresh_tokens.ts";
 import type { ServerConfig } from "./config.ts";
 import type { Database } from "./db/client.ts";
 import type { Logger } from "./log.ts";
+import type { MasterKeyring } from "./secrets/master_keys.ts";
 
 /** What every route and background loop of one server process shares. */
 export type AppContext = {
@@ -10,4 +11,5 @@ export type AppContext = {
   database: Database;
   log: Logger;
   auth: { keys: AuthKeys; policy: SessionPolicy };
+  keyring: MasterKeyring;
 };

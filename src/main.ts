@@ -1,6 +1,8 @@
 #!/usr/bin/env bun
 import { ADMIN_CREATE_HELP, runAdminCreate } from "./cli/admin_create.ts";
 import { UsageError, wantsHelp } from "./cli/args.ts";
+import { runBackupCommand } from "./cli/backup_command.ts";
+import { KEYS_HELP, runKeysRotate } from "./cli/keys_rotate.ts";
 import { NODES_HELP, runNodes } from "./cli/nodes.ts";
 import { ConfigError, loadServerConfig } from "./config.ts";
 import { createLogger } from "./log.ts";
@@ -15,6 +17,9 @@ Commands:
   migrate         apply database migrations and exit
   admin create    create an administrator account
   nodes           add, list, drain, activate or remove fleet nodes
+  keys rotate     re-encrypt every stored provider key under the newest master key
+  backup          write an encrypted dump of the database (--out FILE)
+  restore         load an encrypted dump into an empty database (--in FILE)
 
 Every command takes --help. Flags mirror the environment: --port, --data-dir, --database-url,
 --public-url, --log-level … (see README.md for the full table).
@@ -31,6 +36,13 @@ const MIGRATE_HELP = `Usage: clawfleet migrate
 Applies the embedded database migrations (they also run at every start) and exits.
 `;
 
+const BACKUP_HELP = `Usage: clawfleet backup --out FILE
+       clawfleet restore --in FILE
+
+backup writes every table, gzipped and encrypted (AES-256-GCM) under a key derived from the newest
+master key. restore needs the same master keyring and an empty (new) database.
+`;
+
 const readStdin = () => new Response(Bun.stdin.stream()).text();
 
 async function main(argv: string[]): Promise<number> {
@@ -45,6 +57,9 @@ async function main(argv: string[]): Promise<number> {
     migrate: MIGRATE_HELP,
     admin: ADMIN_CREATE_HELP,
     nodes: NODES_HELP,
+    keys: KEYS_HELP,
+    backup: BACKUP_HELP,
+    restore: BACKUP_HELP,
   };
   if (wantsHelp(args) && help[command]) {
     out(help[command] ?? "");
@@ -83,6 +98,13 @@ async function main(argv: string[]): Promise<number> {
     }
     case "nodes":
       out(await runNodes(config, args));
+      return 0;
+    case "keys":
+      out(await runKeysRotate(config, args));
+      return 0;
+    case "backup":
+    case "restore":
+      out(await runBackupCommand(command, config, args));
       return 0;
     default:
       throw new UsageError(`unknown command "${command}" (see clawfleet --help)`);

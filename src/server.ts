@@ -6,6 +6,7 @@ import { openDatabase } from "./db/client.ts";
 import { migrate } from "./db/migrate.ts";
 import { buildApp } from "./http/app.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { loadMasterKeyring } from "./secrets/master_keys.ts";
 
 export type RunningServer = { url: string; ctx: AppContext; stop(): Promise<void> };
 
@@ -16,12 +17,16 @@ export async function startServer(
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const applied = await migrate(database.db);
   if (applied.length) log.info("migrations applied", { migrations: applied });
-  const masterKey = await temporaryMasterKey(config);
+  const keyring = await loadMasterKeyring(config);
   const ctx: AppContext = {
     config,
     database,
     log,
-    auth: { keys: await deriveAuthKeys(masterKey), policy: { ...DEFAULT_SESSION_POLICY, ...config.session } },
+    keyring,
+    auth: {
+      keys: await deriveAuthKeys(keyring.newestSecret),
+      policy: { ...DEFAULT_SESSION_POLICY, ...config.session },
+    },
   };
   const app = buildApp(ctx);
   const tls = config.tls ? { cert: Bun.file(config.tls.cert), key: Bun.file(config.tls.key) } : undefined;
@@ -39,17 +44,4 @@ export async function startServer(
       await database.close();
     },
   };
-}
-
-async function temporaryMasterKey(config: ServerConfig): Promise<Uint8Array<ArrayBuffer>> {
-  const first = config.masterKeys[0];
-  if (first) return first.secret;
-  const { existsSync, mkdirSync, readFileSync, writeFileSync } = await import("node:fs");
-  const path = `${config.dataDir}/master.key`;
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  if (!existsSync(path))
-    writeFileSync(path, Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64"), {
-      mode: 0o600,
-    });
-  return new Uint8Array(Buffer.from(readFileSync(path, "utf8").trim(), "base64"));
 }

@@ -10,6 +10,7 @@ import { authRefresh } from "./auth_refresh.ts";
 import { authSessionsRoutes } from "./auth_sessions.ts";
 import { authSignup } from "./auth_signup.ts";
 import { isSecureRequest } from "./client_ip.ts";
+import { credentialsRoutes } from "./credentials.ts";
 import { errorHandler } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
 import { applySecurityHeaders } from "./security_headers.ts";
@@ -23,7 +24,8 @@ export function buildApi(ctx: AppContext) {
     .use(authMe(ctx))
     .use(authSessionsRoutes(ctx))
     .use(authPassword(ctx))
-    .use(accountDelete(ctx));
+    .use(accountDelete(ctx))
+    .use(credentialsRoutes(ctx));
 }
 
 export function buildApp(ctx: AppContext) {

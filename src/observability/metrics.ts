@@ -47,7 +47,9 @@ export class Histogram {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     for (const [k, s] of this.series) {
       const sep = k ? `${k},` : "";
-      this.bounds.forEach((bound, i) => lines.push(`${this.name}_bucket{${sep}le="${bound}"} ${s.buckets[i]}`));
+      this.bounds.forEach((bound, i) =>
+        lines.push(`${this.name}_bucket{${sep}le="${bound}"} ${s.buckets[i]}`),
+      );
       lines.push(`${this.name}_bucket{${sep}le="+Inf"} ${s.count}`);
       lines.push(`${this.name}_sum${k ? `{${k}}` : ""} ${s.sum}`);
       lines.push(`${this.name}_count${k ? `{${k}}` : ""} ${s.count}`);
@@ -67,7 +69,11 @@ export function gauge(name: string, help: string, samples: { labels?: Labels; va
 
 export const metrics = {
   requests: new Counter("clawfleet_http_requests_total", "HTTP requests by route and status."),
-  spawnSeconds: new Histogram("clawfleet_spawn_duration_seconds", "Spawn request to ready.", [1, 2, 5, 10, 20, 30, 60, 120]),
+  spawnSeconds: new Histogram(
+    "clawfleet_spawn_duration_seconds",
+    "Spawn request to ready.",
+    [1, 2, 5, 10, 20, 30, 60, 120],
+  ),
 };
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
@@ -75,5 +81,8 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 /** `/api/v1/auth/sessions/<uuid>` → `/api/v1/auth/sessions/:id`; unknown paths collapse to one label. */
 export function routeLabel(path: string, status: number): string {
   if (status === 404) return "unmatched";
-  return path.replace(UUID, ":id").replace(/\/(spawn|freeze|restore|kill|drain|activate)$/, "/$1").slice(0, 80);
+  return path
+    .replace(UUID, ":id")
+    .replace(/\/(spawn|freeze|restore|kill|drain|activate)$/, "/$1")
+    .slice(0, 80);
 }

@@ -9,8 +9,12 @@ import { gauge, metrics } from "./metrics.ts";
 
 export async function renderMetrics(ctx: AppContext, proxy: ProxyMetrics): Promise<string> {
   const [states, nodeStates] = await asSystem(ctx.database.db, async (tx) => [
-    rowsOf<{ state: string; n: number }>(await tx.execute(sql`select state, count(*)::int as n from agent_sessions group by state`)),
-    rowsOf<{ state: string; n: number }>(await tx.execute(sql`select state, count(*)::int as n from nodes group by state`)),
+    rowsOf<{ state: string; n: number }>(
+      await tx.execute(sql`select state, count(*)::int as n from agent_sessions group by state`),
+    ),
+    rowsOf<{ state: string; n: number }>(
+      await tx.execute(sql`select state, count(*)::int as n from nodes group by state`),
+    ),
   ]);
   const sessionStates = ["none", "spawning", "running", "frozen", "failed"].map((state) => ({
     labels: { state },
@@ -26,7 +30,9 @@ export async function renderMetrics(ctx: AppContext, proxy: ProxyMetrics): Promi
     gauge("clawfleet_sessions", "Agent sessions by state.", sessionStates),
     gauge("clawfleet_nodes", "Fleet nodes by state.", nodeSamples),
     gauge("clawfleet_proxy_connections_open", "Open proxied WebSocket connections.", [{ value: proxy.open }]),
-    gauge("clawfleet_proxy_connections_total", "Proxied WebSocket connections since start.", [{ value: proxy.total }]),
+    gauge("clawfleet_proxy_connections_total", "Proxied WebSocket connections since start.", [
+      { value: proxy.total },
+    ]),
     gauge("clawfleet_proxy_bytes", "Bytes relayed by closed proxy connections.", [
       { labels: { direction: "in" }, value: proxy.bytesIn },
       { labels: { direction: "out" }, value: proxy.bytesOut },

@@ -1,0 +1,35 @@
+import { expect, test } from "bun:test";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+
+const root = join(import.meta.dir, "../..");
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory()
+      ? sources(path)
+      : path.endsWith(".ts") || path.endsWith(".tsx")
+        ? [path]
+        : [];
+  });
+}
+
+test("only spawn_secrets.ts decrypts provider keys (rotation re-seals inside aead.ts)", () => {
+  const importers = sources(join(root, "src"))
+    .filter((file) =>
+      /import\s*{[^}]*\bopen\b[^}]*}\s*from\s*"[^"]*secrets\/aead(\.ts)?"|from\s*"\.\/aead\.ts"/.test(
+        readFileSync(file, "utf8"),
+      ),
+    )
+    .filter((file) =>
+      /\bopen\b/.test(
+        readFileSync(file, "utf8").match(/import\s*{[^}]*}\s*from\s*"[^"]*aead(\.ts)?"/)?.[0] ?? "",
+      ),
+    )
+    .map((file) => relative(root, file));
+  expect(importers).toEqual(["src/secrets/spawn_secrets.ts"]);
+  expect(readFileSync(join(root, "src/secrets/spawn_secrets.ts"), "utf8")).toContain(
+    "export async function decryptSecretsForSpawn",
+  );
+});
