@@ -75,7 +75,7 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle) {
       view = await getSessionView(ctx.database.db, auth.userId);
     }
     const session = view?.session;
-    if (!session || session.state !== "running" || !session.nodeId) {
+    if (session?.state !== "running" || !session.nodeId) {
       return reject(409, "not_running", "Your container is not running. Spawn it first.");
     }
     const data: Data = { kind, sessionId: session.id, nodeId: session.nodeId };

@@ -7,7 +7,11 @@ import { asSystem, asUser } from "../../src/db/rls.ts";
 import { auditLog, authSessions, credentials, users } from "../../src/db/schema.ts";
 import { DRIVERS, freshDatabase, type TestDatabase } from "../helpers/db.ts";
 
-const keyring = parseKeyring("K", `new:${Buffer.alloc(32, 1).toString("base64")},old:${Buffer.alloc(32, 2).toString("base64")}`, "aes256");
+const keyring = parseKeyring(
+  "K",
+  `new:${Buffer.alloc(32, 1).toString("base64")},old:${Buffer.alloc(32, 2).toString("base64")}`,
+  "aes256",
+);
 const other = parseKeyring("K", `new:${Buffer.alloc(32, 3).toString("base64")}`, "aes256");
 
 async function dump(db: TestDatabase) {
@@ -35,7 +39,9 @@ for (const driver of DRIVERS) {
       );
       const userId = user?.id ?? "";
       await asUser(source.db, userId, async (tx) => {
-        await tx.insert(authSessions).values({ userId, salt: "s", tokenHash: "h", expiresAt: new Date(Date.now() + 1000) });
+        await tx
+          .insert(authSessions)
+          .values({ userId, salt: "s", tokenHash: "h", expiresAt: new Date(Date.now() + 1000) });
         await tx.insert(credentials).values({
           userId,
           provider: "anthropic",
@@ -54,7 +60,9 @@ for (const driver of DRIVERS) {
       const counts = await restoreBackup(target.db, file, keyring);
       expect(counts.users).toBe(1);
       expect(await dump(target)).toEqual(await dump(source));
-      const [cred] = await asSystem(target.db, (tx) => tx.select().from(credentials).where(eq(credentials.userId, userId)));
+      const [cred] = await asSystem(target.db, (tx) =>
+        tx.select().from(credentials).where(eq(credentials.userId, userId)),
+      );
       expect([...(cred?.ciphertext ?? [])]).toEqual([200, 0, 7, 255]);
       // Sequences continue after the restored ids.
       await asSystem(target.db, (tx) => tx.insert(auditLog).values({ action: "after-restore" }));
@@ -63,7 +71,9 @@ for (const driver of DRIVERS) {
     test("restore refuses a non-empty database, a wrong keyring and a damaged file", async () => {
       const source = await freshDatabase(driver);
       opened.push(source);
-      await asSystem(source.db, (tx) => tx.insert(users).values({ email: "x@example.test", passwordHash: "h" }));
+      await asSystem(source.db, (tx) =>
+        tx.insert(users).values({ email: "x@example.test", passwordHash: "h" }),
+      );
       const file = await createBackup(source.db, keyring);
       await expect(restoreBackup(source.db, file, keyring)).rejects.toThrow(/empty database/);
       const empty = await freshDatabase(driver);
@@ -72,7 +82,9 @@ for (const driver of DRIVERS) {
       const damaged = file.slice();
       damaged[damaged.length - 5] = (damaged[damaged.length - 5] ?? 0) ^ 1;
       await expect(restoreBackup(empty.db, damaged, keyring)).rejects.toThrow(/damaged/);
-      const [n] = rowsOf<{ n: number }>(await asSystem(empty.db, (tx) => tx.execute(sql`select count(*)::int as n from users`)));
+      const [n] = rowsOf<{ n: number }>(
+        await asSystem(empty.db, (tx) => tx.execute(sql`select count(*)::int as n from users`)),
+      );
       expect(n?.n).toBe(0);
     });
   });

@@ -9,10 +9,13 @@ const node = (id: string, state: NodeLoad["state"], freeMemory: number, containe
 });
 
 test("the active node with the most free memory wins", () => {
-  const picked = pickNode([node("a", "active", 1024), node("b", "active", 3000), node("c", "draining", 4096)], {
-    cpuMillis: 500,
-    memoryMb: 512,
-  });
+  const picked = pickNode(
+    [node("a", "active", 1024), node("b", "active", 3000), node("c", "draining", 4096)],
+    {
+      cpuMillis: 500,
+      memoryMb: 512,
+    },
+  );
   expect(picked.id).toBe("b");
 });
 
@@ -24,6 +27,8 @@ test("draining and unreachable nodes are never chosen", () => {
 
 test("a full fleet is a clear error", () => {
   expect(() => pickNode([node("a", "active", 256)], { cpuMillis: 500, memoryMb: 512 })).toThrow(/full/);
-  expect(() => pickNode([node("a", "active", 4096, 10)], { cpuMillis: 500, memoryMb: 512 })).toThrow(FleetFullError);
+  expect(() => pickNode([node("a", "active", 4096, 10)], { cpuMillis: 500, memoryMb: 512 })).toThrow(
+    FleetFullError,
+  );
   expect(() => pickNode([], { cpuMillis: 1, memoryMb: 1 })).toThrow(FleetFullError);
 });

@@ -14,7 +14,7 @@ import { loadMasterKeyring } from "../../src/secrets/master_keys.ts";
 import { rotateCredentials } from "../../src/secrets/rotate.ts";
 import { decryptSecretsForSpawn } from "../../src/secrets/spawn_secrets.ts";
 import { DRIVERS, describeEachDriver } from "../helpers/db.ts";
-import { json, startTestServer, type TestServer } from "../helpers/server.ts";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
 
 const k = (n: number) => Buffer.alloc(32, n).toString("base64");
 const oldRing = await loadMasterKeyring({
