@@ -1,0 +1,196 @@
+// The one contract between the control plane and a node agent: request and response shapes, and the
+// HMAC request signing of DESIGN.md. Imported by the agent's handlers and by the server's client so
+// the two cannot drift.
+import { encodeBase64urlNoPadding, encodeHexLowerCase } from "@oslojs/encoding";
+
+export const AGENT_API_VERSION = "v1";
+
+export const SIGNATURE_HEADERS = {
+  keyId: "x-clawfleet-key-id",
+  timestamp: "x-clawfleet-timestamp",
+  nonce: "x-clawfleet-nonce",
+  signature: "x-clawfleet-signature",
+} as const;
+
+export const SIGNATURE_WINDOW_SECONDS = 60;
+
+export type ClusterKey = { id: string; secret: Uint8Array<ArrayBuffer> };
+
+export type PlanLimits = { cpuMillis: number; memoryMb: number; pidsLimit: number; diskMb: number };
+
+/** What the server may ask for. Anything else in the body is refused: no raw Docker options. */
+export type ContainerSpec = {
+  sessionId: string;
+  template: string;
+  limits: PlanLimits;
+  secrets: Record<string, string>;
+};
+
+export type ContainerStatus = "creating" | "starting" | "waiting" | "ready" | "paused" | "exited";
+
+export type ContainerInfo = {
+  sessionId: string;
+  dockerId: string;
+  template: string;
+  status: ContainerStatus;
+  ready: boolean;
+  paused: boolean;
+  createdAt: string;
+};
+
+export type HealthReport = {
+  nodeId: string;
+  dockerVersion: string;
+  capacity: { cpuMillis: number; memoryMb: number; containers: number };
+  containers: number;
+  isolation: { usernsRemap: boolean; seccomp: boolean; apparmor: boolean; rootful: boolean };
+};
+
+export type ContainerStats = {
+  cpuPercent: number;
+  memoryBytes: number;
+  memoryLimitBytes: number;
+  pids: number;
+};
+
+export type AgentErrorBody = { error: { code: string; message: string } };
+
+const encoder = new TextEncoder();
+
+export async function sha256Hex(body: Uint8Array | string): Promise<string> {
+  const bytes = typeof body === "string" ? encoder.encode(body) : body;
+  return encodeHexLowerCase(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>)),
+  );
+}
+
+function canonical(
+  method: string,
+  pathAndQuery: string,
+  timestamp: string,
+  nonce: string,
+  bodyHash: string,
+): string {
+  return `v1\n${method.toUpperCase()}\n${pathAndQuery}\n${timestamp}\n${nonce}\n${bodyHash}`;
+}
+
+async function hmacHex(secret: Uint8Array<ArrayBuffer>, message: string): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+  return encodeHexLowerCase(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(message))));
+}
+
+export async function signRequest(
+  key: ClusterKey,
+  method: string,
+  pathAndQuery: string,
+  body: Uint8Array | string = "",
+  now = Date.now(),
+): Promise<Record<string, string>> {
+  const timestamp = String(Math.floor(now / 1000));
+  const nonce = encodeBase64urlNoPadding(crypto.getRandomValues(new Uint8Array(16)));
+  const signature = await hmacHex(
+    key.secret,
+    canonical(method, pathAndQuery, timestamp, nonce, await sha256Hex(body)),
+  );
+  return {
+    [SIGNATURE_HEADERS.keyId]: key.id,
+    [SIGNATURE_HEADERS.timestamp]: timestamp,
+    [SIGNATURE_HEADERS.nonce]: nonce,
+    [SIGNATURE_HEADERS.signature]: `v1=${signature}`,
+  };
+}
+
+export type VerifyResult = { ok: true; keyId: string } | { ok: false; reason: string };
+
+/** Checks a signed request; remembers nonces for the window so a replay is refused. */
+export class RequestVerifier {
+  private seen = new Map<string, number>();
+  constructor(
+    private readonly keys: ClusterKey[],
+    private readonly windowSeconds = SIGNATURE_WINDOW_SECONDS,
+  ) {}
+
+  async verify(
+    method: string,
+    pathAndQuery: string,
+    headers: Headers,
+    body: Uint8Array | string,
+    now = Date.now(),
+  ): Promise<VerifyResult> {
+    const keyId = headers.get(SIGNATURE_HEADERS.keyId);
+    const timestamp = headers.get(SIGNATURE_HEADERS.timestamp) ?? "";
+    const nonce = headers.get(SIGNATURE_HEADERS.nonce) ?? "";
+    const signature = headers.get(SIGNATURE_HEADERS.signature) ?? "";
+    const key = this.keys.find((k) => k.id === keyId);
+    if (!key) return { ok: false, reason: "unknown key id" };
+    if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: "malformed timestamp" };
+    if (Math.abs(Number(timestamp) - now / 1000) > this.windowSeconds)
+      return { ok: false, reason: "timestamp outside the window" };
+    if (!/^[A-Za-z0-9_-]{22,128}$/.test(nonce))
+      return { ok: false, reason: "nonce must be at least 128 bits of base64url" };
+    const expected = `v1=${await hmacHex(key.secret, canonical(method, pathAndQuery, timestamp, nonce, await sha256Hex(body)))}`;
+    if (
+      signature.length !== expected.length ||
+      !crypto.timingSafeEqual(Buffer.from(signature), Buffer.from(expected))
+    ) {
+      return { ok: false, reason: "bad signature" };
+    }
+    this.prune(now);
+    if (this.seen.has(nonce)) return { ok: false, reason: "replayed nonce" };
+    this.seen.set(nonce, now + this.windowSeconds * 2000);
+    return { ok: true, keyId: key.id };
+  }
+
+  private prune(now: number) {
+    if (this.seen.size < 1000) return;
+    for (const [nonce, expires] of this.seen) if (expires < now) this.seen.delete(nonce);
+  }
+}
+
+const SPEC_KEYS = ["sessionId", "template", "limits", "secrets"];
+const LIMIT_KEYS = ["cpuMillis", "memoryMb", "pidsLimit", "diskMb"];
+
+/** Parses a POST /v1/containers body strictly; returns a message for a 400 on anything unexpected. */
+export function parseContainerSpec(input: unknown): ContainerSpec | string {
+  if (!input || typeof input !== "object" || Array.isArray(input)) return "body must be a JSON object";
+  const body = input as Record<string, unknown>;
+  const extra = Object.keys(body).filter((k) => !SPEC_KEYS.includes(k));
+  if (extra.length) return `unknown field(s): ${extra.join(", ")} (raw Docker options are never accepted)`;
+  if (
+    typeof body.sessionId !== "string" ||
+    !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(body.sessionId)
+  ) {
+    return "sessionId must be a lower-case UUID";
+  }
+  if (typeof body.template !== "string" || !/^[a-z0-9][a-z0-9._-]{0,62}$/.test(body.template))
+    return "template must be a template name";
+  const limits = body.limits as Record<string, unknown> | undefined;
+  if (!limits || typeof limits !== "object") return "limits are required";
+  const extraLimits = Object.keys(limits).filter((k) => !LIMIT_KEYS.includes(k));
+  if (extraLimits.length) return `unknown limit(s): ${extraLimits.join(", ")}`;
+  const bounds: Record<string, [number, number]> = {
+    cpuMillis: [100, 64_000],
+    memoryMb: [64, 262_144],
+    pidsLimit: [16, 32_768],
+    diskMb: [64, 1_048_576],
+  };
+  for (const [k, [min, max]] of Object.entries(bounds)) {
+    const v = limits[k];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max)
+      return `limits.${k} must be an integer from ${min} to ${max}`;
+  }
+  const secrets = body.secrets as Record<string, unknown> | undefined;
+  if (!secrets || typeof secrets !== "object" || Array.isArray(secrets)) return "secrets must be an object";
+  for (const [k, v] of Object.entries(secrets)) {
+    if (!["anthropic", "openai", "google", "openrouter"].includes(k)) return `unknown secret provider ${k}`;
+    if (typeof v !== "string" || v.length > 512 || /[\s\0]/.test(v)) return `secret ${k} is malformed`;
+  }
+  return {
+    sessionId: body.sessionId,
+    template: body.template,
+    limits: limits as PlanLimits,
+    secrets: secrets as Record<string, string>,
+  };
+}

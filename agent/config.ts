@@ -1,0 +1,144 @@
+// The agent's settings from env and flags; a bad value stops start-up with one line naming it.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { ConfigError, type KeyringEntry, parseKeyring } from "../src/config.ts";
+
+export type AgentConfig = {
+  dataDir: string;
+  listen: { host: string; port: number };
+  dockerSocket: string;
+  clusterKeys: KeyringEntry[];
+  nodeId: string;
+  templatesJson: string | null;
+  blocked: string[];
+  allowRootful: boolean;
+  capacity: { cpuMillis: number; memoryMb: number; containers: number };
+  tls: { cert: string; key: string } | null;
+  firewall: boolean;
+};
+
+type Env = Record<string, string | undefined>;
+
+const FLAGS: Record<string, string> = {
+  "data-dir": "CLAWFLEET_AGENT_DATA_DIR",
+  listen: "CLAWFLEET_AGENT_LISTEN",
+  "docker-socket": "DOCKER_SOCKET",
+  "node-id": "CLAWFLEET_NODE_ID",
+  templates: "CLAWFLEET_AGENT_TEMPLATES",
+  blocked: "CLAWFLEET_AGENT_BLOCKED",
+  capacity: "CLAWFLEET_AGENT_CAPACITY",
+};
+
+export function loadAgentConfig(env: Env, args: string[]): AgentConfig {
+  const merged: Env = { ...env };
+  let allowRootful = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? "";
+    if (arg === "--allow-rootful") allowRootful = true;
+    else if (arg.startsWith("--")) {
+      const [name = "", inline] = arg.slice(2).split("=", 2);
+      const envName = FLAGS[name];
+      if (!envName) throw new ConfigError(`--${name}: unknown flag`);
+      const value = inline ?? args[++i];
+      if (value === undefined) throw new ConfigError(`--${name}: a value is required`);
+      merged[envName] = value;
+    }
+  }
+  const get = (name: string) => (merged[name] === "" ? undefined : merged[name]);
+
+  const secrets = get("CLAWFLEET_CLUSTER_SECRETS");
+  if (!secrets)
+    throw new ConfigError("CLAWFLEET_CLUSTER_SECRETS: required (kid:secret,… shared with the server)");
+  const clusterKeys = parseKeyring("CLAWFLEET_CLUSTER_SECRETS", secrets, "secret");
+
+  const listenRaw = get("CLAWFLEET_AGENT_LISTEN") ?? "0.0.0.0:7443";
+  const listen = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(listenRaw);
+  if (!listen || Number(listen[2]) > 65535)
+    throw new ConfigError(`CLAWFLEET_AGENT_LISTEN: "${listenRaw}" must be host:port`);
+
+  const dataDir = resolve(get("CLAWFLEET_AGENT_DATA_DIR") ?? "./agent-data");
+  const nodeId = get("CLAWFLEET_NODE_ID") ?? persistedNodeId(dataDir);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(nodeId))
+    throw new ConfigError("CLAWFLEET_NODE_ID: letters, digits, . _ - only");
+
+  const templatesPath = get("CLAWFLEET_AGENT_TEMPLATES");
+  let templatesJson: string | null = null;
+  if (templatesPath) {
+    try {
+      templatesJson = readFileSync(templatesPath, "utf8");
+    } catch {
+      throw new ConfigError(`CLAWFLEET_AGENT_TEMPLATES: cannot read ${templatesPath}`);
+    }
+  }
+
+  const blocked = ["169.254.0.0/16"];
+  for (const cidr of (get("CLAWFLEET_AGENT_BLOCKED") ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    if (!/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(cidr))
+      throw new ConfigError(`CLAWFLEET_AGENT_BLOCKED: "${cidr}" is not an IPv4 CIDR`);
+    blocked.push(cidr);
+  }
+
+  const capacity = {
+    cpuMillis: cpus().length * 1000,
+    memoryMb: Math.floor((totalmem() / 1024 / 1024) * 0.9),
+    containers: 100,
+  };
+  const capRaw = get("CLAWFLEET_AGENT_CAPACITY");
+  if (capRaw) {
+    for (const part of capRaw.split(",")) {
+      const [k, v] = part.split("=");
+      const n = Number(v);
+      if (!Number.isInteger(n) || n <= 0)
+        throw new ConfigError(`CLAWFLEET_AGENT_CAPACITY: "${part}" must be name=positive integer`);
+      if (k === "cpu") capacity.cpuMillis = n;
+      else if (k === "memory") capacity.memoryMb = n;
+      else if (k === "containers") capacity.containers = n;
+      else throw new ConfigError(`CLAWFLEET_AGENT_CAPACITY: unknown "${k}" (cpu, memory, containers)`);
+    }
+  }
+
+  const cert = get("CLAWFLEET_TLS_CERT");
+  const key = get("CLAWFLEET_TLS_KEY");
+  if (Boolean(cert) !== Boolean(key))
+    throw new ConfigError("CLAWFLEET_TLS_CERT: set both TLS variables or neither");
+
+  return {
+    dataDir,
+    listen: { host: (listen[1] ?? "").replace(/^\[|\]$/g, ""), port: Number(listen[2]) },
+    dockerSocket: get("DOCKER_SOCKET") ?? "/var/run/docker.sock",
+    clusterKeys,
+    nodeId,
+    templatesJson,
+    blocked,
+    allowRootful,
+    capacity,
+    tls: cert && key ? { cert, key } : null,
+    firewall: get("CLAWFLEET_AGENT_FIREWALL") !== "off",
+  };
+}
+
+function persistedNodeId(dataDir: string): string {
+  const path = join(dataDir, "node-id");
+  if (existsSync(path)) return readFileSync(path, "utf8").trim();
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const id = `node-${crypto.randomUUID().slice(0, 8)}`;
+  writeFileSync(path, `${id}\n`, { mode: 0o600 });
+  return id;
+}
+
+/** A per-node secret (0600 in the data dir) from which each container's gateway token is derived. */
+export function nodeSecret(dataDir: string): Uint8Array<ArrayBuffer> {
+  const path = join(dataDir, "gateway.secret");
+  if (!existsSync(path)) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    writeFileSync(path, Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64"), {
+      mode: 0o600,
+      flag: "wx",
+    });
+  }
+  return new Uint8Array(Buffer.from(readFileSync(path, "utf8").trim(), "base64"));
+}

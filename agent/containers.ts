@@ -1,0 +1,304 @@
+// The node's user containers: spawn from a high-level spec, report, freeze/restore, remove with their
+// volume and network, and find them again after a restart (by label). State lives in Docker, not here.
+import { encodeHexLowerCase } from "@oslojs/encoding";
+import type { ContainerInfo, ContainerSpec, ContainerStats, ContainerStatus } from "./api/contract.ts";
+import { type ContainerInspect, type DockerClient, DockerError } from "./docker/client.ts";
+import {
+  containerConfig,
+  containerName,
+  type HostSecurity,
+  LABELS,
+  networkConfig,
+  networkName,
+  volumeName,
+} from "./isolation.ts";
+import type { Template } from "./templates.ts";
+
+export class AgentError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type ContainerManagerOptions = {
+  docker: DockerClient;
+  nodeId: string;
+  templates: Template[];
+  host: HostSecurity;
+  gatewaySecret: Uint8Array<ArrayBuffer>;
+  log: {
+    info(msg: string, f?: Record<string, unknown>): void;
+    warn(msg: string, f?: Record<string, unknown>): void;
+  };
+};
+
+export class ContainerManager {
+  private readonly progress = new Map<string, ContainerStatus>();
+  private readonly inflight = new Map<string, Promise<ContainerInfo>>();
+
+  constructor(private readonly opts: ContainerManagerOptions) {}
+
+  template(name: string): Template {
+    const template = this.opts.templates.find((t) => t.name === name);
+    if (!template) throw new AgentError(400, "unknown_template", `no template named ${name} on this node`);
+    return template;
+  }
+
+  /** HMAC(node secret, session id): stable for the container's life, never stored. */
+  async gatewayToken(sessionId: string): Promise<string> {
+    const key = await crypto.subtle.importKey(
+      "raw",
+      this.opts.gatewaySecret,
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    return encodeHexLowerCase(
+      new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`gateway|${sessionId}`))),
+    );
+  }
+
+  private async inspect(sessionId: string): Promise<ContainerInspect | null> {
+    try {
+      return await this.opts.docker.inspectContainer(containerName(sessionId));
+    } catch (error) {
+      if (error instanceof DockerError && error.notFound) return null;
+      throw error;
+    }
+  }
+
+  private info(inspect: ContainerInspect): ContainerInfo {
+    const sessionId = inspect.Config.Labels[LABELS.session] ?? "";
+    const inProgress = this.progress.get(sessionId);
+    const status: ContainerStatus = inProgress
+      ? inProgress
+      : inspect.State.Paused
+        ? "paused"
+        : inspect.State.Running
+          ? "ready"
+          : "exited";
+    return {
+      sessionId,
+      dockerId: inspect.Id,
+      template: inspect.Config.Labels[LABELS.template] ?? "",
+      status,
+      ready: status === "ready" || status === "paused",
+      paused: inspect.State.Paused,
+      createdAt: inspect.Created,
+    };
+  }
+
+  /** Idempotent: a second spawn for the same session returns the same container. */
+  spawn(spec: ContainerSpec): Promise<ContainerInfo> {
+    const running = this.inflight.get(spec.sessionId);
+    if (running) return running;
+    const job = this.doSpawn(spec).finally(() => {
+      this.inflight.delete(spec.sessionId);
+      this.progress.delete(spec.sessionId);
+    });
+    this.inflight.set(spec.sessionId, job);
+    return job;
+  }
+
+  private async doSpawn(spec: ContainerSpec): Promise<ContainerInfo> {
+    const template = this.template(spec.template);
+    const { docker, nodeId, log } = this.opts;
+    const existing = await this.inspect(spec.sessionId);
+    if (existing?.State.Running) {
+      await this.waitReady(spec.sessionId, existing, template);
+      return this.info((await this.inspect(spec.sessionId)) ?? existing);
+    }
+    if (existing) await docker.removeContainer(existing.Id, { force: true });
+    this.progress.set(spec.sessionId, "creating");
+    try {
+      await docker.imageInspect(template.image);
+    } catch (error) {
+      if (error instanceof DockerError && error.notFound) {
+        throw new AgentError(409, "image_missing", `the image ${template.image} is not on this node`);
+      }
+      throw error;
+    }
+    await this.ensureNetwork(spec.sessionId, template.name);
+    await docker.createVolume({
+      Name: volumeName(spec.sessionId),
+      Labels: { [LABELS.managed]: "1", [LABELS.session]: spec.sessionId, [LABELS.node]: nodeId },
+    });
+    const config = containerConfig({
+      spec,
+      template,
+      nodeId,
+      gatewayToken: await this.gatewayToken(spec.sessionId),
+      host: this.opts.host,
+    });
+    const created = await docker.createContainer(containerName(spec.sessionId), config);
+    this.progress.set(spec.sessionId, "starting");
+    await docker.startContainer(created.Id);
+    this.progress.set(spec.sessionId, "waiting");
+    const inspect = await docker.inspectContainer(created.Id);
+    await this.waitReady(spec.sessionId, inspect, template);
+    this.progress.delete(spec.sessionId);
+    log.info("container ready", { session: spec.sessionId, template: template.name });
+    return this.info(await docker.inspectContainer(created.Id));
+  }
+
+  private async ensureNetwork(sessionId: string, template: string) {
+    try {
+      await this.opts.docker.inspectNetwork(networkName(sessionId));
+    } catch (error) {
+      if (!(error instanceof DockerError && error.notFound)) throw error;
+      await this.opts.docker.createNetwork(networkConfig(sessionId, this.opts.nodeId, template));
+    }
+  }
+
+  hostPort(inspect: ContainerInspect, template: Template): number | null {
+    const binding = inspect.NetworkSettings.Ports[`${template.port}/tcp`]?.find(
+      (b) => b.HostIp === "127.0.0.1",
+    );
+    return binding ? Number(binding.HostPort) : null;
+  }
+
+  /** Polls the template's health path on the published loopback port until it answers 2xx. */
+  private async waitReady(sessionId: string, inspect: ContainerInspect, template: Template) {
+    const deadline = Date.now() + template.health.timeoutMs;
+    let current = inspect;
+    while (Date.now() < deadline) {
+      const port = this.hostPort(current, template);
+      if (port) {
+        const ok = await fetch(`http://127.0.0.1:${port}${template.health.path}`, {
+          signal: AbortSignal.timeout(2000),
+        })
+          .then((r) => r.ok)
+          .catch(() => false);
+        if (ok) return;
+      }
+      await Bun.sleep(100);
+      current = (await this.inspect(sessionId)) ?? current;
+      if (!current.State.Running && !current.State.Paused && current.State.ExitCode !== 0) {
+        throw new AgentError(
+          502,
+          "container_exited",
+          `the container exited with code ${current.State.ExitCode}`,
+        );
+      }
+    }
+    throw new AgentError(
+      504,
+      "not_ready",
+      `the container did not answer ${template.health.path} within ${template.health.timeoutMs / 1000}s`,
+    );
+  }
+
+  async get(sessionId: string): Promise<ContainerInfo | null> {
+    const inspect = await this.inspect(sessionId);
+    if (inspect) return this.info(inspect);
+    const inProgress = this.progress.get(sessionId);
+    return inProgress
+      ? {
+          sessionId,
+          dockerId: "",
+          template: "",
+          status: inProgress,
+          ready: false,
+          paused: false,
+          createdAt: new Date().toISOString(),
+        }
+      : null;
+  }
+
+  async list(): Promise<ContainerInfo[]> {
+    const summaries = await this.opts.docker.listContainers([
+      `${LABELS.managed}=1`,
+      `${LABELS.node}=${this.opts.nodeId}`,
+    ]);
+    const out: ContainerInfo[] = [];
+    for (const s of summaries) {
+      const inspect = await this.inspect(s.Labels[LABELS.session] ?? "");
+      if (inspect) out.push(this.info(inspect));
+    }
+    return out;
+  }
+
+  private async require(sessionId: string): Promise<ContainerInspect> {
+    const inspect = await this.inspect(sessionId);
+    if (!inspect) throw new AgentError(404, "not_found", "no such container on this node");
+    return inspect;
+  }
+
+  async freeze(sessionId: string) {
+    const inspect = await this.require(sessionId);
+    if (!inspect.State.Paused) await this.opts.docker.pauseContainer(inspect.Id);
+  }
+
+  async restore(sessionId: string) {
+    const inspect = await this.require(sessionId);
+    if (inspect.State.Paused) await this.opts.docker.unpauseContainer(inspect.Id);
+  }
+
+  /** Container, volume and network: everything of the session goes; idempotent. */
+  async remove(sessionId: string) {
+    const { docker } = this.opts;
+    const ignoreMissing = (error: unknown) => {
+      if (!(error instanceof DockerError && error.notFound)) throw error;
+    };
+    await docker
+      .removeContainer(containerName(sessionId), { force: true, volumes: true })
+      .catch(ignoreMissing);
+    await docker.removeVolume(volumeName(sessionId)).catch(ignoreMissing);
+    await docker.removeNetwork(networkName(sessionId)).catch(ignoreMissing);
+  }
+
+  async stats(sessionId: string): Promise<ContainerStats> {
+    const inspect = await this.require(sessionId);
+    const s = await this.opts.docker.containerStats(inspect.Id);
+    const cpuDelta = s.cpu_stats.cpu_usage.total_usage - s.precpu_stats.cpu_usage.total_usage;
+    const systemDelta = (s.cpu_stats.system_cpu_usage ?? 0) - (s.precpu_stats.system_cpu_usage ?? 0);
+    const cpus = s.cpu_stats.online_cpus ?? 1;
+    const cache = s.memory_stats.stats?.cache ?? s.memory_stats.stats?.inactive_file ?? 0;
+    return {
+      cpuPercent: systemDelta > 0 ? (cpuDelta / systemDelta) * cpus * 100 : 0,
+      memoryBytes: Math.max(0, (s.memory_stats.usage ?? 0) - cache),
+      memoryLimitBytes: s.memory_stats.limit ?? 0,
+      pids: s.pids_stats?.current ?? 0,
+    };
+  }
+
+  /** Where the gateway of a running container listens, for the WebSocket proxy. */
+  async gatewayTarget(sessionId: string): Promise<{ url: string; token: string }> {
+    const inspect = await this.require(sessionId);
+    if (inspect.State.Paused) throw new AgentError(409, "paused", "the container is frozen");
+    const template = this.template(inspect.Config.Labels[LABELS.template] ?? "");
+    const port = this.hostPort(inspect, template);
+    if (!port) throw new AgentError(409, "no_port", "the container's gateway is not published");
+    return {
+      url: `ws://127.0.0.1:${port}${template.gatewayPath}`,
+      token: await this.gatewayToken(sessionId),
+    };
+  }
+
+  async terminalTarget(sessionId: string): Promise<{ containerId: string; shell: string[] }> {
+    const inspect = await this.require(sessionId);
+    if (inspect.State.Paused) throw new AgentError(409, "paused", "the container is frozen");
+    return {
+      containerId: inspect.Id,
+      shell: this.template(inspect.Config.Labels[LABELS.template] ?? "").shell,
+    };
+  }
+
+  /**
+   * Networks of sessions whose container is gone (a crash mid-kill). Volumes are never swept: a lost
+   * container's data stays until the session is explicitly removed, so a respawn finds it again.
+   */
+  async sweepNetworks(): Promise<void> {
+    const { docker, nodeId } = this.opts;
+    const live = new Set((await this.list()).map((c) => c.sessionId));
+    for (const network of await docker.listNetworks([`${LABELS.managed}=1`, `${LABELS.node}=${nodeId}`])) {
+      const session = network.Labels[LABELS.session];
+      if (session && !live.has(session) && !this.inflight.has(session))
+        await docker.removeNetwork(network.Id).catch(() => {});
+    }
+  }
+}

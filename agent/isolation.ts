@@ -1,0 +1,111 @@
+// The one place the hardened container configuration is built. Whatever the caller asked for, every
+// container gets: no capabilities, no-new-privileges, the default seccomp profile (AppArmor's
+// docker-default where the host has AppArmor), a read-only root with a small tmpfs /tmp, memory /
+// CPU / pids limits from the plan, no host mounts (only its own named volume), never the Docker
+// socket, its gateway published on 127.0.0.1 only, its own bridge network with ICC off,
+// on-failure restarts (at most 5), bounded logs, and labels tying it to its session and node.
+import type { ContainerSpec } from "./api/contract.ts";
+import type { Template } from "./templates.ts";
+
+export const LABELS = {
+  managed: "clawfleet.managed",
+  session: "clawfleet.session",
+  node: "clawfleet.node",
+  template: "clawfleet.template",
+} as const;
+
+export const BRIDGE_PREFIX = "cf-";
+
+export function containerName(sessionId: string) {
+  return `clawfleet-${sessionId}`;
+}
+export function volumeName(sessionId: string) {
+  return `clawfleet-data-${sessionId}`;
+}
+export function networkName(sessionId: string) {
+  return `clawfleet-net-${sessionId}`;
+}
+/** Linux interface names stop at 15 characters; the prefix lets the firewall match every bridge. */
+export function bridgeName(sessionId: string) {
+  return `${BRIDGE_PREFIX}${sessionId.replaceAll("-", "").slice(0, 12)}`;
+}
+
+export function labelsFor(sessionId: string, nodeId: string, template: string) {
+  return {
+    [LABELS.managed]: "1",
+    [LABELS.session]: sessionId,
+    [LABELS.node]: nodeId,
+    [LABELS.template]: template,
+  };
+}
+
+export function networkConfig(sessionId: string, nodeId: string, template: string) {
+  return {
+    Name: networkName(sessionId),
+    Driver: "bridge",
+    CheckDuplicate: true,
+    Internal: false,
+    Options: {
+      "com.docker.network.bridge.enable_icc": "false",
+      "com.docker.network.bridge.name": bridgeName(sessionId),
+      "com.docker.network.bridge.enable_ip_masquerade": "true",
+    },
+    Labels: labelsFor(sessionId, nodeId, template),
+  };
+}
+
+export type HostSecurity = { apparmor: boolean };
+
+export function containerConfig(opts: {
+  spec: ContainerSpec;
+  template: Template;
+  nodeId: string;
+  gatewayToken: string;
+  host: HostSecurity;
+}) {
+  const { spec, template, nodeId, gatewayToken, host } = opts;
+  const env: string[] = [];
+  for (const [key, value] of Object.entries(template.env ?? {})) env.push(`${key}=${value}`);
+  for (const [provider, key] of Object.entries(spec.secrets)) {
+    const name = template.keyEnv[provider];
+    if (name) env.push(`${name}=${key}`);
+  }
+  env.push(`${template.tokenEnv}=${gatewayToken}`);
+  if (template.nodeHeap) {
+    env.push(`NODE_OPTIONS=--max-old-space-size=${Math.max(64, Math.floor(spec.limits.memoryMb * 0.75))}`);
+  }
+  const memory = spec.limits.memoryMb * 1024 * 1024;
+  const port = `${template.port}/tcp`;
+  return {
+    Image: template.image,
+    ...(template.command ? { Cmd: template.command } : {}),
+    User: template.user,
+    Env: env,
+    Labels: labelsFor(spec.sessionId, nodeId, template.name),
+    ExposedPorts: { [port]: {} },
+    NetworkDisabled: false,
+    HostConfig: {
+      NetworkMode: networkName(spec.sessionId),
+      CapDrop: ["ALL"],
+      CapAdd: [],
+      Privileged: false,
+      SecurityOpt: ["no-new-privileges:true", ...(host.apparmor ? ["apparmor=docker-default"] : [])],
+      ReadonlyRootfs: true,
+      Tmpfs: { "/tmp": "rw,noexec,nosuid,nodev,size=64m" },
+      Memory: memory,
+      MemorySwap: memory,
+      NanoCpus: spec.limits.cpuMillis * 1_000_000,
+      PidsLimit: spec.limits.pidsLimit,
+      Mounts: [
+        { Type: "volume", Source: volumeName(spec.sessionId), Target: template.dataPath, ReadOnly: false },
+      ],
+      Binds: [],
+      PortBindings: { [port]: [{ HostIp: "127.0.0.1", HostPort: "" }] },
+      PublishAllPorts: false,
+      RestartPolicy: { Name: "on-failure", MaximumRetryCount: 5 },
+      LogConfig: { Type: "json-file", Config: { "max-size": "5m", "max-file": "2" } },
+      IpcMode: "private",
+      Init: false,
+    },
+  };
+}
