@@ -1,0 +1,176 @@
+// The control plane's client for one node agent: every request signed (contract.ts), every connection
+// pinned to the agent's certificate fingerprint. Pinning: the first connection reads the peer
+// certificate, checks its SHA-256 against the pin, and from then on that exact certificate is the
+// only trusted CA for this agent (its host name is not checked: the pin is the identity).
+import type { ClusterKey, ContainerInfo, ContainerSpec, ContainerStats, HealthReport } from "./contract.ts";
+import { signRequest } from "./contract.ts";
+
+export class AgentRequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class PinMismatchError extends Error {}
+
+type TlsOptions = { ca: string; checkServerIdentity: () => undefined };
+
+function derToPem(der: Uint8Array): string {
+  const lines =
+    Buffer.from(der)
+      .toString("base64")
+      .match(/.{1,64}/g) ?? [];
+  return `-----BEGIN CERTIFICATE-----\n${lines.join("\n")}\n-----END CERTIFICATE-----\n`;
+}
+
+export async function fetchPinnedCertificate(url: string, fingerprint: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  const peer = await new Promise<{ raw: Buffer; fingerprint256: string }>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new AgentRequestError(503, "unreachable", `no TLS handshake with ${url}`)),
+      5000,
+    );
+    Bun.connect({
+      hostname: hostname.replace(/^\[|\]$/g, ""),
+      port: Number(port || 443),
+      tls: { rejectUnauthorized: false },
+      socket: {
+        handshake(socket) {
+          clearTimeout(timer);
+          resolve(socket.getPeerCertificate() as unknown as { raw: Buffer; fingerprint256: string });
+          socket.end();
+        },
+        data() {},
+        error(_socket, error) {
+          clearTimeout(timer);
+          reject(new AgentRequestError(503, "unreachable", error.message));
+        },
+        connectError(_socket, error) {
+          clearTimeout(timer);
+          reject(new AgentRequestError(503, "unreachable", error.message));
+        },
+      },
+    }).catch((error: Error) => {
+      clearTimeout(timer);
+      reject(new AgentRequestError(503, "unreachable", error.message));
+    });
+  });
+  const seen = peer.fingerprint256.replaceAll(":", "").toLowerCase();
+  if (
+    seen !==
+    fingerprint
+      .replaceAll(":", "")
+      .replace(/^sha256/, "")
+      .toLowerCase()
+  ) {
+    throw new PinMismatchError(
+      `the agent at ${url} presented a certificate that does not match its pinned fingerprint`,
+    );
+  }
+  return derToPem(new Uint8Array(peer.raw));
+}
+
+export class AgentClient {
+  private tls: Promise<TlsOptions> | null = null;
+
+  constructor(readonly opts: { url: string; fingerprint: string; keys: ClusterKey[] }) {}
+
+  private tlsOptions(): Promise<TlsOptions> {
+    this.tls ??= fetchPinnedCertificate(this.opts.url, this.opts.fingerprint)
+      .then((ca) => ({ ca, checkServerIdentity: () => undefined }))
+      .catch((error) => {
+        this.tls = null;
+        throw error;
+      });
+    return this.tls;
+  }
+
+  private key(): ClusterKey {
+    const key = this.opts.keys[0];
+    if (!key)
+      throw new AgentRequestError(500, "no_cluster_secret", "CLAWFLEET_CLUSTER_SECRETS is not configured");
+    return key;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, timeoutMs = 120_000): Promise<T> {
+    const payload = body === undefined ? "" : JSON.stringify(body);
+    const headers = await signRequest(this.key(), method, path, payload);
+    if (payload) headers["content-type"] = "application/json";
+    let response: Response;
+    try {
+      response = await fetch(`${this.opts.url}${path}`, {
+        method,
+        headers,
+        body: payload || undefined,
+        tls: await this.tlsOptions(),
+        signal: AbortSignal.timeout(timeoutMs),
+      } as RequestInit);
+    } catch (error) {
+      if (error instanceof PinMismatchError || error instanceof AgentRequestError) throw error;
+      this.tls = null;
+      throw new AgentRequestError(
+        503,
+        "unreachable",
+        `agent ${this.opts.url} unreachable: ${(error as Error).message}`,
+      );
+    }
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    let parsed: unknown = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {}
+    if (!response.ok) {
+      const err = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
+      throw new AgentRequestError(
+        response.status,
+        err?.code ?? "agent_error",
+        err?.message ?? `agent answered ${response.status}`,
+      );
+    }
+    return parsed as T;
+  }
+
+  health() {
+    return this.request<HealthReport & { firewall: string[] }>("GET", "/v1/health", undefined, 10_000);
+  }
+  spawn(spec: ContainerSpec) {
+    return this.request<ContainerInfo>("POST", "/v1/containers", spec);
+  }
+  async get(sessionId: string): Promise<ContainerInfo | null> {
+    try {
+      return await this.request<ContainerInfo>("GET", `/v1/containers/${sessionId}`, undefined, 10_000);
+    } catch (error) {
+      if (error instanceof AgentRequestError && error.status === 404) return null;
+      throw error;
+    }
+  }
+  async list(): Promise<ContainerInfo[]> {
+    return (await this.request<{ containers: ContainerInfo[] }>("GET", "/v1/containers", undefined, 30_000))
+      .containers;
+  }
+  async freeze(sessionId: string) {
+    await this.request("POST", `/v1/containers/${sessionId}/freeze`);
+  }
+  async restore(sessionId: string) {
+    await this.request("POST", `/v1/containers/${sessionId}/restore`);
+  }
+  async remove(sessionId: string) {
+    await this.request("DELETE", `/v1/containers/${sessionId}`);
+  }
+  stats(sessionId: string) {
+    return this.request<ContainerStats>("GET", `/v1/containers/${sessionId}/stats`, undefined, 10_000);
+  }
+
+  /** A signed, pinned WebSocket to a container's gateway or terminal. */
+  async connect(sessionId: string, kind: "gateway" | "terminal"): Promise<WebSocket> {
+    const path = `/v1/containers/${sessionId}/${kind}`;
+    const headers = await signRequest(this.key(), "GET", path, "");
+    const wsUrl = `${this.opts.url.replace(/^https:/, "wss:")}${path}`;
+    return new WebSocket(wsUrl, { headers, tls: await this.tlsOptions() } as never);
+  }
+}
