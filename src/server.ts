@@ -1,18 +1,59 @@
+// One server process: database, keys, the Elysia app, the session WebSocket proxy, /metrics, the
+// background loops (elected through advisory locks), and in all-in-one mode a local agent.
+import { accessTokenSigner } from "./auth/access_tokens.ts";
 import { deriveAuthKeys } from "./auth/keys.ts";
+import { pruneLoginAttempts } from "./auth/login_throttle.ts";
 import { DEFAULT_SESSION_POLICY } from "./auth/refresh_tokens.ts";
-import type { ServerConfig } from "./config.ts";
+import { getUser } from "./auth/users.ts";
+import type { KeyringEntry, ServerConfig } from "./config.ts";
 import type { AppContext } from "./context.ts";
 import { openDatabase } from "./db/client.ts";
+import { LOCKS, startLeaderLoop } from "./db/leader.ts";
 import { migrate } from "./db/migrate.ts";
+import { agentConnector } from "./fleet/agent_connector.ts";
+import type { AgentConnector } from "./fleet/agent_port.ts";
+import { maybeStartLocalAgent } from "./fleet/local_agent.ts";
+import { PEER_HEADER, verifyAccess } from "./http/api_base.ts";
 import { buildApp } from "./http/app.ts";
+import { isSecureRequest } from "./http/client_ip.ts";
+import { errorBody } from "./http/errors.ts";
+import { pruneRateCounters } from "./http/rate_limit.ts";
+import { securityHeaders } from "./http/security_headers.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { metrics, routeLabel } from "./observability/metrics.ts";
+import { renderMetrics } from "./observability/metrics_route.ts";
+import { createSessionWsProxy, SESSION_WS_PATHS } from "./proxy/session_ws.ts";
 import { loadMasterKeyring } from "./secrets/master_keys.ts";
+import { decryptSecretsForSpawn } from "./secrets/spawn_secrets.ts";
+import { Lifecycle } from "./sessions/lifecycle.ts";
+import { reconcileOnce } from "./sessions/reconciler.ts";
 
-export type RunningServer = { url: string; ctx: AppContext; stop(): Promise<void> };
+export type ServerOptions = {
+  connect?: AgentConnector;
+  reconcileIntervalMs?: number;
+  staleSpawnMs?: number;
+  localAgent?: boolean;
+};
+
+export type RunningServer = {
+  url: string;
+  ctx: AppContext;
+  lifecycle: Lifecycle;
+  reconcile(): Promise<void>;
+  stop(): Promise<void>;
+};
+
+function jsonResponse(status: number, body: unknown) {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8" },
+  });
+}
 
 export async function startServer(
   config: ServerConfig,
   log: Logger = createLogger(config.logLevel),
+  options: ServerOptions = {},
 ): Promise<RunningServer> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const applied = await migrate(database.db);
@@ -28,19 +69,111 @@ export async function startServer(
       policy: { ...DEFAULT_SESSION_POLICY, ...config.session },
     },
   };
-  const app = buildApp(ctx);
+
+  const local = options.localAgent === false ? null : await maybeStartLocalAgent(config, database.db, log);
+  const clusterKeys: KeyringEntry[] = local?.keys ?? config.clusterSecrets;
+  const lifecycle = new Lifecycle({
+    db: database.db,
+    log,
+    connect: options.connect ?? agentConnector(clusterKeys),
+    secretsFor: (userId) =>
+      decryptSecretsForSpawn(database.db, keyring, userId) as Promise<Record<string, string>>,
+    defaultTemplate: "clawfleet-runtime",
+  });
+  const proxy = createSessionWsProxy(ctx, lifecycle);
+  const app = buildApp(ctx, lifecycle);
+  const tokens = accessTokenSigner(ctx.auth.keys.accessTokenSecret);
+
+  async function metricsResponse(request: Request): Promise<Response> {
+    const header = request.headers.get("authorization");
+    const auth = header?.startsWith("Bearer ")
+      ? await verifyAccess(ctx, tokens, header.slice(7).trim())
+      : null;
+    if (!auth)
+      return jsonResponse(401, errorBody("unauthenticated", "Metrics need an administrator's token."));
+    if (!(await getUser(database.db, auth.userId))?.isAdmin) {
+      return jsonResponse(403, errorBody("forbidden", "Only administrators can read metrics."));
+    }
+    return new Response(await renderMetrics(ctx, proxy.metrics), {
+      headers: { "content-type": "text/plain; version=0.0.4" },
+    });
+  }
+
   const tls = config.tls ? { cert: Bun.file(config.tls.cert), key: Bun.file(config.tls.key) } : undefined;
-  app.listen({ port: config.port, hostname: config.host, tls });
-  const server = app.server;
-  if (!server) throw new Error("server did not start");
+  const server = Bun.serve({
+    port: config.port,
+    hostname: config.host,
+    tls,
+    maxRequestBodySize: 1024 * 1024,
+    async fetch(request, srv) {
+      const peer = srv.requestIP(request)?.address ?? "unknown";
+      const url = new URL(request.url);
+      if (SESSION_WS_PATHS[url.pathname] && request.headers.get("upgrade")?.toLowerCase() === "websocket") {
+        return proxy.upgrade(request, srv as never, peer);
+      }
+      const headers = new Headers(request.headers);
+      headers.set(PEER_HEADER, peer);
+      const forwarded = new Request(request, { headers });
+      let response: Response;
+      try {
+        response =
+          url.pathname === "/metrics" ? await metricsResponse(forwarded) : await app.handle(forwarded);
+      } catch (error) {
+        log.error("request failed", { error, path: url.pathname });
+        response = jsonResponse(500, errorBody("internal", "Something went wrong on our side."));
+      }
+      const secure = isSecureRequest(request, peer, config.trustedProxies);
+      for (const [name, value] of Object.entries(securityHeaders(secure))) response.headers.set(name, value);
+      metrics.requests.inc({
+        route: routeLabel(url.pathname, response.status),
+        status: String(response.status),
+      });
+      return response;
+    },
+    websocket: proxy.handlers as never,
+  });
+
+  const reconcile = () =>
+    reconcileOnce(database.db, lifecycle, log, {
+      staleSpawnMs: options.staleSpawnMs ?? 90_000,
+      tickSeconds: (options.reconcileIntervalMs ?? 10_000) / 1000,
+    });
+  const reconciler = startLeaderLoop(database, {
+    name: "reconciler",
+    key: LOCKS.reconciler,
+    intervalMs: options.reconcileIntervalMs ?? 10_000,
+    log,
+    tick: reconcile,
+  });
+  const housekeeping = startLeaderLoop(database, {
+    name: "housekeeping",
+    key: LOCKS.housekeeping,
+    intervalMs: 60_000,
+    log,
+    tick: async () => {
+      await pruneLoginAttempts(database.db);
+      await pruneRateCounters(ctx);
+    },
+  });
+
   const scheme = tls ? "https" : "http";
   const url = `${scheme}://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${server.port}`;
-  log.info("clawfleet listening", { url, database: database.driver, dataDir: config.dataDir });
+  log.info("clawfleet listening", {
+    url,
+    database: database.driver,
+    dataDir: config.dataDir,
+    allInOne: Boolean(local),
+  });
   return {
     url,
     ctx,
+    lifecycle,
+    reconcile,
     async stop() {
+      await reconciler.stop();
+      await housekeeping.stop();
       await server.stop();
+      await local?.agent.stop();
       await database.close();
     },
   };

@@ -39,7 +39,7 @@ export interface NodeAgent {
   remove(sessionId: string): Promise<void>;
   stats(sessionId: string): Promise<AgentStats | null>;
   /** Opens the agent's WSS for a container: `kind` gateway or terminal. */
-  connect(sessionId: string, kind: "gateway" | "terminal"): WebSocket;
+  connect(sessionId: string, kind: "gateway" | "terminal"): Promise<WebSocket>;
 }
 
 export type AgentConnector = (node: NodeAddress) => NodeAgent;

@@ -1,6 +1,9 @@
 import { Elysia } from "elysia";
+import pkg from "../../package.json";
 import type { AppContext } from "../context.ts";
+import type { Lifecycle } from "../sessions/lifecycle.ts";
 import { accountDelete } from "./account_delete.ts";
+import { adminRoutes } from "./admin.ts";
 import { createApiBase } from "./api_base.ts";
 import { authLogin } from "./auth_login.ts";
 import { authLogout } from "./auth_logout.ts";
@@ -9,13 +12,17 @@ import { authPassword } from "./auth_password.ts";
 import { authRefresh } from "./auth_refresh.ts";
 import { authSessionsRoutes } from "./auth_sessions.ts";
 import { authSignup } from "./auth_signup.ts";
-import { isSecureRequest } from "./client_ip.ts";
 import { credentialsRoutes } from "./credentials.ts";
 import { errorHandler } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
-import { applySecurityHeaders } from "./security_headers.ts";
+import { openApiRoutes } from "./openapi.ts";
+import { sessionRoutes } from "./session.ts";
+import { usageRoutes } from "./usage.ts";
 
-export function buildApi(ctx: AppContext) {
+export function buildApi(ctx: AppContext, lifecycle: Lifecycle) {
+  const killContainer = async (userId: string) => {
+    await lifecycle.request(userId, "kill", null);
+  };
   return createApiBase(ctx)
     .use(authSignup(ctx))
     .use(authLogin(ctx))
@@ -24,19 +31,19 @@ export function buildApi(ctx: AppContext) {
     .use(authMe(ctx))
     .use(authSessionsRoutes(ctx))
     .use(authPassword(ctx))
-    .use(accountDelete(ctx))
-    .use(credentialsRoutes(ctx));
+    .use(accountDelete(ctx, [killContainer]))
+    .use(credentialsRoutes(ctx))
+    .use(sessionRoutes(ctx, lifecycle))
+    .use(usageRoutes(ctx, lifecycle))
+    .use(adminRoutes(ctx, lifecycle));
 }
 
-export function buildApp(ctx: AppContext) {
+export function buildApp(ctx: AppContext, lifecycle: Lifecycle) {
   return new Elysia()
     .use(errorHandler(ctx.log))
-    .onRequest(({ request, set, server }) => {
-      const peer = server?.requestIP(request)?.address;
-      applySecurityHeaders(set.headers, isSecureRequest(request, peer, ctx.config.trustedProxies));
-    })
     .use(healthRoutes(ctx))
-    .use(buildApi(ctx));
+    .use(openApiRoutes(pkg.version))
+    .use(buildApi(ctx, lifecycle));
 }
 
 export type App = ReturnType<typeof buildApp>;

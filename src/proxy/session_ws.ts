@@ -94,7 +94,15 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle) {
         return;
       }
       let lastTouch = 0;
-      const upstream = lifecycle.agentFor(node).connect(ws.data.sessionId, ws.data.kind);
+      let upstream: WebSocket;
+      try {
+        upstream = await lifecycle.agentFor(node).connect(ws.data.sessionId, ws.data.kind);
+      } catch (error) {
+        ctx.log.warn("could not reach the agent for a session socket", { error });
+        metrics.open--;
+        ws.close(1011, "node unreachable");
+        return;
+      }
       const relay = new WsRelay(ws as ServerWebSocket<unknown>, upstream, {
         maxBufferedBytes: 16 * 1024 * 1024,
         onActivity: () => {

@@ -1,0 +1,28 @@
+// Connects the control plane's NodeAgent port to real agents through the signed, pinned client.
+// One client per node (its pinned certificate is cached), rebuilt if the node's address changes.
+import { AgentClient } from "../../agent/api/client.ts";
+import type { ClusterKey } from "../../agent/api/contract.ts";
+import type { AgentConnector, NodeAddress, NodeAgent } from "./agent_port.ts";
+
+export function agentConnector(keys: ClusterKey[]): AgentConnector {
+  const clients = new Map<string, { address: NodeAddress; agent: NodeAgent }>();
+  return (node) => {
+    const cached = clients.get(node.id);
+    if (cached && cached.address.url === node.url && cached.address.fingerprint === node.fingerprint)
+      return cached.agent;
+    const client = new AgentClient({ url: node.url, fingerprint: node.fingerprint, keys });
+    const agent: NodeAgent = {
+      health: () => client.health(),
+      spawn: (request) => client.spawn(request),
+      get: (sessionId) => client.get(sessionId),
+      list: () => client.list(),
+      freeze: (sessionId) => client.freeze(sessionId),
+      restore: (sessionId) => client.restore(sessionId),
+      remove: (sessionId) => client.remove(sessionId),
+      stats: (sessionId) => client.stats(sessionId).catch(() => null),
+      connect: (sessionId, kind) => client.connect(sessionId, kind),
+    };
+    clients.set(node.id, { address: node, agent });
+    return agent;
+  };
+}

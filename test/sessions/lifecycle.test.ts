@@ -1,0 +1,196 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { RunningAgent } from "../../agent/server.ts";
+import { addNode } from "../../src/fleet/nodes.ts";
+import { DRIVERS } from "../helpers/db.ts";
+import {
+  cleanupNode,
+  dockerInspect,
+  dockerLeftovers,
+  ensureRuntimeImage,
+  startTestAgent,
+  TEST_CLUSTER_SECRET,
+} from "../helpers/fleet.ts";
+import { json, startTestServer, type TestServer } from "../helpers/server.ts";
+
+const PASSWORD = "correct horse battery staple";
+
+async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (ok(last)) return last;
+    await Bun.sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
+}
+
+for (const driver of DRIVERS) {
+  describe(`session lifecycle against a real agent and engine [${driver}]`, () => {
+    let server: TestServer;
+    let agent: RunningAgent;
+    let token = "";
+    const api = (path: string, init: RequestInit = {}) =>
+      fetch(`${server.url}/api/v1${path}`, {
+        ...init,
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          ...(init.headers ?? {}),
+        },
+      });
+    const session = async () => json(await api("/session"));
+
+    beforeAll(async () => {
+      await ensureRuntimeImage();
+      agent = await startTestAgent();
+      server = await startTestServer(driver, { env: { CLAWFLEET_CLUSTER_SECRETS: TEST_CLUSTER_SECRET } });
+      await addNode(server.ctx.database.db, { name: "n1", url: agent.url, fingerprint: agent.fingerprint });
+      await server.reconcile();
+      const signup = await json(
+        await fetch(`${server.url}/api/v1/auth/signup`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email: `life-${driver}@example.test`, password: PASSWORD }),
+        }),
+      );
+      token = signup.access_token;
+      // A paid plan, so the API rate limit does not get in the way of polling.
+      await server.ctx.database.db.execute(
+        `update users set plan_id = 'ultra' where id = '${signup.user.id}'` as never,
+      );
+    });
+
+    afterAll(async () => {
+      await server?.close();
+      await agent?.stop();
+      if (agent) await cleanupNode(agent.nodeId);
+    });
+
+    test("no container at first", async () => {
+      expect(await session()).toMatchObject({ state: "none", node: null, progress: null });
+    });
+
+    test("concurrent spawns yield one container; progress is visible until running", async () => {
+      const add = await api("/credentials", {
+        method: "POST",
+        body: JSON.stringify({ provider: "openai", key: "sk-proj-lifecycle-test-key-0123456789" }),
+      });
+      expect(add.status).toBe(201);
+      const responses = await Promise.all(
+        Array.from({ length: 5 }, () => api("/session/spawn", { method: "POST" })),
+      );
+      for (const r of responses) expect(r.status).toBe(202);
+      const seen = new Set<string>();
+      const running = await waitFor(
+        "running",
+        async () => {
+          const s = await session();
+          if (s.progress) seen.add(s.progress);
+          return s;
+        },
+        (s) => s.state === "running",
+      );
+      expect(running.node).toBe("n1");
+      expect(running.progress).toBe("ready");
+      expect(seen.has("ready")).toBe(true);
+      const containers = await agent.manager.list();
+      expect(containers).toHaveLength(1);
+      const inspect = dockerInspect(containers[0]?.dockerId ?? "");
+      expect(
+        inspect?.Config.Env.some((e: string) => e === "OPENAI_API_KEY=sk-proj-lifecycle-test-key-0123456789"),
+      ).toBe(true);
+      expect(JSON.stringify(inspect?.Config.Labels)).not.toContain("sk-proj");
+      expect(server.logs.join("\n")).not.toContain("sk-proj-lifecycle-test-key-0123456789");
+    });
+
+    test("the gateway WebSocket reaches the container through server and agent", async () => {
+      const ws = new WebSocket(`${server.url.replace("http", "ws")}/api/v1/session/gateway`, {
+        headers: { authorization: `Bearer ${token}` },
+      } as never);
+      const messages: any[] = [];
+      ws.onmessage = (e) => messages.push(JSON.parse(String(e.data)));
+      await new Promise((resolve, reject) => {
+        ws.onopen = resolve;
+        ws.onerror = reject;
+      });
+      ws.send(JSON.stringify({ type: "history.list", id: "h1" }));
+      await waitFor(
+        "history reply",
+        async () => messages,
+        (m) => m.some((x) => x.type === "history.list"),
+        10_000,
+      );
+      expect(messages[0]?.type).toBe("hello");
+      ws.close();
+    });
+
+    test("the terminal WebSocket runs a command in the container", async () => {
+      const ws = new WebSocket(`${server.url.replace("http", "ws")}/api/v1/session/terminal`, {
+        headers: { authorization: `Bearer ${token}` },
+      } as never);
+      ws.binaryType = "arraybuffer";
+      let out = "";
+      ws.onmessage = (e) => {
+        out += typeof e.data === "string" ? e.data : new TextDecoder().decode(e.data as ArrayBuffer);
+      };
+      await new Promise((resolve, reject) => {
+        ws.onopen = resolve;
+        ws.onerror = reject;
+      });
+      ws.send(JSON.stringify({ type: "resize", cols: 100, rows: 30 }));
+      ws.send("echo TERM-$((40+2)); id -u\n");
+      await waitFor(
+        "command output",
+        async () => out,
+        (o) => o.includes("TERM-42"),
+        10_000,
+      );
+      expect(out).toContain("1000");
+      ws.close();
+    });
+
+    test("freeze pauses the container, restore resumes it; a connection to a frozen one restores it", async () => {
+      const frozen = await api("/session/freeze", { method: "POST" });
+      expect(frozen.status).toBe(202);
+      expect((await json(frozen)).state).toBe("frozen");
+      const [container] = await agent.manager.list();
+      expect(dockerInspect(container?.dockerId ?? "")?.State.Paused).toBe(true);
+      expect((await api("/session/freeze", { method: "POST" })).status).toBe(202);
+      const restored = await json(await api("/session/restore", { method: "POST" }));
+      expect(restored.state).toBe("running");
+      expect(dockerInspect(container?.dockerId ?? "")?.State.Paused).toBe(false);
+      await api("/session/freeze", { method: "POST" });
+      const ws = new WebSocket(`${server.url.replace("http", "ws")}/api/v1/session/gateway`, {
+        headers: { authorization: `Bearer ${token}` },
+      } as never);
+      await new Promise((resolve, reject) => {
+        ws.onopen = resolve;
+        ws.onerror = reject;
+      });
+      ws.close();
+      expect((await session()).state).toBe("running");
+    });
+
+    test("an unknown session action is a 404", async () => {
+      const r = await api("/session/nonsense", { method: "POST" });
+      expect(r.status).toBe(404);
+    });
+
+    test("kill removes the container, its volume and its network", async () => {
+      const [container] = await agent.manager.list();
+      const sessionId = container?.sessionId ?? "";
+      expect(dockerLeftovers(sessionId).volumes).toHaveLength(1);
+      const killed = await api("/session/kill", { method: "POST" });
+      expect(killed.status).toBe(202);
+      expect((await json(killed)).state).toBe("none");
+      expect(dockerLeftovers(sessionId)).toEqual({ containers: [], volumes: [], networks: [] });
+      expect((await api("/session/freeze", { method: "POST" })).status).toBe(409);
+    });
+  });
+}
