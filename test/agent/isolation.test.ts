@@ -1,0 +1,195 @@
+// Every isolation rule of DESIGN.md, checked on real containers: from `docker inspect`, from the host
+// (/proc), and from inside (what a tenant's shell can and cannot do). Blocks are proven against
+// stand-ins the test owns: another container, the agent's own port, and an address inside a network
+// namespace the test creates and adds to the blocked list. Nothing is ever sent to 169.254.169.254:
+// that block is read from the installed rules.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { AgentClient } from "../../agent/api/client.ts";
+import type { RunningAgent } from "../../agent/server.ts";
+import { parseKeyring } from "../../src/config.ts";
+import type { FakeProvider } from "../fakes/provider.ts";
+import {
+  cleanupNode,
+  dockerInspect,
+  ensureRuntimeImage,
+  startTestAgent,
+  TEST_CLUSTER_SECRET,
+} from "../helpers/fleet.ts";
+import { createNetns, type Netns, startFakeProviderInNetns } from "../helpers/netns.ts";
+
+const limits = { cpuMillis: 500, memoryMb: 256, pidsLimit: 128, diskMb: 512 };
+
+/** An HTTP GET made from inside the container with busybox nc (its wget is not usable here). */
+function httpFromInside(container: string, host: string, port: number, path: string): string {
+  const request = `GET ${path} HTTP/1.1\\r\\nHost: ${host}\\r\\nConnection: close\\r\\n\\r\\n`;
+  return execIn(container, `printf '${request}' | nc -w 3 ${host} ${port}`).out;
+}
+
+function execIn(container: string, script: string): { code: number; out: string } {
+  const proc = Bun.spawnSync(["docker", "exec", container, "/bin/sh", "-c", script], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  return { code: proc.exitCode ?? 1, out: proc.stdout.toString() + proc.stderr.toString() };
+}
+
+describe("container isolation on a real engine", () => {
+  let agent: RunningAgent;
+  let client: AgentClient;
+  let blockedNs: Netns;
+  let allowedNs: Netns;
+  let blockedFake: FakeProvider;
+  let allowedFake: FakeProvider;
+  const a = crypto.randomUUID();
+  const b = crypto.randomUUID();
+  let nameA = "";
+  let ipB = "";
+  let gatewayA = "";
+
+  beforeAll(async () => {
+    await ensureRuntimeImage();
+    blockedNs = await createNetns();
+    allowedNs = await createNetns();
+    blockedFake = await startFakeProviderInNetns(blockedNs, 8088);
+    allowedFake = await startFakeProviderInNetns(allowedNs, 8088);
+    // Listening on every address, so the only thing between a container and the agent is the firewall.
+    agent = await startTestAgent({
+      CLAWFLEET_AGENT_LISTEN: "0.0.0.0:0",
+      CLAWFLEET_AGENT_BLOCKED: `${blockedNs.address}/32`,
+    });
+    client = new AgentClient({
+      url: agent.url,
+      fingerprint: agent.fingerprint,
+      keys: parseKeyring("K", TEST_CLUSTER_SECRET, "secret"),
+    });
+    await Promise.all(
+      [a, b].map((sessionId) =>
+        client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} }),
+      ),
+    );
+    const inspectA = dockerInspect(`clawfleet-${a}`);
+    const inspectB = dockerInspect(`clawfleet-${b}`);
+    nameA = inspectA?.Name.slice(1);
+    ipB = (Object.values(inspectB?.NetworkSettings.Networks ?? {})[0] as { IPAddress: string }).IPAddress;
+    gatewayA = (Object.values(inspectA?.NetworkSettings.Networks ?? {})[0] as { Gateway: string }).Gateway;
+  });
+
+  afterAll(async () => {
+    await agent?.stop();
+    if (agent) await cleanupNode(agent.nodeId);
+    await blockedFake?.stop();
+    await allowedFake?.stop();
+    await blockedNs?.stop();
+    await allowedNs?.stop();
+  });
+
+  test("docker inspect shows the hardened configuration", () => {
+    const c = dockerInspect(nameA);
+    const h = c?.HostConfig;
+    expect(h.CapDrop).toEqual(["ALL"]);
+    expect(h.CapAdd ?? []).toEqual([]);
+    expect(h.Privileged).toBe(false);
+    expect(h.SecurityOpt).toContain("no-new-privileges:true");
+    expect((h.SecurityOpt as string[]).some((o) => o.startsWith("seccomp=unconfined"))).toBe(false);
+    expect(h.ReadonlyRootfs).toBe(true);
+    expect(Object.keys(h.Tmpfs)).toEqual(["/tmp"]);
+    expect(h.Memory).toBe(256 * 1024 * 1024);
+    expect(h.NanoCpus).toBe(500_000_000);
+    expect(h.PidsLimit).toBe(128);
+    expect(h.Binds ?? []).toEqual([]);
+    expect(c?.Mounts.map((m: { Type: string }) => m.Type)).toEqual(["volume"]);
+    expect(JSON.stringify(c?.Mounts)).not.toContain("docker.sock");
+    for (const bindings of Object.values(h.PortBindings) as { HostIp: string }[][]) {
+      for (const binding of bindings) expect(binding.HostIp).toBe("127.0.0.1");
+    }
+    for (const bindings of Object.values(c?.NetworkSettings.Ports) as { HostIp: string }[][]) {
+      for (const binding of bindings ?? []) expect(binding.HostIp).toBe("127.0.0.1");
+    }
+    expect(h.RestartPolicy).toEqual({ Name: "on-failure", MaximumRetryCount: 5 });
+    expect(h.LogConfig.Config["max-size"]).toBeString();
+    expect(c?.Config.Labels["clawfleet.session"]).toBe(a);
+    expect(c?.Config.Labels["clawfleet.node"]).toBe(agent.nodeId);
+    expect(c?.Config.User).toBe("1000:1000");
+    expect(Object.keys(c?.NetworkSettings.Networks)).toEqual([`clawfleet-net-${a}`]);
+  });
+
+  test("container root is an unprivileged uid on the host (userns-remap)", () => {
+    const pid = dockerInspect(nameA)?.State.Pid;
+    const uidLine =
+      readFileSync(`/proc/${pid}/status`, "utf8")
+        .split("\n")
+        .find((l) => l.startsWith("Uid:")) ?? "";
+    const hostUid = Number(uidLine.split(/\s+/)[1]);
+    expect(hostUid).toBeGreaterThanOrEqual(100000);
+    // Even root inside (exec -u 0) is an unprivileged uid outside.
+    const proc = Bun.spawnSync(["docker", "exec", "-u", "0", nameA, "cat", "/proc/self/uid_map"]);
+    expect(proc.stdout.toString().trim().split(/\s+/).slice(0, 2)).toEqual(["0", "100000"]);
+  });
+
+  test("inside, as the user and even as container root: no mount, unshare, raw sockets, writes to /, docker.sock", () => {
+    for (const user of ["1000", "0"])
+      for (const [what, script] of [
+        ["mount", "mount -t tmpfs none /mnt"],
+        ["unshare", "unshare -r -n true"],
+        ["raw socket", "ping -c 1 -W 1 127.0.0.1"],
+        ["write to /", "touch /etc/pwned"],
+        ["docker.sock", "ls /var/run/docker.sock /run/docker.sock"],
+      ] as const) {
+        const result = execIn(nameA, script, user);
+        expect(`${what} as ${user}: ${result.code === 0 ? "succeeded" : "failed"}`).toBe(
+          `${what} as ${user}: failed`,
+        );
+      }
+    expect(execIn(nameA, "touch /tmp/ok && echo fine").out).toContain("fine");
+    expect(execIn(nameA, "echo data > /data/x && cat /data/x").out).toContain("data");
+  });
+
+  test("no path to another container (while the host reaches it: the block is the firewall's)", async () => {
+    const fromHost = await fetch(`http://${ipB}:8080/healthz`, { signal: AbortSignal.timeout(3000) }).then(
+      (r) => r.status,
+      () => 0,
+    );
+    expect(fromHost).toBe(200);
+    expect(httpFromInside(nameA, ipB, 8080, "/healthz")).not.toContain("200 OK");
+    // The same probe from B to itself works, so a failure above is the block and not the probe.
+    expect(httpFromInside(`clawfleet-${b}`, "127.0.0.1", 8080, "/healthz")).toContain("200 OK");
+  });
+
+  test("no path to the node's own services: the agent port through the bridge gateway", async () => {
+    const fromHost = await fetch(`https://${gatewayA}:${agent.port}/v1/health`, {
+      tls: { rejectUnauthorized: false },
+      signal: AbortSignal.timeout(3000),
+    } as RequestInit).then(
+      (r) => r.status,
+      () => 0,
+    );
+    expect(fromHost).toBe(401);
+    const result = execIn(nameA, `nc -w 2 ${gatewayA} ${agent.port} </dev/null && echo CONNECTED`);
+    expect(result.out).not.toContain("CONNECTED");
+  });
+
+  test("a blocked stand-in address is unreachable while an unblocked one answers (egress works)", () => {
+    expect(httpFromInside(nameA, allowedNs.address, 8088, "/v1/models")).toContain("HTTP/1.1 ");
+    expect(httpFromInside(nameA, blockedNs.address, 8088, "/v1/models")).not.toContain("HTTP/1.1 ");
+  });
+
+  test("the installed rules drop link-local metadata, other containers and the node for every bridge", async () => {
+    const rules = (await client.health()).firewall.join("\n");
+    expect(rules).toContain("-A CLAWFLEET-FORWARD -d 169.254.0.0/16 -i cf-+ -j DROP");
+    expect(rules).toContain(`-A CLAWFLEET-FORWARD -d ${blockedNs.address}/32 -i cf-+ -j DROP`);
+    expect(rules).toContain("-A CLAWFLEET-FORWARD -i cf-+ -o cf-+ -j DROP");
+    expect(rules).toContain("-A CLAWFLEET-INPUT -i cf-+ -j DROP");
+    const input = Bun.spawnSync(["iptables", "-S", "INPUT"]).stdout.toString();
+    const dockerUser = Bun.spawnSync(["iptables", "-S", "DOCKER-USER"]).stdout.toString();
+    expect(input).toContain("-A INPUT -j CLAWFLEET-INPUT");
+    expect(dockerUser).toContain("-A DOCKER-USER -j CLAWFLEET-FORWARD");
+  });
+
+  test("the health report states the isolation this node enforces", async () => {
+    const health = await client.health();
+    expect(health.isolation).toMatchObject({ usernsRemap: true, seccomp: true, rootful: false });
+    expect(health.nodeId).toBe(agent.nodeId);
+    expect(health.containers).toBe(2);
+  });
+});
