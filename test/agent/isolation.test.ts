@@ -26,8 +26,9 @@ function httpFromInside(container: string, host: string, port: number, path: str
   return execIn(container, `printf '${request}' | nc -w 3 ${host} ${port}`).out;
 }
 
-function execIn(container: string, script: string): { code: number; out: string } {
-  const proc = Bun.spawnSync(["docker", "exec", container, "/bin/sh", "-c", script], {
+function execIn(container: string, script: string, user?: string): { code: number; out: string } {
+  const as = user ? ["-u", user] : [];
+  const proc = Bun.spawnSync(["docker", "exec", ...as, container, "/bin/sh", "-c", script], {
     stdout: "pipe",
     stderr: "pipe",
   });

@@ -1,0 +1,256 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { copyFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { AgentClient, AgentRequestError, PinMismatchError } from "../../agent/api/client.ts";
+import { signRequest } from "../../agent/api/contract.ts";
+import { loadAgentConfig } from "../../agent/config.ts";
+import { type RunningAgent, startAgent } from "../../agent/server.ts";
+import { parseKeyring } from "../../src/config.ts";
+import { createLogger } from "../../src/log.ts";
+import {
+  agentEnv,
+  cleanupNode,
+  dockerInspect,
+  dockerLeftovers,
+  ensureRuntimeImage,
+  TEST_CLUSTER_SECRET,
+} from "../helpers/fleet.ts";
+import { tempDir } from "../helpers/process.ts";
+
+const keys = parseKeyring("K", TEST_CLUSTER_SECRET, "secret");
+const limits = { cpuMillis: 500, memoryMb: 256, pidsLimit: 128, diskMb: 512 };
+const insecure = { tls: { rejectUnauthorized: false } } as RequestInit;
+
+describe("agent API", () => {
+  let agent: RunningAgent;
+  let client: AgentClient;
+  const env = agentEnv();
+  const logs: string[] = [];
+  const start = () =>
+    startAgent(
+      loadAgentConfig(env, []),
+      createLogger("debug", {}, (l) => logs.push(l)),
+    );
+
+  beforeAll(async () => {
+    await ensureRuntimeImage();
+    agent = await start();
+    client = new AgentClient({ url: agent.url, fingerprint: agent.fingerprint, keys });
+  });
+  afterAll(async () => {
+    await agent?.stop();
+    await cleanupNode(env.CLAWFLEET_NODE_ID ?? "");
+  });
+
+  const raw = async (headers: Record<string, string>, path = "/v1/health", method = "GET", body?: string) =>
+    (await fetch(`${agent.url}${path}`, { ...insecure, method, headers, body })).status;
+
+  test("a correctly signed request is served", async () => {
+    expect(
+      await raw(await signRequest(keys[0] ?? { id: "", secret: new Uint8Array() }, "GET", "/v1/health")),
+    ).toBe(200);
+  });
+
+  test("unsigned, wrongly signed, unknown key, stale, future, replayed and body-swapped requests are 401", async () => {
+    const key = keys[0] ?? { id: "", secret: new Uint8Array() };
+    expect(await raw({})).toBe(401);
+    const wrongSecret = await signRequest(
+      { id: key.id, secret: new TextEncoder().encode("a-completely-different-secret-value!!") },
+      "GET",
+      "/v1/health",
+    );
+    expect(await raw(wrongSecret)).toBe(401);
+    const unknownKey = await signRequest({ id: "nobody", secret: key.secret }, "GET", "/v1/health");
+    expect(await raw(unknownKey)).toBe(401);
+    expect(await raw(await signRequest(key, "GET", "/v1/health", "", Date.now() - 120_000))).toBe(401);
+    expect(await raw(await signRequest(key, "GET", "/v1/health", "", Date.now() + 120_000))).toBe(401);
+    const once = await signRequest(key, "GET", "/v1/health");
+    expect(await raw(once)).toBe(200);
+    expect(await raw(once)).toBe(401);
+    const otherPath = await signRequest(key, "GET", "/v1/containers");
+    expect(await raw(otherPath, "/v1/health")).toBe(401);
+    const signedBody = await signRequest(key, "POST", "/v1/containers", '{"a":1}');
+    expect(
+      await raw({ ...signedBody, "content-type": "application/json" }, "/v1/containers", "POST", '{"a":2}'),
+    ).toBe(401);
+    const joined = logs.join("\n");
+    expect(joined).toContain("refused an unsigned or badly signed request");
+    expect(joined).not.toContain(TEST_CLUSTER_SECRET.split(":")[1] ?? "never");
+  });
+
+  test("the client refuses an agent whose certificate does not match the pin", async () => {
+    const wrong = new AgentClient({ url: agent.url, fingerprint: "00".repeat(32), keys });
+    await expect(wrong.health()).rejects.toBeInstanceOf(PinMismatchError);
+  });
+
+  test("only the high-level spec is accepted: raw Docker options and bad limits are 400", async () => {
+    const sessionId = crypto.randomUUID();
+    for (const body of [
+      { sessionId, template: "clawfleet-runtime", limits, secrets: {}, HostConfig: { Privileged: true } },
+      { sessionId, template: "clawfleet-runtime", limits: { ...limits, memoryMb: 1 }, secrets: {} },
+      { sessionId, template: "clawfleet-runtime", limits: { ...limits, Binds: ["/:/host"] }, secrets: {} },
+      { sessionId: "../../etc", template: "clawfleet-runtime", limits, secrets: {} },
+      { sessionId, template: "clawfleet-runtime", limits, secrets: { evil: "x" } },
+    ]) {
+      const error = await client.request("POST", "/v1/containers", body).catch((e) => e);
+      expect(error).toBeInstanceOf(AgentRequestError);
+      expect((error as AgentRequestError).status).toBe(400);
+    }
+    const unknown = await client
+      .spawn({ sessionId, template: "not-a-template", limits, secrets: {} })
+      .catch((e) => e);
+    expect((unknown as AgentRequestError).status).toBe(400);
+    expect(dockerLeftovers(sessionId)).toEqual({ containers: [], volumes: [], networks: [] });
+  });
+
+  test("only images of configured templates can run (an admin template naming a missing image is refused)", async () => {
+    const templatesFile = join(tempDir("cf-tpl"), "templates.json");
+    await Bun.write(
+      templatesFile,
+      JSON.stringify([
+        { name: "custom", image: "not-present-here:1", port: 80, dataPath: "/data", user: "1000:1000" },
+      ]),
+    );
+    const other = await startAgent(
+      loadAgentConfig(agentEnv({ CLAWFLEET_AGENT_TEMPLATES: templatesFile }), []),
+      createLogger("error"),
+    );
+    try {
+      const otherClient = new AgentClient({ url: other.url, fingerprint: other.fingerprint, keys });
+      const error = await otherClient
+        .spawn({ sessionId: crypto.randomUUID(), template: "custom", limits, secrets: {} })
+        .catch((e) => e);
+      expect((error as AgentRequestError).status).toBe(409);
+      expect((error as AgentRequestError).code).toBe("image_missing");
+    } finally {
+      await other.stop();
+      await cleanupNode(other.nodeId);
+    }
+  });
+
+  test("spawn is idempotent, secrets never reach labels or the agent's logs or data dir", async () => {
+    const sessionId = crypto.randomUUID();
+    const secret = "sk-ant-api03-AGENT-CANARY-0123456789abcdef";
+    const spec = { sessionId, template: "clawfleet-runtime", limits, secrets: { anthropic: secret } };
+    const [first, second] = await Promise.all([client.spawn(spec), client.spawn(spec)]);
+    expect(first.dockerId).toBe(second.dockerId);
+    expect(first.status).toBe("ready");
+    const inspect = dockerInspect(first.dockerId);
+    expect(JSON.stringify(inspect?.Config.Labels)).not.toContain("CANARY");
+    expect(logs.join("\n")).not.toContain("CANARY");
+    const grep = Bun.spawnSync([
+      "grep",
+      "-r",
+      "-l",
+      "CANARY",
+      env.CLAWFLEET_AGENT_DATA_DIR ?? "/nonexistent",
+    ]);
+    expect(grep.stdout.toString()).toBe("");
+    await client.remove(sessionId);
+  });
+
+  test("kill leaves no container, volume or network behind", async () => {
+    const sessionId = crypto.randomUUID();
+    await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} });
+    expect(dockerLeftovers(sessionId).containers).toHaveLength(1);
+    await client.remove(sessionId);
+    expect(dockerLeftovers(sessionId)).toEqual({ containers: [], volumes: [], networks: [] });
+    await client.remove(sessionId);
+    expect(await client.get(sessionId)).toBeNull();
+  });
+
+  test("containers keep running while the agent is down, and a restarted agent finds them", async () => {
+    const sessionId = crypto.randomUUID();
+    const spawned = await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} });
+    await agent.stop();
+    expect(dockerInspect(spawned.dockerId)?.State.Running).toBe(true);
+    agent = await start();
+    client = new AgentClient({ url: agent.url, fingerprint: agent.fingerprint, keys });
+    expect(agent.fingerprint).toBe(spawned ? agent.fingerprint : "");
+    const found = await client.list();
+    expect(found.map((c) => c.sessionId)).toContain(sessionId);
+    const ws = await client.connect(sessionId, "gateway");
+    const hello = await new Promise<string>((resolve, reject) => {
+      ws.onmessage = (e) => resolve(String(e.data));
+      ws.onerror = reject;
+    });
+    expect(JSON.parse(hello).type).toBe("hello");
+    ws.close();
+    await client.remove(sessionId);
+  });
+
+  test("a terminal session runs a command and returns its output", async () => {
+    const sessionId = crypto.randomUUID();
+    await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} });
+    const ws = await client.connect(sessionId, "terminal");
+    ws.binaryType = "arraybuffer";
+    let out = "";
+    ws.onmessage = (e) => {
+      out += typeof e.data === "string" ? e.data : new TextDecoder().decode(e.data as ArrayBuffer);
+    };
+    await new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = reject;
+    });
+    ws.send(JSON.stringify({ type: "resize", cols: 120, rows: 40 }));
+    ws.send("stty size; echo RESULT-$((6*7))\n");
+    const deadline = Date.now() + 10_000;
+    while (!out.includes("RESULT-42") && Date.now() < deadline) await Bun.sleep(50);
+    expect(out).toContain("RESULT-42");
+    expect(out).toContain("40 120");
+    ws.close();
+    await client.remove(sessionId);
+  });
+});
+
+describe("the compiled agent binary, copied alone into an empty folder", () => {
+  const buildDir = tempDir("cf-agent-build");
+  const runDir = tempDir("cf-agent-run");
+  beforeAll(() => {
+    const build = Bun.spawnSync(
+      [
+        process.execPath,
+        "build",
+        "--compile",
+        "agent/main.ts",
+        "--outfile",
+        join(buildDir, "clawfleet-agent"),
+      ],
+      {
+        cwd: join(import.meta.dir, "../.."),
+      },
+    );
+    expect(build.exitCode).toBe(0);
+    copyFileSync(join(buildDir, "clawfleet-agent"), join(runDir, "clawfleet-agent"));
+  });
+  afterAll(() => {
+    rmSync(buildDir, { recursive: true, force: true });
+    rmSync(runDir, { recursive: true, force: true });
+  });
+
+  test("`cert` generates a certificate and prints the fingerprint to pin", () => {
+    const proc = Bun.spawnSync([join(runDir, "clawfleet-agent"), "cert"], {
+      cwd: runDir,
+      env: { PATH: "/usr/bin:/bin" },
+    });
+    expect(proc.exitCode).toBe(0);
+    expect(proc.stdout.toString().trim()).toMatch(/^sha256:([0-9a-f]{2}:){31}[0-9a-f]{2}$/);
+    const again = Bun.spawnSync([join(runDir, "clawfleet-agent"), "cert"], {
+      cwd: runDir,
+      env: { PATH: "/usr/bin:/bin" },
+    });
+    expect(again.stdout.toString()).toBe(proc.stdout.toString());
+  });
+
+  test("`run` without a cluster secret stops with one clear line", () => {
+    const proc = Bun.spawnSync([join(runDir, "clawfleet-agent"), "run"], {
+      cwd: runDir,
+      env: { PATH: "/usr/bin:/bin" },
+      stderr: "pipe",
+    });
+    expect(proc.exitCode).toBe(78);
+    const err = proc.stderr.toString().trim();
+    expect(err.split("\n")).toHaveLength(1);
+    expect(err).toStartWith("clawfleet-agent: CLAWFLEET_CLUSTER_SECRETS:");
+  });
+});
