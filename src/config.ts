@@ -22,6 +22,7 @@ export type ServerConfig = {
   trustedProxies: string[];
   logLevel: LogLevel;
   session: { absoluteMs: number; idleMs: number };
+  fleet: { reconcileIntervalMs: number; spawnRetryAfterMs: number; spawnTimeoutMs: number };
 };
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -177,6 +178,17 @@ export function loadServerConfig(env: Env = process.env, args: string[] = []): S
     tls: cert && key ? { cert, key } : null,
     trustedProxies,
     logLevel,
+    fleet: {
+      reconcileIntervalMs: parseDuration(
+        "CLAWFLEET_RECONCILE_INTERVAL",
+        get("CLAWFLEET_RECONCILE_INTERVAL") ?? "10s",
+      ),
+      spawnRetryAfterMs: parseDuration(
+        "CLAWFLEET_SPAWN_RETRY_AFTER",
+        get("CLAWFLEET_SPAWN_RETRY_AFTER") ?? "90s",
+      ),
+      spawnTimeoutMs: parseDuration("CLAWFLEET_SPAWN_TIMEOUT", get("CLAWFLEET_SPAWN_TIMEOUT") ?? "10m"),
+    },
     session: {
       absoluteMs: parseDuration("CLAWFLEET_SESSION_MAX_AGE", get("CLAWFLEET_SESSION_MAX_AGE") ?? "30d"),
       idleMs: parseDuration("CLAWFLEET_SESSION_IDLE_TIMEOUT", get("CLAWFLEET_SESSION_IDLE_TIMEOUT") ?? "7d"),

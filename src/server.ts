@@ -30,8 +30,6 @@ import { reconcileOnce } from "./sessions/reconciler.ts";
 
 export type ServerOptions = {
   connect?: AgentConnector;
-  reconcileIntervalMs?: number;
-  staleSpawnMs?: number;
   localAgent?: boolean;
 };
 
@@ -135,13 +133,14 @@ export async function startServer(
 
   const reconcile = () =>
     reconcileOnce(database.db, lifecycle, log, {
-      staleSpawnMs: options.staleSpawnMs ?? 90_000,
-      tickSeconds: (options.reconcileIntervalMs ?? 10_000) / 1000,
+      staleSpawnMs: config.fleet.spawnRetryAfterMs,
+      spawnTimeoutMs: config.fleet.spawnTimeoutMs,
+      tickSeconds: config.fleet.reconcileIntervalMs / 1000,
     });
   const reconciler = startLeaderLoop(database, {
     name: "reconciler",
     key: LOCKS.reconciler,
-    intervalMs: options.reconcileIntervalMs ?? 10_000,
+    intervalMs: config.fleet.reconcileIntervalMs,
     log,
     tick: reconcile,
   });

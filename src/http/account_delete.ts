@@ -1,19 +1,13 @@
 import { t } from "elysia";
-import { audit } from "../audit.ts";
+import { type AccountDeletionHook, deleteAccount } from "../auth/account.ts";
 import { clearSessionCookies } from "../auth/cookies.ts";
-import { verifyPassword } from "../auth/passwords.ts";
-import { deleteUser, getUser } from "../auth/users.ts";
 import type { AppContext } from "../context.ts";
 import { type ApiBase, requireUser } from "./api_base.ts";
-import { ApiError } from "./errors.ts";
-import { passwordWorkGuard } from "./password_work.ts";
+import { viaAuthService } from "./auth_errors.ts";
 
-export type AccountDeletionHook = (userId: string) => Promise<void>;
+export type { AccountDeletionHook };
 
-/**
- * Deleting an account needs the password. `beforeDelete` (the control plane's container kill) runs
- * first; the user row's deletion then cascades to sessions, credentials and the agent session.
- */
+/** Deleting an account needs the password; `beforeDelete` (the container kill) runs first. */
 export const accountDelete =
   (ctx: AppContext, beforeDelete: AccountDeletionHook[] = []) =>
   (app: ApiBase) =>
@@ -21,13 +15,7 @@ export const accountDelete =
       "/account",
       async (c) => {
         const auth = await requireUser(ctx, c);
-        const user = await getUser(ctx.database.db, auth.userId);
-        if (!user) throw new ApiError(401, "unauthenticated", "Sign in to continue.");
-        const ok = await passwordWorkGuard(() => verifyPassword(c.body.password, user.passwordHash));
-        if (!ok) throw new ApiError(403, "wrong_password", "The password is incorrect.");
-        for (const hook of beforeDelete) await hook(auth.userId);
-        await deleteUser(ctx.database.db, auth.userId);
-        await audit(ctx.database.db, { action: "account.deleted", userId: auth.userId, ip: c.ip });
+        await viaAuthService(() => deleteAccount(ctx, { ...auth, ip: c.ip }, c.body.password, beforeDelete));
         clearSessionCookies(c.cookie);
         c.set.status = 204;
         return "";

@@ -4,15 +4,8 @@
 
 import { Elysia } from "elysia";
 import { ACCESS_TOKEN_SECONDS, accessTokenSigner } from "../auth/access_tokens.ts";
-import {
-  ACCESS_COOKIE,
-  clearSessionCookies,
-  cookieValue,
-  REFRESH_COOKIE,
-  setSessionCookies,
-} from "../auth/cookies.ts";
+import { sessionFromCookies, verifyAccessToken } from "../auth/cookie_session.ts";
 import { CSRF_HEADER, csrfTokenValid, expectedOrigin, isSafeMethod, originAllowed } from "../auth/csrf.ts";
-import { isFamilyActive, rotate } from "../auth/refresh_tokens.ts";
 import type { AppContext } from "../context.ts";
 import { clientIp, isSecureRequest } from "./client_ip.ts";
 import { ApiError } from "./errors.ts";
@@ -52,32 +45,8 @@ export function createApiBase(ctx: AppContext) {
         const found = await fromToken(header.slice(7).trim());
         auth = found && { ...found, via: "bearer" };
       } else {
-        const access = cookieValue(cookie, ACCESS_COOKIE);
-        const found = access ? await fromToken(access) : null;
-        if (found) {
-          auth = { ...found, via: "cookie" };
-        } else {
-          // The console's automatic refresh: no valid access cookie but a refresh cookie.
-          const refresh = cookieValue(cookie, REFRESH_COOKIE);
-          if (refresh) {
-            const outcome = await rotate(ctx.database.db, ctx.auth.keys.refreshKey, ctx.auth.policy, refresh);
-            if (outcome.ok) {
-              setSessionCookies(
-                cookie,
-                {
-                  accessToken: await issueAccess(outcome.userId, outcome.sessionId),
-                  refreshToken: outcome.refreshToken,
-                  accessMaxAge: ACCESS_TOKEN_SECONDS,
-                  refreshMaxAge: Math.floor(ctx.auth.policy.absoluteMs / 1000),
-                },
-                secure,
-              );
-              auth = { userId: outcome.userId, sessionId: outcome.sessionId, via: "cookie" };
-            } else {
-              clearSessionCookies(cookie);
-            }
-          }
-        }
+        const found = await sessionFromCookies(ctx, tokens, cookie, secure);
+        auth = found && { ...found, via: "cookie" };
       }
       return { auth, issueAccess };
     });
@@ -86,17 +55,7 @@ export function createApiBase(ctx: AppContext) {
 export type ApiBase = ReturnType<typeof createApiBase>;
 
 /** A valid access token whose sign-in (refresh family) is still active. */
-export async function verifyAccess(
-  ctx: AppContext,
-  tokens: ReturnType<typeof accessTokenSigner>,
-  token: string,
-) {
-  const found = await tokens.verify(token);
-  if (!found) return null;
-  return (await isFamilyActive(ctx.database.db, found.userId, found.sessionId, ctx.auth.policy))
-    ? found
-    : null;
-}
+export const verifyAccess = verifyAccessToken;
 
 /** The signed-in user, or 401. Cookie-authenticated mutations must also carry the CSRF token. */
 export async function requireUser(

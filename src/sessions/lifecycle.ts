@@ -2,6 +2,7 @@
 // concurrent requests agree on one outcome), then carried out against the node's agent outside the
 // transaction. Every write after an agent call is conditional on the session's generation.
 import { eq } from "drizzle-orm";
+import { AgentRequestError } from "../../agent/api/client.ts";
 import { audit } from "../audit.ts";
 import type { Db } from "../db/client.ts";
 import { agentSessions } from "../db/schema.ts";
@@ -213,6 +214,15 @@ export class Lifecycle {
       });
     } catch (error) {
       clearInterval(watcher);
+      if (error instanceof AgentRequestError && error.status === 503) {
+        // The node went away mid-spawn: leave the session spawning; the reconciler drives it again
+        // (the agent's spawn is idempotent) once the node answers, or fails it after the timeout.
+        log.warn("node unreachable during spawn; the reconciler will retry", {
+          session: row.id,
+          node: node.id,
+        });
+        return;
+      }
       log.warn("spawn failed on the agent", { session: row.id, node: node.id, error });
       await agent.remove(row.id).catch(() => {});
       await fail(`The container did not start: ${error instanceof Error ? error.message : "unknown error"}`);

@@ -12,7 +12,7 @@ import type { Lifecycle } from "./lifecycle.ts";
 import { activeSessions, patchIfCurrent } from "./sessions_repo.ts";
 import { recordRunning } from "./usage.ts";
 
-export type ReconcilerOptions = { staleSpawnMs: number; tickSeconds: number };
+export type ReconcilerOptions = { staleSpawnMs: number; spawnTimeoutMs: number; tickSeconds: number };
 
 export async function reconcileOnce(
   db: Db,
@@ -72,6 +72,14 @@ export async function reconcileOnce(
 
   for (const { session } of sessions) {
     if (session.state !== "spawning" || lifecycle.isSpawningHere(session)) continue;
+    if (now - session.lastActivityAt.getTime() > opts.spawnTimeoutMs) {
+      await patchIfCurrent(db, session.id, session.generation, {
+        state: "failed",
+        progress: null,
+        failureReason: "The container could not be started in time. Spawn it again.",
+      });
+      continue;
+    }
     if (now - session.updatedAt.getTime() < opts.staleSpawnMs) continue;
     log.info("resuming an interrupted spawn", { session: session.id });
     void lifecycle.startSpawn(session);

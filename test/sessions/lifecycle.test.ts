@@ -130,6 +130,30 @@ for (const driver of DRIVERS) {
       ws.close();
     });
 
+    test("10,000 messages through browser side → server → agent → container keep their order and content", async () => {
+      const ws = new WebSocket(`${server.url.replace("http", "ws")}/api/v1/session/gateway`, {
+        headers: { authorization: `Bearer ${token}` },
+      } as never);
+      const ids: string[] = [];
+      let other = 0;
+      ws.onmessage = (e) => {
+        const message = JSON.parse(String(e.data));
+        if (message.type === "pong") ids.push(message.id);
+        else other++;
+      };
+      await new Promise((resolve, reject) => {
+        ws.onopen = resolve;
+        ws.onerror = reject;
+      });
+      const total = 10_000;
+      const sent = Array.from({ length: total }, (_, i) => `m${i}-${"x".repeat(i % 50)}`);
+      for (const id of sent) ws.send(JSON.stringify({ type: "ping", id }));
+      await waitFor("all pongs", async () => ids.length, (n) => n >= total, 60_000);
+      expect(ids).toEqual(sent);
+      expect(other).toBe(1); // the hello
+      ws.close();
+    });
+
     test("the terminal WebSocket runs a command in the container", async () => {
       const ws = new WebSocket(`${server.url.replace("http", "ws")}/api/v1/session/terminal`, {
         headers: { authorization: `Bearer ${token}` },
