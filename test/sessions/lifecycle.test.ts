@@ -148,7 +148,12 @@ for (const driver of DRIVERS) {
       const total = 10_000;
       const sent = Array.from({ length: total }, (_, i) => `m${i}-${"x".repeat(i % 50)}`);
       for (const id of sent) ws.send(JSON.stringify({ type: "ping", id }));
-      await waitFor("all pongs", async () => ids.length, (n) => n >= total, 60_000);
+      await waitFor(
+        "all pongs",
+        async () => ids.length,
+        (n) => n >= total,
+        60_000,
+      );
       expect(ids).toEqual(sent);
       expect(other).toBe(1); // the hello
       ws.close();
