@@ -7,11 +7,9 @@ import { migrate } from "../../src/db/migrate.ts";
 
 export const DRIVERS: DbDriver[] = ["pglite", "postgres"];
 
+/** The cluster scripts/services.sh starts (test/preload.ts sets the same default). */
 export function testPgUrl(): string {
-  const url = process.env.CLAWFLEET_TEST_PG_URL;
-  if (!url)
-    throw new Error('CLAWFLEET_TEST_PG_URL is not set: run `eval "$(bash scripts/services.sh)"` first');
-  return url;
+  return process.env.CLAWFLEET_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:55432/postgres";
 }
 
 export type TestDatabase = Database & { url: string | null; drop(): Promise<void> };
