@@ -82,8 +82,9 @@ export function loadAgentConfig(env: Env, args: string[]): AgentConfig {
     blocked.push(cidr);
   }
 
+  // CPU limits are ceilings, not reservations: by default a node offers 4× its cores to plans.
   const capacity = {
-    cpuMillis: cpus().length * 1000,
+    cpuMillis: cpus().length * 4000,
     memoryMb: Math.floor((totalmem() / 1024 / 1024) * 0.9),
     containers: 100,
   };

@@ -7,7 +7,7 @@ import { audit } from "../audit.ts";
 import type { Db } from "../db/client.ts";
 import { agentSessions } from "../db/schema.ts";
 import type { AgentConnector, AgentContainer, NodeAgent } from "../fleet/agent_port.ts";
-import { listNodes, type NodeRow } from "../fleet/nodes.ts";
+import { listNodes, type NodeRow, recordHealth } from "../fleet/nodes.ts";
 import { FleetFullError, type NodeLoad, pickNode } from "../fleet/scheduler.ts";
 import type { Logger } from "../log.ts";
 import {
@@ -265,6 +265,14 @@ export class Lifecycle {
   }
 
   private async schedule(plan: { cpuMillis: number; memoryMb: number }): Promise<NodeRow> {
+    // A node registered since the last health check has no capacity on record yet: ask it now.
+    for (const node of await listNodes(this.deps.db)) {
+      if (node.state !== "active" || node.capacity) continue;
+      const health = await this.agentFor(node)
+        .health()
+        .catch(() => null);
+      if (health) await recordHealth(this.deps.db, node.id, health);
+    }
     const chosen = pickNode(await this.nodeLoads(), plan);
     const node = await this.nodeById(chosen.id);
     if (!node) throw new FleetFullError();
