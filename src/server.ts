@@ -18,6 +18,7 @@ import { buildApp } from "./http/app.ts";
 import { isSecureRequest } from "./http/client_ip.ts";
 import { errorBody } from "./http/errors.ts";
 import { pruneRateCounters } from "./http/rate_limit.ts";
+import { newRequestId, REQUEST_ID_HEADER, withRequestId } from "./http/request_id.ts";
 import { securityHeaders } from "./http/security_headers.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { metrics, routeLabel } from "./observability/metrics.ts";
@@ -109,15 +110,17 @@ export async function startServer(
       if (SESSION_WS_PATHS[url.pathname] && request.headers.get("upgrade")?.toLowerCase() === "websocket") {
         return proxy.upgrade(request, srv as never, peer);
       }
+      const requestId = newRequestId();
       const headers = new Headers(request.headers);
       headers.set(PEER_HEADER, peer);
+      headers.set(REQUEST_ID_HEADER, requestId);
       const forwarded = new Request(request, { headers });
       let response: Response;
       try {
         response =
           url.pathname === "/metrics" ? await metricsResponse(forwarded) : await app.handle(forwarded);
       } catch (error) {
-        log.error("request failed", { error, path: url.pathname });
+        log.error("request failed", { error, path: url.pathname, request_id: requestId });
         response = jsonResponse(500, errorBody("internal", "Something went wrong on our side."));
       }
       const secure = isSecureRequest(request, peer, config.trustedProxies);
@@ -126,7 +129,7 @@ export async function startServer(
         route: routeLabel(url.pathname, response.status),
         status: String(response.status),
       });
-      return response;
+      return withRequestId(response, requestId);
     },
     websocket: proxy.handlers as never,
   });

@@ -42,7 +42,12 @@ export function errorHandler(log: Logger) {
     if (typeof status === "number" && status >= 400 && status < 500) {
       return jsonError(status, "bad_request", "The request could not be handled.");
     }
-    log.error("unhandled error", { error, method: request.method, path: new URL(request.url).pathname });
+    log.error("unhandled error", {
+      error,
+      method: request.method,
+      path: new URL(request.url).pathname,
+      request_id: request.headers.get("x-request-id"),
+    });
     return jsonError(500, "internal", "Something went wrong on our side.");
   });
 }
