@@ -1,0 +1,72 @@
+import { expect, test } from "bun:test";
+import { containerConfig } from "../../agent/isolation.ts";
+import { BUILTIN_TEMPLATES, loadTemplates, TemplateError } from "../../agent/templates.ts";
+
+const spec = {
+  sessionId: "0b6f2f8e-1f0e-4c7b-9f59-1a2b3c4d5e6f",
+  template: "openclaw",
+  limits: { cpuMillis: 1000, memoryMb: 1024, pidsLimit: 256, diskMb: 1024 },
+  secrets: { anthropic: "sk-ant-x", openai: "sk-y", openrouter: "sk-or-z", google: "AIza-w" },
+};
+
+test("the openclaw preset: port 18789, --bind lan, a per-container token, heap below the memory limit, key names", () => {
+  const openclaw = BUILTIN_TEMPLATES.find((t) => t.name === "openclaw");
+  if (!openclaw) throw new Error("no openclaw preset");
+  const config = containerConfig({
+    spec,
+    template: openclaw,
+    nodeId: "n",
+    gatewayToken: "tok123",
+    host: { apparmor: false },
+  });
+  expect(Object.keys(config.ExposedPorts)).toEqual(["18789/tcp"]);
+  expect(config.Cmd?.join(" ")).toContain("--bind lan");
+  expect(config.Env).toContain("OPENCLAW_GATEWAY_TOKEN=tok123");
+  const heap = Number(
+    config.Env.find((e) => e.startsWith("NODE_OPTIONS="))?.match(/max-old-space-size=(\d+)/)?.[1],
+  );
+  expect(heap).toBeGreaterThan(0);
+  expect(heap).toBeLessThan(1024);
+  for (const name of [
+    "ANTHROPIC_API_KEY=sk-ant-x",
+    "OPENAI_API_KEY=sk-y",
+    "OPENROUTER_API_KEY=sk-or-z",
+    "GEMINI_API_KEY=AIza-w",
+  ]) {
+    expect(config.Env).toContain(name);
+  }
+  expect(JSON.stringify(config.Labels)).not.toContain("sk-");
+  expect(config.HostConfig.PortBindings["18789/tcp"]).toEqual([{ HostIp: "127.0.0.1", HostPort: "" }]);
+});
+
+test("AppArmor is applied where the host has it", () => {
+  const runtime = BUILTIN_TEMPLATES[0];
+  if (!runtime) throw new Error("no runtime template");
+  const withAppArmor = containerConfig({
+    spec: { ...spec, template: runtime.name },
+    template: runtime,
+    nodeId: "n",
+    gatewayToken: "t",
+    host: { apparmor: true },
+  });
+  expect(withAppArmor.HostConfig.SecurityOpt).toContain("apparmor=docker-default");
+});
+
+test("admins add or replace templates by config; unsafe ones are refused", () => {
+  const all = loadTemplates(
+    JSON.stringify([
+      { name: "mine", image: "registry.local/mine:2", port: 9000, dataPath: "/state", user: "2000:2000" },
+    ]),
+  );
+  expect(all.map((t) => t.name)).toEqual(["clawfleet-runtime", "openclaw", "mine"]);
+  expect(all.find((t) => t.name === "mine")?.gatewayPath).toBe("/");
+  for (const bad of [
+    [{ name: "root", image: "x:1", port: 1, dataPath: "/d", user: "0:0" }],
+    [{ name: "slash", image: "x:1", port: 1, dataPath: "/", user: "1:1" }],
+    [{ name: "Bad Name", image: "x:1", port: 1, dataPath: "/d", user: "1:1" }],
+    { not: "an array" },
+  ]) {
+    expect(() => loadTemplates(JSON.stringify(bad))).toThrow(TemplateError);
+  }
+  expect(() => loadTemplates("{not json")).toThrow(TemplateError);
+});
