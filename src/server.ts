@@ -7,6 +7,7 @@ import { DEFAULT_SESSION_POLICY } from "./auth/refresh_tokens.ts";
 import { getUser } from "./auth/users.ts";
 import type { KeyringEntry, ServerConfig } from "./config.ts";
 import type { AppContext } from "./context.ts";
+import { isDatabaseUnavailable } from "./db/availability.ts";
 import { openDatabase } from "./db/client.ts";
 import { LOCKS, startLeaderLoop } from "./db/leader.ts";
 import { migrate } from "./db/migrate.ts";
@@ -120,8 +121,15 @@ export async function startServer(
         response =
           url.pathname === "/metrics" ? await metricsResponse(forwarded) : await app.handle(forwarded);
       } catch (error) {
-        log.error("request failed", { error, path: url.pathname, request_id: requestId });
-        response = jsonResponse(500, errorBody("internal", "Something went wrong on our side."));
+        if (isDatabaseUnavailable(error)) {
+          response = jsonResponse(
+            503,
+            errorBody("database_unavailable", "The service is briefly unavailable. Try again in a moment."),
+          );
+        } else {
+          log.error("request failed", { error, path: url.pathname, request_id: requestId });
+          response = jsonResponse(500, errorBody("internal", "Something went wrong on our side."));
+        }
       }
       const secure = isSecureRequest(request, peer, config.trustedProxies);
       for (const [name, value] of Object.entries(securityHeaders(secure))) response.headers.set(name, value);
@@ -171,7 +179,9 @@ export async function startServer(
     ctx,
     lifecycle,
     reconcile,
+    /** Graceful: WebSocket clients get a close frame (1001), in-flight requests finish, then the rest. */
     async stop() {
+      proxy.closeAll(1001, "server shutting down");
       await reconciler.stop();
       await housekeeping.stop();
       await server.stop();

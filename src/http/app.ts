@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import pkg from "../../package.json";
+import type { AccountDeletionHook } from "../auth/account.ts";
 import type { AppContext } from "../context.ts";
 import type { Lifecycle } from "../sessions/lifecycle.ts";
 import { accountDelete } from "./account_delete.ts";
@@ -16,13 +17,21 @@ import { credentialsRoutes } from "./credentials.ts";
 import { errorHandler } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
 import { openApiRoutes } from "./openapi.ts";
+import { consolePages } from "./pages/console_pages.ts";
 import { sessionRoutes } from "./session.ts";
+import { staticRoutes } from "./static.ts";
 import { usageRoutes } from "./usage.ts";
 
+/** What runs before an account is deleted (API and console alike): its container is killed. */
+export function accountDeletionHooks(lifecycle: Lifecycle): AccountDeletionHook[] {
+  return [
+    async (userId) => {
+      await lifecycle.request(userId, "kill", null);
+    },
+  ];
+}
+
 export function buildApi(ctx: AppContext, lifecycle: Lifecycle) {
-  const killContainer = async (userId: string) => {
-    await lifecycle.request(userId, "kill", null);
-  };
   return createApiBase(ctx)
     .use(authSignup(ctx))
     .use(authLogin(ctx))
@@ -31,7 +40,7 @@ export function buildApi(ctx: AppContext, lifecycle: Lifecycle) {
     .use(authMe(ctx))
     .use(authSessionsRoutes(ctx))
     .use(authPassword(ctx))
-    .use(accountDelete(ctx, [killContainer]))
+    .use(accountDelete(ctx, accountDeletionHooks(lifecycle)))
     .use(credentialsRoutes(ctx))
     .use(sessionRoutes(ctx, lifecycle))
     .use(usageRoutes(ctx, lifecycle))
@@ -39,11 +48,17 @@ export function buildApi(ctx: AppContext, lifecycle: Lifecycle) {
 }
 
 export function buildApp(ctx: AppContext, lifecycle: Lifecycle) {
-  return new Elysia()
-    .use(errorHandler(ctx.log))
-    .use(healthRoutes(ctx))
-    .use(openApiRoutes(pkg.version))
-    .use(buildApi(ctx, lifecycle));
+  return (
+    new Elysia()
+      .use(errorHandler(ctx.log))
+      .use(healthRoutes(ctx))
+      .use(openApiRoutes(pkg.version))
+      // The web console (issue 8): its static files, then its pages. Mounted before the API so the
+      // API's scoped hooks (JSON errors, bearer auth) do not apply to the pages.
+      .use(staticRoutes())
+      .use(consolePages(ctx, lifecycle, accountDeletionHooks(lifecycle)))
+      .use(buildApi(ctx, lifecycle))
+  );
 }
 
 export type App = ReturnType<typeof buildApp>;

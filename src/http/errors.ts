@@ -1,6 +1,7 @@
 // One error shape for the whole API: `{error: {code, message}}`. Bad input is always a 4xx; only a
 // fault of ours is a 500, and its message never carries internals.
 import { Elysia } from "elysia";
+import { isDatabaseUnavailable } from "../db/availability.ts";
 import type { Logger } from "../log.ts";
 
 export class ApiError extends Error {
@@ -37,6 +38,16 @@ export function errorHandler(log: Logger) {
         return jsonError(404, "not_found", "No such route.");
       case "INVALID_COOKIE_SIGNATURE":
         return jsonError(401, "invalid_cookie", "A cookie was tampered with.");
+    }
+    if (isDatabaseUnavailable(error)) {
+      return jsonError(
+        503,
+        "database_unavailable",
+        "The service is briefly unavailable. Try again in a moment.",
+        {
+          "retry-after": "5",
+        },
+      );
     }
     const status = (error as { status?: number }).status;
     if (typeof status === "number" && status >= 400 && status < 500) {

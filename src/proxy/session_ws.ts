@@ -83,9 +83,11 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle) {
     return reject(400, "upgrade_failed", "Expected a WebSocket upgrade.");
   }
 
+  const open = new Set<ServerWebSocket<Data>>();
   const handlers: WebSocketHandler<Data> = {
     maxPayloadLength: 4 * 1024 * 1024,
     async open(ws: ServerWebSocket<Data>) {
+      open.add(ws);
       metrics.open++;
       metrics.total++;
       const node = (await listNodes(ctx.database.db)).find((n) => n.id === ws.data.nodeId);
@@ -136,11 +138,16 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle) {
       ws.data.relay?.drain();
     },
     close(ws, code, reason) {
+      open.delete(ws);
       pendingBeforeOpen.delete(ws);
       ws.data.relay?.clientClosed(code, reason);
     },
   };
   const pendingBeforeOpen = new WeakMap<ServerWebSocket<Data>, Frame[]>();
 
-  return { upgrade, handlers, metrics };
+  function closeAll(code: number, reason: string) {
+    for (const ws of open) ws.close(code, reason);
+  }
+
+  return { upgrade, handlers, metrics, closeAll };
 }

@@ -1,0 +1,75 @@
+// Sign up, sign in and sign out from the console. The account rules live in src/auth (the same code
+// the JSON API runs); these routes only read the form, set or clear the session cookies and answer.
+
+import { LoginPage, SignupPage } from "../../../views/pages/auth.tsx";
+import { logOut } from "../../auth/account.ts";
+import type { ClientMeta } from "../../auth/auth_error.ts";
+import { setConsoleCookies } from "../../auth/cookie_session.ts";
+import { clearSessionCookies } from "../../auth/cookies.ts";
+import { logIn } from "../../auth/login.ts";
+import { signUp } from "../../auth/signup.ts";
+import type { AppContext } from "../../context.ts";
+import type { PageBase } from "./page_base.ts";
+import { formFailure, formFields, html, page, redirect, safeNext } from "./page_response.ts";
+
+const meta = (c: { ip: string; request: Request }): ClientMeta => ({
+  ip: c.ip,
+  userAgent: c.request.headers.get("user-agent"),
+});
+
+export const authPages = (ctx: AppContext) => (app: PageBase) =>
+  app
+    .get(
+      "/",
+      page(ctx, { access: "public" }, async (c) => redirect(c.request, c.session ? "/dashboard" : "/login")),
+    )
+    .get(
+      "/login",
+      page(ctx, { access: "public" }, async (c) => {
+        if (c.session) return redirect(c.request, "/dashboard");
+        const notice = c.query.deleted === "1" ? "Your account has been deleted. Goodbye!" : null;
+        return html(LoginPage({ notice }));
+      }),
+    )
+    .post(
+      "/login",
+      page(ctx, { access: "public", mutation: true }, async (c) => {
+        const form = formFields(c.body);
+        const email = (form.email ?? "").slice(0, 320);
+        try {
+          const { user, session } = await logIn(ctx, { email, password: form.password ?? "" }, meta(c));
+          await setConsoleCookies(ctx, c.tokens, c.cookie, { ...session, userId: user.id }, c.secure);
+          return redirect(c.request, safeNext(form.next ?? c.query.next));
+        } catch (error) {
+          return formFailure(ctx, c.request, null, error, (message) => LoginPage({ error: message, email }));
+        }
+      }),
+    )
+    .get(
+      "/signup",
+      page(ctx, { access: "public" }, async (c) =>
+        c.session ? redirect(c.request, "/dashboard") : html(SignupPage({})),
+      ),
+    )
+    .post(
+      "/signup",
+      page(ctx, { access: "public", mutation: true }, async (c) => {
+        const form = formFields(c.body);
+        const email = (form.email ?? "").slice(0, 320);
+        try {
+          const { user, session } = await signUp(ctx, { email, password: form.password ?? "" }, meta(c));
+          await setConsoleCookies(ctx, c.tokens, c.cookie, { ...session, userId: user.id }, c.secure);
+          return redirect(c.request, "/dashboard");
+        } catch (error) {
+          return formFailure(ctx, c.request, null, error, (message) => SignupPage({ error: message, email }));
+        }
+      }),
+    )
+    .post(
+      "/logout",
+      page(ctx, { access: "user", mutation: true }, async (c, user) => {
+        await logOut(ctx, { userId: user.id, sessionId: user.sessionId, ip: c.ip });
+        clearSessionCookies(c.cookie);
+        return redirect(c.request, "/login");
+      }),
+    );

@@ -1,0 +1,21 @@
+// The web console: every page route on one base (see page_base.ts), mounted before the JSON API.
+import type { AccountDeletionHook } from "../../auth/account.ts";
+import type { AppContext } from "../../context.ts";
+import type { Lifecycle } from "../../sessions/lifecycle.ts";
+import { accountPages } from "./account_pages.ts";
+import { adminPages } from "./admin_pages.ts";
+import { authPages } from "./auth_pages.ts";
+import { dashboardPages } from "./dashboard_pages.ts";
+import { keysPages } from "./keys_pages.ts";
+import { createPageBase } from "./page_base.ts";
+import { sessionToolPages } from "./session_tool_pages.ts";
+
+export function consolePages(ctx: AppContext, lifecycle: Lifecycle, beforeDelete: AccountDeletionHook[]) {
+  return createPageBase(ctx)
+    .use(authPages(ctx))
+    .use(dashboardPages(ctx, lifecycle))
+    .use(keysPages(ctx))
+    .use(sessionToolPages(ctx))
+    .use(accountPages(ctx, beforeDelete))
+    .use(adminPages(ctx, lifecycle));
+}

@@ -1,0 +1,65 @@
+// AI provider keys from the console, through the same credential service as the JSON API.
+
+import { KeysPage, KeysSection, PROVIDER_LABELS } from "../../../views/pages/keys.tsx";
+import { audit } from "../../audit.ts";
+import type { AppContext } from "../../context.ts";
+import { addCredential, deleteCredential, listCredentials } from "../../secrets/credentials.ts";
+import type { PageBase } from "./page_base.ts";
+import { formFailure, formFields, html, isHtmx, PageError, page, redirect } from "./page_response.ts";
+
+export const keysPages = (ctx: AppContext) => (app: PageBase) =>
+  app
+    .get(
+      "/keys",
+      page(ctx, { access: "user" }, async (_c, user) => {
+        return html(KeysPage({ user, keys: await listCredentials(ctx.database.db, user.id) }));
+      }),
+    )
+    .post(
+      "/keys",
+      page(ctx, { access: "user", mutation: true }, async (c, user) => {
+        const form = formFields(c.body);
+        const provider = (form.provider ?? "").slice(0, 40);
+        try {
+          if ((form.key ?? "").length > 512)
+            throw new PageError(400, "That key is too long to be an API key.");
+          const { credential, replaced } = await addCredential(
+            ctx.database.db,
+            ctx.keyring,
+            user.id,
+            provider,
+            form.key ?? "",
+          );
+          await audit(ctx.database.db, {
+            action: replaced ? "credential.replaced" : "credential.added",
+            userId: user.id,
+            target: credential.id,
+            detail: { provider: credential.provider },
+            ip: c.ip,
+          });
+          if (!isHtmx(c.request)) return redirect(c.request, "/keys");
+          const label = PROVIDER_LABELS[credential.provider] ?? credential.provider;
+          const notice = `${replaced ? "Replaced" : "Saved"} your ${label} key (${credential.key_preview}).`;
+          const keys = await listCredentials(ctx.database.db, user.id);
+          return html(KeysSection({ keys, csrf: user.csrf, notice }));
+        } catch (error) {
+          const keys = await listCredentials(ctx.database.db, user.id);
+          return formFailure(ctx, c.request, user, error, (message) =>
+            KeysPage({ user, keys, error: message, provider }),
+          );
+        }
+      }),
+    )
+    .post(
+      "/keys/:id/delete",
+      page(ctx, { access: "user", mutation: true }, async (c, user) => {
+        const id = c.params.id ?? "";
+        if (!(await deleteCredential(ctx.database.db, user.id, id))) {
+          throw new PageError(404, "That key no longer exists. Reload the page to see your keys.");
+        }
+        await audit(ctx.database.db, { action: "credential.deleted", userId: user.id, target: id, ip: c.ip });
+        if (!isHtmx(c.request)) return redirect(c.request, "/keys");
+        const keys = await listCredentials(ctx.database.db, user.id);
+        return html(KeysSection({ keys, csrf: user.csrf, notice: "Key deleted." }));
+      }),
+    );

@@ -1,0 +1,30 @@
+// The base every console page route is chained onto: the client's IP and TLS status, the origin we
+// expect, and `session`, who is signed in (the console's cookies, refreshed automatically like the
+// API's). The hooks are local, so they neither leak into the JSON API nor pick up its JSON errors.
+import { Elysia } from "elysia";
+import { accessTokenSigner } from "../../auth/access_tokens.ts";
+import { sessionFromCookies } from "../../auth/cookie_session.ts";
+import { expectedOrigin } from "../../auth/csrf.ts";
+import type { AppContext } from "../../context.ts";
+import { PEER_HEADER } from "../api_base.ts";
+import { clientIp, isSecureRequest } from "../client_ip.ts";
+
+export function createPageBase(ctx: AppContext) {
+  const tokens = accessTokenSigner(ctx.auth.keys.accessTokenSecret);
+  return new Elysia()
+    .derive({ as: "local" }, ({ request, server }) => {
+      const peer = request.headers.get(PEER_HEADER) ?? server?.requestIP(request)?.address;
+      const secure = isSecureRequest(request, peer, ctx.config.trustedProxies);
+      return {
+        ip: clientIp(request, peer, ctx.config.trustedProxies),
+        secure,
+        origin: expectedOrigin(request, ctx.config.publicUrl, secure),
+        tokens,
+      };
+    })
+    .resolve({ as: "local" }, async ({ cookie, secure }) => ({
+      session: await sessionFromCookies(ctx, tokens, cookie, secure),
+    }));
+}
+
+export type PageBase = ReturnType<typeof createPageBase>;

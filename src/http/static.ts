@@ -1,0 +1,64 @@
+// The console's browser files, embedded in the binary (text imports) and served from memory under
+// /static/<name>. Pages link them as /static/<name>?v=<content hash>: a matching hash may be cached
+// forever, anything else is revalidated, so an upgrade never leaves a browser on old scripts.
+import fitAddonJs from "@xterm/addon-fit/lib/addon-fit.js" with { type: "text" };
+import xtermCss from "@xterm/xterm/css/xterm.css" with { type: "text" };
+import xtermJs from "@xterm/xterm/lib/xterm.js" with { type: "text" };
+import { Elysia } from "elysia";
+import htmxJs from "htmx.org/dist/htmx.min.js" with { type: "text" };
+import chatJs from "../../views/static/chat.client.js" with { type: "text" };
+import consoleJs from "../../views/static/console.client.js" with { type: "text" };
+import consoleCss from "../../views/static/console.css" with { type: "text" };
+import terminalJs from "../../views/static/terminal.client.js" with { type: "text" };
+
+const JS = "text/javascript; charset=utf-8";
+const CSS = "text/css; charset=utf-8";
+
+type Asset = { body: string; type: string; hash: string };
+
+function asset(body: string, type: string): Asset {
+  const hash = new Bun.CryptoHasher("sha256").update(body).digest("hex").slice(0, 16);
+  return { body, type, hash };
+}
+
+const ASSETS: Record<string, Asset> = {
+  "htmx.min.js": asset(htmxJs, JS),
+  "xterm.js": asset(xtermJs, JS),
+  "xterm.css": asset(xtermCss, CSS),
+  "addon-fit.js": asset(fitAddonJs, JS),
+  "console.css": asset(consoleCss, CSS),
+  "console.js": asset(consoleJs, JS),
+  "chat.js": asset(chatJs, JS),
+  "terminal.js": asset(terminalJs, JS),
+};
+
+export type AssetName = keyof typeof ASSETS;
+
+/** The URL a page links an asset by, versioned by its content. */
+export function assetUrl(name: AssetName): string {
+  const found = ASSETS[name];
+  if (!found) throw new Error(`unknown asset ${name}`);
+  return `/static/${name}?v=${found.hash}`;
+}
+
+export function staticRoutes() {
+  return new Elysia({ name: "console-static" }).get("/static/:name", ({ params, query }) => {
+    const found = Object.hasOwn(ASSETS, params.name) ? ASSETS[params.name] : undefined;
+    if (!found) {
+      return new Response("Not found", {
+        status: 404,
+        headers: { "content-type": "text/plain; charset=utf-8" },
+      });
+    }
+    return new Response(found.body, {
+      headers: {
+        "content-type": found.type,
+        etag: `"${found.hash}"`,
+        "cache-control":
+          query.v === found.hash
+            ? "public, max-age=31536000, immutable"
+            : "public, max-age=0, must-revalidate",
+      },
+    });
+  });
+}
