@@ -60,7 +60,7 @@ describe("fleet with separate processes [postgres]", () => {
         method,
         headers: { authorization: `Bearer ${body.access_token}` },
       }).then((r) => r.json() as Promise<Record<string, any>>);
-    return { id: body.user.id, call };
+    return { id: body.user.id, call, authorization: `Bearer ${body.access_token}` };
   }
 
   beforeAll(async () => {
@@ -187,23 +187,32 @@ describe("fleet with separate processes [postgres]", () => {
     expect(dockerLeftovers(sessionId?.id ?? "").containers).toHaveLength(1);
   });
 
-  test("a server killed mid-spawn converges through the next server's reconciler", async () => {
-    const u = await user("servercrash");
-    await u.call("/session/spawn", "POST");
-    await server.kill();
-    const [row] = await asSystem(database.db, (tx) =>
-      tx.select().from(agentSessions).where(eq(agentSessions.userId, u.id)),
-    );
-    expect(row?.state).toBe("spawning");
-    server = await serverProcess(serverEnv());
-    const s = await waitFor(
-      "converged after restart",
-      () => u.call("/session"),
-      (v) => v.state === "running" || v.state === "failed",
-      60_000,
-    );
-    expect(s.state).toBe("running");
-    expect(dockerLeftovers(row?.id ?? "").containers).toHaveLength(1);
+  test("two replicas: a spawn started on one is finished by the other's reconciler after the first is killed", async () => {
+    const other = await serverProcess(serverEnv());
+    try {
+      const u = await user("servercrash");
+      // Signed up on the first replica; the second serves the same token below.
+      await u.call("/session/spawn", "POST");
+      await server.kill();
+      const [row] = await asSystem(database.db, (tx) =>
+        tx.select().from(agentSessions).where(eq(agentSessions.userId, u.id)),
+      );
+      expect(row?.state).toBe("spawning");
+      const viaOther = (path: string) =>
+        fetch(`${other.url}/api/v1${path}`, { headers: { authorization: u.authorization } }).then(
+          (r) => r.json() as Promise<Record<string, any>>,
+        );
+      const s = await waitFor(
+        "converged on the other replica",
+        () => viaOther("/session"),
+        (v) => v.state === "running" || v.state === "failed",
+        60_000,
+      );
+      expect(s.state).toBe("running");
+      expect(dockerLeftovers(row?.id ?? "").containers).toHaveLength(1);
+    } finally {
+      server = other;
+    }
   });
 
   test("the reconciler marks a lost container failed and removes a container no session wants", async () => {
