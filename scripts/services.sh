@@ -12,6 +12,10 @@ command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v iptables >/dev/null 2>&1 || need_apt+=(iptables)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v busybox >/dev/null 2>&1 || need_apt+=(busybox-static)
+command -v gcc >/dev/null 2>&1 || need_apt+=(gcc)
+[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need_apt+=(libc6-dev)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   apt-get update -qq >&2

@@ -1,0 +1,136 @@
+// A hostile tenant: a static program (test/agent/hostile/tenant.c) run inside a user's container tries
+// the escapes and lateral moves a real attacker would. Every one must fail, and the node must stay
+// healthy. The metadata address is never contacted: its block is read from the installed rules.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { AgentClient } from "../../agent/api/client.ts";
+import type { RunningAgent } from "../../agent/server.ts";
+import { parseKeyring } from "../../src/config.ts";
+import {
+  cleanupNode,
+  dockerInspect,
+  ensureRuntimeImage,
+  startTestAgent,
+  TEST_CLUSTER_SECRET,
+} from "../helpers/fleet.ts";
+import { tempDir } from "../helpers/process.ts";
+
+const ATTEMPTS = [
+  "mount",
+  "unshare_user",
+  "unshare_net",
+  "ptrace_host_process",
+  "kill_host_process",
+  "keyctl",
+  "bpf",
+  "raw_socket",
+  "packet_socket",
+  "setuid_root",
+  "chroot",
+  "swapon",
+  "reboot",
+  "init_module",
+  "write_sysrq",
+  "write_proc_sys",
+  "write_sys",
+  "write_cgroup",
+  "docker_sock",
+  "write_root",
+  "other_container",
+  "agent_port",
+  "node_ssh",
+  "fork_bomb",
+  "memory_exhaustion",
+];
+
+describe("a hostile tenant", () => {
+  let agent: RunningAgent;
+  let client: AgentClient;
+  const attacker = crypto.randomUUID();
+  const neighbour = crypto.randomUUID();
+  let output = "";
+
+  beforeAll(async () => {
+    const binary = join(tempDir("cf-hostile"), "tenant");
+    const build = Bun.spawnSync(
+      ["gcc", "-static", "-O1", "-o", binary, join(import.meta.dir, "hostile/tenant.c")],
+      { stderr: "pipe" },
+    );
+    if (build.exitCode !== 0) throw new Error(build.stderr.toString());
+    await ensureRuntimeImage();
+    agent = await startTestAgent({ CLAWFLEET_AGENT_LISTEN: "0.0.0.0:0" });
+    client = new AgentClient({
+      url: agent.url,
+      fingerprint: agent.fingerprint,
+      keys: parseKeyring("K", TEST_CLUSTER_SECRET, "secret"),
+    });
+    const limits = { cpuMillis: 500, memoryMb: 256, pidsLimit: 128, diskMb: 512 };
+    await Promise.all(
+      [attacker, neighbour].map((sessionId) =>
+        client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} }),
+      ),
+    );
+    const name = `clawfleet-${attacker}`;
+    const copy = Bun.spawnSync(
+      ["docker", "exec", "-i", name, "sh", "-c", "cat > /data/tenant && chmod 755 /data/tenant"],
+      {
+        stdin: Bun.file(binary),
+      },
+    );
+    if (copy.exitCode !== 0) throw new Error(copy.stderr.toString());
+    const attackerNet = Object.values(dockerInspect(name)?.NetworkSettings.Networks ?? {})[0] as {
+      Gateway: string;
+    };
+    const neighbourNet = Object.values(
+      dockerInspect(`clawfleet-${neighbour}`)?.NetworkSettings.Networks ?? {},
+    )[0] as {
+      IPAddress: string;
+    };
+    const run = Bun.spawnSync(
+      [
+        "docker",
+        "exec",
+        name,
+        "/data/tenant",
+        neighbourNet.IPAddress,
+        "8080",
+        attackerNet.Gateway,
+        String(agent.port),
+        Bun.spawnSync(["pgrep", "-o", "dockerd"]).stdout.toString().trim(),
+      ],
+      { stdout: "pipe", stderr: "pipe", timeout: 120_000 },
+    );
+    output = run.stdout.toString();
+  });
+
+  afterAll(async () => {
+    await agent?.stop();
+    if (agent) await cleanupNode(agent.nodeId);
+  });
+
+  for (const attempt of ATTEMPTS) {
+    test(`${attempt} fails`, () => {
+      const line = output.split("\n").find((l) => l.startsWith(`${attempt} `)) ?? `${attempt} MISSING`;
+      expect(line).toMatch(new RegExp(`^${attempt} BLOCKED`));
+    });
+  }
+
+  test("the pids limit stopped the fork bomb early, and nothing was allowed", () => {
+    const forks = Number(/forks_before_limit (\d+)/.exec(output)?.[1]);
+    expect(forks).toBeGreaterThan(0);
+    expect(forks).toBeLessThan(128);
+    expect(output).toContain("allowed 0");
+  });
+
+  test("the node stays healthy: the agent answers and the neighbour is untouched", async () => {
+    const health = await client.health();
+    expect(health.nodeId).toBe(agent.nodeId);
+    const neighbourInfo = await client.get(neighbour);
+    expect(neighbourInfo?.status).toBe("ready");
+    const port = Number(
+      dockerInspect(`clawfleet-${neighbour}`)?.NetworkSettings.Ports["8080/tcp"][0].HostPort,
+    );
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    expect(health.firewall.join("\n")).toContain("-d 169.254.0.0/16 -i cf-+ -j DROP");
+  });
+});
