@@ -180,6 +180,10 @@ export async function startAgent(
         return await route(request, srv);
       } catch (error) {
         if (error instanceof AgentError) return fail(error.status, error.code, error.message);
+        if (error instanceof DockerError && /address pool/.test(error.message)) {
+          log.error("docker has no network addresses left: set default-address-pools (deploy/daemon.json)");
+          return fail(503, "node_out_of_networks", "this node cannot create more container networks");
+        }
         if (error instanceof DockerError) {
           log.warn("docker refused", { error: error.message });
           return fail(

@@ -91,12 +91,15 @@ current = {}
 if os.path.exists(path) and os.path.getsize(path) > 0:
     with open(path) as f:
         current = json.load(f)
+# One bridge network per container: the default address pools hold only ~30 networks, so carve
+# small /28 networks out of a large pool (65,536 of them) unless the operator chose pools already.
 required = {"userns-remap": "default", "live-restore": True, "no-new-privileges": True, "icc": False,
+            "default-address-pools": [{"base": "10.224.0.0/12", "size": 28}],
             "log-driver": "json-file", "log-opts": {"max-size": "10m", "max-file": "3"}}
 for key, value in required.items():
     if key == "log-opts":
         current.setdefault("log-opts", {}).update({k: v for k, v in value.items() if k not in current.get("log-opts", {})})
-    elif key == "userns-remap" and current.get(key) not in (None, ""):
+    elif key in ("userns-remap", "default-address-pools") and current.get(key) not in (None, "", []):
         continue
     else:
         current[key] = value

@@ -24,6 +24,12 @@ fi
 
 # --- Docker engine -------------------------------------------------------------------------------
 docker_ok() { docker info --format '{{json .SecurityOptions}}' 2>/dev/null | grep -q userns; }
+applied=/run/clawfleet-daemon.json
+if docker_ok && ! cmp -s "$here/deploy/daemon.json" "$applied" 2>/dev/null; then
+  log "deploy/daemon.json changed since dockerd started; restarting it (containers survive: live-restore)"
+  pkill -x dockerd || true
+  for _ in $(seq 1 30); do pgrep -x dockerd >/dev/null || break; sleep 1; done
+fi
 if ! docker_ok; then
   if docker info >/dev/null 2>&1; then
     log "a Docker daemon without userns-remap is running; restarting it with deploy/daemon.json"
@@ -37,6 +43,7 @@ if ! docker_ok; then
   nohup dockerd --config-file "$here/deploy/daemon.json" >/var/log/clawfleet-dockerd.log 2>&1 &
   for _ in $(seq 1 60); do docker_ok && break; sleep 1; done
   docker_ok || { tail -20 /var/log/clawfleet-dockerd.log >&2; log "dockerd did not start"; exit 1; }
+  cp "$here/deploy/daemon.json" "$applied"
 fi
 log "docker: $(docker version --format '{{.Server.Version}}') with userns-remap"
 

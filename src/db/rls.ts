@@ -16,16 +16,15 @@ export function isUuid(value: unknown): value is string {
 export function asUser<T>(db: Db, userId: string | null, fn: (tx: Tx) => Promise<T>): Promise<T> {
   const id = userId !== null && isUuid(userId) ? userId : "";
   return db.transaction(async (tx) => {
-    await tx.execute(sql`select set_config('app.user_id', ${id}, true)`);
-    await tx.execute(sql`set local role clawfleet_app`);
+    // One round trip: set_config('role', …, true) is SET LOCAL ROLE.
+    await tx.execute(sql`select set_config('app.user_id', ${id}, true), set_config('role', 'clawfleet_app', true)`);
     return fn(tx);
   });
 }
 
 export function asSystem<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return db.transaction(async (tx) => {
-    await tx.execute(sql`select set_config('app.user_id', '', true)`);
-    await tx.execute(sql`set local role clawfleet_system`);
+    await tx.execute(sql`select set_config('app.user_id', '', true), set_config('role', 'clawfleet_system', true)`);
     return fn(tx);
   });
 }

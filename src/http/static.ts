@@ -9,6 +9,7 @@ import htmxJs from "htmx.org/dist/htmx.min.js" with { type: "text" };
 import chatJs from "../../views/static/chat.client.js" with { type: "text" };
 import consoleJs from "../../views/static/console.client.js" with { type: "text" };
 import consoleCss from "../../views/static/console.css" with { type: "text" };
+import faviconSvg from "../../views/static/favicon.svg" with { type: "text" };
 import terminalJs from "../../views/static/terminal.client.js" with { type: "text" };
 
 const JS = "text/javascript; charset=utf-8";
@@ -30,6 +31,7 @@ const ASSETS: Record<string, Asset> = {
   "console.js": asset(consoleJs, JS),
   "chat.js": asset(chatJs, JS),
   "terminal.js": asset(terminalJs, JS),
+  "favicon.svg": asset(faviconSvg, "image/svg+xml"),
 };
 
 export type AssetName = keyof typeof ASSETS;
@@ -42,23 +44,28 @@ export function assetUrl(name: AssetName): string {
 }
 
 export function staticRoutes() {
-  return new Elysia({ name: "console-static" }).get("/static/:name", ({ params, query }) => {
-    const found = Object.hasOwn(ASSETS, params.name) ? ASSETS[params.name] : undefined;
-    if (!found) {
-      return new Response("Not found", {
-        status: 404,
-        headers: { "content-type": "text/plain; charset=utf-8" },
+  return new Elysia({ name: "console-static" })
+    .get(
+      "/favicon.ico",
+      () => new Response(null, { status: 301, headers: { location: assetUrl("favicon.svg") } }),
+    )
+    .get("/static/:name", ({ params, query }) => {
+      const found = Object.hasOwn(ASSETS, params.name) ? ASSETS[params.name] : undefined;
+      if (!found) {
+        return new Response("Not found", {
+          status: 404,
+          headers: { "content-type": "text/plain; charset=utf-8" },
+        });
+      }
+      return new Response(found.body, {
+        headers: {
+          "content-type": found.type,
+          etag: `"${found.hash}"`,
+          "cache-control":
+            query.v === found.hash
+              ? "public, max-age=31536000, immutable"
+              : "public, max-age=0, must-revalidate",
+        },
       });
-    }
-    return new Response(found.body, {
-      headers: {
-        "content-type": found.type,
-        etag: `"${found.hash}"`,
-        "cache-control":
-          query.v === found.hash
-            ? "public, max-age=31536000, immutable"
-            : "public, max-age=0, must-revalidate",
-      },
     });
-  });
 }
