@@ -24,7 +24,10 @@ export function startLeaderLoop(
       opts.log.warn("leader lock unavailable", { loop: opts.name, error });
       return null;
     });
-    if (!lock) return;
+    if (!lock) {
+      opts.log.debug("not the leader", { loop: opts.name });
+      return;
+    }
     try {
       await opts.tick();
     } catch (error) {

@@ -25,12 +25,15 @@ export async function reconcileOnce(
   const sessions = await activeSessions(db);
   const runningByPlan = new Map<string, number>();
 
+  log.debug("reconcile tick", { nodes: nodes.length, sessions: sessions.length });
   for (const node of nodes) {
     const agent = lifecycle.agentFor(node);
     let containers: Awaited<ReturnType<typeof agent.list>>;
     try {
       await recordHealth(db, node.id, await agent.health());
+      log.debug("node healthy", { node: node.id });
       containers = await agent.list();
+      log.debug("node listed", { node: node.id, containers: containers.length });
     } catch (error) {
       await recordHealth(db, node.id, null, error instanceof Error ? error.message : "unreachable");
       continue;

@@ -42,7 +42,14 @@ export async function watchedPage(
   // Runs before any page script; reports CSP violations through the console, which we collect.
   await context.addInitScript(() => {
     document.addEventListener("securitypolicyviolation", (event) => {
-      console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
+      const where = event.sourceFile ? ` at ${event.sourceFile}:${event.lineNumber}` : "";
+      const what =
+        event.target instanceof Element
+          ? ` on <${event.target.tagName.toLowerCase()} id="${event.target.id}">`
+          : "";
+      console.error(
+        `CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"}${what}${where} (${location.pathname})`,
+      );
     });
   });
   const page = await context.newPage();
@@ -62,7 +69,9 @@ export async function watchedPage(
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  // caret "initial": hiding the caret leaves style="" on the focused input, which htmx would copy
+  // onto a swapped-in twin (a CSP violation the page itself never causes).
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true, caret: "initial" });
 }
 
 /** True when the page needs no sideways scrolling at its current viewport width. */

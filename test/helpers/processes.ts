@@ -1,5 +1,6 @@
 // The server and the agent as real, separate processes (for kill -9 and multi-replica tests).
 
+import { openSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { freePort, tempDir, waitForHttp } from "./process.ts";
@@ -86,10 +87,12 @@ export async function serverProcess(env: Record<string, string>): Promise<Server
   const handle: ServerProcess = {
     url,
     async start() {
+      // CLAWFLEET_TEST_SERVER_LOG=<file prefix> keeps each replica's log, for debugging a failure.
+      const logFile = process.env.CLAWFLEET_TEST_SERVER_LOG;
       proc = Bun.spawn([process.execPath, "src/main.ts", "serve"], {
         cwd: root,
-        env: full,
-        stdout: "ignore",
+        env: logFile ? { ...full, CLAWFLEET_LOG_LEVEL: "debug" } : full,
+        stdout: logFile ? openSync(`${logFile}.${port}.${Date.now()}`, "w") : "ignore",
         stderr: "inherit",
       });
       await waitForHttp(`${url}/readyz`, 30_000);

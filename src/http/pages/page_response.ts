@@ -9,13 +9,14 @@ import { render } from "../../../views/render.ts";
 import type { accessTokenSigner } from "../../auth/access_tokens.ts";
 import { AuthError } from "../../auth/auth_error.ts";
 import type { SignedInSession } from "../../auth/cookie_session.ts";
-import { CSRF_HEADER, csrfTokenFor, csrfTokenValid, originAllowed } from "../../auth/csrf.ts";
+import { CSRF_HEADER, csrfTokenFor, csrfTokenValid } from "../../auth/csrf.ts";
 import { getUser } from "../../auth/users.ts";
 import type { AppContext } from "../../context.ts";
 import { CredentialInputError } from "../../secrets/credentials.ts";
 import { LifecycleError } from "../../sessions/lifecycle.ts";
 import { ApiError } from "../errors.ts";
 import { enforceApiRate } from "../rate_limit.ts";
+import { pageOriginAllowed } from "./page_origin.ts";
 
 /** What a page handler gets from Elysia (the page base's derive and resolve included). */
 export type PageRequest = {
@@ -173,7 +174,7 @@ export function page<C extends PageRequest>(
   return async (c) => {
     let user: SignedInUser | null = null;
     try {
-      if (options.mutation && !originAllowed(c.request, c.origin, c.request.headers.has("cookie"))) {
+      if (options.mutation && !pageOriginAllowed(c.request, c.origin)) {
         throw new PageError(403, CROSS_SITE);
       }
       if (options.access === "public") return await (handler as (c: C) => Promise<Response>)(c);

@@ -1,0 +1,25 @@
+// Browser assets are imported as text (`with { type: "text" }`) so `bun build --compile` embeds them.
+declare module "*.css" {
+  const text: string;
+  export default text;
+}
+declare module "*.client.js" {
+  const text: string;
+  export default text;
+}
+declare module "htmx.org/dist/htmx.min.js" {
+  const text: string;
+  export default text;
+}
+declare module "@xterm/xterm/lib/xterm.js" {
+  const text: string;
+  export default text;
+}
+declare module "@xterm/addon-fit/lib/addon-fit.js" {
+  const text: string;
+  export default text;
+}
+declare module "*.svg" {
+  const text: string;
+  export default text;
+}

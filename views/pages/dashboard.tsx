@@ -1,0 +1,286 @@
+// The dashboard: the container's state, live spawn progress (the card polls itself while spawning)
+// and the actions the state allows. Killing asks first, in words, that the data will be gone.
+import type { sessionView } from "../../src/http/session.ts";
+import { SPAWN_STEPS } from "../../src/sessions/state_machine.ts";
+import { Alert, CsrfField, ErrorSlot, Time } from "../components/forms.tsx";
+import { type ConsoleUser, Layout } from "../layout.tsx";
+
+export type ContainerView = Awaited<ReturnType<typeof sessionView>>;
+
+const STATE_LABEL: Record<string, string> = {
+  none: "No container",
+  spawning: "Starting",
+  running: "Running",
+  frozen: "Frozen",
+  failed: "Failed",
+};
+
+const STEP_LABEL: Record<string, string> = {
+  scheduled: "Finding a node with room",
+  creating: "Creating your container",
+  starting: "Starting it",
+  "waiting for the gateway": "Waiting for your assistant to answer",
+  ready: "Ready",
+};
+
+function ActionButton(props: {
+  action: "spawn" | "freeze" | "restore";
+  label: string;
+  csrf: string;
+  secondary?: boolean;
+}) {
+  return (
+    <form
+      method="post"
+      action={`/dashboard/${props.action}`}
+      hx-post={`/dashboard/${props.action}`}
+      hx-target="#container-card"
+      hx-swap="outerHTML"
+    >
+      <CsrfField token={props.csrf} />
+      <button type="submit" id={`${props.action}-button`} class={props.secondary ? "secondary" : undefined}>
+        {props.label}
+      </button>
+    </form>
+  );
+}
+
+function KillButton() {
+  return (
+    <a
+      class="button danger"
+      id="kill-button"
+      href="/dashboard/kill"
+      hx-get="/dashboard/kill"
+      hx-target="#container-card"
+      hx-swap="outerHTML"
+    >
+      Kill…
+    </a>
+  );
+}
+
+function SpawnProgress(props: { progress: string | null }) {
+  const current = Math.max(0, SPAWN_STEPS.indexOf((props.progress ?? "scheduled") as never));
+  return (
+    <>
+      <progress max={SPAWN_STEPS.length - 1} value={current} aria-label="Start-up progress">
+        {`${current} of ${SPAWN_STEPS.length - 1}`}
+      </progress>
+      <ol class="steps" aria-label="Start-up steps">
+        {SPAWN_STEPS.map((step, i) => (
+          <li
+            class={i < current ? "done" : i === current ? "current" : undefined}
+            aria-current={i === current ? "step" : undefined}
+            safe
+          >
+            {STEP_LABEL[step] ?? step}
+          </li>
+        ))}
+      </ol>
+    </>
+  );
+}
+
+export function ContainerCard(props: {
+  view: ContainerView;
+  csrf: string;
+  hasKeys: boolean;
+  confirmKill?: boolean;
+  notice?: string | null;
+}) {
+  const { view, csrf } = props;
+  const state = view.state;
+  // While spawning, the card replaces itself every second; once running the new card has no trigger.
+  const polling = state === "spawning" && !props.confirmKill;
+  return (
+    <section
+      id="container-card"
+      class="card"
+      aria-labelledby="container-heading"
+      hx-get={polling ? "/dashboard/container" : undefined}
+      hx-trigger={polling ? "every 1s" : undefined}
+      hx-swap={polling ? "outerHTML" : undefined}
+      data-state={state}
+    >
+      <h2 id="container-heading">
+        Your container{" "}
+        <span class={`state state-${state}`} id="container-state" safe>
+          {STATE_LABEL[state] ?? state}
+        </span>
+      </h2>
+      <div data-error-slot class="form-error" role="alert" aria-live="assertive"></div>
+      {props.notice ? <Alert kind="success" message={props.notice} /> : ""}
+
+      {state === "none" ? (
+        <>
+          <p>You have no container yet. Start one to chat with your own private assistant.</p>
+          {props.hasKeys ? (
+            ""
+          ) : (
+            <div class="alert alert-warn" role="status">
+              Your assistant needs an AI provider key to answer. <a href="/keys">Add a key</a> first; it is
+              given to the container when it starts.
+            </div>
+          )}
+          <div class="actions">
+            <ActionButton action="spawn" label="Start my container" csrf={csrf} />
+          </div>
+        </>
+      ) : (
+        ""
+      )}
+
+      {state === "spawning" ? (
+        <>
+          <p>Your container is starting. This usually takes a few seconds.</p>
+          <SpawnProgress progress={view.progress} />
+        </>
+      ) : (
+        ""
+      )}
+
+      {state === "running" ? (
+        <>
+          <p>Your assistant is running. Talk to it in the chat, or open a terminal inside the container.</p>
+          <div class="actions">
+            <a class="button" href="/chat">
+              Open chat
+            </a>
+            <a class="button secondary" href="/terminal">
+              Open terminal
+            </a>
+            <ActionButton action="freeze" label="Freeze" csrf={csrf} secondary />
+            {props.confirmKill ? "" : <KillButton />}
+          </div>
+        </>
+      ) : (
+        ""
+      )}
+
+      {state === "frozen" ? (
+        <>
+          <p>
+            Your container is frozen: paused, with everything in it kept. Restore it to carry on where you
+            left off.
+          </p>
+          <div class="actions">
+            <ActionButton action="restore" label="Restore" csrf={csrf} />
+            {props.confirmKill ? "" : <KillButton />}
+          </div>
+        </>
+      ) : (
+        ""
+      )}
+
+      {state === "failed" ? (
+        <>
+          <div class="alert alert-error" role="alert">
+            Your container could not be started.{" "}
+            <span safe>{view.failure_reason ?? "The node did not say why."}</span>
+          </div>
+          <div class="actions">
+            <ActionButton action="spawn" label="Try again" csrf={csrf} />
+            {props.confirmKill ? "" : <KillButton />}
+          </div>
+        </>
+      ) : (
+        ""
+      )}
+
+      {props.confirmKill && state !== "none" ? (
+        <div class="confirm-box" role="alertdialog" aria-labelledby="kill-title" aria-describedby="kill-text">
+          <h3 id="kill-title">Kill your container?</h3>
+          <p id="kill-text">
+            <strong>Everything inside it will be permanently deleted:</strong> your conversations, your
+            assistant's memory, channel settings and any files. This cannot be undone. Your account and your
+            saved keys stay.
+          </p>
+          <form
+            method="post"
+            action="/dashboard/kill"
+            hx-post="/dashboard/kill"
+            hx-target="#container-card"
+            hx-swap="outerHTML"
+          >
+            <CsrfField token={csrf} />
+            <div class="actions">
+              <button type="submit" class="danger" id="confirm-kill-button">
+                Yes, kill it and delete the data
+              </button>
+              <a
+                class="button secondary"
+                href="/dashboard"
+                hx-get="/dashboard/container"
+                hx-target="#container-card"
+                hx-swap="outerHTML"
+                id="cancel-kill-button"
+                data-autofocus
+              >
+                Cancel
+              </a>
+            </div>
+          </form>
+        </div>
+      ) : (
+        ""
+      )}
+
+      {state !== "none" ? (
+        <dl class="facts small">
+          <dt>Node</dt>
+          <dd safe>{view.node ?? "—"}</dd>
+          <dt>Since</dt>
+          <dd>
+            <Time value={view.created_at} />
+          </dd>
+        </dl>
+      ) : (
+        ""
+      )}
+    </section>
+  );
+}
+
+export function DashboardPage(props: {
+  user: ConsoleUser;
+  view: ContainerView;
+  hasKeys: boolean;
+  confirmKill?: boolean;
+  error?: string | null;
+}) {
+  const { plan } = props.view;
+  return (
+    <Layout title="Dashboard" user={props.user} active="dashboard" scripts={[]}>
+      <h1>Dashboard</h1>
+      {props.error ? <ErrorSlot message={props.error} /> : ""}
+      <div class="grid">
+        <ContainerCard
+          view={props.view}
+          csrf={props.user.csrf}
+          hasKeys={props.hasKeys}
+          confirmKill={props.confirmKill}
+        />
+        <section class="card" aria-labelledby="plan-heading">
+          <h2 id="plan-heading">
+            Your plan: <span safe>{plan.name}</span>
+          </h2>
+          <dl class="facts">
+            <dt>CPU</dt>
+            <dd safe>{`${(plan.cpu_millis / 1000).toLocaleString("en")} cores`}</dd>
+            <dt>Memory</dt>
+            <dd safe>{`${plan.memory_mb.toLocaleString("en")} MB`}</dd>
+            <dt>Disk</dt>
+            <dd safe>{`${plan.disk_mb.toLocaleString("en")} MB`}</dd>
+            <dt>Processes</dt>
+            <dd safe>{String(plan.pids_limit)}</dd>
+            <dt>API requests</dt>
+            <dd safe>{`${plan.api_requests_per_minute} a minute`}</dd>
+            <dt>Auto-freeze</dt>
+            <dd safe>{`after ${plan.idle_freeze_minutes} idle minutes`}</dd>
+          </dl>
+        </section>
+      </div>
+    </Layout>
+  );
+}

@@ -1,0 +1,57 @@
+// The console's small helpers around htmx 4 (no inline script anywhere: the CSP forbids it).
+// - A failed request (4xx/5xx) shows the server's friendly message in the error slot nearest to the
+//   element that sent it, instead of replacing what the user was looking at.
+// - A request that never got an answer (offline, server down) says so in the same place.
+// - After a swap, an element marked data-autofocus gets the focus (the kill confirmation's Cancel).
+(() => {
+  const NETWORK_MESSAGE = "Could not reach clawfleet. Check your connection and try again.";
+
+  function errorSlotFor(element) {
+    const main = document.getElementById("main");
+    for (let node = element; node && node !== main && node !== document.body; node = node.parentElement) {
+      if (node.matches?.("[data-error-slot]")) return node;
+      const inside = node.querySelector?.("[data-error-slot]");
+      if (inside) return inside;
+    }
+    return document.getElementById("flash");
+  }
+
+  function showText(slot, message) {
+    if (!slot) return;
+    const box = document.createElement("div");
+    box.className = "alert alert-error";
+    box.setAttribute("role", "alert");
+    box.textContent = message;
+    slot.replaceChildren(box);
+  }
+
+  document.addEventListener("htmx:before:request", (event) => {
+    const source = event.detail?.ctx?.sourceElement;
+    const slot = source ? errorSlotFor(source) : null;
+    if (slot) slot.replaceChildren();
+    const flash = document.getElementById("flash");
+    if (flash && flash !== slot) flash.replaceChildren();
+  });
+
+  document.addEventListener("htmx:response:error", (event) => {
+    const ctx = event.detail?.ctx;
+    if (!ctx) return;
+    const slot = errorSlotFor(ctx.sourceElement);
+    if (!slot) return;
+    ctx.target = slot;
+    ctx.swap = "innerHTML";
+  });
+
+  document.addEventListener("htmx:error", (event) => {
+    const ctx = event.detail?.ctx;
+    if (ctx?.response) return;
+    showText(errorSlotFor(ctx?.sourceElement ?? document.body), NETWORK_MESSAGE);
+  });
+
+  document.addEventListener("htmx:after:swap", (event) => {
+    const target = event.detail?.ctx?.target;
+    const inTarget = target?.isConnected ? target.querySelector?.("[data-autofocus]") : null;
+    const focus = inTarget ?? document.querySelector("#container-card [data-autofocus]");
+    if (focus && typeof focus.focus === "function") focus.focus();
+  });
+})();
