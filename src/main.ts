@@ -5,6 +5,7 @@ import { runBackupCommand } from "./cli/backup_command.ts";
 import { KEYS_HELP, runKeysRotate } from "./cli/keys_rotate.ts";
 import { NODES_HELP, runNodes } from "./cli/nodes.ts";
 import { ConfigError, loadServerConfig } from "./config.ts";
+import { isDatabaseDriverGlitch } from "./db/availability.ts";
 import { createLogger } from "./log.ts";
 import { startServer } from "./server.ts";
 
@@ -69,6 +70,19 @@ async function main(argv: string[]): Promise<number> {
   const log = createLogger(config.logLevel);
   switch (command) {
     case "serve": {
+      // postgres.js can surface a dropped connection (PostgreSQL restarting, a network cut) as an
+      // uncaught socket error. The server answers 503 meanwhile and reconnects on its own, so that one
+      // kind of error must not take the process down; anything else still does.
+      const survive = (error: unknown) => {
+        if (isDatabaseDriverGlitch(error)) {
+          log.warn("database connection lost; requests get 503 until it is back", { error });
+          return;
+        }
+        log.error("fatal error", { error });
+        process.exit(1);
+      };
+      process.on("uncaughtException", survive);
+      process.on("unhandledRejection", survive);
       const server = await startServer(config, log);
       const shutdown = async (signal: string) => {
         log.info("shutting down", { signal });

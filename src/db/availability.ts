@@ -23,3 +23,19 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * postgres.js under Bun can run a deferred write after a failed connection has dropped its socket
+ * (`nextWrite`: "null is not an object (evaluating 'socket.write')"), outside any query's promise.
+ * It is the same outage seen from another angle, and the pool recovers, so it is survivable too.
+ */
+export function isDatabaseDriverGlitch(error: unknown): boolean {
+  if (isDatabaseUnavailable(error)) return true;
+  const stack = (error as { stack?: unknown })?.stack;
+  return (
+    error instanceof TypeError &&
+    typeof stack === "string" &&
+    /\bnextWrite\b|postgres\/src\/connection\.js/.test(stack) &&
+    /socket/.test(error.message)
+  );
+}

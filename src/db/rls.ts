@@ -17,14 +17,18 @@ export function asUser<T>(db: Db, userId: string | null, fn: (tx: Tx) => Promise
   const id = userId !== null && isUuid(userId) ? userId : "";
   return db.transaction(async (tx) => {
     // One round trip: set_config('role', …, true) is SET LOCAL ROLE.
-    await tx.execute(sql`select set_config('app.user_id', ${id}, true), set_config('role', 'clawfleet_app', true)`);
+    await tx.execute(
+      sql`select set_config('app.user_id', ${id}, true), set_config('role', 'clawfleet_app', true)`,
+    );
     return fn(tx);
   });
 }
 
 export function asSystem<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return db.transaction(async (tx) => {
-    await tx.execute(sql`select set_config('app.user_id', '', true), set_config('role', 'clawfleet_system', true)`);
+    await tx.execute(
+      sql`select set_config('app.user_id', '', true), set_config('role', 'clawfleet_system', true)`,
+    );
     return fn(tx);
   });
 }
