@@ -10,24 +10,9 @@ import { addNode } from "../../src/fleet/nodes.ts";
 import { createPgDatabase } from "../helpers/db.ts";
 import { cleanupNode, dockerLeftovers, ensureRuntimeImage, TEST_CLUSTER_SECRET } from "../helpers/fleet.ts";
 import { type AgentProcess, agentProcess, type ServerProcess, serverProcess } from "../helpers/processes.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const PASSWORD = "correct horse battery staple";
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T>,
-  ok: (v: T) => boolean,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await fn();
-    if (ok(last)) return last;
-    await Bun.sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
-}
 
 describe("fleet with separate processes [postgres]", () => {
   let dbUrl = "";

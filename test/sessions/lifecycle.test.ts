@@ -11,24 +11,9 @@ import {
   TEST_CLUSTER_SECRET,
 } from "../helpers/fleet.ts";
 import { json, startTestServer, type TestServer } from "../helpers/server.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const PASSWORD = "correct horse battery staple";
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T>,
-  ok: (v: T) => boolean,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await fn();
-    if (ok(last)) return last;
-    await Bun.sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
-}
 
 for (const driver of DRIVERS) {
   describe(`session lifecycle against a real agent and engine [${driver}]`, () => {

@@ -8,16 +8,13 @@ import { agentSessions, users } from "../../src/db/schema.ts";
 import { DRIVERS } from "../helpers/db.ts";
 import { cleanupNode, ensureRuntimeImage, startTestAgent, TEST_CLUSTER_SECRET } from "../helpers/fleet.ts";
 import { json, startTestServer, type TestServer } from "../helpers/server.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const PASSWORD = "correct horse battery staple";
 
+/** Polls until `ok` holds, and returns the last value either way (the test's expect says what failed). */
 async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > deadline) return v;
-    await Bun.sleep(100);
-  }
+  return waitFor("a state", fn, ok, timeoutMs).catch(() => fn());
 }
 
 async function signup(server: TestServer, admin = false) {
