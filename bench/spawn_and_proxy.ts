@@ -1,9 +1,9 @@
 // `bun bench/spawn_and_proxy.ts [runs]`: in one run, side by side
 //   1. spawn → ready: raw `docker run` of the runtime image + the same readiness wait, the agent's
 //      POST /v1/containers, and the API's POST /api/v1/session/spawn polled until running;
-//   2. WebSocket round trip and throughput: straight to the container's published port, and through
-//      the server's /api/v1/session/gateway → agent → container.
-// Bounded: `runs` spawns per method (default 10, at most 50), 2,000 round trips and 20,000 messages
+//   2. WebSocket round trip and throughput: straight to the container's published port, through nginx
+//      as a plain reverse proxy, and through the server's /api/v1/session/gateway → agent → container.
+// Bounded: `runs` spawns per method (default 20, at most 50), 2,000 round trips and 20,000 messages
 // of throughput per path, and a 10-minute deadline. Only 127.0.0.1 and its own containers are used.
 import { AgentClient } from "../agent/api/client.ts";
 import { parseKeyring } from "../src/config.ts";
@@ -14,10 +14,11 @@ import {
   startTestAgent,
   TEST_CLUSTER_SECRET,
 } from "../test/helpers/fleet.ts";
+import { freePort, tempDir } from "../test/helpers/process.ts";
 import { startTestServer } from "../test/helpers/server.ts";
 import { percentile, table, writeSection } from "./lib/report.ts";
 
-const RUNS = Math.min(50, Math.max(1, Number(process.argv[2] ?? 10)));
+const RUNS = Math.min(50, Math.max(1, Number(process.argv[2] ?? 20)));
 const RTT_MESSAGES = 2_000;
 const THROUGHPUT_MESSAGES = 20_000;
 const DEADLINE = Date.now() + 10 * 60_000;
@@ -86,6 +87,50 @@ function wrap(ws: WebSocket): Promise<Pinger> {
     ws.onopen = () =>
       resolve({ send: (d) => ws.send(d), onMessage: (fn) => (handler = fn), close: () => ws.close() });
   });
+}
+
+/** nginx as a plain reverse proxy in front of the container's port (the third WebSocket baseline). */
+async function startNginx(targetPort: number): Promise<{ port: number; stop(): void } | null> {
+  if (Bun.spawnSync(["sh", "-c", "command -v nginx"]).exitCode !== 0) {
+    Bun.spawnSync(["apt-get", "install", "-y", "-qq", "nginx-light"], { stdout: "ignore", stderr: "ignore" });
+    if (Bun.spawnSync(["sh", "-c", "command -v nginx"]).exitCode !== 0) return null;
+  }
+  const dir = tempDir("cf-nginx");
+  const port = await freePort();
+  await Bun.write(
+    `${dir}/nginx.conf`,
+    `worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://127.0.0.1:${targetPort};
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_read_timeout 600s;
+    }
+  }
+}
+`,
+  );
+  const proc = Bun.spawn(["nginx", "-p", dir, "-c", `${dir}/nginx.conf`, "-g", "daemon off;"], {
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  for (let i = 0; i < 50; i++) {
+    const up = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (up) break;
+    await Bun.sleep(100);
+  }
+  return { port, stop: () => proc.kill() };
 }
 
 async function measureWs(connect: () => Promise<Pinger>) {
@@ -183,6 +228,17 @@ try {
       } as never),
     ),
   );
+  const nginx = await startNginx(port);
+  const viaNginx = nginx
+    ? await measureWs(() =>
+        wrap(
+          new WebSocket(`ws://127.0.0.1:${nginx.port}/gateway`, {
+            headers: { authorization: `Bearer ${token}` },
+          } as never),
+        ),
+      )
+    : null;
+  nginx?.stop();
   const proxied = await measureWs(() =>
     wrap(
       new WebSocket(`${server.url.replace("http", "ws")}/api/v1/session/gateway`, {
@@ -225,6 +281,16 @@ try {
         `${straight.p95.toFixed(3)} ms`,
         `${straight.perSecond.toFixed(0)} msg/s`,
       ],
+      ...(viaNginx
+        ? [
+            [
+              "through nginx 1.22 as a plain reverse proxy (baseline)",
+              `${viaNginx.p50.toFixed(3)} ms`,
+              `${viaNginx.p95.toFixed(3)} ms`,
+              `${viaNginx.perSecond.toFixed(0)} msg/s`,
+            ],
+          ]
+        : []),
       [
         "through server → agent (TLS, signed, pinned) → container",
         `${proxied.p50.toFixed(3)} ms`,
