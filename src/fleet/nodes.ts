@@ -61,6 +61,11 @@ export function listNodes(db: Db): Promise<NodeRow[]> {
   return asSystem(db, (tx) => tx.select().from(nodes).orderBy(asc(nodes.name)));
 }
 
+export async function getNode(db: Db, id: string): Promise<NodeRow | null> {
+  const [row] = await asSystem(db, (tx) => tx.select().from(nodes).where(eq(nodes.id, id)));
+  return row ?? null;
+}
+
 export async function findNode(db: Db, idOrName: string): Promise<NodeRow | null> {
   const rows = await listNodes(db);
   return rows.find((n) => n.id === idOrName || n.name === idOrName) ?? null;

@@ -5,14 +5,13 @@
 import { Elysia } from "elysia";
 import { ACCESS_TOKEN_SECONDS, accessTokenSigner } from "../auth/access_tokens.ts";
 import { sessionFromCookies, verifyAccessToken } from "../auth/cookie_session.ts";
-import { CSRF_HEADER, csrfTokenValid, expectedOrigin, isSafeMethod, originAllowed } from "../auth/csrf.ts";
+import { CSRF_HEADER, csrfTokenValid, isSafeMethod, originAllowed } from "../auth/csrf.ts";
 import type { AppContext } from "../context.ts";
-import { clientIp, isSecureRequest } from "./client_ip.ts";
 import { ApiError } from "./errors.ts";
 import { enforceApiRate } from "./rate_limit.ts";
+import { requestFacts } from "./request_facts.ts";
 
 export { ACCESS_TOKEN_SECONDS };
-export const PEER_HEADER = "x-clawfleet-peer";
 
 export type Auth = { userId: string; sessionId: string; via: "bearer" | "cookie" };
 
@@ -20,16 +19,7 @@ export function createApiBase(ctx: AppContext) {
   const tokens = accessTokenSigner(ctx.auth.keys.accessTokenSecret);
   return new Elysia({ prefix: "/api/v1" })
     .use(tokens.plugin)
-    .derive({ as: "scoped" }, ({ request, server }) => {
-      // src/server.ts puts the socket peer in PEER_HEADER (after removing any client-sent value).
-      const peer = request.headers.get(PEER_HEADER) ?? server?.requestIP(request)?.address;
-      const secure = isSecureRequest(request, peer, ctx.config.trustedProxies);
-      return {
-        ip: clientIp(request, peer, ctx.config.trustedProxies),
-        secure,
-        origin: expectedOrigin(request, ctx.config.publicUrl, secure),
-      };
-    })
+    .derive({ as: "scoped" }, ({ request, server }) => requestFacts(ctx, request, server))
     .onBeforeHandle({ as: "scoped" }, ({ request, origin }) => {
       if (!originAllowed(request, origin, request.headers.has("cookie"))) {
         throw new ApiError(403, "bad_origin", "Cross-site requests are not allowed.");

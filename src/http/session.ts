@@ -10,6 +10,11 @@ const ACTIONS = new Set<SessionAction>(["spawn", "freeze", "restore", "kill"]);
 export async function sessionView(ctx: AppContext, userId: string) {
   const view = await getSessionView(ctx.database.db, userId);
   if (!view) throw new ApiError(401, "unauthenticated", "Sign in to continue.");
+  return presentSession(view);
+}
+
+/** The API's shape of GET /api/v1/session, from what the repository read. */
+export function presentSession(view: NonNullable<Awaited<ReturnType<typeof getSessionView>>>) {
   const s = view.session;
   return {
     state: s?.state ?? "none",

@@ -1,20 +1,22 @@
 import type { AppContext } from "../context.ts";
-import { listNodes } from "../fleet/nodes.ts";
+import { getNode } from "../fleet/nodes.ts";
 import type { Lifecycle } from "../sessions/lifecycle.ts";
 import { getSessionView } from "../sessions/sessions_repo.ts";
 import { type ApiBase, requireUser } from "./api_base.ts";
-import { sessionView } from "./session.ts";
+import { ApiError } from "./errors.ts";
+import { presentSession } from "./session.ts";
 
 /** The user's live usage, read from the agent (never stored per user), beside the plan's limits. */
 export const usageRoutes = (ctx: AppContext, lifecycle: Lifecycle) => (app: ApiBase) =>
   app.get("/usage", async (c) => {
     const auth = await requireUser(ctx, c);
-    const view = await sessionView(ctx, auth.userId);
     const raw = await getSessionView(ctx.database.db, auth.userId);
+    if (!raw) throw new ApiError(401, "unauthenticated", "Sign in to continue.");
+    const view = presentSession(raw);
     let live: Record<string, number> | null = null;
-    const session = raw?.session;
+    const session = raw.session;
     if (session?.nodeId && (session.state === "running" || session.state === "frozen")) {
-      const node = (await listNodes(ctx.database.db)).find((n) => n.id === session.nodeId);
+      const node = await getNode(ctx.database.db, session.nodeId);
       const stats = node
         ? await lifecycle
             .agentFor(node)

@@ -6,7 +6,7 @@ import { accessTokenSigner } from "../auth/access_tokens.ts";
 import { ACCESS_COOKIE } from "../auth/cookies.ts";
 import { expectedOrigin } from "../auth/csrf.ts";
 import type { AppContext } from "../context.ts";
-import { listNodes } from "../fleet/nodes.ts";
+import { getNode } from "../fleet/nodes.ts";
 import { verifyAccess } from "../http/api_base.ts";
 import { clientIp, isSecureRequest } from "../http/client_ip.ts";
 import { errorBody } from "../http/errors.ts";
@@ -90,7 +90,7 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle) {
       open.add(ws);
       metrics.open++;
       metrics.total++;
-      const node = (await listNodes(ctx.database.db)).find((n) => n.id === ws.data.nodeId);
+      const node = await getNode(ctx.database.db, ws.data.nodeId);
       if (!node) {
         ws.close(1011, "node gone");
         return;

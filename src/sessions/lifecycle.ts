@@ -7,7 +7,7 @@ import { audit } from "../audit.ts";
 import type { Db } from "../db/client.ts";
 import { agentSessions } from "../db/schema.ts";
 import type { AgentConnector, AgentContainer, NodeAgent } from "../fleet/agent_port.ts";
-import { listNodes, type NodeRow, recordHealth } from "../fleet/nodes.ts";
+import { getNode, listNodes, type NodeRow, recordHealth } from "../fleet/nodes.ts";
 import { FleetFullError, type NodeLoad, pickNode } from "../fleet/scheduler.ts";
 import type { Logger } from "../log.ts";
 import {
@@ -58,8 +58,7 @@ export class Lifecycle {
   }
 
   private async nodeById(id: string | null): Promise<NodeRow | null> {
-    if (!id) return null;
-    return (await listNodes(this.deps.db)).find((n) => n.id === id) ?? null;
+    return id ? getNode(this.deps.db, id) : null;
   }
 
   /** A user's action: returns the state to answer 202 with; the work continues in the background. */

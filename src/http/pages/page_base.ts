@@ -4,24 +4,13 @@
 import { Elysia } from "elysia";
 import { accessTokenSigner } from "../../auth/access_tokens.ts";
 import { sessionFromCookies } from "../../auth/cookie_session.ts";
-import { expectedOrigin } from "../../auth/csrf.ts";
 import type { AppContext } from "../../context.ts";
-import { PEER_HEADER } from "../api_base.ts";
-import { clientIp, isSecureRequest } from "../client_ip.ts";
+import { requestFacts } from "../request_facts.ts";
 
 export function createPageBase(ctx: AppContext) {
   const tokens = accessTokenSigner(ctx.auth.keys.accessTokenSecret);
   return new Elysia()
-    .derive({ as: "local" }, ({ request, server }) => {
-      const peer = request.headers.get(PEER_HEADER) ?? server?.requestIP(request)?.address;
-      const secure = isSecureRequest(request, peer, ctx.config.trustedProxies);
-      return {
-        ip: clientIp(request, peer, ctx.config.trustedProxies),
-        secure,
-        origin: expectedOrigin(request, ctx.config.publicUrl, secure),
-        tokens,
-      };
-    })
+    .derive({ as: "local" }, ({ request, server }) => ({ ...requestFacts(ctx, request, server), tokens }))
     .resolve({ as: "local" }, async ({ cookie, secure }) => ({
       session: await sessionFromCookies(ctx, tokens, cookie, secure),
     }));
