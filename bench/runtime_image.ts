@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildRuntimeImage, RUNTIME_IMAGE } from "../scripts/image_runtime.ts";
+import { ISOLATION_FLAGS } from "../test/helpers/docker_flags.ts";
 import { createNetns, startFakeProviderInNetns } from "../test/helpers/netns.ts";
 import { waitForHttp } from "../test/helpers/process.ts";
 import { GatewayClient } from "../test/runtime/gateway_client.ts";
@@ -14,21 +15,7 @@ const SETTLE_MS = 3000;
 const CHATS = 20;
 const DEADLINE = Date.now() + 180_000;
 const DOCKER_SOCKET = process.env.DOCKER_SOCKET ?? "/var/run/docker.sock";
-const ISOLATION = [
-  "--read-only",
-  "--tmpfs",
-  "/tmp",
-  "--cap-drop",
-  "ALL",
-  "--security-opt",
-  "no-new-privileges",
-  "--user",
-  "1000:1000",
-  "--memory",
-  "256m",
-  "--pids-limit",
-  "128",
-];
+const ISOLATION = ISOLATION_FLAGS;
 
 function docker(args: string[]): string {
   const proc = Bun.spawnSync(["docker", ...args], { stdout: "pipe", stderr: "pipe" });

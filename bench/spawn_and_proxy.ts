@@ -8,6 +8,7 @@
 import { AgentClient } from "../agent/api/client.ts";
 import { parseKeyring } from "../src/config.ts";
 import { addNode } from "../src/fleet/nodes.ts";
+import { ISOLATION_FLAGS } from "../test/helpers/docker_flags.ts";
 import {
   cleanupNode,
   ensureRuntimeImage,
@@ -50,19 +51,7 @@ async function rawDockerRun(): Promise<number> {
     "-d",
     "--name",
     name,
-    "--read-only",
-    "--tmpfs",
-    "/tmp",
-    "--cap-drop",
-    "ALL",
-    "--security-opt",
-    "no-new-privileges",
-    "--user",
-    "1000:1000",
-    "--memory",
-    "256m",
-    "--pids-limit",
-    "128",
+    ...ISOLATION_FLAGS,
     "-p",
     "127.0.0.1::8080",
     IMAGE,

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { buildRuntimeImage, RUNTIME_IMAGE } from "../../scripts/image_runtime.ts";
 import type { FakeProvider } from "../fakes/provider.ts";
 import type { FakeTelegram } from "../fakes/telegram.ts";
+import { ISOLATION_FLAGS } from "../helpers/docker_flags.ts";
 import {
   createNetns,
   type Netns,
@@ -63,19 +64,7 @@ function runContainer(): void {
     "-d",
     "--name",
     CONTAINER,
-    "--read-only",
-    "--tmpfs",
-    "/tmp",
-    "--cap-drop",
-    "ALL",
-    "--security-opt",
-    "no-new-privileges",
-    "--user",
-    "1000:1000",
-    "--memory",
-    "256m",
-    "--pids-limit",
-    "128",
+    ...ISOLATION_FLAGS,
     "-p",
     "127.0.0.1::8080",
     "-v",
