@@ -16,6 +16,8 @@ command -v busybox >/dev/null 2>&1 || need_apt+=(busybox-static)
 command -v gcc >/dev/null 2>&1 || need_apt+=(gcc)
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need_apt+=(libc6-dev)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+command -v pgrep >/dev/null 2>&1 || need_apt+=(procps)
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   apt-get update -qq >&2
