@@ -36,8 +36,28 @@ export function desiredRules(blocked: string[]): { chain: string; rule: string[]
   ];
 }
 
-/** Installs (or re-installs, idempotently) the chains and the jumps into them. */
-export function installFirewall(blocked: string[], iptables: Iptables = runIptables): void {
+export type IptablesRestore = (rules: string) => { code: number; stderr: string };
+
+export const runIptablesRestore: IptablesRestore = (rules) => {
+  const proc = Bun.spawnSync(["iptables-restore", "-w", "5", "--noflush"], {
+    stdin: new TextEncoder().encode(rules),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  return { code: proc.exitCode ?? 1, stderr: proc.stderr.toString() };
+};
+
+/**
+ * Installs (or re-installs, idempotently) the chains and the jumps into them. The chains are replaced
+ * in one iptables-restore transaction: rebuilding them rule by rule would leave moments (or, with two
+ * agents starting together, a final state) where the DROP stands before the rule that lets replies
+ * through, and published ports would stop answering.
+ */
+export function installFirewall(
+  blocked: string[],
+  iptables: Iptables = runIptables,
+  restore: IptablesRestore = runIptablesRestore,
+): void {
   for (const cidr of blocked) {
     if (!/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(cidr))
       throw new FirewallError(`not an IPv4 address or CIDR: ${cidr}`);
@@ -46,12 +66,17 @@ export function installFirewall(blocked: string[], iptables: Iptables = runIptab
     const result = iptables(args);
     if (result.code !== 0) throw new FirewallError(`iptables ${args.join(" ")}: ${result.stderr.trim()}`);
   };
-  for (const chain of [INPUT_CHAIN, FORWARD_CHAIN]) {
-    if (iptables(["-n", "-L", chain]).code !== 0) must(["-N", chain]);
-    must(["-F", chain]);
-  }
-  for (const { chain, rule } of desiredRules(blocked)) must(["-A", chain, ...rule]);
   if (iptables(["-n", "-L", "DOCKER-USER"]).code !== 0) must(["-N", "DOCKER-USER"]);
+  const rules = [
+    "*filter",
+    `:${INPUT_CHAIN} - [0:0]`,
+    `:${FORWARD_CHAIN} - [0:0]`,
+    ...desiredRules(blocked).map(({ chain, rule }) => `-A ${chain} ${rule.join(" ")}`),
+    "COMMIT",
+    "",
+  ].join("\n");
+  const result = restore(rules);
+  if (result.code !== 0) throw new FirewallError(`iptables-restore: ${result.stderr.trim()}`);
   for (const [parent, chain] of [
     ["INPUT", INPUT_CHAIN],
     ["DOCKER-USER", FORWARD_CHAIN],

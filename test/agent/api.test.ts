@@ -192,7 +192,11 @@ describe("agent API", () => {
       ws.onopen = resolve;
       ws.onerror = reject;
     });
+    // Like a person: wait for the shell's prompt, resize, then type.
+    const promptBy = Date.now() + 10_000;
+    while (!out.includes("$ ") && Date.now() < promptBy) await Bun.sleep(50);
     ws.send(JSON.stringify({ type: "resize", cols: 120, rows: 40 }));
+    await Bun.sleep(300);
     ws.send("stty size; echo RESULT-$((6*7))\n");
     const deadline = Date.now() + 10_000;
     while (!out.includes("RESULT-42") && Date.now() < deadline) await Bun.sleep(50);
