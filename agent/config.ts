@@ -2,7 +2,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
-import { ConfigError, type KeyringEntry, parseKeyring } from "../src/config.ts";
+import { ConfigError, type KeyringEntry, type LogLevel, parseKeyring } from "../src/config.ts";
+import { loadTemplates, type Template, TemplateError } from "./templates.ts";
 
 export type AgentConfig = {
   dataDir: string;
@@ -10,12 +11,15 @@ export type AgentConfig = {
   dockerSocket: string;
   clusterKeys: KeyringEntry[];
   nodeId: string;
-  templatesJson: string | null;
+  /** The built-in templates plus the admin's (CLAWFLEET_AGENT_TEMPLATES): the image allow-list. */
+  templates: Template[];
   blocked: string[];
   allowRootful: boolean;
   capacity: { cpuMillis: number; memoryMb: number; containers: number };
   tls: { cert: string; key: string } | null;
+  /** Off only where another layer isolates the containers' networks (reported in /v1/health). */
   firewall: boolean;
+  logLevel: LogLevel;
 };
 
 type Env = Record<string, string | undefined>;
@@ -30,7 +34,20 @@ const FLAGS: Record<string, string> = {
   capacity: "CLAWFLEET_AGENT_CAPACITY",
 };
 
-export function loadAgentConfig(env: Env, args: string[]): AgentConfig {
+const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/;
+
+export function isIpv4Cidr(value: string): boolean {
+  const m = IPV4_CIDR.exec(value);
+  if (!m) return false;
+  const octets = m.slice(1, 5).map(Number);
+  return octets.every((o) => o <= 255) && (m[5] === undefined || Number(m[5]) <= 32);
+}
+
+/**
+ * `needSecrets: false` is for `clawfleet-agent cert`, which only touches the certificate. Anything
+ * wrong throws a ConfigError whose message starts with the variable's name.
+ */
+export function loadAgentConfig(env: Env, args: string[], opts: { needSecrets?: boolean } = {}): AgentConfig {
   const merged: Env = { ...env };
   let allowRootful = false;
   for (let i = 0; i < args.length; i++) {
@@ -48,9 +65,9 @@ export function loadAgentConfig(env: Env, args: string[]): AgentConfig {
   const get = (name: string) => (merged[name] === "" ? undefined : merged[name]);
 
   const secrets = get("CLAWFLEET_CLUSTER_SECRETS");
-  if (!secrets)
+  if (!secrets && opts.needSecrets !== false)
     throw new ConfigError("CLAWFLEET_CLUSTER_SECRETS: required (kid:secret,… shared with the server)");
-  const clusterKeys = parseKeyring("CLAWFLEET_CLUSTER_SECRETS", secrets, "secret");
+  const clusterKeys = secrets ? parseKeyring("CLAWFLEET_CLUSTER_SECRETS", secrets, "secret") : [];
 
   const listenRaw = get("CLAWFLEET_AGENT_LISTEN") ?? "0.0.0.0:7443";
   const listen = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(listenRaw);
@@ -71,14 +88,20 @@ export function loadAgentConfig(env: Env, args: string[]): AgentConfig {
       throw new ConfigError(`CLAWFLEET_AGENT_TEMPLATES: cannot read ${templatesPath}`);
     }
   }
+  let templates: Template[];
+  try {
+    templates = loadTemplates(templatesJson);
+  } catch (error) {
+    if (!(error instanceof TemplateError)) throw error;
+    throw new ConfigError(`CLAWFLEET_AGENT_TEMPLATES: ${error.message}`);
+  }
 
   const blocked = ["169.254.0.0/16"];
   for (const cidr of (get("CLAWFLEET_AGENT_BLOCKED") ?? "")
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean)) {
-    if (!/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(cidr))
-      throw new ConfigError(`CLAWFLEET_AGENT_BLOCKED: "${cidr}" is not an IPv4 CIDR`);
+    if (!isIpv4Cidr(cidr)) throw new ConfigError(`CLAWFLEET_AGENT_BLOCKED: "${cidr}" is not an IPv4 CIDR`);
     blocked.push(cidr);
   }
 
@@ -107,18 +130,26 @@ export function loadAgentConfig(env: Env, args: string[]): AgentConfig {
   if (Boolean(cert) !== Boolean(key))
     throw new ConfigError("CLAWFLEET_TLS_CERT: set both TLS variables or neither");
 
+  const firewall = get("CLAWFLEET_AGENT_FIREWALL") ?? "on";
+  if (firewall !== "on" && firewall !== "off")
+    throw new ConfigError(`CLAWFLEET_AGENT_FIREWALL: "${firewall}" must be on or off`);
+  const logLevel = get("CLAWFLEET_LOG_LEVEL") ?? "info";
+  if (!["debug", "info", "warn", "error"].includes(logLevel))
+    throw new ConfigError(`CLAWFLEET_LOG_LEVEL: "${logLevel}" must be debug, info, warn or error`);
+
   return {
     dataDir,
     listen: { host: (listen[1] ?? "").replace(/^\[|\]$/g, ""), port: Number(listen[2]) },
     dockerSocket: get("DOCKER_SOCKET") ?? "/var/run/docker.sock",
     clusterKeys,
     nodeId,
-    templatesJson,
+    templates,
     blocked,
     allowRootful,
     capacity,
     tls: cert && key ? { cert, key } : null,
-    firewall: get("CLAWFLEET_AGENT_FIREWALL") !== "off",
+    firewall: firewall === "on",
+    logLevel: logLevel as LogLevel,
   };
 }
 

@@ -12,6 +12,7 @@ import {
   networkName,
   volumeName,
 } from "./isolation.ts";
+import { waitHealthy } from "./readiness.ts";
 import type { Template } from "./templates.ts";
 
 export class AgentError extends Error {
@@ -71,25 +72,35 @@ export class ContainerManager {
     }
   }
 
-  private info(inspect: ContainerInspect): ContainerInfo {
-    const sessionId = inspect.Config.Labels[LABELS.session] ?? "";
-    const inProgress = this.progress.get(sessionId);
-    const status: ContainerStatus = inProgress
-      ? inProgress
-      : inspect.State.Paused
-        ? "paused"
-        : inspect.State.Running
-          ? "ready"
-          : "exited";
+  private describe(c: {
+    id: string;
+    labels: Record<string, string>;
+    paused: boolean;
+    running: boolean;
+    created: Date;
+  }): ContainerInfo {
+    const sessionId = c.labels[LABELS.session] ?? "";
+    const status: ContainerStatus =
+      this.progress.get(sessionId) ?? (c.paused ? "paused" : c.running ? "ready" : "exited");
     return {
       sessionId,
-      dockerId: inspect.Id,
-      template: inspect.Config.Labels[LABELS.template] ?? "",
+      dockerId: c.id,
+      template: c.labels[LABELS.template] ?? "",
       status,
       ready: status === "ready" || status === "paused",
-      paused: inspect.State.Paused,
-      createdAt: inspect.Created,
+      paused: c.paused,
+      createdAt: c.created.toISOString(),
     };
+  }
+
+  private info(inspect: ContainerInspect): ContainerInfo {
+    return this.describe({
+      id: inspect.Id,
+      labels: inspect.Config.Labels,
+      paused: inspect.State.Paused,
+      running: inspect.State.Running,
+      created: new Date(inspect.Created),
+    });
   }
 
   /** Idempotent: a second spawn for the same session returns the same container. */
@@ -108,6 +119,8 @@ export class ContainerManager {
     const template = this.template(spec.template);
     const { docker, nodeId, log } = this.opts;
     const existing = await this.inspect(spec.sessionId);
+    // Spawn means "make it run": a frozen container is thawed, not replaced (its data is in it).
+    if (existing?.State.Paused) await docker.unpauseContainer(existing.Id);
     if (existing?.State.Running) {
       await this.waitReady(spec.sessionId, existing, template);
       return this.info((await this.inspect(spec.sessionId)) ?? existing);
@@ -122,18 +135,16 @@ export class ContainerManager {
       }
       throw error;
     }
-    await this.ensureNetwork(spec.sessionId, template.name);
-    await docker.createVolume({
-      Name: volumeName(spec.sessionId),
-      Labels: { [LABELS.managed]: "1", [LABELS.session]: spec.sessionId, [LABELS.node]: nodeId },
-    });
-    const config = containerConfig({
-      spec,
-      template,
-      nodeId,
-      gatewayToken: await this.gatewayToken(spec.sessionId),
-      host: this.opts.host,
-    });
+    // Both idempotent: a respawn after a lost container finds its network and its data again.
+    const [, , gatewayToken] = await Promise.all([
+      this.ensureNetwork(spec.sessionId, template.name),
+      docker.createVolume({
+        Name: volumeName(spec.sessionId),
+        Labels: { [LABELS.managed]: "1", [LABELS.session]: spec.sessionId, [LABELS.node]: nodeId },
+      }),
+      this.gatewayToken(spec.sessionId),
+    ]);
+    const config = containerConfig({ spec, template, nodeId, gatewayToken, host: this.opts.host });
     const created = await docker.createContainer(containerName(spec.sessionId), config);
     this.progress.set(spec.sessionId, "starting");
     await docker.startContainer(created.Id);
@@ -147,10 +158,10 @@ export class ContainerManager {
 
   private async ensureNetwork(sessionId: string, template: string) {
     try {
-      await this.opts.docker.inspectNetwork(networkName(sessionId));
-    } catch (error) {
-      if (!(error instanceof DockerError && error.notFound)) throw error;
       await this.opts.docker.createNetwork(networkConfig(sessionId, this.opts.nodeId, template));
+    } catch (error) {
+      // CheckDuplicate: a network of that name exists already (a respawn).
+      if (!(error instanceof DockerError && error.conflict)) throw error;
     }
   }
 
@@ -161,35 +172,29 @@ export class ContainerManager {
     return binding ? Number(binding.HostPort) : null;
   }
 
-  /** Polls the template's health path on the published loopback port until it answers 2xx. */
+  /** Waits for the template's health check (readiness.ts); a container that exits fails at once. */
   private async waitReady(sessionId: string, inspect: ContainerInspect, template: Template) {
-    const deadline = Date.now() + template.health.timeoutMs;
-    let current = inspect;
-    while (Date.now() < deadline) {
-      const port = this.hostPort(current, template);
-      if (port) {
-        const ok = await fetch(`http://127.0.0.1:${port}${template.health.path}`, {
-          signal: AbortSignal.timeout(2000),
-        })
-          .then((r) => r.ok)
-          .catch(() => false);
-        if (ok) return;
-      }
-      await Bun.sleep(100);
-      current = (await this.inspect(sessionId)) ?? current;
-      if (!current.State.Running && !current.State.Paused && current.State.ExitCode !== 0) {
-        throw new AgentError(
-          502,
-          "container_exited",
-          `the container exited with code ${current.State.ExitCode}`,
-        );
-      }
+    const port = this.hostPort(inspect, template);
+    if (!port) throw new AgentError(502, "no_port", "the container's gateway port was not published");
+    const ready = await waitHealthy({
+      port,
+      path: template.health.path,
+      timeoutMs: template.health.timeoutMs,
+      between: async () => {
+        const state = (await this.inspect(sessionId))?.State;
+        if (!state) throw new AgentError(409, "removed", "the container was removed while starting");
+        if (!state.Running && !state.Paused && !state.Restarting && state.ExitCode !== 0) {
+          throw new AgentError(502, "container_exited", `the container exited with code ${state.ExitCode}`);
+        }
+      },
+    });
+    if (!ready) {
+      throw new AgentError(
+        504,
+        "not_ready",
+        `the container did not answer ${template.health.path} within ${template.health.timeoutMs / 1000}s`,
+      );
     }
-    throw new AgentError(
-      504,
-      "not_ready",
-      `the container did not answer ${template.health.path} within ${template.health.timeoutMs / 1000}s`,
-    );
   }
 
   async get(sessionId: string): Promise<ContainerInfo | null> {
@@ -209,17 +214,21 @@ export class ContainerManager {
       : null;
   }
 
+  /** This node's containers, from one list call (no inspect per container). */
   async list(): Promise<ContainerInfo[]> {
     const summaries = await this.opts.docker.listContainers([
       `${LABELS.managed}=1`,
       `${LABELS.node}=${this.opts.nodeId}`,
     ]);
-    const out: ContainerInfo[] = [];
-    for (const s of summaries) {
-      const inspect = await this.inspect(s.Labels[LABELS.session] ?? "");
-      if (inspect) out.push(this.info(inspect));
-    }
-    return out;
+    return summaries.map((s) =>
+      this.describe({
+        id: s.Id,
+        labels: s.Labels,
+        paused: s.State === "paused",
+        running: s.State === "running" || s.State === "paused" || s.State === "restarting",
+        created: new Date(s.Created * 1000),
+      }),
+    );
   }
 
   private async require(sessionId: string): Promise<ContainerInspect> {

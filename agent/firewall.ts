@@ -1,28 +1,52 @@
 // iptables rules that keep user containers away from everything but the public internet.
 // Two chains of our own, hooked first into INPUT and DOCKER-USER, matching every clawfleet bridge by
 // its interface prefix (cf-+):
-//   CLAWFLEET-INPUT    container → the node itself (its services, the agent port): dropped, except
-//                      replies to connections the node opened (the published-port proxy).
-//   CLAWFLEET-FORWARD  container → another container (another cf- bridge or docker0), or → a blocked
-//                      range (169.254.0.0/16 by default, plus what the operator names): dropped.
-// Everything else (public egress) continues through Docker's own rules.
+//   CLAWFLEET-INPUT    container → the node itself (any of its addresses: its services, the agent
+//                      port): dropped, except replies to connections the node opened (the
+//                      published-port proxy and readiness checks).
+//   CLAWFLEET-FORWARD  container → another container (another cf- bridge, docker0, any other Docker
+//                      bridge br-…), or → a blocked range (169.254.0.0/16 always, plus what the
+//                      operator names): dropped.
+// Everything else (public egress) continues through Docker's own rules. IPv6: the agent creates no
+// IPv6 networks (Docker disables IPv6 in such containers); as a second wall, every IPv6 packet from a
+// clawfleet bridge is dropped too. The rules are per node: with several agents on one host (tests),
+// the last one started sets the blocked list.
+import { isIpv4Cidr } from "./config.ts";
 import { BRIDGE_PREFIX } from "./isolation.ts";
 
 export const INPUT_CHAIN = "CLAWFLEET-INPUT";
 export const FORWARD_CHAIN = "CLAWFLEET-FORWARD";
 export const DEFAULT_BLOCKED = ["169.254.0.0/16"];
 
-export type Iptables = (args: string[]) => { code: number; stdout: string; stderr: string };
+type Run = { code: number; stdout: string; stderr: string };
+export type Iptables = (args: string[], family?: 4 | 6) => Run;
+export type IptablesRestore = (rules: string, family?: 4 | 6) => { code: number; stderr: string };
 
-export const runIptables: Iptables = (args) => {
-  const proc = Bun.spawnSync(["iptables", "-w", "5", ...args], { stdout: "pipe", stderr: "pipe" });
-  return { code: proc.exitCode ?? 1, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() };
-};
+function run(cmd: string[], stdin?: string): Run {
+  try {
+    const proc = Bun.spawnSync(cmd, {
+      stdin: stdin === undefined ? undefined : new TextEncoder().encode(stdin),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    return { code: proc.exitCode ?? 1, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() };
+  } catch (error) {
+    return { code: 127, stdout: "", stderr: `${cmd[0]}: ${(error as Error).message}` };
+  }
+}
+
+export const runIptables: Iptables = (args, family = 4) =>
+  run([family === 6 ? "ip6tables" : "iptables", "-w", "5", ...args]);
+
+export const runIptablesRestore: IptablesRestore = (rules, family = 4) =>
+  run([family === 6 ? "ip6tables-restore" : "iptables-restore", "-w", "5", "--noflush"], rules);
 
 export class FirewallError extends Error {}
 
-export function desiredRules(blocked: string[]): { chain: string; rule: string[] }[] {
-  const bridges = `${BRIDGE_PREFIX}+`;
+type Rule = { chain: string; rule: string[] };
+const bridges = `${BRIDGE_PREFIX}+`;
+
+export function desiredRules(blocked: string[]): Rule[] {
   return [
     {
       chain: INPUT_CHAIN,
@@ -31,21 +55,31 @@ export function desiredRules(blocked: string[]): { chain: string; rule: string[]
     { chain: INPUT_CHAIN, rule: ["-i", bridges, "-j", "DROP"] },
     { chain: FORWARD_CHAIN, rule: ["-i", bridges, "-o", bridges, "-j", "DROP"] },
     { chain: FORWARD_CHAIN, rule: ["-i", bridges, "-o", "docker0", "-j", "DROP"] },
+    { chain: FORWARD_CHAIN, rule: ["-i", bridges, "-o", "br-+", "-j", "DROP"] },
     ...blocked.map((cidr) => ({ chain: FORWARD_CHAIN, rule: ["-i", bridges, "-d", cidr, "-j", "DROP"] })),
     { chain: FORWARD_CHAIN, rule: ["-j", "RETURN"] },
   ];
 }
 
-export type IptablesRestore = (rules: string) => { code: number; stderr: string };
+export function desiredIpv6Rules(): Rule[] {
+  return [
+    { chain: INPUT_CHAIN, rule: ["-i", bridges, "-j", "DROP"] },
+    { chain: FORWARD_CHAIN, rule: ["-i", bridges, "-j", "DROP"] },
+    { chain: FORWARD_CHAIN, rule: ["-o", bridges, "-j", "DROP"] },
+    { chain: FORWARD_CHAIN, rule: ["-j", "RETURN"] },
+  ];
+}
 
-export const runIptablesRestore: IptablesRestore = (rules) => {
-  const proc = Bun.spawnSync(["iptables-restore", "-w", "5", "--noflush"], {
-    stdin: new TextEncoder().encode(rules),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  return { code: proc.exitCode ?? 1, stderr: proc.stderr.toString() };
-};
+function restoreScript(rules: Rule[]): string {
+  return [
+    "*filter",
+    `:${INPUT_CHAIN} - [0:0]`,
+    `:${FORWARD_CHAIN} - [0:0]`,
+    ...rules.map(({ chain, rule }) => `-A ${chain} ${rule.join(" ")}`),
+    "COMMIT",
+    "",
+  ].join("\n");
+}
 
 /**
  * Installs (or re-installs, idempotently) the chains and the jumps into them. The chains are replaced
@@ -59,33 +93,40 @@ export function installFirewall(
   restore: IptablesRestore = runIptablesRestore,
 ): void {
   for (const cidr of blocked) {
-    if (!/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(cidr))
-      throw new FirewallError(`not an IPv4 address or CIDR: ${cidr}`);
+    if (!isIpv4Cidr(cidr)) throw new FirewallError(`not an IPv4 address or CIDR: ${cidr}`);
   }
-  const must = (args: string[]) => {
-    const result = iptables(args);
-    if (result.code !== 0) throw new FirewallError(`iptables ${args.join(" ")}: ${result.stderr.trim()}`);
-  };
-  if (iptables(["-n", "-L", "DOCKER-USER"]).code !== 0) must(["-N", "DOCKER-USER"]);
-  const rules = [
-    "*filter",
-    `:${INPUT_CHAIN} - [0:0]`,
-    `:${FORWARD_CHAIN} - [0:0]`,
-    ...desiredRules(blocked).map(({ chain, rule }) => `-A ${chain} ${rule.join(" ")}`),
-    "COMMIT",
-    "",
-  ].join("\n");
-  const result = restore(rules);
-  if (result.code !== 0) throw new FirewallError(`iptables-restore: ${result.stderr.trim()}`);
-  for (const [parent, chain] of [
-    ["INPUT", INPUT_CHAIN],
-    ["DOCKER-USER", FORWARD_CHAIN],
-  ] as const) {
-    if (iptables(["-C", parent, "-j", chain]).code !== 0) must(["-I", parent, "1", "-j", chain]);
+  for (const family of [4, 6] as const) {
+    const must = (args: string[]) => {
+      const result = iptables(args, family);
+      if (result.code !== 0)
+        throw new FirewallError(
+          `ip${family === 6 ? "6" : ""}tables ${args.join(" ")}: ${result.stderr.trim()}`,
+        );
+    };
+    // Without Docker's ip6tables support there is no IPv6 DOCKER-USER: hook FORWARD itself.
+    const forwardParent = family === 4 ? "DOCKER-USER" : "FORWARD";
+    if (family === 4 && iptables(["-n", "-L", "DOCKER-USER"], 4).code !== 0) must(["-N", "DOCKER-USER"]);
+    const result = restore(restoreScript(family === 4 ? desiredRules(blocked) : desiredIpv6Rules()), family);
+    if (result.code !== 0)
+      throw new FirewallError(`ip${family === 6 ? "6" : ""}tables-restore: ${result.stderr.trim()}`);
+    for (const [parent, chain] of [
+      ["INPUT", INPUT_CHAIN],
+      [forwardParent, FORWARD_CHAIN],
+    ] as const) {
+      if (iptables(["-C", parent, "-j", chain], family).code !== 0) must(["-I", parent, "1", "-j", chain]);
+    }
   }
 }
 
-/** The rules as iptables prints them, for /v1/health and the tests. */
+/** The rules as iptables prints them (IPv6 ones prefixed "ip6 "), for /v1/health and the tests. */
 export function listRules(iptables: Iptables = runIptables): string[] {
-  return [INPUT_CHAIN, FORWARD_CHAIN].flatMap((chain) => iptables(["-S", chain]).stdout.trim().split("\n"));
+  const list = (family: 4 | 6) =>
+    [INPUT_CHAIN, FORWARD_CHAIN].flatMap((chain) =>
+      iptables(["-S", chain], family)
+        .stdout.trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => (family === 6 ? `ip6 ${line}` : line)),
+    );
+  return [...list(4), ...list(6)];
 }

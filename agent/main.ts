@@ -16,9 +16,11 @@ Commands:
 
 Flags: --data-dir DIR, --listen HOST:PORT, --docker-socket PATH, --node-id ID, --templates FILE,
        --blocked CIDR,…, --capacity cpu=N,memory=MB,containers=N, --allow-rootful
-Environment: CLAWFLEET_CLUSTER_SECRETS (required), CLAWFLEET_AGENT_DATA_DIR, CLAWFLEET_AGENT_LISTEN,
+Environment: CLAWFLEET_CLUSTER_SECRETS (required for run), CLAWFLEET_AGENT_DATA_DIR, CLAWFLEET_AGENT_LISTEN,
        DOCKER_SOCKET, CLAWFLEET_NODE_ID, CLAWFLEET_AGENT_TEMPLATES, CLAWFLEET_AGENT_BLOCKED,
-       CLAWFLEET_AGENT_CAPACITY, CLAWFLEET_TLS_CERT / CLAWFLEET_TLS_KEY
+       CLAWFLEET_AGENT_CAPACITY, CLAWFLEET_AGENT_FIREWALL (on|off), CLAWFLEET_TLS_CERT / CLAWFLEET_TLS_KEY,
+       CLAWFLEET_LOG_LEVEL
+See docs/AGENT.md.
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -28,11 +30,8 @@ async function main(argv: string[]): Promise<number> {
     return command ? 0 : 2;
   }
   if (command === "cert") {
-    const config = loadAgentConfig(
-      { CLAWFLEET_CLUSTER_SECRETS: "cert:only-the-certificate-is-needed-here", ...process.env },
-      args,
-    );
-    const tls = ensureCertificate(config.dataDir, config.tls);
+    const config = loadAgentConfig(process.env, args, { needSecrets: false });
+    const tls = await ensureCertificate(config.dataDir, config.tls);
     process.stdout.write(`${formatFingerprint(tls.fingerprint)}\n`);
     return 0;
   }
@@ -41,10 +40,7 @@ async function main(argv: string[]): Promise<number> {
     return 64;
   }
   const config = loadAgentConfig(process.env, args);
-  const log = createLogger((process.env.CLAWFLEET_LOG_LEVEL as "info") ?? "info", {
-    service: "agent",
-    node: config.nodeId,
-  });
+  const log = createLogger(config.logLevel, { service: "agent", node: config.nodeId });
   const agent = await startAgent(config, log);
   const stop = async () => {
     await agent.stop();
@@ -60,7 +56,7 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, " ").trim();
     process.stderr.write(`clawfleet-agent: ${message}\n`);
     process.exit(error instanceof ConfigError ? 78 : error instanceof IsolationUnavailableError ? 77 : 1);
   },

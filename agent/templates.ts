@@ -50,7 +50,8 @@ export const BUILTIN_TEMPLATES: Template[] = [
     image: "ghcr.io/openclaw/openclaw:latest",
     port: 18789,
     gatewayPath: "/",
-    command: ["node", "dist/index.js", "gateway", "--bind", "lan", "--port", "18789"],
+    // --allow-unconfigured: a fresh data volume holds no openclaw.json yet.
+    command: ["node", "dist/index.js", "gateway", "--bind", "lan", "--port", "18789", "--allow-unconfigured"],
     user: "1000:1000",
     dataPath: "/home/node/.openclaw",
     health: { path: "/", timeoutMs: 120_000 },
@@ -64,20 +65,80 @@ export const BUILTIN_TEMPLATES: Template[] = [
 
 export class TemplateError extends Error {}
 
+const FIELDS = new Set([
+  "name",
+  "image",
+  "port",
+  "gatewayPath",
+  "command",
+  "user",
+  "dataPath",
+  "health",
+  "keyEnv",
+  "tokenEnv",
+  "env",
+  "nodeHeap",
+  "shell",
+]);
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const URL_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@/%-]*$/;
+
+const isStringArray = (v: unknown) =>
+  Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === "string" && s.length > 0);
+
+/** An admin's template: only the fields above, each checked; defaults fill the optional ones. */
 function validate(raw: unknown, index: number): Template {
-  const t = raw as Partial<Template>;
   const where = `template ${index + 1}`;
-  if (!t || typeof t !== "object") throw new TemplateError(`${where}: must be an object`);
-  if (typeof t.name !== "string" || !/^[a-z0-9][a-z0-9._-]{0,62}$/.test(t.name))
-    throw new TemplateError(`${where}: bad name`);
+  if (!raw || typeof raw !== "object" || Array.isArray(raw))
+    throw new TemplateError(`${where}: must be an object`);
+  const t = raw as Record<string, unknown>;
+  const unknown = Object.keys(t).filter((k) => !FIELDS.has(k));
+  if (unknown.length) throw new TemplateError(`${where}: unknown field(s) ${unknown.join(", ")}`);
+  const fail = (what: string) => new TemplateError(`${where}: ${what}`);
+  if (typeof t.name !== "string" || !/^[a-z0-9][a-z0-9._-]{0,62}$/.test(t.name)) throw fail("bad name");
   if (typeof t.image !== "string" || !/^[a-zA-Z0-9][a-zA-Z0-9._/:@-]{0,250}$/.test(t.image))
-    throw new TemplateError(`${where}: bad image`);
-  if (!Number.isInteger(t.port) || (t.port ?? 0) < 1 || (t.port ?? 0) > 65535)
-    throw new TemplateError(`${where}: bad port`);
-  if (typeof t.dataPath !== "string" || !t.dataPath.startsWith("/") || t.dataPath === "/")
-    throw new TemplateError(`${where}: bad dataPath`);
-  if (typeof t.user !== "string" || /^(0|root)(:|$)/.test(t.user))
-    throw new TemplateError(`${where}: user must be set and not root`);
+    throw fail("bad image");
+  if (!Number.isInteger(t.port) || (t.port as number) < 1 || (t.port as number) > 65535)
+    throw fail("bad port");
+  if (typeof t.dataPath !== "string" || !/^\/[A-Za-z0-9._/-]+$/.test(t.dataPath) || t.dataPath.includes(".."))
+    throw fail("bad dataPath");
+  if (typeof t.user !== "string" || !/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/.test(t.user))
+    throw fail("user must be set (name or uid[:gid])");
+  if (/^(0|root)(:|$)/.test(t.user)) throw fail("user must not be root");
+  if (t.gatewayPath !== undefined && (typeof t.gatewayPath !== "string" || !URL_PATH.test(t.gatewayPath)))
+    throw fail("bad gatewayPath");
+  const health = t.health as Record<string, unknown> | undefined;
+  if (
+    health !== undefined &&
+    (typeof health !== "object" ||
+      typeof health.path !== "string" ||
+      !URL_PATH.test(health.path) ||
+      !Number.isInteger(health.timeoutMs) ||
+      (health.timeoutMs as number) < 1000 ||
+      (health.timeoutMs as number) > 600_000)
+  )
+    throw fail("health must be {path, timeoutMs (1000 to 600000)}");
+  if (t.keyEnv !== undefined) {
+    const keyEnv = t.keyEnv as Record<string, unknown>;
+    if (!keyEnv || typeof keyEnv !== "object") throw fail("keyEnv must map providers to variable names");
+    for (const [provider, name] of Object.entries(keyEnv)) {
+      if (!(provider in KEY_ENV)) throw fail(`keyEnv: unknown provider ${provider}`);
+      if (typeof name !== "string" || !ENV_NAME.test(name))
+        throw fail(`keyEnv.${provider}: bad variable name`);
+    }
+  }
+  if (t.tokenEnv !== undefined && (typeof t.tokenEnv !== "string" || !ENV_NAME.test(t.tokenEnv)))
+    throw fail("bad tokenEnv");
+  if (t.env !== undefined) {
+    if (!t.env || typeof t.env !== "object" || Array.isArray(t.env)) throw fail("env must be an object");
+    for (const [name, value] of Object.entries(t.env)) {
+      if (!ENV_NAME.test(name) || typeof value !== "string") throw fail(`env.${name}: bad variable`);
+    }
+  }
+  if (t.command !== undefined && !isStringArray(t.command)) throw fail("command must be a list of strings");
+  if (t.shell !== undefined && !isStringArray(t.shell)) throw fail("shell must be a list of strings");
+  if (t.nodeHeap !== undefined && typeof t.nodeHeap !== "boolean")
+    throw fail("nodeHeap must be true or false");
   return {
     gatewayPath: "/",
     health: { path: "/", timeoutMs: 60_000 },
@@ -85,7 +146,7 @@ function validate(raw: unknown, index: number): Template {
     tokenEnv: "CLAWFLEET_GATEWAY_TOKEN",
     shell: ["/bin/sh"],
     ...t,
-  } as Template;
+  } as unknown as Template;
 }
 
 export function loadTemplates(extraJson: string | null): Template[] {

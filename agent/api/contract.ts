@@ -26,6 +26,9 @@ export type ContainerSpec = {
   secrets: Record<string, string>;
 };
 
+/** A clawfleet session id (lower-case UUID), which is also the `:id` of every container route. */
+export const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export type ContainerStatus = "creating" | "starting" | "waiting" | "ready" | "paused" | "exited";
 
 export type ContainerInfo = {
@@ -43,7 +46,18 @@ export type HealthReport = {
   dockerVersion: string;
   capacity: { cpuMillis: number; memoryMb: number; containers: number };
   containers: number;
-  isolation: { usernsRemap: boolean; seccomp: boolean; apparmor: boolean; rootful: boolean };
+  /** What this node can enforce. `rootful`: started with --allow-rootful on a daemon without userns. */
+  isolation: {
+    usernsRemap: boolean;
+    seccomp: boolean;
+    apparmor: boolean;
+    rootful: boolean;
+    firewall: boolean;
+  };
+  /** The daemon keeps containers running while it (or the agent) restarts. */
+  liveRestore: boolean;
+  /** The installed firewall rules (`iptables -S` of the agent's chains). */
+  firewall: string[];
 };
 
 export type ContainerStats = {
@@ -107,6 +121,7 @@ export type VerifyResult = { ok: true; keyId: string } | { ok: false; reason: st
 /** Checks a signed request; remembers nonces for the window so a replay is refused. */
 export class RequestVerifier {
   private seen = new Map<string, number>();
+  private prunedAt = 0;
   constructor(
     private readonly keys: ClusterKey[],
     private readonly windowSeconds = SIGNATURE_WINDOW_SECONDS,
@@ -143,9 +158,15 @@ export class RequestVerifier {
     return { ok: true, keyId: key.id };
   }
 
+  /** Forgets nonces whose request could no longer pass the timestamp check anyway. */
   private prune(now: number) {
-    if (this.seen.size < 1000) return;
-    for (const [nonce, expires] of this.seen) if (expires < now) this.seen.delete(nonce);
+    if (now - this.prunedAt < 1000) return;
+    this.prunedAt = now;
+    // Insertion order is expiry order: stop at the first nonce still inside its window.
+    for (const [nonce, expires] of this.seen) {
+      if (expires >= now) break;
+      this.seen.delete(nonce);
+    }
   }
 }
 
@@ -158,12 +179,8 @@ export function parseContainerSpec(input: unknown): ContainerSpec | string {
   const body = input as Record<string, unknown>;
   const extra = Object.keys(body).filter((k) => !SPEC_KEYS.includes(k));
   if (extra.length) return `unknown field(s): ${extra.join(", ")} (raw Docker options are never accepted)`;
-  if (
-    typeof body.sessionId !== "string" ||
-    !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(body.sessionId)
-  ) {
+  if (typeof body.sessionId !== "string" || !SESSION_ID.test(body.sessionId))
     return "sessionId must be a lower-case UUID";
-  }
   if (typeof body.template !== "string" || !/^[a-z0-9][a-z0-9._-]{0,62}$/.test(body.template))
     return "template must be a template name";
   const limits = body.limits as Record<string, unknown> | undefined;

@@ -1,5 +1,23 @@
-// A small typed client for the Docker Engine API over its unix socket: JSON endpoints through Bun's
-// fetch (`unix` option), hijacked exec streams through Bun.connect (see exec_stream.ts).
+// A small typed client for the Docker Engine API over its unix socket, on a versioned path (the
+// nodes run daemon 20.10, API 1.41). JSON endpoints go through Bun's fetch (`unix` option); hijacked
+// exec/attach streams through Bun.connect (hijack.ts). Every engine refusal becomes a DockerError
+// carrying the engine's status and message.
+import type {
+  ContainerInspect,
+  ContainerSummary,
+  DockerStats,
+  EngineEvent,
+  EngineInfo,
+  EngineVersion,
+  ExecConfig,
+  ImageInspect,
+  ImageSummary,
+  NetworkInspect,
+  VolumeInspect,
+} from "./types.ts";
+
+export type * from "./types.ts";
+
 export const DOCKER_API_VERSION = "v1.41";
 
 export class DockerError extends Error {
@@ -17,84 +35,27 @@ export class DockerError extends Error {
   get conflict() {
     return this.status === 409;
   }
+  /** The engine itself could not be reached (no socket, daemon down). */
+  get unreachable() {
+    return this.status === 503;
+  }
 }
 
-export type ContainerSummary = {
-  Id: string;
-  Names: string[];
-  Image: string;
-  State: string;
-  Status: string;
-  Labels: Record<string, string>;
-};
-
-export type ContainerInspect = {
-  Id: string;
-  Name: string;
-  Created: string;
-  State: {
-    Status: string;
-    Running: boolean;
-    Paused: boolean;
-    Pid: number;
-    ExitCode: number;
-    Health?: { Status: string };
-  };
-  Config: { Image: string; Labels: Record<string, string>; Env: string[] | null; User: string };
-  HostConfig: Record<string, unknown> & {
-    CapDrop: string[] | null;
-    CapAdd: string[] | null;
-    SecurityOpt: string[] | null;
-    ReadonlyRootfs: boolean;
-    Privileged: boolean;
-    Memory: number;
-    NanoCpus: number;
-    PidsLimit: number | null;
-    Binds: string[] | null;
-    Tmpfs: Record<string, string> | null;
-    PortBindings: Record<string, { HostIp: string; HostPort: string }[]> | null;
-    RestartPolicy: { Name: string; MaximumRetryCount: number };
-    LogConfig: { Type: string; Config: Record<string, string> };
-    NetworkMode: string;
-    UsernsMode: string;
-  };
-  Mounts: { Type: string; Name?: string; Source: string; Destination: string; RW: boolean }[];
-  NetworkSettings: {
-    Ports: Record<string, { HostIp: string; HostPort: string }[] | null>;
-    Networks: Record<string, { IPAddress: string; NetworkID: string; Gateway: string }>;
-  };
-};
-
-export type NetworkInspect = {
-  Id: string;
-  Name: string;
-  Options: Record<string, string>;
-  IPAM: { Config: { Subnet: string; Gateway: string }[] };
-  Labels: Record<string, string>;
-};
-
 type Query = Record<string, string | number | boolean | undefined>;
+const labelFilter = (labels: string[]) => JSON.stringify({ label: labels });
 
 export class DockerClient {
   constructor(readonly socketPath: string) {}
 
-  async request<T>(
-    operation: string,
-    method: string,
-    path: string,
-    opts: { query?: Query; body?: unknown } = {},
-  ): Promise<T> {
+  private url(path: string, query: Query = {}): string {
     const params = new URLSearchParams();
-    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) params.set(k, String(v));
-    const qs = params.size ? `?${params}` : "";
-    let response: Response;
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+    return `http://docker/${DOCKER_API_VERSION}${path}${params.size ? `?${params}` : ""}`;
+  }
+
+  private async send(operation: string, url: string, init: RequestInit): Promise<Response> {
     try {
-      response = await fetch(`http://docker/${DOCKER_API_VERSION}${path}${qs}`, {
-        method,
-        unix: this.socketPath,
-        headers: opts.body !== undefined ? { "content-type": "application/json" } : undefined,
-        body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
-      });
+      return await fetch(url, { ...init, unix: this.socketPath } as RequestInit);
     } catch (error) {
       throw new DockerError(
         503,
@@ -102,6 +63,19 @@ export class DockerClient {
         operation,
       );
     }
+  }
+
+  async request<T>(
+    operation: string,
+    method: string,
+    path: string,
+    opts: { query?: Query; body?: unknown } = {},
+  ): Promise<T> {
+    const response = await this.send(operation, this.url(path, opts.query), {
+      method,
+      headers: opts.body !== undefined ? { "content-type": "application/json" } : undefined,
+      body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+    });
     const text = await response.text();
     if (!response.ok) {
       let message = text;
@@ -113,35 +87,35 @@ export class DockerClient {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
+  // System
+  ping() {
+    return this.send("ping", this.url("/_ping"), {}).then((r) => r.ok);
+  }
   version() {
-    return this.request<{ Version: string; ApiVersion: string; Os: string; Arch: string }>(
-      "version",
-      "GET",
-      "/version",
-    );
+    return this.request<EngineVersion>("version", "GET", "/version");
   }
   info() {
-    return this.request<{
-      SecurityOptions: string[];
-      NCPU: number;
-      MemTotal: number;
-      Containers: number;
-      CgroupVersion?: string;
-    }>("info", "GET", "/info");
-  }
-  imageInspect(image: string) {
-    return this.request<{ Id: string; Size: number; Config: { User: string } }>(
-      "image inspect",
-      "GET",
-      `/images/${encodeURIComponent(image)}/json`,
-    );
+    return this.request<EngineInfo>("info", "GET", "/info");
   }
 
-  createContainer(name: string, config: Record<string, unknown>) {
-    return this.request<{ Id: string }>("container create", "POST", "/containers/create", {
-      query: { name },
-      body: config,
+  // Images (the agent never pulls: images are the operator's business, see templates.ts)
+  listImages(labels: string[] = []) {
+    return this.request<ImageSummary[]>("image list", "GET", "/images/json", {
+      query: labels.length ? { filters: labelFilter(labels) } : {},
     });
+  }
+  imageInspect(image: string) {
+    return this.request<ImageInspect>("image inspect", "GET", `/images/${encodeURIComponent(image)}/json`);
+  }
+
+  // Containers
+  createContainer(name: string, config: Record<string, unknown>) {
+    return this.request<{ Id: string; Warnings: string[] | null }>(
+      "container create",
+      "POST",
+      "/containers/create",
+      { query: { name }, body: config },
+    );
   }
   startContainer(id: string) {
     return this.request<void>("container start", "POST", `/containers/${id}/start`);
@@ -155,9 +129,6 @@ export class DockerClient {
   killContainer(id: string, signal = "SIGKILL") {
     return this.request<void>("container kill", "POST", `/containers/${id}/kill`, { query: { signal } });
   }
-  restartContainer(id: string) {
-    return this.request<void>("container restart", "POST", `/containers/${id}/restart`, { query: { t: 5 } });
-  }
   removeContainer(id: string, opts: { force?: boolean; volumes?: boolean } = {}) {
     return this.request<void>("container remove", "DELETE", `/containers/${id}`, {
       query: { force: opts.force, v: opts.volumes },
@@ -168,7 +139,7 @@ export class DockerClient {
   }
   listContainers(labels: string[], all = true) {
     return this.request<ContainerSummary[]>("container list", "GET", "/containers/json", {
-      query: { all, filters: JSON.stringify({ label: labels }) },
+      query: { all, filters: labelFilter(labels) },
     });
   }
   containerStats(id: string) {
@@ -176,12 +147,19 @@ export class DockerClient {
       query: { stream: false },
     });
   }
-  waitContainer(id: string, condition = "not-running") {
+  waitContainer(id: string, condition: "not-running" | "next-exit" | "removed" = "not-running") {
     return this.request<{ StatusCode: number }>("container wait", "POST", `/containers/${id}/wait`, {
       query: { condition },
     });
   }
+  /** Resizes the TTY of a container created with Tty: true (see attachContainer in hijack.ts). */
+  resizeContainer(id: string, cols: number, rows: number) {
+    return this.request<void>("container resize", "POST", `/containers/${id}/resize`, {
+      query: { h: rows, w: cols },
+    });
+  }
 
+  // Networks
   createNetwork(config: Record<string, unknown>) {
     return this.request<{ Id: string }>("network create", "POST", "/networks/create", { body: config });
   }
@@ -193,12 +171,16 @@ export class DockerClient {
   }
   listNetworks(labels: string[]) {
     return this.request<NetworkInspect[]>("network list", "GET", "/networks", {
-      query: { filters: JSON.stringify({ label: labels }) },
+      query: { filters: labelFilter(labels) },
     });
   }
 
-  createVolume(config: Record<string, unknown>) {
-    return this.request<{ Name: string }>("volume create", "POST", "/volumes/create", { body: config });
+  // Volumes
+  createVolume(config: { Name: string; Labels: Record<string, string> }) {
+    return this.request<VolumeInspect>("volume create", "POST", "/volumes/create", { body: config });
+  }
+  inspectVolume(name: string) {
+    return this.request<VolumeInspect>("volume inspect", "GET", `/volumes/${encodeURIComponent(name)}`);
   }
   removeVolume(name: string, force = true) {
     return this.request<void>("volume remove", "DELETE", `/volumes/${encodeURIComponent(name)}`, {
@@ -206,29 +188,13 @@ export class DockerClient {
     });
   }
   listVolumes(labels: string[]) {
-    return this.request<{ Volumes: { Name: string; Labels: Record<string, string> }[] | null }>(
-      "volume list",
-      "GET",
-      "/volumes",
-      {
-        query: { filters: JSON.stringify({ label: labels }) },
-      },
-    );
+    return this.request<{ Volumes: VolumeInspect[] | null }>("volume list", "GET", "/volumes", {
+      query: { filters: labelFilter(labels) },
+    });
   }
 
-  createExec(
-    containerId: string,
-    config: {
-      Cmd: string[];
-      Tty: boolean;
-      AttachStdin: boolean;
-      AttachStdout: boolean;
-      AttachStderr: boolean;
-      Env?: string[];
-      User?: string;
-      WorkingDir?: string;
-    },
-  ) {
+  // Exec (started as a hijacked stream: startExec in hijack.ts)
+  createExec(containerId: string, config: ExecConfig) {
     return this.request<{ Id: string }>("exec create", "POST", `/containers/${containerId}/exec`, {
       body: config,
     });
@@ -246,33 +212,27 @@ export class DockerClient {
     );
   }
 
-  /** Engine events since now, filtered; the returned function stops the stream. */
-  events(
-    filters: Record<string, string[]>,
-    onEvent: (event: {
-      Type: string;
-      Action: string;
-      Actor: { ID: string; Attributes: Record<string, string> };
-    }) => void,
-  ) {
+  /** Engine events from now on, filtered; the returned function stops the stream. */
+  events(filters: Record<string, string[]>, onEvent: (event: EngineEvent) => void): () => void {
     const controller = new AbortController();
     void (async () => {
-      const response = await fetch(
-        `http://docker/${DOCKER_API_VERSION}/events?filters=${encodeURIComponent(JSON.stringify(filters))}`,
-        { unix: this.socketPath, signal: controller.signal },
-      );
+      const response = await fetch(this.url("/events", { filters: JSON.stringify(filters) }), {
+        unix: this.socketPath,
+        signal: controller.signal,
+      } as RequestInit);
       const reader = response.body?.getReader();
       if (!reader) return;
+      const decoder = new TextDecoder();
       let buffer = "";
       for (;;) {
         const { value, done } = await reader.read();
         if (done) return;
-        buffer += new TextDecoder().decode(value);
+        buffer += decoder.decode(value, { stream: true });
         let newline = buffer.indexOf("\n");
         while (newline >= 0) {
           const line = buffer.slice(0, newline).trim();
           buffer = buffer.slice(newline + 1);
-          if (line) onEvent(JSON.parse(line));
+          if (line) onEvent(JSON.parse(line) as EngineEvent);
           newline = buffer.indexOf("\n");
         }
       }
@@ -280,10 +240,3 @@ export class DockerClient {
     return () => controller.abort();
   }
 }
-
-export type DockerStats = {
-  cpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage?: number; online_cpus?: number };
-  precpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage?: number };
-  memory_stats: { usage?: number; limit?: number; stats?: Record<string, number> };
-  pids_stats?: { current?: number };
-};

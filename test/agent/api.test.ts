@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, rmSync } from "node:fs";
+import { copyFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AgentClient, AgentRequestError, PinMismatchError } from "../../agent/api/client.ts";
 import { signRequest } from "../../agent/api/contract.ts";
@@ -15,7 +15,8 @@ import {
   ensureRuntimeImage,
   TEST_CLUSTER_SECRET,
 } from "../helpers/fleet.ts";
-import { tempDir } from "../helpers/process.ts";
+import { freePort, tempDir } from "../helpers/process.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const keys = parseKeyring("K", TEST_CLUSTER_SECRET, "secret");
 const limits = { cpuMillis: 500, memoryMb: 256, pidsLimit: 128, diskMb: 512 };
@@ -40,6 +41,7 @@ describe("agent API", () => {
   afterAll(async () => {
     await agent?.stop();
     await cleanupNode(env.CLAWFLEET_NODE_ID ?? "");
+    rmSync(env.CLAWFLEET_AGENT_DATA_DIR ?? "", { recursive: true, force: true });
   });
 
   const raw = async (headers: Record<string, string>, path = "/v1/health", method = "GET", body?: string) =>
@@ -104,7 +106,8 @@ describe("agent API", () => {
   });
 
   test("only images of configured templates can run (an admin template naming a missing image is refused)", async () => {
-    const templatesFile = join(tempDir("cf-tpl"), "templates.json");
+    const templatesDir = tempDir("cf-tpl");
+    const templatesFile = join(templatesDir, "templates.json");
     await Bun.write(
       templatesFile,
       JSON.stringify([
@@ -125,6 +128,8 @@ describe("agent API", () => {
     } finally {
       await other.stop();
       await cleanupNode(other.nodeId);
+      rmSync(other.dataDir, { recursive: true, force: true });
+      rmSync(templatesDir, { recursive: true, force: true });
     }
   });
 
@@ -146,6 +151,42 @@ describe("agent API", () => {
       env.CLAWFLEET_AGENT_DATA_DIR ?? "/nonexistent",
     ]);
     expect(grep.stdout.toString()).toBe("");
+    // …while the container does get it, in the variable the template names.
+    const printed = Bun.spawnSync([
+      "docker",
+      "exec",
+      first.dockerId,
+      "sh",
+      "-c",
+      'echo "$ANTHROPIC_API_KEY"',
+    ]);
+    expect(printed.stdout.toString().trim()).toBe(secret);
+    await client.remove(sessionId);
+  });
+
+  test("freeze pauses and restore resumes the same container; a spawn thaws a frozen one; stats", async () => {
+    const sessionId = crypto.randomUUID();
+    const spawned = await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} });
+    const stats = await client.stats(sessionId);
+    expect(stats.memoryLimitBytes).toBe(limits.memoryMb * 1024 * 1024);
+    expect(stats.pids).toBeGreaterThan(0);
+    expect(stats.memoryBytes).toBeGreaterThan(0);
+    await client.freeze(sessionId);
+    expect(dockerInspect(spawned.dockerId)?.State.Paused).toBe(true);
+    expect(await client.get(sessionId)).toMatchObject({ status: "paused", paused: true });
+    await client.freeze(sessionId); // idempotent
+    await client.restore(sessionId);
+    expect(dockerInspect(spawned.dockerId)?.State.Paused).toBe(false);
+    expect(await client.get(sessionId)).toMatchObject({
+      status: "ready",
+      paused: false,
+      dockerId: spawned.dockerId,
+    });
+    await client.freeze(sessionId);
+    const again = await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} });
+    expect(again).toMatchObject({ dockerId: spawned.dockerId, status: "ready", paused: false });
+    const missing = await client.freeze(crypto.randomUUID()).catch((e) => e);
+    expect((missing as AgentRequestError).status).toBe(404);
     await client.remove(sessionId);
   });
 
@@ -205,6 +246,48 @@ describe("agent API", () => {
     ws.close();
     await client.remove(sessionId);
   });
+
+  test("terminal output waits for a slow reader and arrives whole; closing ends the shell", async () => {
+    const sessionId = crypto.randomUUID();
+    const spawned = await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} });
+    const ws = (await client.connect(sessionId, "terminal")) as WebSocket & { pause(): void; resume(): void };
+    ws.binaryType = "arraybuffer";
+    let zs = 0;
+    let tail = "";
+    ws.onmessage = (e) => {
+      const text = new TextDecoder().decode(e.data as ArrayBuffer);
+      for (const ch of text) if (ch === "Z") zs++;
+      tail = (tail + text).slice(-200);
+    };
+    await new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = reject;
+    });
+    const promptBy = Date.now() + 10_000;
+    while (!tail.includes("$ ") && Date.now() < promptBy) await Bun.sleep(50);
+    const total = 24 * 1024 * 1024;
+    ws.pause();
+    // 24 MiB of "Z" (octal 132, so the typed command holds none): more than Bun would buffer for a
+    // socket that is not read, so without back-pressure some of it would be lost.
+    ws.send(`head -c ${total} /dev/zero | tr '\\0' '\\132'; echo; echo END-$((2*3))\n`);
+    await Bun.sleep(1500);
+    ws.resume();
+    const deadline = Date.now() + 30_000;
+    while (!tail.includes("END-6") && Date.now() < deadline) await Bun.sleep(50);
+    expect(tail).toContain("END-6");
+    expect(zs).toBe(total);
+    const shells = () =>
+      Bun.spawnSync(["docker", "top", spawned.dockerId, "-o", "pid,args"])
+        .stdout.toString()
+        .split("\n")
+        .filter((l) => /\/bin\/sh$/.test(l.trim())).length;
+    expect(shells()).toBe(1);
+    ws.close();
+    const gone = Date.now() + 5000;
+    while (shells() > 0 && Date.now() < gone) await Bun.sleep(50);
+    expect(shells()).toBe(0);
+    await client.remove(sessionId);
+  });
 });
 
 describe("the compiled agent binary, copied alone into an empty folder", () => {
@@ -232,29 +315,100 @@ describe("the compiled agent binary, copied alone into an empty folder", () => {
     rmSync(runDir, { recursive: true, force: true });
   });
 
-  test("`cert` generates a certificate and prints the fingerprint to pin", () => {
-    const proc = Bun.spawnSync([join(runDir, "clawfleet-agent"), "cert"], {
-      cwd: runDir,
-      env: { PATH: "/usr/bin:/bin" },
-    });
+  test("`cert` generates a certificate without any tool beside it and prints the fingerprint to pin", () => {
+    // No PATH at all: the certificate is made with WebCrypto, not an openssl found on the node.
+    const proc = Bun.spawnSync([join(runDir, "clawfleet-agent"), "cert"], { cwd: runDir, env: {} });
     expect(proc.exitCode).toBe(0);
-    expect(proc.stdout.toString().trim()).toMatch(/^sha256:([0-9a-f]{2}:){31}[0-9a-f]{2}$/);
-    const again = Bun.spawnSync([join(runDir, "clawfleet-agent"), "cert"], {
-      cwd: runDir,
-      env: { PATH: "/usr/bin:/bin" },
-    });
-    expect(again.stdout.toString()).toBe(proc.stdout.toString());
+    const printed = proc.stdout.toString().trim();
+    expect(printed).toMatch(/^sha256:([0-9a-f]{2}:){31}[0-9a-f]{2}$/);
+    const again = Bun.spawnSync([join(runDir, "clawfleet-agent"), "cert"], { cwd: runDir, env: {} });
+    expect(again.stdout.toString().trim()).toBe(printed);
+    // An independent X.509 implementation agrees: it parses, verifies its own signature, same digest.
+    const cert = join(runDir, "agent-data/agent-cert.pem");
+    const key = join(runDir, "agent-data/agent-key.pem");
+    expect(Bun.spawnSync(["openssl", "verify", "-CAfile", cert, cert]).exitCode).toBe(0);
+    const openssl = Bun.spawnSync(["openssl", "x509", "-in", cert, "-noout", "-fingerprint", "-sha256"]);
+    expect(openssl.stdout.toString().trim().split("=")[1]?.toLowerCase()).toBe(
+      printed.slice("sha256:".length),
+    );
+    const text = Bun.spawnSync(["openssl", "x509", "-in", cert, "-noout", "-text"]).stdout.toString();
+    expect(text).toContain("ecdsa-with-SHA256");
+    expect(text).toContain("IP Address:127.0.0.1");
+    const pub = (args: string[]) => Bun.spawnSync(["openssl", ...args]).stdout.toString();
+    expect(pub(["pkey", "-in", key, "-pubout"])).toBe(pub(["x509", "-in", cert, "-noout", "-pubkey"]));
+    expect(statSync(key).mode & 0o777).toBe(0o600);
   });
 
-  test("`run` without a cluster secret stops with one clear line", () => {
-    const proc = Bun.spawnSync([join(runDir, "clawfleet-agent"), "run"], {
+  test("`run` serves the signed API with the certificate `cert` printed, and stops on SIGTERM", async () => {
+    const fingerprint = Bun.spawnSync([join(runDir, "clawfleet-agent"), "cert"], { cwd: runDir, env: {} })
+      .stdout.toString()
+      .trim();
+    const port = await freePort();
+    const nodeId = `bin-${crypto.randomUUID().slice(0, 8)}`;
+    const proc = Bun.spawn([join(runDir, "clawfleet-agent"), "run", "--listen", `127.0.0.1:${port}`], {
       cwd: runDir,
-      env: { PATH: "/usr/bin:/bin" },
+      env: {
+        PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
+        CLAWFLEET_CLUSTER_SECRETS: TEST_CLUSTER_SECRET,
+        CLAWFLEET_NODE_ID: nodeId,
+      },
+      stdout: "pipe",
       stderr: "pipe",
     });
-    expect(proc.exitCode).toBe(78);
-    const err = proc.stderr.toString().trim();
-    expect(err.split("\n")).toHaveLength(1);
-    expect(err).toStartWith("clawfleet-agent: CLAWFLEET_CLUSTER_SECRETS:");
+    try {
+      const binClient = new AgentClient({ url: `https://127.0.0.1:${port}`, fingerprint, keys });
+      const health = await waitFor(
+        "the binary to listen",
+        () => binClient.health().catch(() => null),
+        (h) => h !== null,
+        20_000,
+      );
+      expect(health?.nodeId).toBe(nodeId);
+      proc.kill("SIGTERM");
+      expect(await proc.exited).toBe(0);
+    } finally {
+      proc.kill("SIGKILL");
+      await cleanupNode(nodeId);
+    }
+  });
+
+  test("a bad setting stops `run` with one line naming the variable", () => {
+    const secret = `k:${"s".repeat(40)}`;
+    const templates = join(runDir, "templates.json");
+    writeFileSync(
+      templates,
+      JSON.stringify([{ name: "x", image: "x:1", port: 1, dataPath: "/d", user: "0:0" }]),
+    );
+    for (const [env, variable] of [
+      [{}, "CLAWFLEET_CLUSTER_SECRETS"],
+      [{ CLAWFLEET_CLUSTER_SECRETS: "nocolon" }, "CLAWFLEET_CLUSTER_SECRETS"],
+      [{ CLAWFLEET_CLUSTER_SECRETS: secret, CLAWFLEET_AGENT_LISTEN: "everywhere" }, "CLAWFLEET_AGENT_LISTEN"],
+      [
+        { CLAWFLEET_CLUSTER_SECRETS: secret, CLAWFLEET_AGENT_BLOCKED: "10.0.0.0/99" },
+        "CLAWFLEET_AGENT_BLOCKED",
+      ],
+      [
+        { CLAWFLEET_CLUSTER_SECRETS: secret, CLAWFLEET_AGENT_TEMPLATES: templates },
+        "CLAWFLEET_AGENT_TEMPLATES",
+      ],
+      [{ CLAWFLEET_CLUSTER_SECRETS: secret, CLAWFLEET_AGENT_FIREWALL: "maybe" }, "CLAWFLEET_AGENT_FIREWALL"],
+      [{ CLAWFLEET_CLUSTER_SECRETS: secret, DOCKER_SOCKET: join(runDir, "no.sock") }, "DOCKER_SOCKET"],
+      [{ CLAWFLEET_CLUSTER_SECRETS: secret, CLAWFLEET_TLS_CERT: "/nonexistent" }, "CLAWFLEET_TLS_CERT"],
+      // No iptables to be found on this PATH: the firewall cannot be installed, so the agent does not run.
+      [{ CLAWFLEET_CLUSTER_SECRETS: secret, PATH: runDir }, "CLAWFLEET_AGENT_FIREWALL"],
+    ] as const) {
+      // Bounded: an agent that wrongly started would otherwise run forever.
+      const proc = Bun.spawnSync([join(runDir, "clawfleet-agent"), "run"], {
+        cwd: runDir,
+        env,
+        timeout: 15_000,
+        stderr: "pipe",
+      });
+      const err = proc.stderr.toString().trim();
+      expect(`${variable}: exit ${proc.exitCode}, ${err.split("\n").length} line(s)`).toBe(
+        `${variable}: exit 78, 1 line(s)`,
+      );
+      expect(err).toStartWith(`clawfleet-agent: ${variable}:`);
+    }
   });
 });

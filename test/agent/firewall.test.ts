@@ -1,14 +1,25 @@
-import { expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { desiredRules, listRules } from "../../agent/firewall.ts";
+import { DEFAULT_BLOCKED, desiredRules, installFirewall, listRules } from "../../agent/firewall.ts";
+
+// The node's rules are global: leave the default set behind, not one of this test's lists.
+afterAll(() => installFirewall(DEFAULT_BLOCKED));
 
 test("agents installing their rules at the same moment leave the chains whole and in order", async () => {
   const firewall = join(import.meta.dir, "../../agent/firewall.ts");
+  // Documentation ranges (RFC 5737) that no test's stand-in uses (192.0.2.0/24 can be a CI host's own).
+  const ranges = [
+    "198.51.100.0/25",
+    "198.51.100.128/25",
+    "203.0.113.0/24",
+    "198.51.100.7",
+    "203.0.113.99/32",
+  ];
   const procs = Array.from({ length: 6 }, (_, i) =>
     Bun.spawn([
       process.execPath,
       "-e",
-      `import { installFirewall } from ${JSON.stringify(firewall)}; for (let j = 0; j < 10; j++) installFirewall(["169.254.0.0/16"${i === 5 ? "" : `, "198.18.${250 + (i % 5)}.0/24"`}]);`,
+      `import { installFirewall } from ${JSON.stringify(firewall)}; for (let j = 0; j < 10; j++) installFirewall(["169.254.0.0/16"${i === 5 ? "" : `, ${JSON.stringify(ranges[i])}`}]);`,
     ]),
   );
   expect(await Promise.all(procs.map((p) => p.exited))).toEqual([0, 0, 0, 0, 0, 0]);
@@ -23,10 +34,26 @@ test("agents installing their rules at the same moment leave the chains whole an
   expect(forward.at(-1)).toBe("-A CLAWFLEET-FORWARD -j RETURN");
   expect(forward).toContain("-A CLAWFLEET-FORWARD -d 169.254.0.0/16 -i cf-+ -j DROP");
   expect([desiredRules(["a"]).length, desiredRules(["a", "b"]).length]).toContain(forward.length + 2);
-  // The jumps into our chains exist exactly once each.
-  const inputJumps = Bun.spawnSync(["iptables", "-S", "INPUT"])
-    .stdout.toString()
-    .split("\n")
-    .filter((l) => l === "-A INPUT -j CLAWFLEET-INPUT");
-  expect(inputJumps.length).toBeGreaterThanOrEqual(1);
+  // The jumps into our chains exist exactly once each, IPv4 and IPv6.
+  const jumps = (cmd: string, chain: string, line: string) =>
+    Bun.spawnSync([cmd, "-S", chain])
+      .stdout.toString()
+      .split("\n")
+      .filter((l) => l === line).length;
+  expect(jumps("iptables", "INPUT", "-A INPUT -j CLAWFLEET-INPUT")).toBe(1);
+  expect(jumps("iptables", "DOCKER-USER", "-A DOCKER-USER -j CLAWFLEET-FORWARD")).toBe(1);
+  expect(jumps("ip6tables", "INPUT", "-A INPUT -j CLAWFLEET-INPUT")).toBe(1);
+  expect(jumps("ip6tables", "FORWARD", "-A FORWARD -j CLAWFLEET-FORWARD")).toBe(1);
+});
+
+test("a malformed blocked range is refused before anything is installed", () => {
+  const calls: string[][] = [];
+  const record = (args: string[]) => {
+    calls.push(args);
+    return { code: 0, stdout: "", stderr: "" };
+  };
+  expect(() =>
+    installFirewall(["10.0.0.0/8", "10.0.0.256"], record, () => ({ code: 0, stderr: "" })),
+  ).toThrow("not an IPv4 address or CIDR: 10.0.0.256");
+  expect(calls).toEqual([]);
 });

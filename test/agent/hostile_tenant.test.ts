@@ -2,6 +2,7 @@
 // the escapes and lateral moves a real attacker would. Every one must fail, and the node must stay
 // healthy. The metadata address is never contacted: its block is read from the installed rules.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { AgentClient } from "../../agent/api/client.ts";
 import type { RunningAgent } from "../../agent/server.ts";
@@ -49,9 +50,11 @@ describe("a hostile tenant", () => {
   const attacker = crypto.randomUUID();
   const neighbour = crypto.randomUUID();
   let output = "";
+  let binaryDir = "";
 
   beforeAll(async () => {
-    const binary = join(tempDir("cf-hostile"), "tenant");
+    binaryDir = tempDir("cf-hostile");
+    const binary = join(binaryDir, "tenant");
     const build = Bun.spawnSync(
       ["gcc", "-static", "-O1", "-o", binary, join(import.meta.dir, "hostile/tenant.c")],
       { stderr: "pipe" },
@@ -106,6 +109,8 @@ describe("a hostile tenant", () => {
   afterAll(async () => {
     await agent?.stop();
     if (agent) await cleanupNode(agent.nodeId);
+    if (agent) rmSync(agent.dataDir, { recursive: true, force: true });
+    if (binaryDir) rmSync(binaryDir, { recursive: true, force: true });
   });
 
   for (const attempt of ATTEMPTS) {

@@ -4,8 +4,9 @@
 // namespace the test creates and adds to the blocked list. Nothing is ever sent to 169.254.169.254:
 // that block is read from the installed rules.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { AgentClient } from "../../agent/api/client.ts";
+import { DEFAULT_BLOCKED, installFirewall } from "../../agent/firewall.ts";
 import type { RunningAgent } from "../../agent/server.ts";
 import { parseKeyring } from "../../src/config.ts";
 import type { FakeProvider } from "../fakes/provider.ts";
@@ -79,6 +80,9 @@ describe("container isolation on a real engine", () => {
   afterAll(async () => {
     await agent?.stop();
     if (agent) await cleanupNode(agent.nodeId);
+    if (agent) rmSync(agent.dataDir, { recursive: true, force: true });
+    // The node's rules are global: drop this test's stand-in from the blocked list again.
+    installFirewall(DEFAULT_BLOCKED);
     await blockedFake?.stop();
     await allowedFake?.stop();
     await blockedNs?.stop();
@@ -115,14 +119,17 @@ describe("container isolation on a real engine", () => {
     expect(Object.keys(c?.NetworkSettings.Networks)).toEqual([`clawfleet-net-${a}`]);
   });
 
-  test("container root is an unprivileged uid on the host (userns-remap)", () => {
+  test("container root is an unprivileged uid on the host (userns-remap); no caps, seccomp, no-new-privs", () => {
     const pid = dockerInspect(nameA)?.State.Pid;
-    const uidLine =
-      readFileSync(`/proc/${pid}/status`, "utf8")
-        .split("\n")
-        .find((l) => l.startsWith("Uid:")) ?? "";
-    const hostUid = Number(uidLine.split(/\s+/)[1]);
-    expect(hostUid).toBeGreaterThanOrEqual(100000);
+    const status = readFileSync(`/proc/${pid}/status`, "utf8").split("\n");
+    const field = (name: string) => (status.find((l) => l.startsWith(`${name}:`)) ?? "").split(/\s+/)[1];
+    expect(Number(field("Uid"))).toBeGreaterThanOrEqual(100000);
+    // As the kernel sees the container's process: every capability set empty, a seccomp filter
+    // (mode 2) installed, and no_new_privs set.
+    for (const caps of ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"])
+      expect(field(caps)).toBe("0000000000000000");
+    expect(field("Seccomp")).toBe("2");
+    expect(field("NoNewPrivs")).toBe("1");
     // Even root inside (exec -u 0) is an unprivileged uid outside.
     const proc = Bun.spawnSync(["docker", "exec", "-u", "0", nameA, "cat", "/proc/self/uid_map"]);
     expect(proc.stdout.toString().trim().split(/\s+/).slice(0, 2)).toEqual(["0", "100000"]);
@@ -143,6 +150,9 @@ describe("container isolation on a real engine", () => {
         );
       }
     expect(execIn(nameA, "touch /tmp/ok && echo fine").out).toContain("fine");
+    // Even container root gets no capability, and IPv6 is off in the container's network namespace.
+    expect(execIn(nameA, "grep CapEff /proc/self/status", "0").out).toContain("0000000000000000");
+    expect(execIn(nameA, "cat /proc/sys/net/ipv6/conf/all/disable_ipv6").out.trim()).toBe("1");
     expect(execIn(nameA, "echo data > /data/x && cat /data/x").out).toContain("data");
   });
 
@@ -157,16 +167,29 @@ describe("container isolation on a real engine", () => {
     expect(httpFromInside(`clawfleet-${b}`, "127.0.0.1", 8080, "/healthz")).toContain("200 OK");
   });
 
-  test("no path to the node's own services: the agent port through the bridge gateway", async () => {
-    const fromHost = await fetch(`https://${gatewayA}:${agent.port}/v1/health`, {
-      tls: { rejectUnauthorized: false },
-      signal: AbortSignal.timeout(3000),
-    } as RequestInit).then(
-      (r) => r.status,
-      () => 0,
-    );
-    expect(fromHost).toBe(401);
-    const result = execIn(nameA, `nc -w 2 ${gatewayA} ${agent.port} </dev/null && echo CONNECTED`);
+  test("no path to the node's own services: the agent port on every address of the node", async () => {
+    const nodeAddresses = Bun.spawnSync(["ip", "-4", "-o", "addr", "show"])
+      .stdout.toString()
+      .split("\n")
+      .map((line) => /inet (\d+\.\d+\.\d+\.\d+)\//.exec(line)?.[1])
+      .filter((a): a is string => !!a && !a.startsWith("127."));
+    expect(nodeAddresses).toContain(gatewayA);
+    for (const address of nodeAddresses) {
+      // From the node itself the agent answers on each of them, so a failure below is the firewall's.
+      const fromHost = await fetch(`https://${address}:${agent.port}/v1/health`, {
+        tls: { rejectUnauthorized: false },
+        signal: AbortSignal.timeout(3000),
+      } as RequestInit).then(
+        (r) => r.status,
+        () => 0,
+      );
+      expect(`${address}: ${fromHost}`).toBe(`${address}: 401`);
+    }
+    const probes = nodeAddresses
+      .map((a) => `(nc -w 2 ${a} ${agent.port} </dev/null && echo CONNECTED ${a}) &`)
+      .join(" ");
+    const result = execIn(nameA, `${probes} wait; echo probed`);
+    expect(result.out).toContain("probed");
     expect(result.out).not.toContain("CONNECTED");
   });
 
@@ -180,7 +203,14 @@ describe("container isolation on a real engine", () => {
     expect(rules).toContain("-A CLAWFLEET-FORWARD -d 169.254.0.0/16 -i cf-+ -j DROP");
     expect(rules).toContain(`-A CLAWFLEET-FORWARD -d ${blockedNs.address}/32 -i cf-+ -j DROP`);
     expect(rules).toContain("-A CLAWFLEET-FORWARD -i cf-+ -o cf-+ -j DROP");
+    expect(rules).toContain("-A CLAWFLEET-FORWARD -i cf-+ -o docker0 -j DROP");
+    expect(rules).toContain("-A CLAWFLEET-FORWARD -i cf-+ -o br-+ -j DROP");
     expect(rules).toContain("-A CLAWFLEET-INPUT -i cf-+ -j DROP");
+    expect(rules).toContain("ip6 -A CLAWFLEET-INPUT -i cf-+ -j DROP");
+    expect(rules).toContain("ip6 -A CLAWFLEET-FORWARD -i cf-+ -j DROP");
+    expect(Bun.spawnSync(["ip6tables", "-S", "FORWARD"]).stdout.toString()).toContain(
+      "-A FORWARD -j CLAWFLEET-FORWARD",
+    );
     const input = Bun.spawnSync(["iptables", "-S", "INPUT"]).stdout.toString();
     const dockerUser = Bun.spawnSync(["iptables", "-S", "DOCKER-USER"]).stdout.toString();
     expect(input).toContain("-A INPUT -j CLAWFLEET-INPUT");
@@ -189,7 +219,18 @@ describe("container isolation on a real engine", () => {
 
   test("the health report states the isolation this node enforces", async () => {
     const health = await client.health();
-    expect(health.isolation).toMatchObject({ usernsRemap: true, seccomp: true, rootful: false });
+    const info = JSON.parse(
+      Bun.spawnSync(["docker", "info", "--format", "{{json .}}"]).stdout.toString(),
+    ) as { SecurityOptions: string[]; LiveRestoreEnabled: boolean };
+    expect(health.isolation).toEqual({
+      usernsRemap: true,
+      seccomp: true,
+      apparmor: info.SecurityOptions.some((o) => o.includes("apparmor")),
+      rootful: false,
+      firewall: true,
+    });
+    expect(health.liveRestore).toBe(info.LiveRestoreEnabled);
+    expect(health.dockerVersion).toMatch(/^\d+\.\d+/);
     expect(health.nodeId).toBe(agent.nodeId);
     expect(health.containers).toBe(2);
   });

@@ -20,7 +20,7 @@ test("the openclaw preset: port 18789, --bind lan, a per-container token, heap b
     host: { apparmor: false },
   });
   expect(Object.keys(config.ExposedPorts)).toEqual(["18789/tcp"]);
-  expect(config.Cmd?.join(" ")).toContain("--bind lan");
+  expect(config.Cmd?.join(" ")).toContain("--bind lan --port 18789");
   expect(config.Env).toContain("OPENCLAW_GATEWAY_TOKEN=tok123");
   const heap = Number(
     config.Env.find((e) => e.startsWith("NODE_OPTIONS="))?.match(/max-old-space-size=(\d+)/)?.[1],
@@ -64,9 +64,48 @@ test("admins add or replace templates by config; unsafe ones are refused", () =>
     [{ name: "root", image: "x:1", port: 1, dataPath: "/d", user: "0:0" }],
     [{ name: "slash", image: "x:1", port: 1, dataPath: "/", user: "1:1" }],
     [{ name: "Bad Name", image: "x:1", port: 1, dataPath: "/d", user: "1:1" }],
+    [{ name: "raw", image: "x:1", port: 1, dataPath: "/d", user: "1:1", HostConfig: { Privileged: true } }],
+    [{ name: "nouser", image: "x:1", port: 1, dataPath: "/d" }],
+    [{ name: "up", image: "x:1", port: 1, dataPath: "/d/../etc", user: "1:1" }],
+    [{ name: "h", image: "x:1", port: 1, dataPath: "/d", user: "1:1", health: { path: "/", timeoutMs: 1 } }],
+    [{ name: "k", image: "x:1", port: 1, dataPath: "/d", user: "1:1", keyEnv: { mistral: "MISTRAL_KEY" } }],
+    [{ name: "e", image: "x:1", port: 1, dataPath: "/d", user: "1:1", env: { "BAD NAME": "x" } }],
+    [{ name: "c", image: "x:1", port: 1, dataPath: "/d", user: "1:1", command: "sh -c evil" }],
     { not: "an array" },
   ]) {
     expect(() => loadTemplates(JSON.stringify(bad))).toThrow(TemplateError);
   }
   expect(() => loadTemplates("{not json")).toThrow(TemplateError);
+});
+
+test("a template cannot loosen the hardened configuration: its fields only name image, port, paths and env", () => {
+  const [custom] = loadTemplates(
+    JSON.stringify([
+      {
+        name: "loose",
+        image: "x:1",
+        port: 9000,
+        dataPath: "/state",
+        user: "2000",
+        env: { FOO: "bar" },
+        command: ["/srv", "--flag"],
+      },
+    ]),
+  ).slice(-1);
+  if (!custom) throw new Error("no template");
+  const config = containerConfig({
+    spec: { ...spec, template: "loose" },
+    template: custom,
+    nodeId: "n",
+    gatewayToken: "t",
+    host: { apparmor: false },
+  });
+  expect(config.Cmd).toEqual(["/srv", "--flag"]);
+  expect(config.Env).toContain("FOO=bar");
+  expect(config.HostConfig.CapDrop).toEqual(["ALL"]);
+  expect(config.HostConfig.ReadonlyRootfs).toBe(true);
+  expect(config.HostConfig.Mounts).toEqual([
+    { Type: "volume", Source: `clawfleet-data-${spec.sessionId}`, Target: "/state", ReadOnly: false },
+  ]);
+  expect(config.HostConfig.PortBindings).toEqual({ "9000/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] });
 });

@@ -1,0 +1,93 @@
+// The signing contract shared by the server's client and the agent (agent/api/contract.ts), checked
+// without a network: key rotation, the exact canonical string, the window, nonces; and the strict spec.
+import { expect, test } from "bun:test";
+import { createHash, createHmac } from "node:crypto";
+import {
+  parseContainerSpec,
+  RequestVerifier,
+  SIGNATURE_HEADERS,
+  signRequest,
+} from "../../agent/api/contract.ts";
+import { parseKeyring } from "../../src/config.ts";
+
+const [newer, older] = parseKeyring(
+  "CLAWFLEET_CLUSTER_SECRETS",
+  `new:${"n".repeat(40)},old:${"o".repeat(40)}`,
+  "secret",
+);
+if (!newer || !older) throw new Error("keyring");
+
+test("the signature is HMAC-SHA256 over the documented canonical string (checked with node:crypto)", async () => {
+  const body = '{"x":1}';
+  const headers = await signRequest(newer, "post", "/v1/containers?a=b", body, 1_700_000_000_000);
+  const canonical = [
+    "v1",
+    "POST",
+    "/v1/containers?a=b",
+    "1700000000",
+    headers[SIGNATURE_HEADERS.nonce],
+    createHash("sha256").update(body).digest("hex"),
+  ].join("\n");
+  const expected = createHmac("sha256", Buffer.from(newer.secret)).update(canonical).digest("hex");
+  expect(headers[SIGNATURE_HEADERS.signature]).toBe(`v1=${expected}`);
+  expect(headers[SIGNATURE_HEADERS.keyId]).toBe("new");
+  expect(headers[SIGNATURE_HEADERS.timestamp]).toBe("1700000000");
+  // 16 random bytes, base64url without padding.
+  expect(headers[SIGNATURE_HEADERS.nonce]).toMatch(/^[A-Za-z0-9_-]{22}$/);
+});
+
+test("during a rotation the agent accepts every listed key; unknown ids, stale and future times, replays fail", async () => {
+  const verifier = new RequestVerifier([newer, older]);
+  const now = Date.now();
+  const check = async (h: Record<string, string>, at = now) =>
+    verifier.verify("GET", "/v1/health", new Headers(h), "", at);
+  expect(await check(await signRequest(newer, "GET", "/v1/health"))).toEqual({ ok: true, keyId: "new" });
+  expect(await check(await signRequest(older, "GET", "/v1/health"))).toEqual({ ok: true, keyId: "old" });
+  const onlyNew = new RequestVerifier([newer]);
+  expect(
+    await onlyNew.verify("GET", "/v1/health", new Headers(await signRequest(older, "GET", "/v1/health")), ""),
+  ).toEqual({ ok: false, reason: "unknown key id" });
+  const edge = await signRequest(newer, "GET", "/v1/health", "", now - 59_000);
+  expect((await check(edge)).ok).toBe(true);
+  const stale = await signRequest(newer, "GET", "/v1/health", "", now - 62_000);
+  expect(await check(stale)).toEqual({ ok: false, reason: "timestamp outside the window" });
+  const future = await signRequest(newer, "GET", "/v1/health", "", now + 62_000);
+  expect(await check(future)).toEqual({ ok: false, reason: "timestamp outside the window" });
+  const once = await signRequest(newer, "GET", "/v1/health");
+  expect((await check(once)).ok).toBe(true);
+  expect(await check(once)).toEqual({ ok: false, reason: "replayed nonce" });
+  // A nonce is remembered as long as its request could pass the timestamp check, even after pruning.
+  expect(await check(once, now + 59_000)).toEqual({ ok: false, reason: "replayed nonce" });
+  const short = { ...(await signRequest(newer, "GET", "/v1/health")), [SIGNATURE_HEADERS.nonce]: "abc" };
+  expect((await check(short)).ok).toBe(false);
+  const tampered = await signRequest(newer, "GET", "/v1/health");
+  tampered[SIGNATURE_HEADERS.signature] = `${tampered[SIGNATURE_HEADERS.signature]?.slice(0, -1)}0`;
+  expect((await check(tampered)).ok).toBe(false);
+});
+
+test("a spawn spec is the four high-level fields and nothing else", () => {
+  const ok = {
+    sessionId: "0b6f2f8e-1f0e-4c7b-9f59-1a2b3c4d5e6f",
+    template: "clawfleet-runtime",
+    limits: { cpuMillis: 500, memoryMb: 256, pidsLimit: 128, diskMb: 512 },
+    secrets: { anthropic: "sk-ant-x" },
+  };
+  expect(parseContainerSpec(ok)).toEqual(ok);
+  for (const bad of [
+    null,
+    [],
+    "spec",
+    { ...ok, Image: "alpine" },
+    { ...ok, HostConfig: { Privileged: true } },
+    { ...ok, sessionId: "0B6F2F8E-1F0E-4C7B-9F59-1A2B3C4D5E6F" },
+    { ...ok, template: "../x" },
+    { ...ok, limits: { ...ok.limits, memoryMb: 10 } },
+    { ...ok, limits: { ...ok.limits, cpuMillis: 1.5 } },
+    { ...ok, limits: { ...ok.limits, CapAdd: ["SYS_ADMIN"] } },
+    { ...ok, secrets: { anthropic: "with space" } },
+    { ...ok, secrets: { aws: "x" } },
+    { ...ok, secrets: [] },
+  ]) {
+    expect(typeof parseContainerSpec(bad)).toBe("string");
+  }
+});
