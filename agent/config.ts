@@ -2,7 +2,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
-import { ConfigError, type KeyringEntry, type LogLevel, parseKeyring } from "../src/config.ts";
+import { ConfigError } from "../common/config_error.ts";
+import { type KeyringEntry, parseKeyring } from "../common/keyring.ts";
+import type { LogLevel } from "../common/log.ts";
 import { loadTemplates, type Template, TemplateError } from "./templates.ts";
 
 export type AgentConfig = {

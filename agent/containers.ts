@@ -1,6 +1,8 @@
 // The node's user containers: spawn from a high-level spec, report, freeze/restore, remove with their
 // volume and network, and find them again after a restart (by label). State lives in Docker, not here.
+
 import { encodeHexLowerCase } from "@oslojs/encoding";
+import { hmacSha256 } from "../common/crypto.ts";
 import type { ContainerInfo, ContainerSpec, ContainerStats, ContainerStatus } from "./api/contract.ts";
 import { type ContainerInspect, type DockerClient, DockerError } from "./docker/client.ts";
 import {
@@ -51,16 +53,7 @@ export class ContainerManager {
 
   /** HMAC(node secret, session id): stable for the container's life, never stored. */
   async gatewayToken(sessionId: string): Promise<string> {
-    const key = await crypto.subtle.importKey(
-      "raw",
-      this.opts.gatewaySecret,
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign"],
-    );
-    return encodeHexLowerCase(
-      new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`gateway|${sessionId}`))),
-    );
+    return encodeHexLowerCase(await hmacSha256(this.opts.gatewaySecret, `gateway|${sessionId}`));
   }
 
   private async inspect(sessionId: string): Promise<ContainerInspect | null> {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 // clawfleet-agent: `run` starts the node agent; `cert` prints the TLS fingerprint to pin.
-import { ConfigError } from "../src/config.ts";
-import { createLogger } from "../src/log.ts";
+import { ConfigError } from "../common/config_error.ts";
+import { createLogger } from "../common/log.ts";
 import { loadAgentConfig } from "./config.ts";
 import { IsolationUnavailableError, startAgent } from "./server.ts";
 import { ensureCertificate, formatFingerprint } from "./tls.ts";

@@ -4,7 +4,7 @@
 // stops reading from the container (and vice versa), so a fast side waits in its own TCP buffers
 // rather than in the agent's memory. Closes are mirrored both ways (code and reason).
 import type { ServerWebSocket } from "bun";
-import type { Logger } from "../src/log.ts";
+import type { Logger } from "../common/log.ts";
 import {
   type ClientSocket,
   type Frame,

@@ -2,7 +2,7 @@
 // a valid cluster-secret signature before anything else is looked at. `:id` is the clawfleet session id
 // (the container's clawfleet.session label).
 import type { Server } from "bun";
-import type { Logger } from "../src/log.ts";
+import type { Logger } from "../common/log.ts";
 import { type HealthReport, parseContainerSpec, type RequestVerifier, SESSION_ID } from "./api/contract.ts";
 import { AgentError, type ContainerManager } from "./containers.ts";
 import { type DockerClient, DockerError } from "./docker/client.ts";

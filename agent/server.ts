@@ -3,8 +3,8 @@
 // certificate, rediscovers the node's containers by label, and serves the signed API (routes.ts).
 // The server's all-in-one mode and the tests call it in-process; agent/main.ts is the CLI around it.
 import type { ServerWebSocket } from "bun";
-import { ConfigError } from "../src/config.ts";
-import { createLogger, type Logger } from "../src/log.ts";
+import { ConfigError } from "../common/config_error.ts";
+import { createLogger, type Logger } from "../common/log.ts";
 import { type HealthReport, RequestVerifier } from "./api/contract.ts";
 import type { AgentConfig } from "./config.ts";
 import { nodeSecret } from "./config.ts";

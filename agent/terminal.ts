@@ -5,7 +5,7 @@
 // the socket.
 import { readFileSync } from "node:fs";
 import type { ServerWebSocket } from "bun";
-import type { Logger } from "../src/log.ts";
+import type { Logger } from "../common/log.ts";
 import type { DockerClient } from "./docker/client.ts";
 import { type HijackedStream, startExec } from "./docker/hijack.ts";
 import { type Frame, frameSize, HIGH_WATER, MAX_QUEUED, type WsSession } from "./ws_session.ts";

@@ -1,9 +1,11 @@
 // The agent's own TLS certificate: given (CLAWFLEET_TLS_CERT/KEY) or generated on first start into
 // the data dir (x509.ts: WebCrypto, no openssl needed; key file 0600). The control plane pins its
 // SHA-256 fingerprint (`clawfleet-agent cert`), so no CA is involved.
+
 import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError } from "../src/config.ts";
+import { ConfigError } from "../common/config_error.ts";
+import { sha256Hex } from "../common/crypto.ts";
 import { selfSignedCertificate } from "./x509.ts";
 
 export type AgentTls = { cert: string; key: string; fingerprint: string };
@@ -15,7 +17,7 @@ export function pemToDer(pem: string): Uint8Array {
 
 /** Lower-case hex SHA-256 of the (first) certificate's DER, no separators. */
 export function fingerprintOf(pem: string): string {
-  return new Bun.CryptoHasher("sha256").update(pemToDer(pem)).digest("hex");
+  return sha256Hex(pemToDer(pem));
 }
 
 export function formatFingerprint(hex: string): string {

@@ -9,7 +9,7 @@
 // Only 127.0.0.1 and the benchmark's own containers are touched; everything is removed after each run.
 import { AgentClient } from "../agent/api/client.ts";
 import { waitHealthy } from "../agent/readiness.ts";
-import { parseKeyring } from "../src/config.ts";
+import { parseKeyring } from "../common/keyring.ts";
 import {
   cleanupNode,
   ensureRuntimeImage,

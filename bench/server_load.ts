@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { AgentClient } from "../agent/api/client.ts";
-import { parseKeyring } from "../src/config.ts";
+import { parseKeyring } from "../common/keyring.ts";
 import type { DbDriver } from "../src/db/client.ts";
 import {
   cleanupNode,

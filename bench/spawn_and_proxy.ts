@@ -6,7 +6,7 @@
 // Bounded: `runs` spawns per method (default 20, at most 50), 2,000 round trips and 20,000 messages
 // of throughput per path, and a 10-minute deadline. Only 127.0.0.1 and its own containers are used.
 import { AgentClient } from "../agent/api/client.ts";
-import { parseKeyring } from "../src/config.ts";
+import { parseKeyring } from "../common/keyring.ts";
 import { addNode } from "../src/fleet/nodes.ts";
 import { ISOLATION_FLAGS } from "../test/helpers/docker_flags.ts";
 import {

@@ -1,6 +1,7 @@
 // Wires the runtime together: store, chat service, channel connectors and the gateway server.
+
+import type { LogSink } from "../common/log.ts";
 import { version } from "../package.json";
-import type { LogSink } from "../src/log.ts";
 import { ChannelManager } from "./channels/manager.ts";
 import { ChatService } from "./chat.ts";
 import { configSecrets, type RuntimeConfig } from "./config.ts";

@@ -1,7 +1,7 @@
 // One chat turn, whatever channel it came from: store the user's message, send the conversation (with
 // the memory document in the system prompt) to the provider, pass the streamed text on, and store
 // the finished reply. Turns of one conversation run one after another.
-import type { Logger } from "../src/log.ts";
+import type { Logger } from "../common/log.ts";
 import type { RuntimeConfig } from "./config.ts";
 import { ProviderError } from "./providers/errors.ts";
 import { resolveProvider } from "./providers/registry.ts";

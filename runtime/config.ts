@@ -1,6 +1,6 @@
 // Every setting the runtime reads, from the environment the fleet agent injects at spawn. A bad value
 // throws RuntimeConfigError, whose message is the one line printed before exiting (never a value).
-import type { LogLevel } from "../src/config.ts";
+import type { LogLevel } from "../common/log.ts";
 
 export class RuntimeConfigError extends Error {
   override name = "RuntimeConfigError";

@@ -1,12 +1,9 @@
 // Every setting the server reads, parsed and validated in one place. A bad value throws ConfigError,
 // whose message is the one line printed before exiting.
 import { resolve } from "node:path";
-
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
-
-export type KeyringEntry = { id: string; secret: Uint8Array<ArrayBuffer> };
+import { ConfigError } from "../common/config_error.ts";
+import { type KeyringEntry, parseKeyring } from "../common/keyring.ts";
+import type { LogLevel } from "../common/log.ts";
 
 export type ServerConfig = {
   dataDir: string;
@@ -25,7 +22,6 @@ export type ServerConfig = {
   fleet: { reconcileIntervalMs: number; spawnRetryAfterMs: number; spawnTimeoutMs: number };
 };
 
-export type LogLevel = "debug" | "info" | "warn" | "error";
 const LOG_LEVELS: LogLevel[] = ["debug", "info", "warn", "error"];
 
 type Env = Record<string, string | undefined>;
@@ -96,35 +92,6 @@ function parseUrl(name: string, raw: string, protocols: string[]): string {
     throw new ConfigError(`${name}: protocol must be one of ${protocols.join(", ")}`);
   }
   return raw;
-}
-
-/**
- * `kid:value,kid:value`, newest first. Master keys are base64 of exactly 32 bytes; cluster secrets
- * are any string of at least 32 characters. The value itself never appears in an error.
- */
-export function parseKeyring(name: string, raw: string, kind: "aes256" | "secret"): KeyringEntry[] {
-  const entries: KeyringEntry[] = [];
-  for (const [index, part] of raw.split(",").entries()) {
-    const item = part.trim();
-    const colon = item.indexOf(":");
-    const id = colon > 0 ? item.slice(0, colon) : "";
-    const value = colon > 0 ? item.slice(colon + 1) : "";
-    if (!/^[A-Za-z0-9_.-]{1,32}$/.test(id) || value === "") {
-      throw new ConfigError(`${name}: entry ${index + 1} must be kid:value (kid of letters, digits, _ . -)`);
-    }
-    if (entries.some((e) => e.id === id)) throw new ConfigError(`${name}: key id "${id}" is listed twice`);
-    if (kind === "aes256") {
-      const bytes = Buffer.from(value, "base64");
-      if (bytes.length !== 32 || !/^[A-Za-z0-9+/]+=*$/.test(value)) {
-        throw new ConfigError(`${name}: key "${id}" must be base64 of exactly 32 bytes`);
-      }
-      entries.push({ id, secret: new Uint8Array(bytes) });
-    } else {
-      if (value.length < 32) throw new ConfigError(`${name}: secret "${id}" must be at least 32 characters`);
-      entries.push({ id, secret: new TextEncoder().encode(value) });
-    }
-  }
-  return entries;
 }
 
 export function loadServerConfig(env: Env = process.env, args: string[] = []): ServerConfig {

@@ -1,8 +1,8 @@
+import type { Logger } from "../common/log.ts";
 import type { AuthKeys } from "./auth/keys.ts";
 import type { SessionPolicy } from "./auth/refresh_tokens.ts";
 import type { ServerConfig } from "./config.ts";
 import type { Database } from "./db/client.ts";
-import type { Logger } from "./log.ts";
 import type { MasterKeyring } from "./secrets/master_keys.ts";
 
 /** What every route and background loop of one server process shares. */

@@ -1,12 +1,13 @@
 #!/usr/bin/env bun
+import { ConfigError } from "../common/config_error.ts";
+import { createLogger } from "../common/log.ts";
 import { ADMIN_CREATE_HELP, runAdminCreate } from "./cli/admin_create.ts";
 import { UsageError, wantsHelp } from "./cli/args.ts";
 import { runBackupCommand } from "./cli/backup_command.ts";
 import { KEYS_HELP, runKeysRotate } from "./cli/keys_rotate.ts";
 import { NODES_HELP, runNodes } from "./cli/nodes.ts";
-import { ConfigError, loadServerConfig } from "./config.ts";
+import { loadServerConfig } from "./config.ts";
 import { isDatabaseDriverGlitch } from "./db/availability.ts";
-import { createLogger } from "./log.ts";
 import { startServer } from "./server.ts";
 
 const USAGE = `clawfleet — one private, hardened AI-agent container per user

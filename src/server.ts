@@ -1,11 +1,14 @@
 // One server process: database, keys, the Elysia app, the session WebSocket proxy, /metrics, the
 // background loops (elected through advisory locks), and in all-in-one mode a local agent.
+
+import type { KeyringEntry } from "../common/keyring.ts";
+import { createLogger, type Logger } from "../common/log.ts";
 import { accessTokenSigner } from "./auth/access_tokens.ts";
 import { deriveAuthKeys } from "./auth/keys.ts";
 import { pruneLoginAttempts } from "./auth/login_throttle.ts";
 import { DEFAULT_SESSION_POLICY } from "./auth/refresh_tokens.ts";
 import { getUser } from "./auth/users.ts";
-import type { KeyringEntry, ServerConfig } from "./config.ts";
+import type { ServerConfig } from "./config.ts";
 import type { AppContext } from "./context.ts";
 import { isDatabaseUnavailable } from "./db/availability.ts";
 import { openDatabase } from "./db/client.ts";
@@ -22,7 +25,6 @@ import { pruneRateCounters } from "./http/rate_limit.ts";
 import { PEER_HEADER } from "./http/request_facts.ts";
 import { newRequestId, REQUEST_ID_HEADER, withRequestId } from "./http/request_id.ts";
 import { securityHeaders } from "./http/security_headers.ts";
-import { createLogger, type Logger } from "./log.ts";
 import { metrics, routeLabel } from "./observability/metrics.ts";
 import { renderMetrics } from "./observability/metrics_route.ts";
 import { createSessionWsProxy, SESSION_WS_PATHS } from "./proxy/session_ws.ts";

@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { ConfigError, loadServerConfig, parseKeyring } from "../src/config.ts";
+import { ConfigError } from "../common/config_error.ts";
+import { parseKeyring } from "../common/keyring.ts";
+import { loadServerConfig } from "../src/config.ts";
 
 const key32 = Buffer.alloc(32, 7).toString("base64");
 

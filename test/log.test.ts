@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { createLogger, REDACTED } from "../src/log.ts";
+import { createLogger, REDACTED } from "../common/log.ts";
 
 function capture() {
   const lines: string[] = [];

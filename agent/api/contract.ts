@@ -2,6 +2,10 @@
 // HMAC request signing of DESIGN.md. Imported by the agent's handlers and by the server's client so
 // the two cannot drift.
 import { encodeBase64urlNoPadding, encodeHexLowerCase } from "@oslojs/encoding";
+import { constantTimeEqual, hmacSha256, sha256Hex } from "../../common/crypto.ts";
+import { isProvider } from "../../common/providers.ts";
+
+export { sha256Hex };
 
 export const AGENT_API_VERSION = "v1";
 
@@ -69,15 +73,6 @@ export type ContainerStats = {
 
 export type AgentErrorBody = { error: { code: string; message: string } };
 
-const encoder = new TextEncoder();
-
-export async function sha256Hex(body: Uint8Array | string): Promise<string> {
-  const bytes = typeof body === "string" ? encoder.encode(body) : body;
-  return encodeHexLowerCase(
-    new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>)),
-  );
-}
-
 function canonical(
   method: string,
   pathAndQuery: string,
@@ -89,10 +84,7 @@ function canonical(
 }
 
 async function hmacHex(secret: Uint8Array<ArrayBuffer>, message: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-  ]);
-  return encodeHexLowerCase(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(message))));
+  return encodeHexLowerCase(await hmacSha256(secret, message));
 }
 
 export async function signRequest(
@@ -106,7 +98,7 @@ export async function signRequest(
   const nonce = encodeBase64urlNoPadding(crypto.getRandomValues(new Uint8Array(16)));
   const signature = await hmacHex(
     key.secret,
-    canonical(method, pathAndQuery, timestamp, nonce, await sha256Hex(body)),
+    canonical(method, pathAndQuery, timestamp, nonce, sha256Hex(body)),
   );
   return {
     [SIGNATURE_HEADERS.keyId]: key.id,
@@ -145,11 +137,8 @@ export class RequestVerifier {
       return { ok: false, reason: "timestamp outside the window" };
     if (!/^[A-Za-z0-9_-]{22,128}$/.test(nonce))
       return { ok: false, reason: "nonce must be at least 128 bits of base64url" };
-    const expected = `v1=${await hmacHex(key.secret, canonical(method, pathAndQuery, timestamp, nonce, await sha256Hex(body)))}`;
-    if (
-      signature.length !== expected.length ||
-      !crypto.timingSafeEqual(Buffer.from(signature), Buffer.from(expected))
-    ) {
+    const expected = `v1=${await hmacHex(key.secret, canonical(method, pathAndQuery, timestamp, nonce, sha256Hex(body)))}`;
+    if (!constantTimeEqual(signature, expected)) {
       return { ok: false, reason: "bad signature" };
     }
     this.prune(now);
@@ -201,7 +190,7 @@ export function parseContainerSpec(input: unknown): ContainerSpec | string {
   const secrets = body.secrets as Record<string, unknown> | undefined;
   if (!secrets || typeof secrets !== "object" || Array.isArray(secrets)) return "secrets must be an object";
   for (const [k, v] of Object.entries(secrets)) {
-    if (!["anthropic", "openai", "google", "openrouter"].includes(k)) return `unknown secret provider ${k}`;
+    if (!isProvider(k)) return `unknown secret provider ${k}`;
     if (typeof v !== "string" || v.length > 512 || /[\s\0]/.test(v)) return `secret ${k} is malformed`;
   }
   return {

@@ -1,6 +1,6 @@
 // Channel settings as the gateway sees them: validate and store (credential sealed), start, restart
 // and stop the connectors, and report their status without ever returning a credential.
-import type { Logger } from "../../src/log.ts";
+import type { Logger } from "../../common/log.ts";
 import type { ChatService } from "../chat.ts";
 import type { RuntimeConfig } from "../config.ts";
 import type { Scrubber } from "../scrub.ts";

@@ -2,7 +2,7 @@
 // a chat turn (one conversation per Telegram chat, `telegram:<chat id>`), and tells any other chat
 // that the bot is private, with the chat id to allow. The update offset is stored before a message
 // is handled, so a restart never answers the same message twice.
-import type { Logger } from "../../src/log.ts";
+import type { Logger } from "../../common/log.ts";
 import type { ChatService } from "../chat.ts";
 import { ProviderError } from "../providers/errors.ts";
 import type { Channels } from "../store/channels.ts";

@@ -1,14 +1,7 @@
-// The gateway token check. Both sides are hashed first so the comparison is constant-time and
-// length-independent: timingSafeEqual needs equal lengths, and comparing raw lengths would leak one.
-import { createHash, timingSafeEqual } from "node:crypto";
-
-function digest(value: string): Buffer {
-  return createHash("sha256").update(value).digest();
-}
+// The gateway token check, constant-time and length-independent (common/crypto.ts).
+import { constantTimeEqual } from "../../common/crypto.ts";
 
 export function bearerTokenMatches(header: string | null, expected: string): boolean {
   const match = /^Bearer (.+)$/.exec(header ?? "");
-  const presented = match?.[1] ?? "";
-  const equal = timingSafeEqual(digest(presented), digest(expected));
-  return equal && presented !== "";
+  return constantTimeEqual(match?.[1] ?? "", expected);
 }

@@ -1,6 +1,6 @@
 // One gateway connection: answers each client message, runs chats with their deltas streamed back,
 // and cancels what is still running when the socket closes.
-import type { Logger } from "../../src/log.ts";
+import type { Logger } from "../../common/log.ts";
 import { ChannelError, type ChannelManager } from "../channels/manager.ts";
 import type { ChatService } from "../chat.ts";
 import type { RuntimeConfig } from "../config.ts";

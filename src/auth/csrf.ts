@@ -2,7 +2,7 @@
 // every state-changing browser request, and a per-session token (HMAC of the session id, so nothing
 // is stored) that must come back in the X-CSRF-Token header or a `_csrf` form field.
 import { encodeBase64urlNoPadding } from "@oslojs/encoding";
-import { hmac } from "./keys.ts";
+import { constantTimeEqual, hmacSha256 } from "../../common/crypto.ts";
 
 export const CSRF_HEADER = "x-csrf-token";
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -12,7 +12,7 @@ export function isSafeMethod(method: string): boolean {
 }
 
 export async function csrfTokenFor(key: CryptoKey, sessionId: string): Promise<string> {
-  return encodeBase64urlNoPadding(await hmac(key, `csrf|${sessionId}`));
+  return encodeBase64urlNoPadding(await hmacSha256(key, `csrf|${sessionId}`));
 }
 
 export async function csrfTokenValid(
@@ -22,10 +22,7 @@ export async function csrfTokenValid(
 ): Promise<boolean> {
   if (!presented) return false;
   const expected = await csrfTokenFor(key, sessionId);
-  return (
-    presented.length === expected.length &&
-    crypto.timingSafeEqual(Buffer.from(presented), Buffer.from(expected))
-  );
+  return constantTimeEqual(presented, expected);
 }
 
 /** The origin this server is reached at: CLAWFLEET_PUBLIC_URL when set, else the request's own. */

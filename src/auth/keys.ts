@@ -33,7 +33,3 @@ export async function deriveAuthKeys(masterKey: Uint8Array<ArrayBuffer>): Promis
     csrfKey: await hmacKey(await hkdf(masterKey, "csrf-token")),
   };
 }
-
-export async function hmac(key: CryptoKey, message: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(message)));
-}

@@ -8,10 +8,10 @@
 // - a forged token is just rejected (it cannot be used to revoke someone else's family).
 import { encodeBase64urlNoPadding } from "@oslojs/encoding";
 import { and, eq, isNull, sql } from "drizzle-orm";
+import { constantTimeEqual, hmacSha256, sha256Hex } from "../../common/crypto.ts";
 import type { Db } from "../db/client.ts";
 import { asSystem, asUser } from "../db/rls.ts";
 import { authSessions } from "../db/schema.ts";
-import { hmac } from "./keys.ts";
 
 export type SessionPolicy = { absoluteMs: number; idleMs: number; graceMs: number };
 
@@ -27,22 +27,9 @@ export type RefreshOutcome =
   | ({ ok: true } & IssuedRefresh)
   | { ok: false; reason: "malformed" | "unknown" | "forged" | "revoked" | "expired" | "reused" };
 
-function sha256Hex(text: string): string {
-  return new Bun.CryptoHasher("sha256").update(text).digest("hex");
-}
-
 async function tokenFor(key: CryptoKey, id: string, generation: number, salt: string): Promise<string> {
-  const mac = await hmac(key, `${id}|${generation}|${salt}`);
+  const mac = await hmacSha256(key, `${id}|${generation}|${salt}`);
   return `${id}.${generation}.${encodeBase64urlNoPadding(mac)}`;
-}
-
-function constantTimeEqual(a: string, b: string): boolean {
-  const ab = new TextEncoder().encode(a);
-  const bb = new TextEncoder().encode(b);
-  if (ab.length !== bb.length) return false;
-  let diff = 0;
-  for (let i = 0; i < ab.length; i++) diff |= (ab[i] ?? 0) ^ (bb[i] ?? 0);
-  return diff === 0;
 }
 
 const TOKEN =

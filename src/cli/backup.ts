@@ -3,8 +3,8 @@
 // from the newest master key. The file is useless without the master keyring, which is also what the
 // stored provider keys need. Restore only goes into an empty (freshly migrated) database.
 import { sql } from "drizzle-orm";
+import type { KeyringEntry } from "../../common/keyring.ts";
 import { MIGRATIONS } from "../../migrations/index.ts";
-import type { KeyringEntry } from "../config.ts";
 import { type Db, rowsOf } from "../db/client.ts";
 import { asSystem } from "../db/rls.ts";
 

@@ -4,7 +4,7 @@
 // Every step has a deadline: a database or agent that stops answering mid-tick (a dropped connection
 // can leave a query waiting forever) must not stop the loop, so a stuck tick is abandoned and the
 // lock is re-checked on a fresh connection.
-import type { Logger } from "../log.ts";
+import type { Logger } from "../../common/log.ts";
 import type { Database, HeldLock } from "./client.ts";
 
 export const LOCKS = { reconciler: 7_140_101, idleFreezer: 7_140_102, housekeeping: 7_140_103 } as const;

@@ -1,14 +1,12 @@
 // Applies the embedded migrations in one transaction under an advisory lock, so replicas starting
 // together apply them once. An applied migration whose text changed is refused, not re-run.
+
 import { sql } from "drizzle-orm";
+import { sha256Hex } from "../../common/crypto.ts";
 import { type EmbeddedMigration, MIGRATIONS } from "../../migrations/index.ts";
 import { type Db, rowsOf } from "./client.ts";
 
 const MIGRATION_LOCK = 7_140_001;
-
-function sha256(text: string): string {
-  return new Bun.CryptoHasher("sha256").update(text).digest("hex");
-}
 
 export async function migrate(db: Db, migrations: EmbeddedMigration[] = MIGRATIONS): Promise<string[]> {
   return db.transaction(async (tx) => {
@@ -22,7 +20,7 @@ export async function migrate(db: Db, migrations: EmbeddedMigration[] = MIGRATIO
     );
     const ran: string[] = [];
     for (const migration of migrations) {
-      const hash = sha256(migration.sql);
+      const hash = sha256Hex(migration.sql);
       const seen = applied.get(migration.name);
       if (seen !== undefined) {
         if (seen !== hash) throw new Error(`migration ${migration.name} was changed after it was applied`);

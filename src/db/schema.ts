@@ -1,5 +1,6 @@
 // The data model of DESIGN.md. Row-level security (enabled and forced on every user-owned table)
 // lives in the hand-written migration beside the generated ones: drizzle-kit cannot express FORCE.
+
 import { sql } from "drizzle-orm";
 import {
   bigint,
@@ -18,6 +19,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
+import type { Provider } from "../../common/providers.ts";
 
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
   dataType: () => "bytea",
@@ -82,9 +84,6 @@ export const authSessions = pgTable(
     index("auth_sessions_user_idx").on(t.userId),
   ],
 );
-
-export const PROVIDERS = ["anthropic", "openai", "google", "openrouter"] as const;
-export type Provider = (typeof PROVIDERS)[number];
 
 /** AI-provider keys, AES-256-GCM under the master key named by key_id. */
 export const credentials = pgTable(

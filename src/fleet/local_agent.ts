@@ -6,12 +6,13 @@ import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { loadAgentConfig } from "../../agent/config.ts";
 import { type RunningAgent, startAgent } from "../../agent/server.ts";
-import type { KeyringEntry, ServerConfig } from "../config.ts";
-import { parseKeyring } from "../config.ts";
+import type { KeyringEntry } from "../../common/keyring.ts";
+import { parseKeyring } from "../../common/keyring.ts";
+import type { Logger } from "../../common/log.ts";
+import type { ServerConfig } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { asSystem } from "../db/rls.ts";
 import { nodes } from "../db/schema.ts";
-import type { Logger } from "../log.ts";
 import { addNode, listNodes } from "./nodes.ts";
 
 export const LOCAL_NODE = "local";

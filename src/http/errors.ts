@@ -1,8 +1,8 @@
 // One error shape for the whole API: `{error: {code, message}}`. Bad input is always a 4xx; only a
 // fault of ours is a 500, and its message never carries internals.
 import { Elysia } from "elysia";
+import type { Logger } from "../../common/log.ts";
 import { isDatabaseUnavailable } from "../db/availability.ts";
-import type { Logger } from "../log.ts";
 
 export class ApiError extends Error {
   constructor(

@@ -1,11 +1,13 @@
 // The console's browser files, embedded in the binary (text imports) and served from memory under
 // /static/<name>. Pages link them as /static/<name>?v=<content hash>: a matching hash may be cached
 // forever, anything else is revalidated, so an upgrade never leaves a browser on old scripts.
+
 import fitAddonJs from "@xterm/addon-fit/lib/addon-fit.js" with { type: "text" };
 import xtermCss from "@xterm/xterm/css/xterm.css" with { type: "text" };
 import xtermJs from "@xterm/xterm/lib/xterm.js" with { type: "text" };
 import { Elysia } from "elysia";
 import htmxJs from "htmx.org/dist/htmx.min.js" with { type: "text" };
+import { sha256Hex } from "../../common/crypto.ts";
 import chatJs from "../../views/static/chat.client.js" with { type: "text" };
 import consoleJs from "../../views/static/console.client.js" with { type: "text" };
 import consoleCss from "../../views/static/console.css" with { type: "text" };
@@ -18,7 +20,7 @@ const CSS = "text/css; charset=utf-8";
 type Asset = { body: string; type: string; hash: string };
 
 function asset(body: string, type: string): Asset {
-  const hash = new Bun.CryptoHasher("sha256").update(body).digest("hex").slice(0, 16);
+  const hash = sha256Hex(body).slice(0, 16);
   return { body, type, hash };
 }
 

@@ -1,9 +1,10 @@
 // Stored provider keys. Everything goes through asUser (RLS); nothing here can return plaintext or
 // ciphertext: listing yields previews, and decryption lives only in spawn_secrets.ts.
 import { and, asc, eq } from "drizzle-orm";
+import type { Provider } from "../../common/providers.ts";
 import type { Db } from "../db/client.ts";
 import { asUser, isUuid } from "../db/rls.ts";
-import { credentials, type Provider } from "../db/schema.ts";
+import { credentials } from "../db/schema.ts";
 import { seal } from "./aead.ts";
 import type { MasterKeyring } from "./master_keys.ts";
 import { checkKey, keyPreview } from "./providers.ts";

@@ -3,7 +3,7 @@
 // share a database must share CLAWFLEET_MASTER_KEYS: a generated key lives on one machine only.
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type KeyringEntry, parseKeyring } from "../config.ts";
+import { type KeyringEntry, parseKeyring } from "../../common/keyring.ts";
 import type { MasterKey } from "./aead.ts";
 
 export class MasterKeyError extends Error {

@@ -1,5 +1,5 @@
 // The providers a user can store a key for, how each key looks, and the preview shown instead of it.
-import { PROVIDERS, type Provider } from "../db/schema.ts";
+import { isProvider, PROVIDERS, type Provider } from "../../common/providers.ts";
 
 const FORMATS: Record<Provider, { pattern: RegExp; example: string }> = {
   anthropic: { pattern: /^sk-ant-[A-Za-z0-9_-]{20,200}$/, example: "sk-ant-…" },
@@ -14,10 +14,6 @@ const PREFIXES: Record<Provider, RegExp> = {
   google: /^AIza/,
   openrouter: /^sk-or-(v1-)?/,
 };
-
-export function isProvider(value: unknown): value is Provider {
-  return typeof value === "string" && (PROVIDERS as readonly string[]).includes(value);
-}
 
 export type KeyProblem = { code: "unknown_provider" | "invalid_key_format"; message: string };
 

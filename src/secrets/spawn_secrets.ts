@@ -1,8 +1,10 @@
 // The one place provider keys are decrypted: building a spawn request for the user's container.
 // test/secrets/decrypt_boundary.test.ts fails if any other module imports `open` from aead.ts.
+
+import type { Provider } from "../../common/providers.ts";
 import type { Db } from "../db/client.ts";
 import { asUser } from "../db/rls.ts";
-import { credentials, type Provider } from "../db/schema.ts";
+import { credentials } from "../db/schema.ts";
 import { DecryptionError, open } from "./aead.ts";
 import type { MasterKeyring } from "./master_keys.ts";
 

@@ -3,13 +3,13 @@
 // transaction. Every write after an agent call is conditional on the session's generation.
 import { eq } from "drizzle-orm";
 import { AgentRequestError } from "../../agent/api/client.ts";
+import type { Logger } from "../../common/log.ts";
 import { audit } from "../audit.ts";
 import type { Db } from "../db/client.ts";
 import { agentSessions } from "../db/schema.ts";
 import type { AgentConnector, AgentContainer, NodeAgent } from "../fleet/agent_port.ts";
 import { getNode, listNodes, type NodeRow, recordHealth } from "../fleet/nodes.ts";
 import { FleetFullError, type NodeLoad, pickNode } from "../fleet/scheduler.ts";
-import type { Logger } from "../log.ts";
 import {
   activeSessions,
   getSessionById,

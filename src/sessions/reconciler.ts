@@ -5,9 +5,10 @@
 // - a spawn whose job died with its server (stale `spawning`) is driven again;
 // - the container's run state follows the recorded intent (frozen ⇄ running);
 // - running containers idle longer than their plan allows are frozen.
+
+import type { Logger } from "../../common/log.ts";
 import type { Db } from "../db/client.ts";
 import { listNodes, recordHealth } from "../fleet/nodes.ts";
-import type { Logger } from "../log.ts";
 import type { Lifecycle } from "./lifecycle.ts";
 import { activeSessions, patchIfCurrent } from "./sessions_repo.ts";
 import { recordRunning } from "./usage.ts";

@@ -5,8 +5,8 @@ import { AgentClient, AgentRequestError, PinMismatchError } from "../../agent/ap
 import { signRequest } from "../../agent/api/contract.ts";
 import { loadAgentConfig } from "../../agent/config.ts";
 import { type RunningAgent, startAgent } from "../../agent/server.ts";
-import { parseKeyring } from "../../src/config.ts";
-import { createLogger } from "../../src/log.ts";
+import { parseKeyring } from "../../common/keyring.ts";
+import { createLogger } from "../../common/log.ts";
 import {
   agentEnv,
   cleanupNode,

@@ -8,7 +8,7 @@ import {
   SIGNATURE_HEADERS,
   signRequest,
 } from "../../agent/api/contract.ts";
-import { parseKeyring } from "../../src/config.ts";
+import { parseKeyring } from "../../common/keyring.ts";
 
 const [newer, older] = parseKeyring(
   "CLAWFLEET_CLUSTER_SECRETS",

@@ -7,7 +7,7 @@ import { dirname } from "node:path";
 import { AgentClient, type AgentRequestError } from "../../agent/api/client.ts";
 import { type ClusterKey, signRequest } from "../../agent/api/contract.ts";
 import type { RunningAgent } from "../../agent/server.ts";
-import { parseKeyring } from "../../src/config.ts";
+import { parseKeyring } from "../../common/keyring.ts";
 import { cleanupNode, dockerInspect, startTestAgent, TEST_CLUSTER_SECRET } from "../helpers/fleet.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { ensureTestboxImage, testboxTemplatesFile } from "./testbox/image.ts";

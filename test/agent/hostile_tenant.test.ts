@@ -6,7 +6,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { AgentClient } from "../../agent/api/client.ts";
 import type { RunningAgent } from "../../agent/server.ts";
-import { parseKeyring } from "../../src/config.ts";
+import { parseKeyring } from "../../common/keyring.ts";
 import {
   cleanupNode,
   dockerInspect,

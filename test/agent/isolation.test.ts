@@ -8,7 +8,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { AgentClient } from "../../agent/api/client.ts";
 import { DEFAULT_BLOCKED, installFirewall } from "../../agent/firewall.ts";
 import type { RunningAgent } from "../../agent/server.ts";
-import { parseKeyring } from "../../src/config.ts";
+import { parseKeyring } from "../../common/keyring.ts";
 import type { FakeProvider } from "../fakes/provider.ts";
 import {
   cleanupNode,

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
+import { parseKeyring } from "../../common/keyring.ts";
 import { BACKUP_TABLES, BackupError, createBackup, restoreBackup } from "../../src/cli/backup.ts";
-import { parseKeyring } from "../../src/config.ts";
 import { rowsOf } from "../../src/db/client.ts";
 import { asSystem, asUser } from "../../src/db/rls.ts";
 import { auditLog, authSessions, credentials, users } from "../../src/db/schema.ts";

@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { parseKeyring } from "../../src/config.ts";
+import { parseKeyring } from "../../common/keyring.ts";
 import { openDatabase } from "../../src/db/client.ts";
 import { asSystem } from "../../src/db/rls.ts";
 import { credentials, users } from "../../src/db/schema.ts";

@@ -6,7 +6,7 @@ import { sql } from "drizzle-orm";
 import { AgentClient } from "../../agent/api/client.ts";
 import { signRequest } from "../../agent/api/contract.ts";
 import type { RunningAgent } from "../../agent/server.ts";
-import { parseKeyring } from "../../src/config.ts";
+import { parseKeyring } from "../../common/keyring.ts";
 import { rowsOf } from "../../src/db/client.ts";
 import { asSystem } from "../../src/db/rls.ts";
 import { cleanupNode, startTestAgent, TEST_CLUSTER_SECRET } from "../helpers/fleet.ts";

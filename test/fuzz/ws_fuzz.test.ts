@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { AgentClient } from "../../agent/api/client.ts";
 import type { RunningAgent } from "../../agent/server.ts";
-import { parseKeyring } from "../../src/config.ts";
+import { parseKeyring } from "../../common/keyring.ts";
 import { addNode } from "../../src/fleet/nodes.ts";
 import { cleanupNode, ensureRuntimeImage, startTestAgent, TEST_CLUSTER_SECRET } from "../helpers/fleet.ts";
 import { json, startTestServer, type TestServer } from "../helpers/server.ts";

@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import { loadAgentConfig } from "../../agent/config.ts";
 import { type RunningAgent, startAgent } from "../../agent/server.ts";
-import { createLogger } from "../../src/log.ts";
+import { createLogger } from "../../common/log.ts";
 import { tempDir } from "./process.ts";
 
 const root = join(import.meta.dir, "../..");

@@ -1,8 +1,8 @@
 // A real clawfleet server for tests, in this process, on either database driver, on a free port.
 import { rmSync } from "node:fs";
+import { createLogger, type LogFields } from "../../common/log.ts";
 import { loadServerConfig } from "../../src/config.ts";
 import type { DbDriver } from "../../src/db/client.ts";
-import { createLogger, type LogFields } from "../../src/log.ts";
 import { type RunningServer, startServer } from "../../src/server.ts";
 import { createPgDatabase } from "./db.ts";
 import { freePort, tempDir } from "./process.ts";

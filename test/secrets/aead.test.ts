@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Crypto as PeculiarCrypto } from "@peculiar/webcrypto";
-import { parseKeyring } from "../../src/config.ts";
+import { parseKeyring } from "../../common/keyring.ts";
 import { aadFor, DecryptionError, open, seal } from "../../src/secrets/aead.ts";
 import { loadMasterKeyring, MasterKeyError } from "../../src/secrets/master_keys.ts";
 import { tempDir } from "../helpers/process.ts";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
-import { parseKeyring } from "../../src/config.ts";
+import { parseKeyring } from "../../common/keyring.ts";
 import { rowsOf } from "../../src/db/client.ts";
 import { asSystem } from "../../src/db/rls.ts";
 import { credentials, users } from "../../src/db/schema.ts";

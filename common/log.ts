@@ -1,7 +1,7 @@
 // Structured JSON logs, one object per line. Everything passes through `redact`, so a password,
 // token, key or credential-bearing header never reaches the output even when a caller logs a whole
 // request or error object by mistake.
-import type { LogLevel } from "./config.ts";
+export type LogLevel = "debug" | "info" | "warn" | "error";
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
