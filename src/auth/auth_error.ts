@@ -1,17 +1,10 @@
 // What the account services (signup, login, password, sessions, deletion) refuse with. The API turns
 // it into its JSON error and the console into a friendly message; neither has to know the rules.
+import { UserError } from "../errors.ts";
 import { QueueFullError } from "./work_queue.ts";
 
-export class AuthError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly retryAfterSeconds: number | null = null,
-  ) {
-    super(message);
-  }
-}
+/** Kept as a name for the account services' refusals; it is a UserError like every other. */
+export class AuthError extends UserError {}
 
 /** The client's side of a request that the services record (login throttle, audit, session list). */
 export type ClientMeta = { ip: string; userAgent: string | null };

@@ -3,15 +3,21 @@
 import { Elysia } from "elysia";
 import type { Logger } from "../../common/log.ts";
 import { isDatabaseUnavailable } from "../db/availability.ts";
+import { UserError } from "../errors.ts";
 
-export class ApiError extends Error {
+/** A refusal raised by the HTTP layer itself (bad parameters, missing sign-in): a UserError. */
+export class ApiError extends UserError {
   constructor(
-    readonly status: number,
-    readonly code: string,
+    status: number,
+    code: string,
     message: string,
-    readonly headers: Record<string, string> = {},
+    private readonly extraHeaders: Record<string, string> = {},
   ) {
-    super(message);
+    super(status, code, message);
+  }
+
+  override get headers(): Record<string, string> {
+    return this.extraHeaders;
   }
 }
 
@@ -28,7 +34,7 @@ function jsonError(status: number, code: string, message: string, headers: Recor
 
 export function errorHandler(log: Logger) {
   return new Elysia({ name: "error-handler" }).onError({ as: "global" }, ({ code, error, request }) => {
-    if (error instanceof ApiError) return jsonError(error.status, error.code, error.message, error.headers);
+    if (error instanceof UserError) return jsonError(error.status, error.code, error.message, error.headers);
     switch (code) {
       case "VALIDATION":
         return jsonError(400, "invalid_request", "The request body or parameters are not valid.");
