@@ -20,7 +20,10 @@ export type ServerConfig = {
   logLevel: LogLevel;
   session: { absoluteMs: number; idleMs: number };
   fleet: { reconcileIntervalMs: number; spawnRetryAfterMs: number; spawnTimeoutMs: number };
+  accounts: AccountsConfig;
 };
+
+import { type AccountsConfig, loadAccountsConfig } from "./config_accounts.ts";
 
 const LOG_LEVELS: LogLevel[] = ["debug", "info", "warn", "error"];
 
@@ -156,6 +159,7 @@ export function loadServerConfig(env: Env = process.env, args: string[] = []): S
       ),
       spawnTimeoutMs: parseDuration("CLAWFLEET_SPAWN_TIMEOUT", get("CLAWFLEET_SPAWN_TIMEOUT") ?? "10m"),
     },
+    accounts: loadAccountsConfig(get),
     session: {
       absoluteMs: parseDuration("CLAWFLEET_SESSION_MAX_AGE", get("CLAWFLEET_SESSION_MAX_AGE") ?? "30d"),
       idleMs: parseDuration("CLAWFLEET_SESSION_IDLE_TIMEOUT", get("CLAWFLEET_SESSION_IDLE_TIMEOUT") ?? "7d"),

@@ -3,6 +3,7 @@ import type { AuthKeys } from "./auth/keys.ts";
 import type { SessionPolicy } from "./auth/refresh_tokens.ts";
 import type { ServerConfig } from "./config.ts";
 import type { Database } from "./db/client.ts";
+import type { Mailer } from "./mail/mailer.ts";
 import type { MasterKeyring } from "./secrets/master_keys.ts";
 
 /** What every route and background loop of one server process shares. */
@@ -12,4 +13,6 @@ export type AppContext = {
   log: Logger;
   auth: { keys: AuthKeys; policy: SessionPolicy };
   keyring: MasterKeyring;
+  /** Null without CLAWFLEET_SMTP_URL. */
+  mailer: Mailer | null;
 };

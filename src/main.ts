@@ -6,6 +6,7 @@ import { UsageError, wantsHelp } from "./cli/args.ts";
 import { runBackupCommand } from "./cli/backup_command.ts";
 import { KEYS_HELP, runKeysRotate } from "./cli/keys_rotate.ts";
 import { NODES_HELP, runNodes } from "./cli/nodes.ts";
+import { runUsers, USERS_HELP } from "./cli/users.ts";
 import { loadServerConfig } from "./config.ts";
 import { isDatabaseDriverGlitch } from "./db/availability.ts";
 import { startServer } from "./server.ts";
@@ -20,6 +21,7 @@ Commands:
   admin create    create an administrator account
   nodes           add, list, drain, activate or remove fleet nodes
   keys rotate     re-encrypt every stored provider key under the newest master key
+  users           print a password-reset link for a user, or change a user's plan
   backup          write an encrypted dump of the database (--out FILE)
   restore         load an encrypted dump into an empty database (--in FILE)
 
@@ -60,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
     admin: ADMIN_CREATE_HELP,
     nodes: NODES_HELP,
     keys: KEYS_HELP,
+    users: USERS_HELP,
     backup: BACKUP_HELP,
     restore: BACKUP_HELP,
   };
@@ -116,6 +119,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case "keys":
       out(await runKeysRotate(config, args));
+      return 0;
+    case "users":
+      out(await runUsers(config, args));
       return 0;
     case "backup":
     case "restore":

@@ -4,6 +4,7 @@
 import type { KeyringEntry } from "../common/keyring.ts";
 import { createLogger, type Logger } from "../common/log.ts";
 import { accessTokenSigner } from "./auth/access_tokens.ts";
+import { pruneHistory } from "./auth/account_history.ts";
 import { deriveAuthKeys } from "./auth/keys.ts";
 import { pruneLoginAttempts } from "./auth/login_throttle.ts";
 import { DEFAULT_SESSION_POLICY } from "./auth/refresh_tokens.ts";
@@ -25,6 +26,7 @@ import { pruneRateCounters } from "./http/rate_limit.ts";
 import { PEER_HEADER } from "./http/request_facts.ts";
 import { newRequestId, REQUEST_ID_HEADER, withRequestId } from "./http/request_id.ts";
 import { securityHeaders } from "./http/security_headers.ts";
+import { createMailer } from "./mail/mailer.ts";
 import { metrics, routeLabel } from "./observability/metrics.ts";
 import { renderMetrics } from "./observability/metrics_route.ts";
 import { createSessionWsProxy, SESSION_WS_PATHS } from "./proxy/session_ws.ts";
@@ -67,6 +69,7 @@ export async function startServer(
     database,
     log,
     keyring,
+    mailer: createMailer(config.accounts),
     auth: {
       keys: await deriveAuthKeys(keyring.newestSecret),
       policy: { ...DEFAULT_SESSION_POLICY, ...config.session },
@@ -165,6 +168,10 @@ export async function startServer(
     log,
     tick: async () => {
       await pruneLoginAttempts(database.db);
+      await pruneHistory(database.db, {
+        auditMs: config.accounts.auditRetentionMs,
+        loginMs: config.accounts.loginHistoryRetentionMs,
+      });
       await pruneRateCounters(ctx);
     },
   });

@@ -5,6 +5,7 @@ import { audit } from "../audit.ts";
 import type { AppContext } from "../context.ts";
 import { asUser, isUuid } from "../db/rls.ts";
 import { authSessions } from "../db/schema.ts";
+import { forgetAccountHistory } from "./account_history.ts";
 import { AuthError, passwordWorkGuard } from "./auth_error.ts";
 import { checkPassword } from "./password_policy.ts";
 import { hashPassword, verifyPassword } from "./passwords.ts";
@@ -113,4 +114,5 @@ export async function deleteAccount(
   for (const hook of beforeDelete) await hook(caller.userId);
   await deleteUser(db, caller.userId);
   await audit(db, { action: "account.deleted", userId: caller.userId, ip: caller.ip });
+  await forgetAccountHistory(db, caller.userId, user.email);
 }

@@ -5,6 +5,7 @@ import { checkLogin, recordLogin } from "./login_throttle.ts";
 import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword } from "./passwords.ts";
 import { createFamily } from "./refresh_tokens.ts";
 import type { SignedIn } from "./signup.ts";
+import { verifySecondFactor } from "./totp.ts";
 import { findUserByEmail, normaliseEmail, updatePasswordHash } from "./users.ts";
 
 // One answer for an unknown email and a wrong password, after the same argon2 work.
@@ -13,7 +14,7 @@ const INVALID = () => new AuthError(401, "invalid_credentials", "The email or pa
 /** Checks the throttle, then the password (same work for unknown emails), then opens a session. */
 export async function logIn(
   ctx: AppContext,
-  input: { email: string; password: string },
+  input: { email: string; password: string; totpCode?: string },
   meta: ClientMeta,
 ): Promise<SignedIn> {
   const db = ctx.database.db;
@@ -33,6 +34,8 @@ export async function logIn(
   );
   await recordLogin(db, email, meta.ip, Boolean(user && ok));
   if (!user || !ok) throw INVALID();
+  // Only after the password: an unknown email and a wrong password still look the same.
+  await verifySecondFactor(ctx, user.id, input.totpCode, meta.ip);
   if (needsRehash(user.passwordHash)) {
     await updatePasswordHash(db, user.id, await hashPassword(input.password), false);
   }

@@ -1,6 +1,7 @@
 import { audit } from "../audit.ts";
 import type { AppContext } from "../context.ts";
 import { AuthError, type ClientMeta, passwordWorkGuard } from "./auth_error.ts";
+import { verifyAfterSignup } from "./email_verification.ts";
 import { checkPassword } from "./password_policy.ts";
 import { hashPassword } from "./passwords.ts";
 import { createFamily, type IssuedRefresh } from "./refresh_tokens.ts";
@@ -36,5 +37,6 @@ export async function signUp(
     meta,
   );
   await audit(ctx.database.db, { action: "account.signup", userId: user.id, ip: meta.ip });
+  verifyAfterSignup(ctx, user);
   return { user, session };
 }

@@ -6,6 +6,7 @@ import { Elysia } from "elysia";
 import { ACCESS_TOKEN_SECONDS, accessTokenSigner } from "../auth/access_tokens.ts";
 import { sessionFromCookies, verifyAccessToken } from "../auth/cookie_session.ts";
 import { CSRF_HEADER, csrfTokenValid, isSafeMethod, originAllowed } from "../auth/csrf.ts";
+import { PERSONAL_TOKEN_PREFIX, verifyPersonalToken } from "../auth/personal_tokens.ts";
 import type { AppContext } from "../context.ts";
 import { ApiError } from "./errors.ts";
 import { enforceApiRate } from "./rate_limit.ts";
@@ -13,7 +14,8 @@ import { requestFacts } from "./request_facts.ts";
 
 export { ACCESS_TOKEN_SECONDS };
 
-export type Auth = { userId: string; sessionId: string; via: "bearer" | "cookie" };
+/** `token`: a personal access token, whose id stands in sessionId (it belongs to no sign-in). */
+export type Auth = { userId: string; sessionId: string; via: "bearer" | "cookie" | "token" };
 
 export function createApiBase(ctx: AppContext) {
   const tokens = accessTokenSigner(ctx.auth.keys.accessTokenSecret);
@@ -31,7 +33,10 @@ export function createApiBase(ctx: AppContext) {
 
       let auth: Auth | null = null;
       const header = request.headers.get("authorization");
-      if (header?.startsWith("Bearer ")) {
+      if (header?.startsWith(`Bearer ${PERSONAL_TOKEN_PREFIX}`)) {
+        const found = await verifyPersonalToken(ctx, header.slice(7).trim());
+        auth = found && { userId: found.userId, sessionId: found.tokenId, via: "token" };
+      } else if (header?.startsWith("Bearer ")) {
         const found = await fromToken(header.slice(7).trim());
         auth = found && { ...found, via: "bearer" };
       } else {
@@ -50,7 +55,7 @@ export const verifyAccess = verifyAccessToken;
 /** The signed-in user, or 401. Cookie-authenticated mutations must also carry the CSRF token. */
 export async function requireUser(
   ctx: AppContext,
-  c: { auth: Auth | null; request: Request; body?: unknown },
+  c: { auth: Auth | null; request: Request; body?: unknown; set?: { headers: unknown } },
 ): Promise<Auth> {
   const { auth, request } = c;
   if (!auth) throw new ApiError(401, "unauthenticated", "Sign in to continue.");
@@ -64,6 +69,19 @@ export async function requireUser(
       throw new ApiError(403, "csrf_failed", "The form expired. Reload the page and try again.");
     }
   }
-  await enforceApiRate(ctx, auth.userId);
+  const rate = await enforceApiRate(ctx, auth.userId);
+  if (c.set) Object.assign(c.set.headers as Record<string, string>, rate);
+  return auth;
+}
+
+/**
+ * A user signed in with their password (cookie or access token): what managing passwords, two-factor
+ * and tokens needs. A personal access token is refused, so a leaked script token cannot take over.
+ */
+export async function requireSignIn(ctx: AppContext, c: Parameters<typeof requireUser>[1]): Promise<Auth> {
+  const auth = await requireUser(ctx, c);
+  if (auth.via === "token") {
+    throw new ApiError(403, "sign_in_required", "Personal access tokens cannot do this. Sign in instead.");
+  }
   return auth;
 }

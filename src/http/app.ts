@@ -4,15 +4,20 @@ import type { AccountDeletionHook } from "../auth/account.ts";
 import type { AppContext } from "../context.ts";
 import type { Lifecycle } from "../sessions/lifecycle.ts";
 import { accountDelete } from "./account_delete.ts";
+import { accountExport } from "./account_export.ts";
 import { adminRoutes } from "./admin.ts";
+import { adminUsersPlan } from "./admin_users_plan.ts";
 import { createApiBase } from "./api_base.ts";
 import { authLogin } from "./auth_login.ts";
 import { authLogout } from "./auth_logout.ts";
 import { authMe } from "./auth_me.ts";
 import { authPassword } from "./auth_password.ts";
+import { authPasswordReset } from "./auth_password_reset.ts";
 import { authRefresh } from "./auth_refresh.ts";
 import { authSessionsRoutes } from "./auth_sessions.ts";
 import { authSignup } from "./auth_signup.ts";
+import { authTotp } from "./auth_totp.ts";
+import { authVerifyEmail } from "./auth_verify_email.ts";
 import { credentialsRoutes } from "./credentials.ts";
 import { errorHandler } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
@@ -20,6 +25,7 @@ import { openApiRoutes } from "./openapi.ts";
 import { consolePages } from "./pages/console_pages.ts";
 import { sessionRoutes } from "./session.ts";
 import { staticRoutes } from "./static.ts";
+import { tokensRoutes } from "./tokens.ts";
 import { usageRoutes } from "./usage.ts";
 
 /** What runs before an account is deleted (API and console alike): its container is killed. */
@@ -32,19 +38,28 @@ export function accountDeletionHooks(lifecycle: Lifecycle): AccountDeletionHook[
 }
 
 export function buildApi(ctx: AppContext, lifecycle: Lifecycle) {
-  return createApiBase(ctx)
-    .use(authSignup(ctx))
-    .use(authLogin(ctx))
-    .use(authRefresh(ctx))
-    .use(authLogout(ctx))
-    .use(authMe(ctx))
-    .use(authSessionsRoutes(ctx))
-    .use(authPassword(ctx))
-    .use(accountDelete(ctx, accountDeletionHooks(lifecycle)))
-    .use(credentialsRoutes(ctx))
-    .use(sessionRoutes(ctx, lifecycle))
-    .use(usageRoutes(ctx, lifecycle))
-    .use(adminRoutes(ctx, lifecycle));
+  return (
+    createApiBase(ctx)
+      .use(authSignup(ctx))
+      .use(authLogin(ctx))
+      .use(authRefresh(ctx))
+      .use(authLogout(ctx))
+      .use(authMe(ctx))
+      .use(authSessionsRoutes(ctx))
+      .use(authPassword(ctx))
+      .use(accountDelete(ctx, accountDeletionHooks(lifecycle)))
+      .use(credentialsRoutes(ctx))
+      .use(sessionRoutes(ctx, lifecycle))
+      .use(usageRoutes(ctx, lifecycle))
+      .use(adminRoutes(ctx, lifecycle))
+      // Accounts for real users (issue 17).
+      .use(authPasswordReset(ctx))
+      .use(authVerifyEmail(ctx))
+      .use(authTotp(ctx))
+      .use(tokensRoutes(ctx))
+      .use(accountExport(ctx))
+      .use(adminUsersPlan(ctx))
+  );
 }
 
 export function buildApp(ctx: AppContext, lifecycle: Lifecycle) {

@@ -11,9 +11,19 @@ export const authLogin = (ctx: AppContext) => (app: ApiBase) =>
     "/auth/login",
     async (c) => {
       const { user, session } = await viaAuthService(() =>
-        logIn(ctx, c.body, { ip: c.ip, userAgent: c.request.headers.get("user-agent") }),
+        logIn(
+          ctx,
+          { ...c.body, totpCode: c.body.totp_code },
+          { ip: c.ip, userAgent: c.request.headers.get("user-agent") },
+        ),
       );
       return { user: toPublicUser(user), ...(await issueTokens(ctx, c, session)) };
     },
-    { body: t.Object({ email: t.String({ maxLength: 320 }), password: t.String({ maxLength: 4096 }) }) },
+    {
+      body: t.Object({
+        email: t.String({ maxLength: 320 }),
+        password: t.String({ maxLength: 4096 }),
+        totp_code: t.Optional(t.String({ maxLength: 40 })),
+      }),
+    },
   );

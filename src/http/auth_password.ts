@@ -1,14 +1,14 @@
 import { t } from "elysia";
 import { changePassword } from "../auth/account.ts";
 import type { AppContext } from "../context.ts";
-import { type ApiBase, requireUser } from "./api_base.ts";
+import { type ApiBase, requireSignIn } from "./api_base.ts";
 import { viaAuthService } from "./auth_errors.ts";
 
 export const authPassword = (ctx: AppContext) => (app: ApiBase) =>
   app.post(
     "/auth/password",
     async (c) => {
-      const auth = await requireUser(ctx, c);
+      const auth = await requireSignIn(ctx, c);
       await viaAuthService(() =>
         changePassword(
           ctx,

@@ -25,7 +25,23 @@ async function planLimit(ctx: AppContext, userId: string): Promise<number> {
   return limit;
 }
 
-export async function enforceApiRate(ctx: AppContext, userId: string, now = Date.now()): Promise<void> {
+/** Forgets cached plan limits (after an admin changed a plan), so the new limit applies at once. */
+export function forgetPlanLimit(userId: string) {
+  planCache.delete(userId);
+}
+
+/** The IETF RateLimit headers of one window. */
+export type RateHeaders = {
+  "ratelimit-limit": string;
+  "ratelimit-remaining": string;
+  "ratelimit-reset": string;
+};
+
+export async function enforceApiRate(
+  ctx: AppContext,
+  userId: string,
+  now = Date.now(),
+): Promise<RateHeaders> {
   const limit = await planLimit(ctx, userId);
   const windowStart = new Date(Math.floor(now / WINDOW_MS) * WINDOW_MS);
   const [row] = rowsOf<{ count: number }>(
@@ -34,12 +50,19 @@ export async function enforceApiRate(ctx: AppContext, userId: string, now = Date
         on conflict (bucket, window_start) do update set count = rate_counters.count + 1 returning count`),
     ),
   );
+  const reset = Math.max(1, Math.ceil((windowStart.getTime() + WINDOW_MS - now) / 1000));
+  const headers: RateHeaders = {
+    "ratelimit-limit": String(limit),
+    "ratelimit-remaining": String(Math.max(0, limit - (row?.count ?? 0))),
+    "ratelimit-reset": String(reset),
+  };
   if ((row?.count ?? 0) > limit) {
-    const retryAfter = Math.max(1, Math.ceil((windowStart.getTime() + WINDOW_MS - now) / 1000));
     throw new ApiError(429, "rate_limited", `Your plan allows ${limit} requests a minute.`, {
-      "retry-after": String(retryAfter),
+      "retry-after": String(reset),
+      ...headers,
     });
   }
+  return headers;
 }
 
 export function pruneRateCounters(ctx: AppContext, now = Date.now()) {

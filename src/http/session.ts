@@ -1,3 +1,5 @@
+import { isProvider } from "../../common/providers.ts";
+import { ensureMaySpawn } from "../auth/email_verification.ts";
 import type { AppContext } from "../context.ts";
 import { type Lifecycle, LifecycleError } from "../sessions/lifecycle.ts";
 import { getSessionView } from "../sessions/sessions_repo.ts";
@@ -6,6 +8,32 @@ import { type ApiBase, requireUser } from "./api_base.ts";
 import { ApiError } from "./errors.ts";
 
 const ACTIONS = new Set<SessionAction>(["spawn", "freeze", "restore", "kill"]);
+// Until admins can offer more (CLAWFLEET_USER_TEMPLATES), users spawn the built-in runtime.
+const USER_TEMPLATES = new Set(["clawfleet-runtime"]);
+
+/**
+ * EasyClaw's optional spawn body `{template, provider, model}`. The template must be one users may
+ * pick; provider and model are checked for shape (the runtime picks its model from the stored keys).
+ */
+function checkSpawnOptions(body: unknown) {
+  if (body === undefined || body === null || body === "") return;
+  if (typeof body !== "object" || Array.isArray(body)) {
+    throw new ApiError(400, "invalid_request", "The spawn body must be a JSON object.");
+  }
+  const { template, provider, model, _csrf, ...rest } = body as Record<string, unknown>;
+  if (Object.keys(rest).length) {
+    throw new ApiError(400, "invalid_request", `Unknown field "${Object.keys(rest)[0]?.slice(0, 40)}".`);
+  }
+  if (template !== undefined && (typeof template !== "string" || !USER_TEMPLATES.has(template))) {
+    throw new ApiError(400, "template_not_allowed", "That template is not offered on this server.");
+  }
+  if (provider !== undefined && !isProvider(provider)) {
+    throw new ApiError(400, "invalid_provider", "provider must be anthropic, openai, google or openrouter.");
+  }
+  if (model !== undefined && (typeof model !== "string" || !/^[\w.:/@-]{1,200}$/.test(model))) {
+    throw new ApiError(400, "invalid_model", "model must be a model name of up to 200 characters.");
+  }
+}
 
 export async function sessionView(ctx: AppContext, userId: string) {
   const view = await getSessionView(ctx.database.db, userId);
@@ -16,8 +44,13 @@ export async function sessionView(ctx: AppContext, userId: string) {
 /** The API's shape of GET /api/v1/session, from what the repository read. */
 export function presentSession(view: NonNullable<Awaited<ReturnType<typeof getSessionView>>>) {
   const s = view.session;
+  const live = s && s.state !== "none";
   return {
     state: s?.state ?? "none",
+    // EasyClaw's names: `status` mirrors `state`; Docker's default hostname is the id's first 12.
+    status: s?.state ?? "none",
+    container_id: live ? (s.dockerId ?? null) : null,
+    hostname: live && s.dockerId ? s.dockerId.slice(0, 12) : null,
     node: s?.state && s.state !== "none" ? view.nodeName : null,
     plan: {
       id: view.plan.id,
@@ -31,7 +64,7 @@ export function presentSession(view: NonNullable<Awaited<ReturnType<typeof getSe
     },
     progress: s?.state === "spawning" || s?.state === "running" ? s.progress : null,
     failure_reason: s?.state === "failed" ? s.failureReason : null,
-    created_at: s && s.state !== "none" ? s.updatedAt.toISOString() : null,
+    created_at: live ? s.createdAt.toISOString() : null,
   };
 }
 
@@ -45,6 +78,10 @@ export const sessionRoutes = (ctx: AppContext, lifecycle: Lifecycle) => (app: Ap
       const action = c.params.action as SessionAction;
       if (!ACTIONS.has(action)) throw new ApiError(404, "not_found", "No such session action.");
       const auth = await requireUser(ctx, c);
+      if (action === "spawn") {
+        checkSpawnOptions(c.body);
+        await ensureMaySpawn(ctx, auth.userId);
+      }
       try {
         await lifecycle.request(auth.userId, action, c.ip);
       } catch (error) {

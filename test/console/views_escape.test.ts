@@ -14,6 +14,9 @@ const X = `<script>alert(1)</script><img src=x onerror=alert(2)>"'`;
 const user = { email: X, isAdmin: true, csrf: X };
 const view = (state: ContainerView["state"]): ContainerView => ({
   state,
+  status: state,
+  container_id: X,
+  hostname: X,
   node: X,
   plan: {
     id: X,

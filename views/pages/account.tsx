@@ -197,6 +197,11 @@ export function AccountPage(props: {
         Signed in as <strong safe>{props.user.email}</strong> · plan <span safe>{props.plan}</span> · member
         since <Time value={props.createdAt} />
       </p>
+      <p>
+        <a id="security-link" href="/account/security">
+          Two-factor sign-in, access tokens and your data
+        </a>
+      </p>
       <SessionsSection sessions={props.sessions} csrf={props.user.csrf} />
       <div class="grid">
         <PasswordSection csrf={props.user.csrf} error={props.passwordError} />

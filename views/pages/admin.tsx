@@ -63,6 +63,11 @@ export function AdminPage(props: {
   return (
     <Layout title="Admin" user={props.user} active="admin">
       <h1>Administration</h1>
+      <p>
+        <a id="admin-users-link" href="/admin/users">
+          Users and plans
+        </a>
+      </p>
 
       <section class="card" aria-labelledby="nodes-heading">
         <h2 id="nodes-heading">Nodes</h2>

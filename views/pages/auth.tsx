@@ -39,9 +39,19 @@ export function LoginPage(props: { error?: string | null; email?: string; notice
             required
             maxlength={4096}
           />
+          <Field
+            id="login-totp"
+            label="Two-factor code"
+            name="totp_code"
+            type="text"
+            autocomplete="one-time-code"
+            maxlength={40}
+            hint="Only if you turned on two-factor sign-in: the app's code or a recovery code."
+          />
           <div class="actions">
             <button type="submit">Sign in</button>
             <a href="/signup">Create an account</a>
+            <a href="/forgot-password">Forgot your password?</a>
           </div>
         </form>
       </section>

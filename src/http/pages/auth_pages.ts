@@ -27,7 +27,12 @@ export const authPages = (ctx: AppContext) => (app: PageBase) =>
       "/login",
       page(ctx, { access: "public" }, async (c) => {
         if (c.session) return redirect(c.request, "/dashboard");
-        const notice = c.query.deleted === "1" ? "Your account has been deleted. Goodbye!" : null;
+        const notice =
+          c.query.deleted === "1"
+            ? "Your account has been deleted. Goodbye!"
+            : c.query.reset === "1"
+              ? "Your password has been changed. Sign in with the new one."
+              : null;
         return html(LoginPage({ notice }));
       }),
     )
@@ -37,7 +42,11 @@ export const authPages = (ctx: AppContext) => (app: PageBase) =>
         const form = formFields(c.body);
         const email = (form.email ?? "").slice(0, 320);
         try {
-          const { user, session } = await logIn(ctx, { email, password: form.password ?? "" }, meta(c));
+          const { user, session } = await logIn(
+            ctx,
+            { email, password: form.password ?? "", totpCode: form.totp_code || undefined },
+            meta(c),
+          );
           await setConsoleCookies(ctx, c.tokens, c.cookie, { ...session, userId: user.id }, c.secure);
           return redirect(c.request, safeNext(form.next ?? c.query.next));
         } catch (error) {

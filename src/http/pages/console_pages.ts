@@ -3,11 +3,14 @@ import type { AccountDeletionHook } from "../../auth/account.ts";
 import type { AppContext } from "../../context.ts";
 import type { Lifecycle } from "../../sessions/lifecycle.ts";
 import { accountPages } from "./account_pages.ts";
+import { accountSecurityPages } from "./account_security_pages.ts";
 import { adminPages } from "./admin_pages.ts";
+import { adminUsersPages } from "./admin_users_pages.ts";
 import { authPages } from "./auth_pages.ts";
 import { dashboardPages } from "./dashboard_pages.ts";
 import { keysPages } from "./keys_pages.ts";
 import { createPageBase } from "./page_base.ts";
+import { passwordResetPages } from "./password_reset_pages.ts";
 import { sessionToolPages } from "./session_tool_pages.ts";
 
 export function consolePages(ctx: AppContext, lifecycle: Lifecycle, beforeDelete: AccountDeletionHook[]) {
@@ -17,5 +20,8 @@ export function consolePages(ctx: AppContext, lifecycle: Lifecycle, beforeDelete
     .use(keysPages(ctx))
     .use(sessionToolPages(ctx))
     .use(accountPages(ctx, beforeDelete))
-    .use(adminPages(ctx, lifecycle));
+    .use(adminPages(ctx, lifecycle))
+    .use(passwordResetPages(ctx))
+    .use(accountSecurityPages(ctx))
+    .use(adminUsersPages(ctx));
 }

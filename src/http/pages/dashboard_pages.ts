@@ -2,6 +2,7 @@
 // the same service the JSON API's /session routes use.
 
 import { ContainerCard, DashboardPage } from "../../../views/pages/dashboard.tsx";
+import { ensureMaySpawn } from "../../auth/email_verification.ts";
 import type { AppContext } from "../../context.ts";
 import { listCredentials } from "../../secrets/credentials.ts";
 import type { Lifecycle } from "../../sessions/lifecycle.ts";
@@ -59,6 +60,7 @@ export const dashboardPages = (ctx: AppContext, lifecycle: Lifecycle) => (app: P
       page(ctx, { access: "user", mutation: true }, async (c, user) => {
         const action = c.params.action ?? "";
         if (!ACTIONS.has(action)) throw new PageError(404, "There is no such container action.");
+        if (action === "spawn") await ensureMaySpawn(ctx, user.id);
         await lifecycle.request(user.id, action as SessionAction, c.ip);
         if (!isHtmx(c.request)) return redirect(c.request, "/dashboard");
         const data = await card(ctx, user, { notice: NOTICES[action as SessionAction] });
