@@ -20,6 +20,16 @@ export async function ensureAttemptAllowed(db: Db, action: ThrottledAction, subj
   }
 }
 
-export function recordAttempt(db: Db, action: ThrottledAction, subject: string, ip: string, ok: boolean) {
-  return recordLogin(db, keyFor(action, subject), ip, ok);
+/**
+ * Only failures are recorded: a success would make the IP "trusted" for that key (the sign-in rule that
+ * spares the owner at home), and a 6-digit code must stay throttled from every address.
+ */
+export async function recordAttempt(
+  db: Db,
+  action: ThrottledAction,
+  subject: string,
+  ip: string,
+  ok: boolean,
+) {
+  if (!ok) await recordLogin(db, keyFor(action, subject), ip, false);
 }
