@@ -28,15 +28,16 @@ for (const driver of DRIVERS) {
     async function enabled() {
       const account = await api.signup();
       const setup = await json(await api.call("POST", "/auth/totp/setup", {}, account.access));
+      const step = stepNow();
       const enable = await api.call(
         "POST",
         "/auth/totp/enable",
-        { code: code(setup.secret) },
+        { code: code(setup.secret, step) },
         account.access,
       );
       expect(enable.status).toBe(200);
       const { recovery_codes } = await json(enable);
-      return { account, secret: setup.secret as string, recovery: recovery_codes as string[] };
+      return { account, step, secret: setup.secret as string, recovery: recovery_codes as string[] };
     }
 
     test("setup shows a secret, an otpauth URI and an SVG QR code; the secret is sealed at rest", async () => {
