@@ -60,8 +60,23 @@ export async function setupTotp(ctx: AppContext, caller: Caller): Promise<TotpSe
         set: { ...sealed, enabledAt: null, lastStep: null, createdAt: new Date() },
       }),
   );
-  const uri = createTOTPKeyURI(ISSUER, user.email, key, PERIOD_S, DIGITS);
-  return { secret, otpauth_uri: uri, qr_svg: renderSVG(uri, { border: 2 }) };
+  return presentSetup(user.email, key);
+}
+
+function presentSetup(email: string, key: Uint8Array): TotpSetup {
+  const uri = createTOTPKeyURI(ISSUER, email, key, PERIOD_S, DIGITS);
+  return {
+    secret: encodeBase32UpperCaseNoPadding(key),
+    otpauth_uri: uri,
+    qr_svg: renderSVG(uri, { border: 2 }),
+  };
+}
+
+/** The setup not yet confirmed (to show again after a mistyped code), or null. */
+export async function pendingTotpSetup(ctx: AppContext, userId: string): Promise<TotpSetup | null> {
+  const factor = await factorOf(ctx, userId);
+  const user = factor && !factor.enabledAt ? await getUser(ctx.database.db, userId) : null;
+  return factor && user ? presentSetup(user.email, await secretKey(ctx, factor)) : null;
 }
 
 async function secretKey(ctx: AppContext, factor: typeof totpFactors.$inferSelect): Promise<Uint8Array> {

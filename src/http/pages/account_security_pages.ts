@@ -4,7 +4,7 @@ import { SecurityPage, type SecurityPageProps } from "../../../views/pages/accou
 import { exportAccount } from "../../auth/account_export.ts";
 import { resendVerification } from "../../auth/email_verification.ts";
 import { createPersonalToken, listPersonalTokens, revokePersonalToken } from "../../auth/personal_tokens.ts";
-import { disableTotp, enableTotp, setupTotp, totpEnabled } from "../../auth/totp.ts";
+import { disableTotp, enableTotp, pendingTotpSetup, setupTotp, totpEnabled } from "../../auth/totp.ts";
 import { getUser } from "../../auth/users.ts";
 import type { AppContext } from "../../context.ts";
 import { UserError } from "../../errors.ts";
@@ -23,11 +23,15 @@ async function securityPage(ctx: AppContext, user: SignedInUser, extra: Extra = 
     listPersonalTokens(ctx, user.id),
   ]);
   if (!row) throw new PageError(401, "Sign in to continue.");
+  // A mistyped code keeps the QR code on screen, so the app need not scan a new one.
+  const setup =
+    extra.setup ??
+    (!enabled && extra.error?.section === "totp" ? await pendingTotpSetup(ctx, user.id) : null);
   return html(
     SecurityPage({
       user,
       email: { verifiedAt: row.emailVerifiedAt, canMail: Boolean(ctx.mailer) },
-      totp: { enabled, setup: extra.setup ?? null, recoveryCodes: extra.recoveryCodes ?? null },
+      totp: { enabled, setup, recoveryCodes: extra.recoveryCodes ?? null },
       tokens,
       newToken: extra.newToken ?? null,
       notice: extra.notice ?? null,
