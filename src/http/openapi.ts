@@ -1,8 +1,9 @@
 // The OpenAPI 3.1 document of /api/v1, and a small viewer page (no external scripts; served from the
 // binary). Kept by hand beside the routes; test/http/openapi.test.ts checks every route is listed.
 import { Elysia } from "elysia";
+import { ACCOUNT_OPERATIONS } from "./openapi_accounts.ts";
 
-type Op = {
+export type Op = {
   summary: string;
   auth?: boolean;
   body?: Record<string, string>;
@@ -25,7 +26,7 @@ export const API_OPERATIONS: Record<string, Record<string, Op>> = {
   },
   "/auth/login": {
     post: {
-      summary: "Sign in",
+      summary: "Sign in (totp_code too when two-factor is on)",
       body: { email: "string", password: "string" },
       responses: { 200: "Signed in", 401: "Wrong email or password", 429: "Too many attempts (Retry-After)" },
     },
@@ -86,7 +87,7 @@ export const API_OPERATIONS: Record<string, Record<string, Op>> = {
     get: {
       summary: "The container's state",
       auth: true,
-      responses: { 200: "{state, node, plan, progress, created_at}" },
+      responses: { 200: "{state, status, container_id, hostname, node, plan, progress, created_at}" },
     },
   },
   "/session/{action}": {
@@ -130,6 +131,7 @@ export const API_OPERATIONS: Record<string, Record<string, Op>> = {
     get: { summary: "Daily aggregates (no user ids)", auth: true, responses: { 200: "Days" } },
   },
   "/admin/audit": { get: { summary: "Audit log", auth: true, responses: { 200: "Entries" } } },
+  ...ACCOUNT_OPERATIONS,
 };
 
 export function openApiDocument(version: string) {
