@@ -56,6 +56,7 @@ for (const driver of DRIVERS) {
       expect((await json(again)).error.code).toBe("invalid_token");
       // Stored hashed only.
       expect(await databaseContains(server, token)).toEqual([]);
+      expect(server.logs.join("\n")).not.toContain(token);
     });
 
     test("an unknown address gets the same 202 and no mail", async () => {

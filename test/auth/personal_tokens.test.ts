@@ -28,6 +28,7 @@ for (const driver of DRIVERS) {
       expect(new Date(body.expires_at).getTime()).toBeGreaterThan(Date.now() + 29 * 86_400_000);
       expect(await databaseContains(server, body.token)).toEqual([]);
       expect(await databaseContains(server, body.token.slice(4))).toEqual([]);
+      expect(server.logs.join("\n")).not.toContain(body.token.slice(4));
 
       const listed = await json(await api.call("GET", "/tokens", undefined, account.access));
       expect(listed.tokens).toHaveLength(1);

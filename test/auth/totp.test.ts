@@ -54,6 +54,7 @@ for (const driver of DRIVERS) {
         /https?:|<script|<image|href/,
       );
       expect(await databaseContains(server, setup.secret)).toEqual([]);
+      expect(server.logs.join("\n")).not.toContain(setup.secret);
       // Not on until a code is proven: sign-in still needs only the password.
       expect((await api.login(account.email, PASSWORD)).status).toBe(200);
       const wrong = await api.call("POST", "/auth/totp/enable", { code: "000000" }, account.access);
