@@ -3,7 +3,13 @@
 
 import { encodeHexLowerCase } from "@oslojs/encoding";
 import { hmacSha256 } from "../common/crypto.ts";
-import type { ContainerInfo, ContainerSpec, ContainerStats, ContainerStatus } from "./api/contract.ts";
+import type {
+  ContainerInfo,
+  ContainerSpec,
+  ContainerStats,
+  ContainerStatus,
+  LiveLimits,
+} from "./api/contract.ts";
 import { type ContainerInspect, type DockerClient, DockerError } from "./docker/client.ts";
 import {
   containerConfig,
@@ -12,6 +18,7 @@ import {
   LABELS,
   networkConfig,
   networkName,
+  resourceLimits,
   volumeName,
 } from "./isolation.ts";
 import { waitHealthy } from "./readiness.ts";
@@ -233,6 +240,12 @@ export class ContainerManager {
   async freeze(sessionId: string) {
     const inspect = await this.require(sessionId);
     if (!inspect.State.Paused) await this.opts.docker.pauseContainer(inspect.Id);
+  }
+
+  /** New plan limits on the live container (paused or running); the disk size waits for a respawn. */
+  async updateLimits(sessionId: string, limits: LiveLimits) {
+    const inspect = await this.require(sessionId);
+    await this.opts.docker.updateContainer(inspect.Id, resourceLimits(limits));
   }
 
   async restore(sessionId: string) {

@@ -4,7 +4,7 @@
 // CPU / pids limits from the plan, no host mounts (only its own named volume), never the Docker
 // socket, its gateway published on 127.0.0.1 only, its own bridge network with ICC off,
 // on-failure restarts (at most 5), bounded logs, and labels tying it to its session and node.
-import type { ContainerSpec } from "./api/contract.ts";
+import type { ContainerSpec, LiveLimits } from "./api/contract.ts";
 import type { Template } from "./templates.ts";
 
 export const LABELS = {
@@ -56,6 +56,17 @@ export function networkConfig(sessionId: string, nodeId: string, template: strin
 
 export type HostSecurity = { apparmor: boolean };
 
+/** The plan's memory (no swap beyond it), CPU and pids limits: at creation and in a live update. */
+export function resourceLimits(limits: LiveLimits) {
+  const memory = limits.memoryMb * 1024 * 1024;
+  return {
+    Memory: memory,
+    MemorySwap: memory,
+    NanoCpus: limits.cpuMillis * 1_000_000,
+    PidsLimit: limits.pidsLimit,
+  };
+}
+
 export function containerConfig(opts: {
   spec: ContainerSpec;
   template: Template;
@@ -74,7 +85,6 @@ export function containerConfig(opts: {
   if (template.nodeHeap) {
     env.push(`NODE_OPTIONS=--max-old-space-size=${Math.max(64, Math.floor(spec.limits.memoryMb * 0.75))}`);
   }
-  const memory = spec.limits.memoryMb * 1024 * 1024;
   const port = `${template.port}/tcp`;
   return {
     Image: template.image,
@@ -92,10 +102,7 @@ export function containerConfig(opts: {
       SecurityOpt: ["no-new-privileges:true", ...(host.apparmor ? ["apparmor=docker-default"] : [])],
       ReadonlyRootfs: true,
       Tmpfs: { "/tmp": "rw,noexec,nosuid,nodev,size=64m" },
-      Memory: memory,
-      MemorySwap: memory,
-      NanoCpus: spec.limits.cpuMillis * 1_000_000,
-      PidsLimit: spec.limits.pidsLimit,
+      ...resourceLimits(spec.limits),
       Mounts: [
         { Type: "volume", Source: volumeName(spec.sessionId), Target: template.dataPath, ReadOnly: false },
       ],

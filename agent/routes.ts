@@ -3,7 +3,13 @@
 // (the container's clawfleet.session label).
 import type { Server } from "bun";
 import type { Logger } from "../common/log.ts";
-import { type HealthReport, parseContainerSpec, type RequestVerifier, SESSION_ID } from "./api/contract.ts";
+import {
+  type HealthReport,
+  parseContainerSpec,
+  parseLiveLimits,
+  type RequestVerifier,
+  SESSION_ID,
+} from "./api/contract.ts";
 import { AgentError, type ContainerManager } from "./containers.ts";
 import { type DockerClient, DockerError } from "./docker/client.ts";
 import { GatewayRelay } from "./proxy.ts";
@@ -49,6 +55,7 @@ export function createRouter(deps: RouterDeps) {
     server: Server<WsData>,
     sessionId: string,
     action: string | undefined,
+    body: Uint8Array = new Uint8Array(),
   ): Promise<Response | undefined> {
     const method = request.method;
     if (action === undefined) {
@@ -66,6 +73,19 @@ export function createRouter(deps: RouterDeps) {
       if (method !== "POST") return fail(405, "method_not_allowed", "use POST");
       if (action === "freeze") await manager.freeze(sessionId);
       else await manager.restore(sessionId);
+      return json(200, await manager.get(sessionId));
+    }
+    if (action === "limits") {
+      if (method !== "POST") return fail(405, "method_not_allowed", "use POST");
+      let input: unknown;
+      try {
+        input = JSON.parse(new TextDecoder().decode(body));
+      } catch {
+        return fail(400, "invalid_json", "the body must be JSON");
+      }
+      const limits = parseLiveLimits(input);
+      if (typeof limits === "string") return fail(400, "invalid_limits", limits);
+      await manager.updateLimits(sessionId, limits);
       return json(200, await manager.get(sessionId));
     }
     if (action === "stats") {
@@ -118,7 +138,7 @@ export function createRouter(deps: RouterDeps) {
     if (parts.length === 2) return containers(request.method, body);
     const sessionId = parts[2] ?? "";
     if (!SESSION_ID.test(sessionId)) return fail(404, "not_found", "no such container on this node");
-    return container(request, server, sessionId, parts[3]);
+    return container(request, server, sessionId, parts[3], body);
   }
 
   /** The route, with every failure turned into a JSON error (bad input is never a 5xx). */

@@ -2,7 +2,14 @@
 // pinned to the agent's certificate fingerprint. Pinning: the first connection reads the peer
 // certificate, checks its SHA-256 against the pin, and from then on that exact certificate is the
 // only trusted CA for this agent (its host name is not checked: the pin is the identity).
-import type { ClusterKey, ContainerInfo, ContainerSpec, ContainerStats, HealthReport } from "./contract.ts";
+import type {
+  ClusterKey,
+  ContainerInfo,
+  ContainerSpec,
+  ContainerStats,
+  HealthReport,
+  LiveLimits,
+} from "./contract.ts";
 import { signRequest } from "./contract.ts";
 
 export class AgentRequestError extends Error {
@@ -158,6 +165,9 @@ export class AgentClient {
   }
   async restore(sessionId: string) {
     await this.request("POST", `/v1/containers/${sessionId}/restore`);
+  }
+  async updateLimits(sessionId: string, limits: LiveLimits) {
+    await this.request("POST", `/v1/containers/${sessionId}/limits`, limits);
   }
   async remove(sessionId: string) {
     await this.request("DELETE", `/v1/containers/${sessionId}`);

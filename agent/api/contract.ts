@@ -159,6 +159,29 @@ export class RequestVerifier {
   }
 }
 
+/** What can change on a live container (the disk size cannot: it applies at the next spawn). */
+export type LiveLimits = Pick<PlanLimits, "cpuMillis" | "memoryMb" | "pidsLimit">;
+
+const LIVE_LIMIT_BOUNDS: Record<keyof LiveLimits, [number, number]> = {
+  cpuMillis: [100, 64_000],
+  memoryMb: [64, 262_144],
+  pidsLimit: [16, 32_768],
+};
+
+/** Parses a POST /v1/containers/:id/limits body strictly; a message for a 400 otherwise. */
+export function parseLiveLimits(input: unknown): LiveLimits | string {
+  if (!input || typeof input !== "object" || Array.isArray(input)) return "body must be a JSON object";
+  const body = input as Record<string, unknown>;
+  const extra = Object.keys(body).filter((k) => !(k in LIVE_LIMIT_BOUNDS));
+  if (extra.length) return `unknown limit(s): ${extra.join(", ")}`;
+  for (const [k, [min, max]] of Object.entries(LIVE_LIMIT_BOUNDS)) {
+    const v = body[k];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max)
+      return `${k} must be an integer from ${min} to ${max}`;
+  }
+  return body as LiveLimits;
+}
+
 const SPEC_KEYS = ["sessionId", "template", "limits", "secrets"];
 const LIMIT_KEYS = ["cpuMillis", "memoryMb", "pidsLimit", "diskMb"];
 

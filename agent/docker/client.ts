@@ -123,6 +123,17 @@ export class DockerClient {
   pauseContainer(id: string) {
     return this.request<void>("container pause", "POST", `/containers/${id}/pause`);
   }
+  /** Changes resource limits of a live (running or paused) container. */
+  updateContainer(id: string, body: Record<string, unknown>) {
+    return this.request<{ Warnings: string[] | null }>(
+      "container update",
+      "POST",
+      `/containers/${id}/update`,
+      {
+        body,
+      },
+    );
+  }
   unpauseContainer(id: string) {
     return this.request<void>("container unpause", "POST", `/containers/${id}/unpause`);
   }

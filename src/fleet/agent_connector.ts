@@ -18,6 +18,7 @@ export function agentConnector(keys: ClusterKey[]): AgentConnector {
       list: () => client.list(),
       freeze: (sessionId) => client.freeze(sessionId),
       restore: (sessionId) => client.restore(sessionId),
+      updateLimits: (sessionId, limits) => client.updateLimits(sessionId, limits),
       remove: (sessionId) => client.remove(sessionId),
       stats: (sessionId) => client.stats(sessionId).catch(() => null),
       connect: (sessionId, kind) => client.connect(sessionId, kind),

@@ -1,6 +1,8 @@
 // What the control plane needs from a node's agent. The real implementation wraps the signed,
 // fingerprint-pinned client of agent/api/client.ts (src/fleet/agent_connector.ts); keeping the control
 // plane on this narrow port means the lifecycle code never sees HTTP, signing or TLS.
+import type { LiveLimits } from "../../agent/api/contract.ts";
+
 export type NodeAddress = { id: string; url: string; fingerprint: string };
 
 export type AgentHealth = {
@@ -36,6 +38,8 @@ export interface NodeAgent {
   list(): Promise<AgentContainer[]>;
   freeze(sessionId: string): Promise<void>;
   restore(sessionId: string): Promise<void>;
+  /** New memory, CPU and pids limits on the live container. Optional: test doubles may lack it. */
+  updateLimits?(sessionId: string, limits: LiveLimits): Promise<void>;
   remove(sessionId: string): Promise<void>;
   stats(sessionId: string): Promise<AgentStats | null>;
   /** Opens the agent's WSS for a container: `kind` gateway or terminal. */

@@ -58,7 +58,7 @@ export function buildApi(ctx: AppContext, lifecycle: Lifecycle) {
       .use(authTotp(ctx))
       .use(tokensRoutes(ctx))
       .use(accountExport(ctx))
-      .use(adminUsersPlan(ctx))
+      .use(adminUsersPlan(ctx, lifecycle))
   );
 }
 

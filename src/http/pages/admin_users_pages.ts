@@ -6,6 +6,8 @@ import type { AppContext } from "../../context.ts";
 import { asSystem, isUuid } from "../../db/rls.ts";
 import { plans, users } from "../../db/schema.ts";
 import { UserError } from "../../errors.ts";
+import type { Lifecycle } from "../../sessions/lifecycle.ts";
+import { liveLimitsFor } from "../admin_users_plan.ts";
 import type { PageBase } from "./page_base.ts";
 import { errorResponse, formFields, html, PageError, page, type SignedInUser } from "./page_response.ts";
 
@@ -40,7 +42,7 @@ async function usersPage(
   );
 }
 
-export const adminUsersPages = (ctx: AppContext) => (app: PageBase) =>
+export const adminUsersPages = (ctx: AppContext, lifecycle: Lifecycle) => (app: PageBase) =>
   app
     .get(
       "/admin/users",
@@ -52,16 +54,16 @@ export const adminUsersPages = (ctx: AppContext) => (app: PageBase) =>
         const id = c.params.id ?? "";
         if (!isUuid(id)) throw new PageError(404, "No such user.");
         try {
-          const change = await setUserPlan(ctx.database.db, {
-            userId: id,
-            planId: formFields(c.body).plan ?? "",
-            actorId: user.id,
-            ip: c.ip,
-          });
-          const when =
-            change.container_limits === "next_spawn"
-              ? "Their container keeps its current limits until its next spawn."
-              : "They have no container now; the next one gets the new limits.";
+          const change = await setUserPlan(
+            ctx.database.db,
+            { userId: id, planId: formFields(c.body).plan ?? "", actorId: user.id, ip: c.ip },
+            liveLimitsFor(ctx, lifecycle),
+          );
+          const when = {
+            live: "Their running container got the new memory, CPU and process limits now; the disk size applies at its next spawn.",
+            next_spawn: "Their container keeps its current limits until its next spawn.",
+            no_container: "They have no container now; the next one gets the new limits.",
+          }[change.container_limits];
           return usersPage(ctx, user, { notice: `Plan changed to ${change.plan}. ${when}` });
         } catch (error) {
           if (!(error instanceof UserError)) return errorResponse(ctx, c.request, user, error);

@@ -23,5 +23,5 @@ export function consolePages(ctx: AppContext, lifecycle: Lifecycle, beforeDelete
     .use(adminPages(ctx, lifecycle))
     .use(passwordResetPages(ctx))
     .use(accountSecurityPages(ctx))
-    .use(adminUsersPages(ctx));
+    .use(adminUsersPages(ctx, lifecycle));
 }
