@@ -1,14 +1,18 @@
 // The agent's HTTP API (DESIGN.md "Agent API"). Every request, WebSocket upgrades included, must carry
 // a valid cluster-secret signature before anything else is looked at. `:id` is the clawfleet session id
 // (the container's clawfleet.session label).
-import type { Server } from "bun";
+import type { Server, ServerWebSocket } from "bun";
 import type { Logger } from "../common/log.ts";
+import type { WsSession } from "../common/ws_relay.ts";
 import { type HealthReport, parseContainerSpec, type RequestVerifier, SESSION_ID } from "./api/contract.ts";
 import { AgentError, type ContainerManager } from "./containers.ts";
 import { type DockerClient, DockerError } from "./docker/client.ts";
-import { GatewayRelay } from "./proxy.ts";
+import type { OpenSockets } from "./open_sockets.ts";
+import { relayToGateway } from "./proxy.ts";
 import { TerminalSession } from "./terminal.ts";
-import type { WsData } from "./ws_session.ts";
+
+/** A WebSocket's handler: built at `open` by the route that accepted the upgrade. */
+export type WsData = { start(ws: ServerWebSocket<WsData>): WsSession; session?: WsSession };
 
 export const MAX_BODY = 64 * 1024;
 
@@ -24,11 +28,12 @@ export type RouterDeps = {
   manager: ContainerManager;
   docker: DockerClient;
   health: () => Promise<HealthReport>;
+  sockets: OpenSockets;
   log: Logger;
 };
 
 export function createRouter(deps: RouterDeps) {
-  const { verifier, manager, docker, log } = deps;
+  const { verifier, manager, docker, sockets, log } = deps;
 
   async function containers(method: string, body: Uint8Array): Promise<Response> {
     if (method === "GET") return json(200, { containers: await manager.list() });
@@ -57,6 +62,7 @@ export function createRouter(deps: RouterDeps) {
         return found ? json(200, found) : fail(404, "not_found", "no such container on this node");
       }
       if (method === "DELETE") {
+        sockets.shutAll(sessionId, 1001, "the container was removed");
         await manager.remove(sessionId);
         return new Response(null, { status: 204 });
       }
@@ -64,8 +70,11 @@ export function createRouter(deps: RouterDeps) {
     }
     if (action === "freeze" || action === "restore") {
       if (method !== "POST") return fail(405, "method_not_allowed", "use POST");
-      if (action === "freeze") await manager.freeze(sessionId);
-      else await manager.restore(sessionId);
+      if (action === "freeze") {
+        // Nothing would read a frozen container's sockets: end them rather than let frames pile up.
+        sockets.shutAll(sessionId, 1001, "the container was frozen");
+        await manager.freeze(sessionId);
+      } else await manager.restore(sessionId);
       return json(200, await manager.get(sessionId));
     }
     if (action === "stats") {
@@ -78,10 +87,23 @@ export function createRouter(deps: RouterDeps) {
       let data: WsData;
       if (action === "gateway") {
         const target = await manager.gatewayTarget(sessionId);
-        data = { start: (ws) => new GatewayRelay(ws, target, log) };
+        data = {
+          start: (ws) => {
+            let forget = () => {};
+            const relay = relayToGateway(ws, target, log, { onEnd: () => forget() });
+            forget = sockets.add(sessionId, relay);
+            return relay;
+          },
+        };
       } else {
         const target = await manager.terminalTarget(sessionId);
-        data = { start: (ws) => new TerminalSession(ws, docker, target, log) };
+        data = {
+          start: (ws) => {
+            const terminal = new TerminalSession(ws, docker, target, log);
+            terminal.onEnd = sockets.add(sessionId, terminal);
+            return terminal;
+          },
+        };
       }
       if (server.upgrade(request, { data })) return undefined;
       return fail(400, "upgrade_failed", "the WebSocket upgrade failed");
