@@ -131,7 +131,7 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle) {
     try {
       const node = await getNode(ctx.database.db, ws.data.nodeId);
       if (!node) return relay.fail("node gone");
-      relay.attach(await lifecycle.agentFor(node).connect(ws.data.sessionId, ws.data.kind));
+      relay.attach(await lifecycle.fleet.agentFor(node).connect(ws.data.sessionId, ws.data.kind));
     } catch (error) {
       ctx.log.warn("could not reach the agent for a session socket", { error });
       relay.fail("node unreachable");
