@@ -27,8 +27,7 @@ export const adminUsersPlan = (ctx: AppContext, lifecycle: Lifecycle) => (app: A
 
 export function liveLimitsFor(ctx: AppContext, lifecycle: Lifecycle) {
   return liveLimitsApplier(
-    ctx.database.db,
-    (node) => lifecycle.agentFor(node),
+    (nodeId) => lifecycle.fleet.agentForNode(nodeId),
     (error) => ctx.log.warn("the new plan's limits could not be applied live", { error }),
   );
 }

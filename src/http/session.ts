@@ -1,7 +1,7 @@
 import { isProvider } from "../../common/providers.ts";
 import { ensureMaySpawn } from "../auth/email_verification.ts";
 import type { AppContext } from "../context.ts";
-import { type Lifecycle, LifecycleError } from "../sessions/lifecycle.ts";
+import type { Lifecycle } from "../sessions/lifecycle.ts";
 import { getSessionView } from "../sessions/sessions_repo.ts";
 import type { SessionAction } from "../sessions/state_machine.ts";
 import { type ApiBase, requireUser } from "./api_base.ts";
@@ -82,12 +82,7 @@ export const sessionRoutes = (ctx: AppContext, lifecycle: Lifecycle) => (app: Ap
         checkSpawnOptions(c.body);
         await ensureMaySpawn(ctx, auth.userId);
       }
-      try {
-        await lifecycle.request(auth.userId, action, c.ip);
-      } catch (error) {
-        if (error instanceof LifecycleError) throw new ApiError(error.status, error.code, error.message);
-        throw error;
-      }
+      await lifecycle.request(auth.userId, action, c.ip);
       c.set.status = 202;
       return sessionView(ctx, auth.userId);
     });

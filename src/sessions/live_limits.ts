@@ -1,10 +1,8 @@
 // After a plan change: the user's running or frozen container gets the new memory, CPU and pids limits
 // at once through its node's agent (Docker updates a live container's cgroup). The disk size cannot
 // change on a live container; it, and anything the agent could not apply, waits for the next spawn.
-import type { Db } from "../db/client.ts";
 import type { plans } from "../db/schema.ts";
 import type { NodeAgent } from "../fleet/agent_port.ts";
-import { getNode, type NodeRow } from "../fleet/nodes.ts";
 import { ACTIVE_STATES, type SessionRow } from "./sessions_repo.ts";
 
 export type LimitsOutcome = "live" | "next_spawn" | "no_container";
@@ -15,15 +13,13 @@ export type LiveLimitsApplier = (
 ) => Promise<LimitsOutcome>;
 
 export function liveLimitsApplier(
-  db: Db,
-  agentFor: (node: Pick<NodeRow, "id" | "url" | "fingerprint">) => NodeAgent,
+  agentForNode: (nodeId: string | null) => Promise<{ agent: NodeAgent } | null>,
   onError: (error: unknown) => void,
 ): LiveLimitsApplier {
   return async (session, plan) => {
     if (!session || !ACTIVE_STATES.includes(session.state)) return "no_container";
     if (session.state !== "running" && session.state !== "frozen") return "next_spawn";
-    const node = session.nodeId ? await getNode(db, session.nodeId) : null;
-    const agent = node ? agentFor(node) : null;
+    const agent = session.nodeId ? (await agentForNode(session.nodeId))?.agent : null;
     if (!agent?.updateLimits) return "next_spawn";
     try {
       await agent.updateLimits(session.id, {

@@ -63,7 +63,7 @@ for (const driver of DRIVERS) {
       const plan = cli(["users", "plan", "ops@example.test", "pro"], env);
       expect(plan).toMatchObject({ code: 0, out: "ops@example.test is now on plan pro\n" });
       const unknownPlan = cli(["users", "plan", "ops@example.test", "gold"], env);
-      expect(unknownPlan.code).toBe(1);
+      expect(unknownPlan.code).toBe(64);
       expect(unknownPlan.err).toContain('There is no plan "gold"');
       expect(cli(["users", "reset-link", "nobody@example.test"], env)).toMatchObject({ code: 64 });
       expect(cli(["users", "plan"], env).code).toBe(64);
