@@ -25,7 +25,8 @@ const DIGITS = 6;
 const RECOVERY_CODES = 10;
 const ISSUER = "clawfleet";
 
-const binding = (userId: string) => ({ userId, provider: "totp", rowId: userId });
+/** What a sealed TOTP secret is bound to (its AAD): the user it belongs to. */
+export const totpBinding = (userId: string) => ({ userId, provider: "totp", rowId: userId });
 const stepNow = () => Math.floor(Date.now() / 1000 / PERIOD_S);
 
 export type TotpSetup = { secret: string; otpauth_uri: string; qr_svg: string };
@@ -50,7 +51,7 @@ export async function setupTotp(ctx: AppContext, caller: Caller): Promise<TotpSe
   }
   const key = crypto.getRandomValues(new Uint8Array(20));
   const secret = encodeBase32UpperCaseNoPadding(key);
-  const sealed = await seal(ctx.keyring.newest, secret, binding(caller.userId));
+  const sealed = await seal(ctx.keyring.newest, secret, totpBinding(caller.userId));
   await asUser(ctx.database.db, caller.userId, (tx) =>
     tx
       .insert(totpFactors)
@@ -87,7 +88,7 @@ async function secretKey(ctx: AppContext, factor: typeof totpFactors.$inferSelec
     nonce: new Uint8Array(factor.nonce),
     ciphertext: new Uint8Array(factor.ciphertext),
   };
-  const secret = await open(master, sealed, binding(factor.userId));
+  const secret = await open(master, sealed, totpBinding(factor.userId));
   return decodeBase32IgnorePadding(secret);
 }
 
