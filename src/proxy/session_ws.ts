@@ -6,6 +6,7 @@ import { MAX_FRAME, WsRelay } from "../../common/ws_relay.ts";
 import { accessTokenSigner } from "../auth/access_tokens.ts";
 import { ACCESS_COOKIE } from "../auth/cookies.ts";
 import { expectedOrigin } from "../auth/csrf.ts";
+import { PERSONAL_TOKEN_PREFIX, verifyPersonalToken } from "../auth/personal_tokens.ts";
 import type { AppContext } from "../context.ts";
 import { getNode } from "../fleet/nodes.ts";
 import { verifyAccess } from "../http/api_base.ts";
@@ -68,7 +69,11 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle) {
       : origin
         ? cookie(request, ACCESS_COOKIE)
         : null;
-    const auth = token ? await verifyAccess(ctx, tokens, token) : null;
+    const auth = !token
+      ? null
+      : token.startsWith(PERSONAL_TOKEN_PREFIX)
+        ? await verifyPersonalToken(ctx, token)
+        : await verifyAccess(ctx, tokens, token);
     if (!auth) return reject(401, "unauthenticated", "Sign in to continue.");
 
     let view = await getSessionView(ctx.database.db, auth.userId);
