@@ -2,7 +2,7 @@
 // pseudonymizes its audit entries (a fresh random id per deleted account replaces the user id, and the
 // IP addresses go), so the log stays useful as a record of events without pointing at a person.
 // Everything else is kept for the operator's retention period and then deleted.
-import { or, sql } from "drizzle-orm";
+import { inArray, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { asSystem } from "../db/rls.ts";
 import { auditLog, loginAttempts } from "../db/schema.ts";
@@ -10,8 +10,10 @@ import { auditLog, loginAttempts } from "../db/schema.ts";
 export async function forgetAccountHistory(db: Db, userId: string, email: string): Promise<void> {
   const pseudonym = crypto.randomUUID();
   await asSystem(db, async (tx) => {
-    await tx.delete(loginAttempts).where(sql`${loginAttempts.email} = ${email}
-      or ${loginAttempts.email} like ${`%:${email}`} or ${loginAttempts.email} like ${`%:${userId}`}`);
+    // The sign-ins, and the throttle keys of its resets and codes (src/auth/attempt_throttle.ts).
+    await tx
+      .delete(loginAttempts)
+      .where(inArray(loginAttempts.email, [email, `password_reset:${email}`, `totp:${userId}`]));
     await tx
       .update(auditLog)
       .set({

@@ -54,10 +54,11 @@ export async function confirmPasswordReset(
   meta: ClientMeta,
 ): Promise<void> {
   const db = ctx.database.db;
-  await ensureAttemptAllowed(db, "password_reset_confirm", "any", meta.ip);
+  // Keyed by address, not globally: strangers' bad tokens must not hold up someone's real reset.
+  await ensureAttemptAllowed(db, "password_reset_confirm", meta.ip, meta.ip);
   const pending = await peekAccountToken(db, "password_reset", input.token);
   if (!pending) {
-    await recordAttempt(db, "password_reset_confirm", "any", meta.ip, false);
+    await recordAttempt(db, "password_reset_confirm", meta.ip, meta.ip, false);
     throw INVALID_LINK();
   }
   const problem = checkPassword(input.newPassword, pending.email);

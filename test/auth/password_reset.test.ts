@@ -122,5 +122,18 @@ for (const driver of DRIVERS) {
       expect(statuses).toContain(429);
       expect(Number(retryAfter)).toBeGreaterThan(0);
     });
+
+    test("guessing tokens is throttled per address", async () => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        const response = await api.call("POST", "/auth/password-reset/confirm", {
+          token: crypto.randomUUID().replaceAll("-", "").padEnd(43, "x"),
+          new_password: NEW_PASSWORD,
+        });
+        statuses.push(response.status);
+      }
+      expect(statuses.filter((s) => s !== 400 && s !== 429)).toEqual([]);
+      expect(statuses).toContain(429);
+    });
   });
 }
