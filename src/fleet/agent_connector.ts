@@ -21,7 +21,7 @@ export function agentConnector(keys: ClusterKey[]): AgentConnector {
       updateLimits: (sessionId, limits) => client.updateLimits(sessionId, limits),
       remove: (sessionId) => client.remove(sessionId),
       stats: (sessionId) => client.stats(sessionId).catch(() => null),
-      connect: (sessionId, kind) => client.connect(sessionId, kind),
+      connect: (sessionId, kind, reconnect) => client.connect(sessionId, kind, reconnect),
     };
     clients.set(node.id, { address: node, agent });
     return agent;
