@@ -17,6 +17,8 @@ export type AgentConfig = {
   templates: Template[];
   blocked: string[];
   allowRootful: boolean;
+  /** Run on a host whose ext4 cannot encrypt: volumes are then size-limited images in plaintext. */
+  allowUnencryptedVolumes: boolean;
   capacity: { cpuMillis: number; memoryMb: number; containers: number };
   tls: { cert: string; key: string } | null;
   /** Off only where another layer isolates the containers' networks (reported in /v1/health). */
@@ -52,9 +54,11 @@ export function isIpv4Cidr(value: string): boolean {
 export function loadAgentConfig(env: Env, args: string[], opts: { needSecrets?: boolean } = {}): AgentConfig {
   const merged: Env = { ...env };
   let allowRootful = false;
+  let allowUnencryptedVolumes = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? "";
     if (arg === "--allow-rootful") allowRootful = true;
+    else if (arg === "--allow-unencrypted-volumes") allowUnencryptedVolumes = true;
     else if (arg.startsWith("--")) {
       const [name = "", inline] = arg.slice(2).split("=", 2);
       const envName = FLAGS[name];
@@ -148,6 +152,7 @@ export function loadAgentConfig(env: Env, args: string[], opts: { needSecrets?: 
     templates,
     blocked,
     allowRootful,
+    allowUnencryptedVolumes,
     capacity,
     tls: cert && key ? { cert, key } : null,
     firewall: firewall === "on",

@@ -3,7 +3,13 @@
 
 import { encodeHexLowerCase } from "@oslojs/encoding";
 import { hmacSha256 } from "../common/crypto.ts";
-import type { ContainerInfo, ContainerSpec, ContainerStats, ContainerStatus } from "./api/contract.ts";
+import type {
+  ContainerInfo,
+  ContainerSpec,
+  ContainerStats,
+  ContainerStatus,
+  RestoreRequest,
+} from "./api/contract.ts";
 import { type ContainerInspect, type DockerClient, DockerError } from "./docker/client.ts";
 import {
   containerConfig,
@@ -16,6 +22,7 @@ import {
 } from "./isolation.ts";
 import { waitHealthy } from "./readiness.ts";
 import type { Template } from "./templates.ts";
+import { type VolumeManager, type VolumeOwner, volumeKeyBytes } from "./volumes/volumes.ts";
 
 export class AgentError extends Error {
   constructor(
@@ -33,6 +40,9 @@ export type ContainerManagerOptions = {
   templates: Template[];
   host: HostSecurity;
   gatewaySecret: Uint8Array<ArrayBuffer>;
+  volumes: VolumeManager;
+  /** Host ids of container uid/gid 0 (userns-remap), to own each volume's data directory. */
+  idOffset: { uid: number; gid: number };
   log: {
     info(msg: string, f?: Record<string, unknown>): void;
     warn(msg: string, f?: Record<string, unknown>): void;
@@ -111,6 +121,13 @@ export class ContainerManager {
   private async doSpawn(spec: ContainerSpec): Promise<ContainerInfo> {
     const template = this.template(spec.template);
     const { docker, nodeId, log } = this.opts;
+    // Mounted, unlocked and grown to the plan before anything runs: a thawed or recreated container
+    // must find its data, and Docker refuses the bind mount while the volume is not attached.
+    const dataSource = await this.opts.volumes.ensure(spec.sessionId, {
+      sizeMb: spec.limits.diskMb,
+      key: volumeKeyBytes(spec.volume),
+      owner: this.volumeOwner(template),
+    });
     const existing = await this.inspect(spec.sessionId);
     // Spawn means "make it run": a frozen container is thawed, not replaced (its data is in it).
     if (existing?.State.Paused) await docker.unpauseContainer(existing.Id);
@@ -128,16 +145,19 @@ export class ContainerManager {
       }
       throw error;
     }
-    // Both idempotent: a respawn after a lost container finds its network and its data again.
-    const [, , gatewayToken] = await Promise.all([
+    // Idempotent: a respawn after a lost container finds its network (and, above, its data) again.
+    const [, gatewayToken] = await Promise.all([
       this.ensureNetwork(spec.sessionId, template.name),
-      docker.createVolume({
-        Name: volumeName(spec.sessionId),
-        Labels: { [LABELS.managed]: "1", [LABELS.session]: spec.sessionId, [LABELS.node]: nodeId },
-      }),
       this.gatewayToken(spec.sessionId),
     ]);
-    const config = containerConfig({ spec, template, nodeId, gatewayToken, host: this.opts.host });
+    const config = containerConfig({
+      spec,
+      template,
+      nodeId,
+      gatewayToken,
+      host: this.opts.host,
+      dataSource,
+    });
     const created = await docker.createContainer(containerName(spec.sessionId), config);
     this.progress.set(spec.sessionId, "starting");
     await docker.startContainer(created.Id);
@@ -230,25 +250,56 @@ export class ContainerManager {
     return inspect;
   }
 
+  /** The template's user as the host sees it; a named user (uid unknown here) gets a 0777 directory. */
+  private volumeOwner(template: Template): VolumeOwner {
+    const { uid, gid } = this.opts.idOffset;
+    const [user = "", group] = template.user.split(":");
+    if (!/^\d+$/.test(user)) return { uid, gid, mode: 0o777 };
+    return {
+      uid: uid + Number(user),
+      gid: gid + Number(/^\d+$/.test(group ?? "") ? group : user),
+      mode: 0o700,
+    };
+  }
+
+  /** Pauses the processes, then takes the volume key out of the kernel while nothing runs. */
   async freeze(sessionId: string) {
     const inspect = await this.require(sessionId);
     if (!inspect.State.Paused) await this.opts.docker.pauseContainer(inspect.Id);
+    const { busy } = await this.opts.volumes.lock(sessionId);
+    if (busy)
+      this.opts.log.info("volume key removed; open files stay readable until restore", {
+        session: sessionId,
+      });
   }
 
-  async restore(sessionId: string) {
+  /** Key back in (re-attaching the volume after a node reboot), then the processes resume. */
+  async restore(sessionId: string, request: RestoreRequest = {}) {
     const inspect = await this.require(sessionId);
+    const key = volumeKeyBytes(request.volume);
+    if (key || this.opts.volumes.keyState(sessionId) !== "present") {
+      const template = this.template(inspect.Config.Labels[LABELS.template] ?? "");
+      await this.opts.volumes.ensure(sessionId, { sizeMb: null, key, owner: this.volumeOwner(template) });
+    }
     if (inspect.State.Paused) await this.opts.docker.unpauseContainer(inspect.Id);
+    else if (!inspect.State.Running) await this.opts.docker.startContainer(inspect.Id);
   }
 
-  /** Container, volume and network: everything of the session goes; idempotent. */
+  /**
+   * Container, volume and network: everything of the session goes; idempotent. The volume key leaves
+   * the kernel first (crypto-shredding), then the container, then the image itself.
+   */
   async remove(sessionId: string) {
-    const { docker } = this.opts;
+    const { docker, volumes } = this.opts;
     const ignoreMissing = (error: unknown) => {
       if (!(error instanceof DockerError && error.notFound)) throw error;
     };
+    await volumes.shredKey(sessionId);
     await docker
       .removeContainer(containerName(sessionId), { force: true, volumes: true })
       .catch(ignoreMissing);
+    await volumes.destroy(sessionId);
+    // Volumes made before encrypted images (a Docker named volume) go too.
     await docker.removeVolume(volumeName(sessionId)).catch(ignoreMissing);
     await docker.removeNetwork(networkName(sessionId)).catch(ignoreMissing);
   }

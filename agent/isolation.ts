@@ -1,7 +1,8 @@
 // The one place the hardened container configuration is built. Whatever the caller asked for, every
 // container gets: no capabilities, no-new-privileges, the default seccomp profile (AppArmor's
 // docker-default where the host has AppArmor), a read-only root with a small tmpfs /tmp, memory /
-// CPU / pids limits from the plan, no host mounts (only its own named volume), never the Docker
+// CPU / pids limits from the plan, no host mounts but one: its own encrypted volume (a bind mount of
+// the directory where the agent mounted the session's ext4 image, agent/volumes/), never the Docker
 // socket, its gateway published on 127.0.0.1 only, its own bridge network with ICC off,
 // on-failure restarts (at most 5), bounded logs, and labels tying it to its session and node.
 import type { ContainerSpec } from "./api/contract.ts";
@@ -62,8 +63,10 @@ export function containerConfig(opts: {
   nodeId: string;
   gatewayToken: string;
   host: HostSecurity;
+  /** The host directory of the session's mounted volume (VolumeManager.dataPath). */
+  dataSource: string;
 }) {
-  const { spec, template, nodeId, gatewayToken, host } = opts;
+  const { spec, template, nodeId, gatewayToken, host, dataSource } = opts;
   const env: string[] = [];
   for (const [key, value] of Object.entries(template.env ?? {})) env.push(`${key}=${value}`);
   for (const [provider, key] of Object.entries(spec.secrets)) {
@@ -97,7 +100,16 @@ export function containerConfig(opts: {
       NanoCpus: spec.limits.cpuMillis * 1_000_000,
       PidsLimit: spec.limits.pidsLimit,
       Mounts: [
-        { Type: "volume", Source: volumeName(spec.sessionId), Target: template.dataPath, ReadOnly: false },
+        // A `Mounts` bind (unlike `Binds`) fails when its source is missing, so a container can never
+        // start on the bare mount point of a volume that is not attached. rprivate: nothing mounted
+        // inside propagates back to the host.
+        {
+          Type: "bind",
+          Source: dataSource,
+          Target: template.dataPath,
+          ReadOnly: false,
+          BindOptions: { Propagation: "rprivate" },
+        },
       ],
       Binds: [],
       PortBindings: { [port]: [{ HostIp: "127.0.0.1", HostPort: "" }] },

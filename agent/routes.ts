@@ -3,14 +3,31 @@
 // (the container's clawfleet.session label).
 import type { Server } from "bun";
 import type { Logger } from "../common/log.ts";
-import { type HealthReport, parseContainerSpec, type RequestVerifier, SESSION_ID } from "./api/contract.ts";
+import {
+  type HealthReport,
+  parseContainerSpec,
+  parseRestoreRequest,
+  type RequestVerifier,
+  SESSION_ID,
+} from "./api/contract.ts";
 import { AgentError, type ContainerManager } from "./containers.ts";
 import { type DockerClient, DockerError } from "./docker/client.ts";
 import { GatewayRelay } from "./proxy.ts";
 import { TerminalSession } from "./terminal.ts";
+import { VolumeError } from "./volumes/volumes.ts";
 import type { WsData } from "./ws_session.ts";
 
 export const MAX_BODY = 64 * 1024;
+
+/** An empty body is undefined; a body that is not JSON is null (which every parser refuses). */
+function parseJson(body: Uint8Array): unknown {
+  if (body.byteLength === 0) return undefined;
+  try {
+    return JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    return null;
+  }
+}
 
 function json(status: number, body: unknown) {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
@@ -49,6 +66,7 @@ export function createRouter(deps: RouterDeps) {
     server: Server<WsData>,
     sessionId: string,
     action: string | undefined,
+    body: Uint8Array,
   ): Promise<Response | undefined> {
     const method = request.method;
     if (action === undefined) {
@@ -65,7 +83,11 @@ export function createRouter(deps: RouterDeps) {
     if (action === "freeze" || action === "restore") {
       if (method !== "POST") return fail(405, "method_not_allowed", "use POST");
       if (action === "freeze") await manager.freeze(sessionId);
-      else await manager.restore(sessionId);
+      else {
+        const restore = parseRestoreRequest(parseJson(body));
+        if (typeof restore === "string") return fail(400, "invalid_request", restore);
+        await manager.restore(sessionId, restore);
+      }
       return json(200, await manager.get(sessionId));
     }
     if (action === "stats") {
@@ -118,7 +140,7 @@ export function createRouter(deps: RouterDeps) {
     if (parts.length === 2) return containers(request.method, body);
     const sessionId = parts[2] ?? "";
     if (!SESSION_ID.test(sessionId)) return fail(404, "not_found", "no such container on this node");
-    return container(request, server, sessionId, parts[3]);
+    return container(request, server, sessionId, parts[3], body);
   }
 
   /** The route, with every failure turned into a JSON error (bad input is never a 5xx). */
@@ -126,7 +148,8 @@ export function createRouter(deps: RouterDeps) {
     try {
       return await route(request, server);
     } catch (error) {
-      if (error instanceof AgentError) return fail(error.status, error.code, error.message);
+      if (error instanceof AgentError || error instanceof VolumeError)
+        return fail(error.status, error.code, error.message);
       if (error instanceof DockerError) {
         if (/address pool/.test(error.message)) {
           log.error("docker has no network addresses left: set default-address-pools (deploy/daemon.json)");

@@ -2,6 +2,7 @@
 // (reachable, userns-remap unless --allow-rootful), installs the firewall, loads or creates the TLS
 // certificate, rediscovers the node's containers by label, and serves the signed API (routes.ts).
 // The server's all-in-one mode and the tests call it in-process; agent/main.ts is the CLI around it.
+import { join } from "node:path";
 import type { ServerWebSocket } from "bun";
 import { ConfigError } from "../common/config_error.ts";
 import { createLogger, type Logger } from "../common/log.ts";
@@ -13,6 +14,8 @@ import { DockerClient, DockerError } from "./docker/client.ts";
 import { FirewallError, installFirewall, listRules } from "./firewall.ts";
 import { createRouter, MAX_BODY } from "./routes.ts";
 import { ensureCertificate } from "./tls.ts";
+import { probeEncryptedVolumes } from "./volumes/probe.ts";
+import { VolumeManager } from "./volumes/volumes.ts";
 import type { WsData } from "./ws_session.ts";
 
 export type RunningAgent = {
@@ -28,7 +31,13 @@ export type RunningAgent = {
 
 export class IsolationUnavailableError extends Error {}
 
-type EngineFacts = { version: string; isolation: HealthReport["isolation"]; liveRestore: boolean };
+type EngineFacts = {
+  version: string;
+  isolation: Omit<HealthReport["isolation"], "encryptedVolumes">;
+  liveRestore: boolean;
+  /** Host ids of container uid/gid 0: the remap's first ids, or 0 on a rootful daemon. */
+  idOffset: { uid: number; gid: number };
+};
 
 async function checkEngine(docker: DockerClient, config: AgentConfig, log: Logger): Promise<EngineFacts> {
   let version: Awaited<ReturnType<DockerClient["version"]>>;
@@ -62,7 +71,29 @@ async function checkEngine(docker: DockerClient, config: AgentConfig, log: Logge
       firewall: config.firewall,
     },
     liveRestore: info.LiveRestoreEnabled,
+    idOffset: remapOffset(usernsRemap, info.DockerRootDir),
   };
+}
+
+function remapOffset(usernsRemap: boolean, rootDir: string | undefined) {
+  const m = /\/(\d+)\.(\d+)$/.exec(rootDir ?? "");
+  if (!usernsRemap) return { uid: 0, gid: 0 };
+  if (!m)
+    throw new IsolationUnavailableError(`cannot tell the userns-remap ids from DockerRootDir ${rootDir}`);
+  return { uid: Number(m[1]), gid: Number(m[2]) };
+}
+
+/** Encrypted volumes or, with --allow-unencrypted-volumes, plaintext ones (still size-limited). */
+async function volumeManager(config: AgentConfig, log: Logger): Promise<VolumeManager> {
+  const root = join(config.dataDir, "volumes");
+  const problem = await probeEncryptedVolumes(root);
+  if (!problem) return new VolumeManager(root, true, log);
+  if (!config.allowUnencryptedVolumes)
+    throw new IsolationUnavailableError(
+      `this host cannot make encrypted volumes (${problem}); install e2fsprogs on a kernel with ext4 encryption (deploy/install-agent.sh) or pass --allow-unencrypted-volumes`,
+    );
+  log.warn("running with --allow-unencrypted-volumes: container data is stored in plaintext", { problem });
+  return new VolumeManager(root, false, log);
 }
 
 export async function startAgent(
@@ -82,12 +113,16 @@ export async function startAgent(
     }
   }
   const tls = await ensureCertificate(config.dataDir, config.tls);
+  const volumes = await volumeManager(config, log);
+  const isolation = { ...engine.isolation, encryptedVolumes: volumes.encrypt };
   const manager = new ContainerManager({
     docker,
     nodeId: config.nodeId,
     templates: config.templates,
     host: { apparmor: engine.isolation.apparmor },
     gatewaySecret: nodeSecret(config.dataDir),
+    volumes,
+    idOffset: engine.idOffset,
     log,
   });
 
@@ -101,7 +136,7 @@ export async function startAgent(
     dockerVersion: engine.version,
     capacity: config.capacity,
     containers: (await manager.list()).length,
-    isolation: engine.isolation,
+    isolation,
     liveRestore: engine.liveRestore,
     firewall: config.firewall ? listRules() : [],
   });

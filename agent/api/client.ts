@@ -2,7 +2,14 @@
 // pinned to the agent's certificate fingerprint. Pinning: the first connection reads the peer
 // certificate, checks its SHA-256 against the pin, and from then on that exact certificate is the
 // only trusted CA for this agent (its host name is not checked: the pin is the identity).
-import type { ClusterKey, ContainerInfo, ContainerSpec, ContainerStats, HealthReport } from "./contract.ts";
+import type {
+  ClusterKey,
+  ContainerInfo,
+  ContainerSpec,
+  ContainerStats,
+  HealthReport,
+  RestoreRequest,
+} from "./contract.ts";
 import { signRequest } from "./contract.ts";
 
 export class AgentRequestError extends Error {
@@ -156,8 +163,8 @@ export class AgentClient {
   async freeze(sessionId: string) {
     await this.request("POST", `/v1/containers/${sessionId}/freeze`);
   }
-  async restore(sessionId: string) {
-    await this.request("POST", `/v1/containers/${sessionId}/restore`);
+  async restore(sessionId: string, body: RestoreRequest = {}) {
+    await this.request("POST", `/v1/containers/${sessionId}/restore`, body);
   }
   async remove(sessionId: string) {
     await this.request("DELETE", `/v1/containers/${sessionId}`);

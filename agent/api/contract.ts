@@ -28,7 +28,15 @@ export type ContainerSpec = {
   template: string;
   limits: PlanLimits;
   secrets: Record<string, string>;
+  /** The session's volume key (32 bytes, base64), required by a node that encrypts volumes. */
+  volume?: VolumeKey;
 };
+
+/** The key a node needs to mount a session's encrypted volume; the node keeps it only in the kernel. */
+export type VolumeKey = { key: string };
+
+/** POST /v1/containers/:id/restore: the volume key, since freeze took it out of the kernel. */
+export type RestoreRequest = { volume?: VolumeKey };
 
 /** A clawfleet session id (lower-case UUID), which is also the `:id` of every container route. */
 export const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -57,6 +65,8 @@ export type HealthReport = {
     apparmor: boolean;
     rootful: boolean;
     firewall: boolean;
+    /** Data volumes are fscrypt-encrypted ext4 images (false only with --allow-unencrypted-volumes). */
+    encryptedVolumes: boolean;
   };
   /** The daemon keeps containers running while it (or the agent) restarts. */
   liveRestore: boolean;
@@ -159,7 +169,7 @@ export class RequestVerifier {
   }
 }
 
-const SPEC_KEYS = ["sessionId", "template", "limits", "secrets"];
+const SPEC_KEYS = ["sessionId", "template", "limits", "secrets", "volume"];
 const LIMIT_KEYS = ["cpuMillis", "memoryMb", "pidsLimit", "diskMb"];
 
 /** Parses a POST /v1/containers body strictly; returns a message for a 400 on anything unexpected. */
@@ -193,10 +203,36 @@ export function parseContainerSpec(input: unknown): ContainerSpec | string {
     if (!isProvider(k)) return `unknown secret provider ${k}`;
     if (typeof v !== "string" || v.length > 512 || /[\s\0]/.test(v)) return `secret ${k} is malformed`;
   }
+  const volume = parseVolumeKey(body.volume);
+  if (typeof volume === "string") return volume;
   return {
     sessionId: body.sessionId,
     template: body.template,
     limits: limits as PlanLimits,
     secrets: secrets as Record<string, string>,
+    ...(volume ? { volume } : {}),
   };
+}
+
+const BASE64_32_BYTES = /^[A-Za-z0-9+/]{43}=$/;
+
+function parseVolumeKey(input: unknown): VolumeKey | null | string {
+  if (input === undefined) return null;
+  if (!input || typeof input !== "object" || Array.isArray(input)) return "volume must be an object";
+  const extra = Object.keys(input).filter((k) => k !== "key");
+  if (extra.length) return `unknown volume field(s): ${extra.join(", ")}`;
+  const key = (input as { key?: unknown }).key;
+  if (typeof key !== "string" || !BASE64_32_BYTES.test(key)) return "volume.key must be 32 bytes of base64";
+  return { key };
+}
+
+/** Parses a restore body (empty, or `{volume: {key}}`) as strictly as a spawn. */
+export function parseRestoreRequest(input: unknown): RestoreRequest | string {
+  if (input === undefined) return {};
+  if (!input || typeof input !== "object" || Array.isArray(input)) return "body must be a JSON object";
+  const extra = Object.keys(input).filter((k) => k !== "volume");
+  if (extra.length) return `unknown field(s): ${extra.join(", ")}`;
+  const volume = parseVolumeKey((input as { volume?: unknown }).volume);
+  if (typeof volume === "string") return volume;
+  return volume ? { volume } : {};
 }

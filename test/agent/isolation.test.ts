@@ -16,6 +16,7 @@ import {
   ensureRuntimeImage,
   startTestAgent,
   TEST_CLUSTER_SECRET,
+  volumeKey,
 } from "../helpers/fleet.ts";
 import { createNetns, type Netns, startFakeProviderInNetns } from "../helpers/netns.ts";
 
@@ -67,7 +68,7 @@ describe("container isolation on a real engine", () => {
     });
     await Promise.all(
       [a, b].map((sessionId) =>
-        client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} }),
+        client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {}, volume: volumeKey() }),
       ),
     );
     const inspectA = dockerInspect(`clawfleet-${a}`);
@@ -103,7 +104,11 @@ describe("container isolation on a real engine", () => {
     expect(h.NanoCpus).toBe(500_000_000);
     expect(h.PidsLimit).toBe(128);
     expect(h.Binds ?? []).toEqual([]);
-    expect(c?.Mounts.map((m: { Type: string }) => m.Type)).toEqual(["volume"]);
+    // The one host mount: the session's own encrypted volume, mounted by the agent in its data dir.
+    expect(c?.Mounts.map((m: { Type: string }) => m.Type)).toEqual(["bind"]);
+    expect(c?.Mounts[0].Source).toBe(`${agent.dataDir}/volumes/mnt/${a}/data`);
+    expect(c?.Mounts[0].Destination).toBe("/data");
+    expect(c?.Mounts[0].Propagation).toBe("rprivate");
     expect(JSON.stringify(c?.Mounts)).not.toContain("docker.sock");
     for (const bindings of Object.values(h.PortBindings) as { HostIp: string }[][]) {
       for (const binding of bindings) expect(binding.HostIp).toBe("127.0.0.1");
@@ -228,6 +233,7 @@ describe("container isolation on a real engine", () => {
       apparmor: info.SecurityOptions.some((o) => o.includes("apparmor")),
       rootful: false,
       firewall: true,
+      encryptedVolumes: true,
     });
     expect(health.liveRestore).toBe(info.LiveRestoreEnabled);
     expect(health.dockerVersion).toMatch(/^\d+\.\d+/);

@@ -18,6 +18,7 @@ test("the openclaw preset: port 18789, --bind lan, a per-container token, heap b
     nodeId: "n",
     gatewayToken: "tok123",
     host: { apparmor: false },
+    dataSource: "/agent-data/volumes/mnt/s/data",
   });
   expect(Object.keys(config.ExposedPorts)).toEqual(["18789/tcp"]);
   expect(config.Cmd?.join(" ")).toContain("--bind lan --port 18789");
@@ -48,6 +49,7 @@ test("AppArmor is applied where the host has it", () => {
     nodeId: "n",
     gatewayToken: "t",
     host: { apparmor: true },
+    dataSource: "/agent-data/volumes/mnt/s/data",
   });
   expect(withAppArmor.HostConfig.SecurityOpt).toContain("apparmor=docker-default");
 });
@@ -99,13 +101,20 @@ test("a template cannot loosen the hardened configuration: its fields only name 
     nodeId: "n",
     gatewayToken: "t",
     host: { apparmor: false },
+    dataSource: "/agent-data/volumes/mnt/s/data",
   });
   expect(config.Cmd).toEqual(["/srv", "--flag"]);
   expect(config.Env).toContain("FOO=bar");
   expect(config.HostConfig.CapDrop).toEqual(["ALL"]);
   expect(config.HostConfig.ReadonlyRootfs).toBe(true);
   expect(config.HostConfig.Mounts).toEqual([
-    { Type: "volume", Source: `clawfleet-data-${spec.sessionId}`, Target: "/state", ReadOnly: false },
+    {
+      Type: "bind",
+      Source: "/agent-data/volumes/mnt/s/data",
+      Target: "/state",
+      ReadOnly: false,
+      BindOptions: { Propagation: "rprivate" },
+    },
   ]);
   expect(config.HostConfig.PortBindings).toEqual({ "9000/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] });
 });
