@@ -55,6 +55,10 @@ export class ContainerManager {
 
   constructor(private readonly opts: ContainerManagerOptions) {}
 
+  get volumes(): VolumeManager {
+    return this.opts.volumes;
+  }
+
   template(name: string): Template {
     const template = this.opts.templates.find((t) => t.name === name);
     if (!template) throw new AgentError(400, "unknown_template", `no template named ${name} on this node`);
@@ -121,6 +125,8 @@ export class ContainerManager {
   private async doSpawn(spec: ContainerSpec): Promise<ContainerInfo> {
     const template = this.template(spec.template);
     const { docker, nodeId, log } = this.opts;
+    const existing = await this.inspect(spec.sessionId);
+    if (!existing?.State.Running) await this.requireImage(template);
     // Mounted, unlocked and grown to the plan before anything runs: a thawed or recreated container
     // must find its data, and Docker refuses the bind mount while the volume is not attached.
     const dataSource = await this.opts.volumes.ensure(spec.sessionId, {
@@ -128,7 +134,6 @@ export class ContainerManager {
       key: volumeKeyBytes(spec.volume),
       owner: this.volumeOwner(template),
     });
-    const existing = await this.inspect(spec.sessionId);
     // Spawn means "make it run": a frozen container is thawed, not replaced (its data is in it).
     if (existing?.State.Paused) await docker.unpauseContainer(existing.Id);
     if (existing?.State.Running) {
@@ -137,14 +142,6 @@ export class ContainerManager {
     }
     if (existing) await docker.removeContainer(existing.Id, { force: true });
     this.progress.set(spec.sessionId, "creating");
-    try {
-      await docker.imageInspect(template.image);
-    } catch (error) {
-      if (error instanceof DockerError && error.notFound) {
-        throw new AgentError(409, "image_missing", `the image ${template.image} is not on this node`);
-      }
-      throw error;
-    }
     // Idempotent: a respawn after a lost container finds its network (and, above, its data) again.
     const [, gatewayToken] = await Promise.all([
       this.ensureNetwork(spec.sessionId, template.name),
@@ -167,6 +164,17 @@ export class ContainerManager {
     this.progress.delete(spec.sessionId);
     log.info("container ready", { session: spec.sessionId, template: template.name });
     return this.info(await docker.inspectContainer(created.Id));
+  }
+
+  private async requireImage(template: Template) {
+    try {
+      await this.opts.docker.imageInspect(template.image);
+    } catch (error) {
+      if (error instanceof DockerError && error.notFound) {
+        throw new AgentError(409, "image_missing", `the image ${template.image} is not on this node`);
+      }
+      throw error;
+    }
   }
 
   private async ensureNetwork(sessionId: string, template: string) {

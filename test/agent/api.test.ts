@@ -14,12 +14,15 @@ import {
   dockerLeftovers,
   ensureRuntimeImage,
   TEST_CLUSTER_SECRET,
+  volumeKey,
 } from "../helpers/fleet.ts";
 import { freePort, tempDir } from "../helpers/process.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const keys = parseKeyring("K", TEST_CLUSTER_SECRET, "secret");
 const limits = { cpuMillis: 500, memoryMb: 256, pidsLimit: 128, diskMb: 512 };
+/** One key for every session of this file: a respawn of the same session must bring the same key. */
+const VOLUME = volumeKey();
 const insecure = { tls: { rejectUnauthorized: false } } as RequestInit;
 
 describe("agent API", () => {
@@ -99,7 +102,7 @@ describe("agent API", () => {
       expect((error as AgentRequestError).status).toBe(400);
     }
     const unknown = await client
-      .spawn({ sessionId, template: "not-a-template", limits, secrets: {} })
+      .spawn({ sessionId, template: "not-a-template", limits, secrets: {}, volume: VOLUME })
       .catch((e) => e);
     expect((unknown as AgentRequestError).status).toBe(400);
     expect(dockerLeftovers(sessionId)).toEqual({ containers: [], volumes: [], networks: [] });
@@ -121,7 +124,7 @@ describe("agent API", () => {
     try {
       const otherClient = new AgentClient({ url: other.url, fingerprint: other.fingerprint, keys });
       const error = await otherClient
-        .spawn({ sessionId: crypto.randomUUID(), template: "custom", limits, secrets: {} })
+        .spawn({ sessionId: crypto.randomUUID(), template: "custom", limits, secrets: {}, volume: VOLUME })
         .catch((e) => e);
       expect((error as AgentRequestError).status).toBe(409);
       expect((error as AgentRequestError).code).toBe("image_missing");
@@ -136,7 +139,13 @@ describe("agent API", () => {
   test("spawn is idempotent, secrets never reach labels or the agent's logs or data dir", async () => {
     const sessionId = crypto.randomUUID();
     const secret = "sk-ant-api03-AGENT-CANARY-0123456789abcdef";
-    const spec = { sessionId, template: "clawfleet-runtime", limits, secrets: { anthropic: secret } };
+    const spec = {
+      sessionId,
+      template: "clawfleet-runtime",
+      limits,
+      secrets: { anthropic: secret },
+      volume: VOLUME,
+    };
     const [first, second] = await Promise.all([client.spawn(spec), client.spawn(spec)]);
     expect(first.dockerId).toBe(second.dockerId);
     expect(first.status).toBe("ready");
@@ -166,7 +175,13 @@ describe("agent API", () => {
 
   test("freeze pauses and restore resumes the same container; a spawn thaws a frozen one; stats", async () => {
     const sessionId = crypto.randomUUID();
-    const spawned = await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} });
+    const spawned = await client.spawn({
+      sessionId,
+      template: "clawfleet-runtime",
+      limits,
+      secrets: {},
+      volume: VOLUME,
+    });
     const stats = await client.stats(sessionId);
     expect(stats.memoryLimitBytes).toBe(limits.memoryMb * 1024 * 1024);
     expect(stats.pids).toBeGreaterThan(0);
@@ -175,7 +190,7 @@ describe("agent API", () => {
     expect(dockerInspect(spawned.dockerId)?.State.Paused).toBe(true);
     expect(await client.get(sessionId)).toMatchObject({ status: "paused", paused: true });
     await client.freeze(sessionId); // idempotent
-    await client.restore(sessionId);
+    await client.restore(sessionId, { volume: VOLUME });
     expect(dockerInspect(spawned.dockerId)?.State.Paused).toBe(false);
     expect(await client.get(sessionId)).toMatchObject({
       status: "ready",
@@ -183,7 +198,13 @@ describe("agent API", () => {
       dockerId: spawned.dockerId,
     });
     await client.freeze(sessionId);
-    const again = await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} });
+    const again = await client.spawn({
+      sessionId,
+      template: "clawfleet-runtime",
+      limits,
+      secrets: {},
+      volume: VOLUME,
+    });
     expect(again).toMatchObject({ dockerId: spawned.dockerId, status: "ready", paused: false });
     const missing = await client.freeze(crypto.randomUUID()).catch((e) => e);
     expect((missing as AgentRequestError).status).toBe(404);
@@ -192,7 +213,7 @@ describe("agent API", () => {
 
   test("kill leaves no container, volume or network behind", async () => {
     const sessionId = crypto.randomUUID();
-    await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} });
+    await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {}, volume: VOLUME });
     expect(dockerLeftovers(sessionId).containers).toHaveLength(1);
     await client.remove(sessionId);
     expect(dockerLeftovers(sessionId)).toEqual({ containers: [], volumes: [], networks: [] });
@@ -202,7 +223,13 @@ describe("agent API", () => {
 
   test("containers keep running while the agent is down, and a restarted agent finds them", async () => {
     const sessionId = crypto.randomUUID();
-    const spawned = await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} });
+    const spawned = await client.spawn({
+      sessionId,
+      template: "clawfleet-runtime",
+      limits,
+      secrets: {},
+      volume: VOLUME,
+    });
     await agent.stop();
     expect(dockerInspect(spawned.dockerId)?.State.Running).toBe(true);
     agent = await start();
@@ -222,7 +249,7 @@ describe("agent API", () => {
 
   test("a terminal session runs a command and returns its output", async () => {
     const sessionId = crypto.randomUUID();
-    await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} });
+    await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {}, volume: VOLUME });
     const ws = await client.connect(sessionId, "terminal");
     ws.binaryType = "arraybuffer";
     let out = "";
@@ -249,7 +276,13 @@ describe("agent API", () => {
 
   test("terminal output waits for a slow reader and arrives whole; closing ends the shell", async () => {
     const sessionId = crypto.randomUUID();
-    const spawned = await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} });
+    const spawned = await client.spawn({
+      sessionId,
+      template: "clawfleet-runtime",
+      limits,
+      secrets: {},
+      volume: VOLUME,
+    });
     const ws = (await client.connect(sessionId, "terminal")) as WebSocket & { pause(): void; resume(): void };
     ws.binaryType = "arraybuffer";
     let zs = 0;

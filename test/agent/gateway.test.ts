@@ -8,12 +8,19 @@ import { AgentClient, type AgentRequestError } from "../../agent/api/client.ts";
 import { type ClusterKey, signRequest } from "../../agent/api/contract.ts";
 import type { RunningAgent } from "../../agent/server.ts";
 import { parseKeyring } from "../../common/keyring.ts";
-import { cleanupNode, dockerInspect, startTestAgent, TEST_CLUSTER_SECRET } from "../helpers/fleet.ts";
+import {
+  cleanupNode,
+  dockerInspect,
+  startTestAgent,
+  TEST_CLUSTER_SECRET,
+  volumeKey,
+} from "../helpers/fleet.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { ensureTestboxImage, testboxTemplatesFile } from "./testbox/image.ts";
 
 const limits = { cpuMillis: 1000, memoryMb: 256, pidsLimit: 128, diskMb: 512 };
 const keys = parseKeyring("K", TEST_CLUSTER_SECRET, "secret");
+const volume = volumeKey();
 type Stats = {
   connections: number;
   unauthorized: number;
@@ -51,7 +58,13 @@ describe("the gateway WebSocket proxy", () => {
     templatesFile = await testboxTemplatesFile();
     agent = await startTestAgent({ CLAWFLEET_AGENT_TEMPLATES: templatesFile });
     client = new AgentClient({ url: agent.url, fingerprint: agent.fingerprint, keys });
-    await client.spawn({ sessionId, template: "testbox", limits, secrets: { openai: "sk-test-not-a-key" } });
+    await client.spawn({
+      sessionId,
+      template: "testbox",
+      limits,
+      secrets: { openai: "sk-test-not-a-key" },
+      volume,
+    });
     boxPort = Number(dockerInspect(`clawfleet-${sessionId}`)?.NetworkSettings.Ports["8080/tcp"][0].HostPort);
   });
 
@@ -218,7 +231,7 @@ describe("the gateway WebSocket proxy", () => {
       });
       expect(outcome).toBe("refused");
     } finally {
-      await client.restore(sessionId);
+      await client.restore(sessionId, { volume });
     }
     const unknown = await client
       .request("GET", `/v1/containers/${crypto.randomUUID()}/stats`)
