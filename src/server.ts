@@ -30,6 +30,7 @@ import { renderMetrics } from "./observability/metrics_route.ts";
 import { createSessionWsProxy, SESSION_WS_PATHS } from "./proxy/session_ws.ts";
 import { loadMasterKeyring } from "./secrets/master_keys.ts";
 import { decryptSecretsForSpawn } from "./secrets/spawn_secrets.ts";
+import { volumeKeyFor } from "./secrets/volume_keys.ts";
 import { Lifecycle } from "./sessions/lifecycle.ts";
 import { reconcileOnce } from "./sessions/reconciler.ts";
 
@@ -81,6 +82,7 @@ export async function startServer(
     connect: options.connect ?? agentConnector(clusterKeys),
     secretsFor: (userId) =>
       decryptSecretsForSpawn(database.db, keyring, userId) as Promise<Record<string, string>>,
+    volumeKeyFor: (session) => volumeKeyFor(database.db, keyring, session),
     defaultTemplate: "clawfleet-runtime",
   });
   const proxy = createSessionWsProxy(ctx, lifecycle);

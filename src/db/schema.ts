@@ -220,3 +220,20 @@ export const rateCounters = pgTable(
   },
   (t) => [primaryKey({ columns: [t.bucket, t.windowStart] })],
 );
+
+/**
+ * Each session's volume key (docs/SECRETS.md): AES-256-GCM under the master key, AAD bound to user and
+ * session. Deleting the row is the crypto-shredding of a kill; the session's own row cascades to it.
+ */
+export const volumeKeys = pgTable("volume_keys", {
+  sessionId: uuid("session_id")
+    .primaryKey()
+    .references(() => agentSessions.id, { onDelete: "cascade" }),
+  userId: uuid("user_id")
+    .notNull()
+    .references(() => users.id, { onDelete: "cascade" }),
+  keyId: text("key_id").notNull(),
+  nonce: bytea("nonce").notNull(),
+  ciphertext: bytea("ciphertext").notNull(),
+  createdAt: createdAt(),
+});

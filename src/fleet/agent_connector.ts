@@ -17,7 +17,7 @@ export function agentConnector(keys: ClusterKey[]): AgentConnector {
       get: (sessionId) => client.get(sessionId),
       list: () => client.list(),
       freeze: (sessionId) => client.freeze(sessionId),
-      restore: (sessionId) => client.restore(sessionId),
+      restore: (sessionId, volume) => client.restore(sessionId, { volume }),
       remove: (sessionId) => client.remove(sessionId),
       stats: (sessionId) => client.stats(sessionId).catch(() => null),
       connect: (sessionId, kind) => client.connect(sessionId, kind),

@@ -25,6 +25,8 @@ export type SpawnRequest = {
   template: string;
   limits: { cpuMillis: number; memoryMb: number; pidsLimit: number; diskMb: number };
   secrets: Record<string, string>;
+  /** The session's volume key (base64), kept by the node only in its kernel. */
+  volume: { key: string };
 };
 
 export type AgentStats = { cpuPercent: number; memoryBytes: number; memoryLimitBytes: number; pids: number };
@@ -35,7 +37,8 @@ export interface NodeAgent {
   get(sessionId: string): Promise<AgentContainer | null>;
   list(): Promise<AgentContainer[]>;
   freeze(sessionId: string): Promise<void>;
-  restore(sessionId: string): Promise<void>;
+  /** `volume`: the key again, since freeze took it out of the node's kernel. */
+  restore(sessionId: string, volume: { key: string }): Promise<void>;
   remove(sessionId: string): Promise<void>;
   stats(sessionId: string): Promise<AgentStats | null>;
   /** Opens the agent's WSS for a container: `kind` gateway or terminal. */

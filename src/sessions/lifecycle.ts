@@ -10,6 +10,7 @@ import { agentSessions } from "../db/schema.ts";
 import type { AgentConnector, AgentContainer, NodeAgent } from "../fleet/agent_port.ts";
 import { getNode, listNodes, type NodeRow, recordHealth } from "../fleet/nodes.ts";
 import { FleetFullError, type NodeLoad, pickNode } from "../fleet/scheduler.ts";
+import { shredVolumeKey } from "../secrets/volume_keys.ts";
 import {
   activeSessions,
   getSessionById,
@@ -37,6 +38,8 @@ export type LifecycleDeps = {
   connect: AgentConnector;
   /** The one place keys are decrypted: provider → key, for this spawn request only. */
   secretsFor(userId: string): Promise<Record<string, string>>;
+  /** The session's volume key (base64), made on first use; sent to its node with spawn and restore. */
+  volumeKeyFor(session: { userId: string; sessionId: string }): Promise<string>;
   defaultTemplate: string;
 };
 
@@ -85,6 +88,9 @@ export class Lifecycle {
                 generation: current.generation + 1,
               }
             : {};
+      // Crypto-shredding comes first: the stored volume key goes with the decision, before the node is
+      // even asked to remove anything, so the image's blocks are noise whatever happens next.
+      if (action === "kill") await shredVolumeKey(tx, current.id);
       if (action === "spawn" || action === "kill") {
         const [updated] = await tx
           .update(agentSessions)
@@ -118,7 +124,7 @@ export class Lifecycle {
     const agent = this.agentFor(node);
     try {
       if (action === "freeze") await agent.freeze(row.id);
-      else await agent.restore(row.id);
+      else await agent.restore(row.id, await this.volumeFor(row));
     } catch (error) {
       this.deps.log.warn("agent refused a lifecycle action", { action, session: row.id, error });
       throw new LifecycleError(
@@ -130,6 +136,11 @@ export class Lifecycle {
     const state = action === "freeze" ? "frozen" : "running";
     await patchIfCurrent(this.deps.db, row.id, row.generation, { state });
     return { ...row, state };
+  }
+
+  /** What a node needs to mount the session's volume. */
+  async volumeFor(row: Pick<SessionRow, "id" | "userId">): Promise<{ key: string }> {
+    return { key: await this.deps.volumeKeyFor({ userId: row.userId, sessionId: row.id }) };
   }
 
   private async removeQuietly(nodeId: string | null, sessionId: string) {
@@ -182,8 +193,10 @@ export class Lifecycle {
 
     const agent = this.agentFor(node);
     let secrets: Record<string, string>;
+    let volume: { key: string };
     try {
       secrets = await this.deps.secretsFor(row.userId);
+      volume = await this.volumeFor(row);
     } catch (error) {
       log.error("could not prepare keys for a spawn", { session: row.id, error });
       await fail("Your keys could not be prepared. Re-add them and try again.");
@@ -210,6 +223,7 @@ export class Lifecycle {
           diskMb: plan.diskMb,
         },
         secrets,
+        volume,
       });
     } catch (error) {
       clearInterval(watcher);
@@ -228,6 +242,7 @@ export class Lifecycle {
       return;
     } finally {
       secrets = {};
+      volume = { key: "" };
     }
     clearInterval(watcher);
     const landed = await patchIfCurrent(db, row.id, row.generation, {

@@ -60,7 +60,11 @@ export async function reconcileOnce(
         continue;
       }
       if (session.state === "frozen" && !container.paused) await agent.freeze(session.id).catch(() => {});
-      if (session.state === "running" && container.paused) await agent.restore(session.id).catch(() => {});
+      if (session.state === "running" && container.paused)
+        await lifecycle
+          .volumeFor(session)
+          .then((volume) => agent.restore(session.id, volume))
+          .catch(() => {});
       if (session.state === "running") {
         runningByPlan.set(plan.id, (runningByPlan.get(plan.id) ?? 0) + 1);
         const idleMs = now - session.lastActivityAt.getTime();

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { sql } from "drizzle-orm";
 import type { RunningAgent } from "../../agent/server.ts";
+import { rowsOf } from "../../src/db/client.ts";
 import { addNode } from "../../src/fleet/nodes.ts";
 import { DRIVERS } from "../helpers/db.ts";
 import {
@@ -196,13 +199,25 @@ for (const driver of DRIVERS) {
       expect(r.status).toBe(404);
     });
 
-    test("kill removes the container, its volume and its network", async () => {
+    test("kill removes the stored key, the container, its volume image and its network", async () => {
       const [container] = await agent.manager.list();
       const sessionId = container?.sessionId ?? "";
-      expect(dockerLeftovers(sessionId).volumes).toHaveLength(1);
+      const image = agent.manager.volumes.imagePath(sessionId);
+      expect(existsSync(image)).toBe(true);
+      expect(agent.manager.volumes.keyState(sessionId)).toBe("present");
+      const keyRows = async () =>
+        rowsOf(
+          await server.ctx.database.db.execute(
+            sql`select 1 from volume_keys where session_id = ${sessionId}`,
+          ),
+        ).length;
+      expect(await keyRows()).toBe(1);
       const killed = await api("/session/kill", { method: "POST" });
       expect(killed.status).toBe(202);
       expect((await json(killed)).state).toBe("none");
+      expect(await keyRows()).toBe(0);
+      expect(existsSync(image)).toBe(false);
+      expect(agent.manager.volumes.keyState(sessionId)).toBe("absent");
       expect(dockerLeftovers(sessionId)).toEqual({ containers: [], volumes: [], networks: [] });
       expect((await api("/session/freeze", { method: "POST" })).status).toBe(409);
     });
