@@ -10,6 +10,7 @@ import type {
   ContainerStatus,
   RestoreRequest,
 } from "./api/contract.ts";
+import type { AgentErrorCode } from "./api/route_table.ts";
 import { type ContainerInspect, type DockerClient, DockerError } from "./docker/client.ts";
 import {
   containerConfig,
@@ -27,7 +28,7 @@ import { type VolumeManager, type VolumeOwner, volumeKeyBytes } from "./volumes/
 export class AgentError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: AgentErrorCode,
     message: string,
   ) {
     super(message);

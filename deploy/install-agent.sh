@@ -76,6 +76,11 @@ EnvironmentFile=/etc/clawfleet/agent.env
 ExecStart=/usr/local/bin/clawfleet-agent run
 Restart=on-failure
 RestartSec=2
+# A bound on the agent itself: relays are back-pressured and capped, so this is a backstop against a
+# bug, after which systemd restarts the agent (containers keep running: live-restore).
+MemoryMax=1G
+MemoryHigh=768M
+TasksMax=4096
 # The agent drives the Docker socket (root-equivalent), installs iptables rules, and mounts each
 # container's encrypted volume image (mount, loop devices, fscrypt: CAP_SYS_ADMIN; chown of the data
 # directory; online resize2fs: CAP_SYS_RESOURCE). Its mounts must be visible to dockerd, so the unit

@@ -16,6 +16,7 @@ import { LOCKS, startLeaderLoop } from "./db/leader.ts";
 import { migrate } from "./db/migrate.ts";
 import { agentConnector } from "./fleet/agent_connector.ts";
 import type { AgentConnector } from "./fleet/agent_port.ts";
+import { Fleet } from "./fleet/fleet.ts";
 import { maybeStartLocalAgent } from "./fleet/local_agent.ts";
 import { verifyAccess } from "./http/api_base.ts";
 import { buildApp } from "./http/app.ts";
@@ -79,7 +80,7 @@ export async function startServer(
   const lifecycle = new Lifecycle({
     db: database.db,
     log,
-    connect: options.connect ?? agentConnector(clusterKeys),
+    fleet: new Fleet(database.db, options.connect ?? agentConnector(clusterKeys)),
     secretsFor: (userId) =>
       decryptSecretsForSpawn(database.db, keyring, userId) as Promise<Record<string, string>>,
     volumeKeyFor: (session) => volumeKeyFor(database.db, keyring, session),

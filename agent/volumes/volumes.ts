@@ -18,6 +18,7 @@ import {
   statfsSync,
 } from "node:fs";
 import { join } from "node:path";
+import type { AgentErrorCode } from "../api/route_table.ts";
 import {
   attachLoop,
   createImage,
@@ -37,7 +38,7 @@ export const VOLUME_KEY_BYTES = 32;
 export class VolumeError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: AgentErrorCode,
     message: string,
   ) {
     super(message);

@@ -28,7 +28,7 @@ export const adminRoutes = (ctx: AppContext, lifecycle: Lifecycle) => (app: ApiB
   app
     .get("/admin/nodes", async (c) => {
       await requireAdmin(ctx, c);
-      const loads = await lifecycle.nodeLoads();
+      const loads = await lifecycle.fleet.nodeLoads();
       const rows = await listNodes(ctx.database.db);
       return {
         nodes: rows.map((n) => ({
