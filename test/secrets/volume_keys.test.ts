@@ -5,11 +5,20 @@ import { rowsOf } from "../../src/db/client.ts";
 import { asSystem, asUser } from "../../src/db/rls.ts";
 import { agentSessions, users, volumeKeys } from "../../src/db/schema.ts";
 import { loadMasterKeyring } from "../../src/secrets/master_keys.ts";
+import { rotateCredentials } from "../../src/secrets/rotate.ts";
 import { shredVolumeKey, volumeKeyFor } from "../../src/secrets/volume_keys.ts";
 import { describeEachDriver } from "../helpers/db.ts";
 
 const ring = await loadMasterKeyring({
   masterKeys: parseKeyring("K", `v:${Buffer.alloc(32, 7).toString("base64")}`, "aes256"),
+  dataDir: "/x",
+});
+const newerRing = await loadMasterKeyring({
+  masterKeys: parseKeyring(
+    "K",
+    `w:${Buffer.alloc(32, 8).toString("base64")},v:${Buffer.alloc(32, 7).toString("base64")}`,
+    "aes256",
+  ),
   dataDir: "/x",
 });
 
@@ -71,6 +80,19 @@ describeEachDriver("volume keys", (db) => {
     expect(forced[0]?.relforcerowsecurity).toBe(true);
     const seen = await asUser(db().db, alice.userId, (tx) => tx.select().from(volumeKeys));
     expect(seen.map((r) => r.sessionId)).toEqual([alice.sessionId]);
+  });
+
+  test("keys rotate re-seals volume keys under the newest master key; the key itself stays", async () => {
+    const before = await volumeKeyFor(db().db, ring, alice);
+    const report = await rotateCredentials(db().db, newerRing);
+    // Bob's row holds Alice's ciphertext (the test above): it cannot be opened, so it is reported.
+    expect(report).toEqual({ rotated: 1, unknownKeyIds: [], failed: 1 });
+    const [row] = await asSystem(db().db, (tx) =>
+      tx.select().from(volumeKeys).where(eq(volumeKeys.sessionId, alice.sessionId)),
+    );
+    expect(row?.keyId).toBe("w");
+    expect(await volumeKeyFor(db().db, newerRing, alice)).toBe(before);
+    await expect(volumeKeyFor(db().db, ring, alice)).rejects.toThrow(/could not be decrypted/);
   });
 
   test("shredding deletes the row; the next key is a new one", async () => {
