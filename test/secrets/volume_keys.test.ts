@@ -96,12 +96,12 @@ describeEachDriver("volume keys", (db) => {
   });
 
   test("shredding deletes the row; the next key is a new one", async () => {
-    const before = await volumeKeyFor(db().db, ring, alice);
+    const before = await volumeKeyFor(db().db, newerRing, alice);
     await asUser(db().db, alice.userId, (tx) => shredVolumeKey(tx, alice.sessionId));
     const left = await asSystem(db().db, (tx) =>
       tx.select().from(volumeKeys).where(eq(volumeKeys.sessionId, alice.sessionId)),
     );
     expect(left).toHaveLength(0);
-    expect(await volumeKeyFor(db().db, ring, alice)).not.toBe(before);
+    expect(await volumeKeyFor(db().db, newerRing, alice)).not.toBe(before);
   });
 });
