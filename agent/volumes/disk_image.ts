@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 
 export class DiskImageError extends Error {}
 
-async function run(cmd: string[], timeoutMs = 60_000): Promise<string> {
+async function run(cmd: string[], timeoutMs = 60_000, okCodes: number[] = [0]): Promise<string> {
   const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
   const [out, err, code] = await Promise.all([
@@ -14,7 +14,7 @@ async function run(cmd: string[], timeoutMs = 60_000): Promise<string> {
     proc.exited,
   ]);
   clearTimeout(timer);
-  if (code !== 0)
+  if (!okCodes.includes(code))
     throw new DiskImageError(`${cmd[0]} failed (${code}): ${err.trim().split("\n").slice(-2).join(" ")}`);
   return out.trim();
 }
@@ -92,7 +92,8 @@ export async function filesystemBytes(pathOrDevice: string): Promise<number> {
 /** Offline growth of an unmounted image: a forced check first, as resize2fs requires. */
 export async function growUnmounted(path: string, sizeMb: number): Promise<void> {
   await run(["fallocate", "-l", `${sizeMb}MiB`, path]);
-  await run(["e2fsck", "-f", "-p", path], 300_000);
+  // 1: errors were found and corrected (a journal replayed after a crash), which is what -p is for.
+  await run(["e2fsck", "-f", "-p", path], 300_000, [0, 1]);
   await run(["resize2fs", path], 300_000);
 }
 

@@ -129,8 +129,8 @@ export function getPolicy(
   try {
     ioctl(directory, FS_IOC_GET_ENCRYPTION_POLICY_EX, arg, "FS_IOC_GET_ENCRYPTION_POLICY_EX");
   } catch (error) {
-    // ENODATA: the directory is not encrypted.
-    if (error instanceof FscryptError && error.errno === 61) return null;
+    // ENODATA: the directory is not encrypted; EOPNOTSUPP: the filesystem cannot be.
+    if (error instanceof FscryptError && (error.errno === 61 || error.errno === 95)) return null;
     throw error;
   }
   if (arg[8] !== 2) return null;

@@ -21,6 +21,7 @@ import {
 
 const keys = parseKeyring("K", TEST_CLUSTER_SECRET, "secret");
 const limits = { cpuMillis: 500, memoryMb: 256, pidsLimit: 128, diskMb: 64 };
+const bigger = { ...limits, diskMb: 96 };
 
 function execIn(sessionId: string, script: string): { code: number; out: string } {
   const proc = Bun.spawnSync(["docker", "exec", `clawfleet-${sessionId}`, "/bin/sh", "-c", script], {
@@ -121,14 +122,33 @@ describe("encrypted, size-limited container volumes", () => {
     expect(execIn(sessionId, "cat /data/diary.txt").out).toContain(marker);
   });
 
+  test("a bigger plan grows the running container's volume online, or at the next attach", async () => {
+    await client.spawn({ sessionId, template: "clawfleet-runtime", limits: bigger, secrets: {}, volume });
+    const size = () =>
+      Number(execIn(sessionId, "df -k /data").out.trim().split("\n").at(-1)?.split(/\s+/)[1]);
+    // The kernel resizes a mounted ext4 only for a process with CAP_SYS_RESOURCE (which some
+    // sandboxes withhold even from root); without it the agent says so and grows it offline later.
+    const capEff = BigInt(
+      `0x${/CapEff:\s+([0-9a-f]+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1]}`,
+    );
+    if ((capEff >> 24n) & 1n) expect(size()).toBe(bigger.diskMb * 1024);
+    else {
+      expect(size()).toBe(limits.diskMb * 1024);
+      expect(logs.join("\n")).toContain("online volume growth failed; it grows at the next attach");
+    }
+    expect(execIn(sessionId, "cat /data/diary.txt").out).toContain(marker);
+  });
+
   test("after a node reboot (container gone, volume detached) a spawn re-attaches the old data", async () => {
     Bun.spawnSync(["docker", "rm", "-f", `clawfleet-${sessionId}`]);
     await agent.stop();
     await agent.manager.volumes.detach(sessionId);
     expect(existsSync(mountpoint)).toBe(false);
     await start();
-    await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {}, volume });
+    await client.spawn({ sessionId, template: "clawfleet-runtime", limits: bigger, secrets: {}, volume });
     expect(execIn(sessionId, "cat /data/diary.txt").out).toContain(marker);
+    const df = execIn(sessionId, "df -k /data").out.trim().split("\n").at(-1)?.split(/\s+/) ?? [];
+    expect(Number(df[1])).toBe(bigger.diskMb * 1024);
     const wrong = await client.restore(sessionId, { volume: volumeKey() }).catch((e) => e);
     expect((wrong as AgentRequestError).code).toBe("volume_key_mismatch");
     // The right key stayed in: the running container still reads its data.

@@ -3,6 +3,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { loadAgentConfig } from "../../../agent/config.ts";
 import { getPolicy, keyStatus, MODES } from "../../../agent/volumes/fscrypt.ts";
 import { VolumeError, VolumeManager } from "../../../agent/volumes/volumes.ts";
 import { tempDir } from "../../helpers/process.ts";
@@ -92,4 +93,32 @@ describe("encrypted volume images", () => {
       Bun.spawnSync(["losetup", "--list", "--noheadings", "--output", "BACK-FILE"]).stdout.toString(),
     ).not.toContain(image);
   });
+});
+
+describe("with --allow-unencrypted-volumes (a host without ext4 encryption)", () => {
+  const root = tempDir("cf-volumes-plain");
+  const volumes = new VolumeManager(root, false);
+  const id = crypto.randomUUID();
+
+  afterAll(async () => {
+    await volumes.destroy(id).catch(() => {});
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  test("volumes are still sized to the plan, but their data is plaintext in the image", async () => {
+    const data = await volumes.ensure(id, { sizeMb: 64, key: null, owner });
+    expect(getPolicy(data)).toBeNull();
+    const marker = `plain-marker-${crypto.randomUUID()}`;
+    writeFileSync(join(data, "notes.txt"), marker);
+    sync();
+    expect(readFileSync(volumes.imagePath(id)).includes(marker)).toBe(true);
+    const df = Bun.spawnSync(["df", "-k", "--output=size", data]).stdout.toString().split("\n")[1];
+    expect(Number(df)).toBe(64 * 1024);
+  });
+});
+
+test("the flag is parsed like --allow-rootful", () => {
+  const env = { CLAWFLEET_CLUSTER_SECRETS: `k:${"s".repeat(40)}`, CLAWFLEET_NODE_ID: "n1" };
+  expect(loadAgentConfig(env, []).allowUnencryptedVolumes).toBe(false);
+  expect(loadAgentConfig(env, ["--allow-unencrypted-volumes"]).allowUnencryptedVolumes).toBe(true);
 });
