@@ -130,11 +130,14 @@ export class ContainerManager {
     if (!existing?.State.Running) await this.requireImage(template);
     // Mounted, unlocked and grown to the plan before anything runs: a thawed or recreated container
     // must find its data, and Docker refuses the bind mount while the volume is not attached.
-    const dataSource = await this.opts.volumes.ensure(spec.sessionId, {
-      sizeMb: spec.limits.diskMb,
-      key: volumeKeyBytes(spec.volume),
-      owner: this.volumeOwner(template),
-    });
+    const legacy = existing?.State.Running && !this.usesVolume(existing);
+    const dataSource = legacy
+      ? ""
+      : await this.opts.volumes.ensure(spec.sessionId, {
+          sizeMb: spec.limits.diskMb,
+          key: volumeKeyBytes(spec.volume),
+          owner: this.volumeOwner(template),
+        });
     // Spawn means "make it run": a frozen container is thawed, not replaced (its data is in it).
     if (existing?.State.Paused) await docker.unpauseContainer(existing.Id);
     if (existing?.State.Running) {
@@ -259,6 +262,17 @@ export class ContainerManager {
     return inspect;
   }
 
+  /**
+   * Whether the container's data is its encrypted volume. A container made before volumes were
+   * images (a Docker named volume) keeps running as it is until it is respawned.
+   */
+  private usesVolume(inspect: ContainerInspect): boolean {
+    const sessionId = inspect.Config.Labels[LABELS.session] ?? "";
+    return inspect.Mounts.some(
+      (m) => m.Type === "bind" && m.Source === this.opts.volumes.dataPath(sessionId),
+    );
+  }
+
   /** The template's user as the host sees it; a named user (uid unknown here) gets a 0777 directory. */
   private volumeOwner(template: Template): VolumeOwner {
     const { uid, gid } = this.opts.idOffset;
@@ -286,7 +300,7 @@ export class ContainerManager {
   async restore(sessionId: string, request: RestoreRequest = {}) {
     const inspect = await this.require(sessionId);
     const key = volumeKeyBytes(request.volume);
-    if (key || this.opts.volumes.keyState(sessionId) !== "present") {
+    if (this.usesVolume(inspect) && (key || this.opts.volumes.keyState(sessionId) !== "present")) {
       const template = this.template(inspect.Config.Labels[LABELS.template] ?? "");
       await this.opts.volumes.ensure(sessionId, { sizeMb: null, key, owner: this.volumeOwner(template) });
     }
