@@ -12,6 +12,7 @@ import {
   chownSync,
   existsSync,
   mkdirSync,
+  readdirSync,
   renameSync,
   rmdirSync,
   rmSync,
@@ -137,9 +138,10 @@ export class VolumeManager {
         );
       }
       const data = this.dataPath(sessionId);
-      const fresh = !existsSync(data);
+      if (!existsSync(data)) mkdirSync(data, { mode: 0o700 });
+      // Fresh also when an earlier attempt died between mkdir and the policy (an empty, plain dir).
+      const fresh = readdirSync(data).length === 0 && !(this.encrypt && getPolicy(data));
       if (fresh) {
-        mkdirSync(data, { mode: 0o700 });
         chownSync(data, request.owner.uid, request.owner.gid);
         chmodSync(data, request.owner.mode);
       }

@@ -1,9 +1,10 @@
 // The volume mechanism on real loop devices and real fscrypt, without Docker: an image, its loop
 // device, a v2 policy under a raw key, and the image's raw bytes read back from the host.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadAgentConfig } from "../../../agent/config.ts";
+import { attachLoop, createImage, mount } from "../../../agent/volumes/disk_image.ts";
 import { getPolicy, keyStatus, MODES } from "../../../agent/volumes/fscrypt.ts";
 import { VolumeError, VolumeManager } from "../../../agent/volumes/volumes.ts";
 import { tempDir } from "../../helpers/process.ts";
@@ -93,6 +94,26 @@ describe("encrypted volume images", () => {
       Bun.spawnSync(["losetup", "--list", "--noheadings", "--output", "BACK-FILE"]).stdout.toString(),
     ).not.toContain(image);
   });
+});
+
+test("an attempt that died between the data directory and its policy is finished by the next one", async () => {
+  const root = tempDir("cf-volumes-crash");
+  const volumes = new VolumeManager(root, true);
+  const id = crypto.randomUUID();
+  try {
+    // What a kill -9 leaves: a formatted image whose data directory exists, empty and unencrypted.
+    await createImage(volumes.imagePath(id), 64, true);
+    const mountpoint = join(root, "mnt", id);
+    mkdirSync(mountpoint);
+    await mount(await attachLoop(volumes.imagePath(id)), mountpoint);
+    mkdirSync(volumes.dataPath(id));
+    await volumes.detach(id);
+    const data = await volumes.ensure(id, { sizeMb: 64, key: newKey(), owner });
+    expect(getPolicy(data)?.contentsMode).toBe(MODES.aes256Xts);
+  } finally {
+    await volumes.destroy(id).catch(() => {});
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 describe("with --allow-unencrypted-volumes (a host without ext4 encryption)", () => {
