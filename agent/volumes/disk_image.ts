@@ -56,10 +56,17 @@ export async function attachLoop(path: string): Promise<string> {
 }
 
 export function isMounted(mountpoint: string): boolean {
-  // /proc/self/mountinfo field 5 is the mount point (octal-escaped; our paths have nothing to escape).
-  return readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .some((line) => line.split(" ")[4] === mountpoint);
+  return mountedDevice(mountpoint) !== null;
+}
+
+/** The device mounted at `mountpoint`, from /proc/self/mountinfo (field 5, and the source after " - "). */
+export function mountedDevice(mountpoint: string): string | null {
+  // Octal-escaped fields; our paths have nothing to escape.
+  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    if (line.split(" ")[4] !== mountpoint) continue;
+    return line.split(" - ")[1]?.split(" ")[1] ?? "";
+  }
+  return null;
 }
 
 /**
@@ -72,6 +79,10 @@ export async function mount(device: string, mountpoint: string): Promise<void> {
 
 export async function unmount(mountpoint: string): Promise<void> {
   if (isMounted(mountpoint)) await run(["umount", mountpoint]);
+}
+
+export async function detachLoop(device: string): Promise<void> {
+  await run(["losetup", "--detach", device]);
 }
 
 export async function detachLoops(path: string): Promise<void> {

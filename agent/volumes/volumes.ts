@@ -23,6 +23,7 @@ import type { AgentErrorCode } from "../api/route_table.ts";
 import {
   attachLoop,
   createImage,
+  detachLoop,
   detachLoops,
   filesystemBytes,
   growMounted,
@@ -30,6 +31,7 @@ import {
   isMounted,
   loopFor,
   mount,
+  mountedDevice,
   unmount,
 } from "./disk_image.ts";
 import { addKey, getPolicy, type KeyIdentifier, keyStatus, removeKey, setPolicy } from "./fscrypt.ts";
@@ -215,9 +217,12 @@ export class VolumeManager {
     return this.serial(sessionId, async () => {
       const image = this.imagePath(sessionId);
       const mountpoint = this.mountpoint(sessionId);
-      if (isMounted(mountpoint)) {
+      const device = mountedDevice(mountpoint);
+      if (device !== null) {
         this.removeMountedKey(sessionId);
         await unmount(mountpoint);
+        // Found by the mount, not the file: a loop whose image was already unlinked is freed too.
+        if (/^\/dev\/loop\d+$/.test(device)) await detachLoop(device).catch(() => {});
       }
       if (existsSync(image)) await detachLoops(image);
       removeEmptyDir(mountpoint);

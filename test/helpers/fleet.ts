@@ -31,14 +31,19 @@ export function volumeKey(): { key: string } {
   return { key: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64") };
 }
 
+/** Each test agent's data dir by node id, so cleanupNode can find volumes no container points at. */
+const dataDirs = new Map<string, string>();
+
 export function agentEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return {
+  const env: Record<string, string> = {
     CLAWFLEET_CLUSTER_SECRETS: TEST_CLUSTER_SECRET,
     CLAWFLEET_AGENT_LISTEN: "127.0.0.1:0",
     CLAWFLEET_AGENT_DATA_DIR: tempDir("cf-agent"),
     CLAWFLEET_NODE_ID: `test-${crypto.randomUUID().slice(0, 8)}`,
     ...extra,
   };
+  dataDirs.set(env.CLAWFLEET_NODE_ID ?? "", env.CLAWFLEET_AGENT_DATA_DIR ?? "");
+  return env;
 }
 
 export async function startTestAgent(
@@ -61,7 +66,8 @@ export async function cleanupNode(nodeId: string, dataDir?: string): Promise<voi
   const ids = (cmd: string[]) => Bun.spawnSync(cmd).stdout.toString().split("\n").filter(Boolean);
   const containers = ids(["docker", "ps", "-aq", "--filter", filter]);
   // Each container's one bind mount is <data dir>/volumes/mnt/<session>/data: where its volume lives.
-  const roots = new Set(dataDir ? [join(dataDir, "volumes")] : []);
+  const known = dataDir ?? dataDirs.get(nodeId);
+  const roots = new Set(known ? [join(known, "volumes")] : []);
   for (const id of containers)
     for (const m of (dockerInspect(id)?.Mounts ?? []) as { Type: string; Source: string }[]) {
       const match = /^(.*\/volumes)\/mnt\/[^/]+\/data$/.exec(m.Source);
@@ -75,11 +81,17 @@ export async function cleanupNode(nodeId: string, dataDir?: string): Promise<voi
   for (const root of roots) await destroyVolumes(root);
 }
 
-async function destroyVolumes(root: string) {
+/** Unmounts, detaches and deletes every volume image under `root` (a test agent's data dir/volumes). */
+export async function destroyVolumes(root: string) {
   if (!existsSync(root)) return;
   const volumes = new VolumeManager(root, true);
-  for (const name of readdirSync(root).filter((n) => n.endsWith(".img")))
-    await volumes.destroy(name.slice(0, -4)).catch(() => {});
+  const ids = new Set([
+    ...readdirSync(root)
+      .filter((n) => n.endsWith(".img"))
+      .map((n) => n.slice(0, -4)),
+    ...readdirSync(join(root, "mnt")),
+  ]);
+  for (const id of ids) await volumes.destroy(id).catch(() => {});
 }
 
 export function dockerInspect(name: string): Record<string, any> | null {
