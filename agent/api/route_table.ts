@@ -95,6 +95,7 @@ export const AGENT_ERROR_CODES = [
   "invalid_volume_key",
   "volume_key_mismatch",
   "volume_missing",
+  "node_out_of_disk",
 ] as const;
 
 export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];

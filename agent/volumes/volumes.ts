@@ -23,6 +23,7 @@ import type { AgentErrorCode } from "../api/route_table.ts";
 import {
   attachLoop,
   createImage,
+  DiskImageError,
   detachLoop,
   detachLoops,
   filesystemBytes,
@@ -115,7 +116,19 @@ export class VolumeManager {
         // Formatted under a temporary name: a crash mid-format never leaves a half-made image behind.
         const partial = `${image}.partial`;
         rmSync(partial, { force: true });
-        await createImage(partial, request.sizeMb, this.encrypt);
+        try {
+          await createImage(partial, request.sizeMb, this.encrypt);
+        } catch (error) {
+          rmSync(partial, { force: true });
+          // Images are preallocated: a full node says so here, before anything else is made.
+          if (error instanceof DiskImageError && /No space left/i.test(error.message))
+            throw new VolumeError(
+              503,
+              "node_out_of_disk",
+              "this node has no disk left for the plan's volume",
+            );
+          throw error;
+        }
         renameSync(partial, image);
       }
       const wanted = request.sizeMb === null ? 0 : request.sizeMb * 1024 * 1024;

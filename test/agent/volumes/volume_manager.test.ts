@@ -116,6 +116,25 @@ test("an attempt that died between the data directory and its policy is finished
   }
 });
 
+test("a node without the disk for a plan's volume says so (503 node_out_of_disk) and keeps nothing", async () => {
+  // A 32 MiB tmpfs the test owns stands in for a nearly full node disk.
+  const root = tempDir("cf-volumes-full");
+  expect(Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", root]).exitCode).toBe(0);
+  try {
+    const volumes = new VolumeManager(root, true);
+    const id = crypto.randomUUID();
+    const error = await volumes.ensure(id, { sizeMb: 64, key: newKey(), owner }).catch((e) => e);
+    expect(error).toBeInstanceOf(VolumeError);
+    expect((error as VolumeError).code).toBe("node_out_of_disk");
+    expect((error as VolumeError).status).toBe(503);
+    expect(existsSync(volumes.imagePath(id))).toBe(false);
+    expect(existsSync(`${volumes.imagePath(id)}.partial`)).toBe(false);
+  } finally {
+    Bun.spawnSync(["umount", root]);
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 describe("with --allow-unencrypted-volumes (a host without ext4 encryption)", () => {
   const root = tempDir("cf-volumes-plain");
   const volumes = new VolumeManager(root, false);
