@@ -98,6 +98,7 @@ export class ContainerManager {
       ready: status === "ready" || status === "paused",
       paused: c.paused,
       createdAt: c.created.toISOString(),
+      ...this.volumeSize(sessionId),
     };
   }
 
@@ -283,6 +284,19 @@ export class ContainerManager {
       gid: gid + Number(/^\d+$/.test(group ?? "") ? group : user),
       mode: 0o700,
     };
+  }
+
+  private volumeSize(sessionId: string): { volumeMb?: number } {
+    const mb = sessionId ? this.opts.volumes.sizeMb(sessionId) : null;
+    return mb === null ? {} : { volumeMb: mb };
+  }
+
+  /** A plan's bigger disk, while the container runs (online where the kernel allows it). */
+  async growVolume(sessionId: string, diskMb: number) {
+    const inspect = await this.require(sessionId);
+    if (!this.usesVolume(inspect))
+      throw new AgentError(409, "volume_missing", "this container's data is not in a volume of this agent");
+    await this.opts.volumes.grow(sessionId, diskMb);
   }
 
   /** Pauses the processes, then takes the volume key out of the kernel while nothing runs. */

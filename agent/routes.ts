@@ -7,6 +7,7 @@ import type { WsSession } from "../common/ws_relay.ts";
 import {
   type HealthReport,
   parseContainerSpec,
+  parseGrowVolumeRequest,
   parseRestoreRequest,
   type RequestVerifier,
   SESSION_ID,
@@ -109,6 +110,12 @@ export function createRouter(deps: RouterDeps) {
       const restore = parseRestoreRequest(parseJson(body));
       if (typeof restore === "string") return fail(400, "invalid_spec", restore);
       await manager.restore(id, restore);
+      return json(200, await manager.get(id));
+    },
+    growVolume: async ({ id, body }) => {
+      const grow = parseGrowVolumeRequest(parseJson(body));
+      if (typeof grow === "string") return fail(400, "invalid_spec", grow);
+      await manager.growVolume(id, grow.diskMb);
       return json(200, await manager.get(id));
     },
     stats: async ({ id }) => json(200, await manager.stats(id)),

@@ -185,6 +185,9 @@ export class AgentClient {
   async restore(sessionId: string, body: RestoreRequest = {}) {
     await this.call("restore", sessionId, body);
   }
+  growVolume(sessionId: string, diskMb: number) {
+    return this.call("growVolume", sessionId, { diskMb });
+  }
   async remove(sessionId: string) {
     await this.call("removeContainer", sessionId);
   }

@@ -33,6 +33,9 @@ export type ContainerSpec = {
 /** The key a node needs to mount a session's encrypted volume; the node keeps it only in the kernel. */
 export type VolumeKey = { key: string };
 
+/** POST /v1/containers/:id/volume: the plan's disk grew; the volume follows (never shrinks). */
+export type GrowVolumeRequest = { diskMb: number };
+
 /** POST /v1/containers/:id/restore: the volume key, since freeze took it out of the kernel. */
 export type RestoreRequest = { volume?: VolumeKey };
 
@@ -49,6 +52,8 @@ export type ContainerInfo = {
   ready: boolean;
   paused: boolean;
   createdAt: string;
+  /** The size of its mounted volume's filesystem, MiB (absent when not mounted on this node). */
+  volumeMb?: number;
 };
 
 export type HealthReport = {
@@ -220,6 +225,17 @@ function parseVolumeKey(input: unknown): VolumeKey | null | string {
   const key = (input as { key?: unknown }).key;
   if (typeof key !== "string" || !BASE64_32_BYTES.test(key)) return "volume.key must be 32 bytes of base64";
   return { key };
+}
+
+/** Parses a POST /v1/containers/:id/volume body: `{diskMb}` within the spec's bounds. */
+export function parseGrowVolumeRequest(input: unknown): GrowVolumeRequest | string {
+  if (!input || typeof input !== "object" || Array.isArray(input)) return "body must be a JSON object";
+  const extra = Object.keys(input).filter((k) => k !== "diskMb");
+  if (extra.length) return `unknown field(s): ${extra.join(", ")}`;
+  const diskMb = (input as { diskMb?: unknown }).diskMb;
+  if (typeof diskMb !== "number" || !Number.isInteger(diskMb) || diskMb < 64 || diskMb > 1_048_576)
+    return "diskMb must be an integer from 64 to 1048576";
+  return { diskMb };
 }
 
 /** Parses a restore body (empty, or `{volume: {key}}`) as strictly as a spawn. */

@@ -6,6 +6,7 @@ import type {
   ContainerInfo,
   ContainerSpec,
   ContainerStats,
+  GrowVolumeRequest,
   HealthReport,
   RestoreRequest,
 } from "./contract.ts";
@@ -22,6 +23,7 @@ export const AGENT_ROUTES = {
   removeContainer: { method: "DELETE", path: "/v1/containers/:id" },
   freeze: { method: "POST", path: "/v1/containers/:id/freeze" },
   restore: { method: "POST", path: "/v1/containers/:id/restore" },
+  growVolume: { method: "POST", path: "/v1/containers/:id/volume" },
   stats: { method: "GET", path: "/v1/containers/:id/stats" },
   gateway: { method: "GET", path: "/v1/containers/:id/gateway" },
   terminal: { method: "GET", path: "/v1/containers/:id/terminal" },
@@ -38,6 +40,7 @@ export type AgentRouteTypes = {
   removeContainer: { request: undefined; response: undefined };
   freeze: { request: undefined; response: ContainerInfo };
   restore: { request: RestoreRequest; response: ContainerInfo };
+  growVolume: { request: GrowVolumeRequest; response: ContainerInfo };
   stats: { request: undefined; response: ContainerStats };
   gateway: { request: undefined; response: WebSocket };
   terminal: { request: undefined; response: WebSocket };

@@ -17,6 +17,7 @@ import {
   rmdirSync,
   rmSync,
   statfsSync,
+  statSync,
 } from "node:fs";
 import { join } from "node:path";
 import type { AgentErrorCode } from "../api/route_table.ts";
@@ -62,6 +63,8 @@ export function volumeKeyBytes(volume: { key: string } | undefined): Uint8Array 
 
 export class VolumeManager {
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Sessions whose online growth the kernel refused: grown offline at their next attach. */
+  private readonly deferredGrowth = new Set<string>();
 
   constructor(
     readonly root: string,
@@ -131,26 +134,19 @@ export class VolumeManager {
         }
         renameSync(partial, image);
       }
-      const wanted = request.sizeMb === null ? 0 : request.sizeMb * 1024 * 1024;
       if (!isMounted(mountpoint)) {
+        // The file may already be bigger than its filesystem: an online growth the kernel refused.
+        const wanted = Math.max((request.sizeMb ?? 0) * 1024 * 1024, statSync(image).size);
         if ((await filesystemBytes(image)) < wanted) {
-          const stale = await loopFor(image);
-          if (stale) await detachLoops(image);
-          await growUnmounted(image, request.sizeMb ?? 0);
+          if (await loopFor(image)) await detachLoops(image);
+          await growUnmounted(image, Math.ceil(wanted / (1024 * 1024)));
         }
         const device = await attachLoop(image);
         mkdirSync(mountpoint, { recursive: true, mode: 0o700 });
         await mount(device, mountpoint);
-      } else if (statfsSync(mountpoint).blocks * statfsSync(mountpoint).bsize < wanted) {
-        // A plan change while the container runs. Where the kernel refuses online resizing (no
-        // CAP_SYS_RESOURCE), the next cold attach grows it offline instead.
-        const device = await attachLoop(image);
-        await growMounted(image, device, request.sizeMb ?? 0).catch((error) =>
-          this.log.warn("online volume growth failed; it grows at the next attach", {
-            session: sessionId,
-            error: error instanceof Error ? error.message : String(error),
-          }),
-        );
+        this.deferredGrowth.delete(sessionId);
+      } else if (request.sizeMb !== null) {
+        await this.growMountedTo(sessionId, request.sizeMb);
       }
       const data = this.dataPath(sessionId);
       if (!existsSync(data)) mkdirSync(data, { mode: 0o700 });
@@ -167,6 +163,35 @@ export class VolumeManager {
       }
       return data;
     });
+  }
+
+  /** Grows a mounted volume to `sizeMb` (never shrinks); a no-op when it is not mounted here. */
+  grow(sessionId: string, sizeMb: number): Promise<void> {
+    return this.serial(sessionId, () => this.growMountedTo(sessionId, sizeMb));
+  }
+
+  /** The mounted filesystem's size in MiB (with minixdf, statfs counts every block), or null. */
+  sizeMb(sessionId: string): number | null {
+    const mountpoint = this.mountpoint(sessionId);
+    if (!isMounted(mountpoint)) return null;
+    const fs = statfsSync(mountpoint);
+    return Math.floor((fs.blocks * fs.bsize) / (1024 * 1024));
+  }
+
+  private async growMountedTo(sessionId: string, sizeMb: number) {
+    if ((this.sizeMb(sessionId) ?? sizeMb) >= sizeMb || this.deferredGrowth.has(sessionId)) return;
+    // Where the kernel refuses online resizing (no CAP_SYS_RESOURCE), the next cold attach grows it
+    // offline instead; until then nothing retries (no warning on every reconcile).
+    const image = this.imagePath(sessionId);
+    try {
+      await growMounted(image, await attachLoop(image), sizeMb);
+    } catch (error) {
+      this.deferredGrowth.add(sessionId);
+      this.log.warn("online volume growth failed; it grows at the next attach", {
+        session: sessionId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 
   private unlockMounted(sessionId: string, key: Uint8Array, fresh: boolean) {

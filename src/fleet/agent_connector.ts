@@ -19,6 +19,9 @@ export function agentConnector(keys: ClusterKey[]): AgentConnector {
       freeze: (sessionId) => client.freeze(sessionId),
       restore: (sessionId, volume) => client.restore(sessionId, { volume }),
       remove: (sessionId) => client.remove(sessionId),
+      growVolume: async (sessionId, diskMb) => {
+        await client.growVolume(sessionId, diskMb);
+      },
       stats: (sessionId) => client.stats(sessionId).catch(() => null),
       connect: (sessionId, kind) => client.connect(sessionId, kind),
     };

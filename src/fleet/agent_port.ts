@@ -20,6 +20,8 @@ export interface NodeAgent {
   /** `volume`: the key again, since freeze took it out of the node's kernel. */
   restore(sessionId: string, volume: { key: string }): Promise<void>;
   remove(sessionId: string): Promise<void>;
+  /** The plan's disk grew: the node grows the session's volume (never shrinks it). */
+  growVolume(sessionId: string, diskMb: number): Promise<void>;
   stats(sessionId: string): Promise<AgentStats | null>;
   /** Opens the agent's WSS for a container: `kind` gateway or terminal. */
   connect(sessionId: string, kind: "gateway" | "terminal"): Promise<WebSocket>;

@@ -60,6 +60,11 @@ export async function reconcileOnce(
         continue;
       }
       if (session.state === "frozen" && !container.paused) await agent.freeze(session.id).catch(() => {});
+      // A plan change (or a node that could not grow it online before) reaches the volume here.
+      if (container.volumeMb !== undefined && container.volumeMb < plan.diskMb)
+        await agent
+          .growVolume(session.id, plan.diskMb)
+          .catch((error) => log.warn("volume growth failed", { session: session.id, error }));
       if (session.state === "running" && container.paused)
         await lifecycle
           .volumeFor(session)

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { sql } from "drizzle-orm";
 import type { RunningAgent } from "../../agent/server.ts";
 import { rowsOf } from "../../src/db/client.ts";
@@ -197,6 +197,21 @@ for (const driver of DRIVERS) {
     test("an unknown session action is a 404", async () => {
       const r = await api("/session/nonsense", { method: "POST" });
       expect(r.status).toBe(404);
+    });
+
+    test("a plan change reaches the running container's volume at the next reconcile", async () => {
+      const [container] = await agent.manager.list();
+      const sessionId = container?.sessionId ?? "";
+      expect(container?.volumeMb).toBe(16384);
+      await server.ctx.database.db.execute(sql`update plans set disk_mb = 16448 where id = 'ultra'`);
+      await server.reconcile();
+      // The file always grows; the mounted filesystem grows online where the kernel lets the agent
+      // resize (CAP_SYS_RESOURCE), otherwise at the volume's next attach (test/agent/volumes/).
+      expect(Bun.file(agent.manager.volumes.imagePath(sessionId)).size).toBe(16448 * 1024 * 1024);
+      const capEff = BigInt(
+        `0x${/CapEff:\s+([0-9a-f]+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1]}`,
+      );
+      expect(agent.manager.volumes.sizeMb(sessionId)).toBe((capEff >> 24n) & 1n ? 16448 : 16384);
     });
 
     test("kill removes the stored key, the container, its volume image and its network", async () => {
