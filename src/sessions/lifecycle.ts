@@ -8,6 +8,7 @@ import type { Logger } from "../../common/log.ts";
 import { audit } from "../audit.ts";
 import type { Db } from "../db/client.ts";
 import { agentSessions } from "../db/schema.ts";
+import { UserError } from "../errors.ts";
 import type { AgentContainer } from "../fleet/agent_port.ts";
 import type { Fleet } from "../fleet/fleet.ts";
 import type { NodeRow } from "../fleet/nodes.ts";
@@ -17,15 +18,8 @@ import { applyEvent, getSessionById, planFor, type SessionRow, withUserSession }
 import { type SessionAction, type SpawnStep, transition } from "./state_machine.ts";
 import { recordSpawn } from "./usage.ts";
 
-export class LifecycleError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** A container action refused (a UserError: the API and console word it in their one place). */
+export class LifecycleError extends UserError {}
 
 export type LifecycleDeps = {
   db: Db;
