@@ -23,7 +23,7 @@ import {
 } from "./isolation.ts";
 import { waitHealthy } from "./readiness.ts";
 import type { Template } from "./templates.ts";
-import { type VolumeManager, type VolumeOwner, volumeKeyBytes } from "./volumes/volumes.ts";
+import { type VolumeManager, type VolumeOwner, volumeKeyBytes, volumeOwner } from "./volumes/volumes.ts";
 
 export class AgentError extends Error {
   constructor(
@@ -274,16 +274,8 @@ export class ContainerManager {
     );
   }
 
-  /** The template's user as the host sees it; a named user (uid unknown here) gets a 0777 directory. */
   private volumeOwner(template: Template): VolumeOwner {
-    const { uid, gid } = this.opts.idOffset;
-    const [user = "", group] = template.user.split(":");
-    if (!/^\d+$/.test(user)) return { uid, gid, mode: 0o777 };
-    return {
-      uid: uid + Number(user),
-      gid: gid + Number(/^\d+$/.test(group ?? "") ? group : user),
-      mode: 0o700,
-    };
+    return volumeOwner(template.user, this.opts.idOffset);
   }
 
   private volumeSize(sessionId: string): { volumeMb?: number } {

@@ -56,6 +56,18 @@ export type VolumeOwner = { uid: number; gid: number; mode: number };
 /** `sizeMb: null`: use the volume as it is (a restore); a missing image is then an error. */
 export type EnsureRequest = { sizeMb: number | null; key: Uint8Array | null; owner: VolumeOwner };
 
+/**
+ * A template's user (`uid[:gid]` or a name) as the host sees it under userns-remap (`idOffset`: the
+ * host ids of container root). A named user's uid is unknown here: its directory is 0777 (only this
+ * container ever sees it).
+ */
+export function volumeOwner(user: string, idOffset: { uid: number; gid: number }): VolumeOwner {
+  const [uid = "", gid] = user.split(":");
+  if (!/^\d+$/.test(uid)) return { uid: idOffset.uid, gid: idOffset.gid, mode: 0o777 };
+  const group = /^\d+$/.test(gid ?? "") ? Number(gid) : Number(uid);
+  return { uid: idOffset.uid + Number(uid), gid: idOffset.gid + group, mode: 0o700 };
+}
+
 /** The spec's base64 key as bytes (the contract has checked its shape). */
 export function volumeKeyBytes(volume: { key: string } | undefined): Uint8Array | null {
   return volume ? new Uint8Array(Buffer.from(volume.key, "base64")) : null;

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { loadAgentConfig } from "../../../agent/config.ts";
 import { attachLoop, createImage, mount } from "../../../agent/volumes/disk_image.ts";
 import { getPolicy, keyStatus, MODES } from "../../../agent/volumes/fscrypt.ts";
-import { VolumeError, VolumeManager } from "../../../agent/volumes/volumes.ts";
+import { VolumeError, VolumeManager, volumeOwner } from "../../../agent/volumes/volumes.ts";
 import { tempDir } from "../../helpers/process.ts";
 
 const owner = { uid: 0, gid: 0, mode: 0o700 };
@@ -161,4 +161,12 @@ test("the flag is parsed like --allow-rootful", () => {
   const env = { CLAWFLEET_CLUSTER_SECRETS: `k:${"s".repeat(40)}`, CLAWFLEET_NODE_ID: "n1" };
   expect(loadAgentConfig(env, []).allowUnencryptedVolumes).toBe(false);
   expect(loadAgentConfig(env, ["--allow-unencrypted-volumes"]).allowUnencryptedVolumes).toBe(true);
+});
+
+test("the data directory belongs to the template's user as userns-remap maps it", () => {
+  const remap = { uid: 100000, gid: 100000 };
+  expect(volumeOwner("1000:1000", remap)).toEqual({ uid: 101000, gid: 101000, mode: 0o700 });
+  expect(volumeOwner("1000", remap)).toEqual({ uid: 101000, gid: 101000, mode: 0o700 });
+  expect(volumeOwner("1000:50", { uid: 0, gid: 0 })).toEqual({ uid: 1000, gid: 50, mode: 0o700 });
+  expect(volumeOwner("node", remap)).toEqual({ uid: 100000, gid: 100000, mode: 0o777 });
 });
