@@ -3,7 +3,7 @@
 // of the kernel; restore after an agent restart reads the old data; kill leaves no image, no mount,
 // no loop device and no key in the filesystem's keyring.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AgentClient, AgentRequestError } from "../../../agent/api/client.ts";
 import { loadAgentConfig } from "../../../agent/config.ts";
@@ -77,6 +77,11 @@ describe("encrypted, size-limited container volumes", () => {
   test("a marker written in the container is absent from the image's raw bytes", () => {
     const write = execIn(sessionId, `printf '${marker}%.0s' $(seq 1 200) > /data/diary.txt && sync`);
     expect(write.code).toBe(0);
+    // Written as the template's uid 1000, which userns-remap makes the remap's first id + 1000.
+    const rootDir = sh(["docker", "info", "--format", "{{.DockerRootDir}}"]).trim();
+    const remapUid = Number(/\/(\d+)\.\d+$/.exec(rootDir)?.[1] ?? 0);
+    expect(statSync(join(mountpoint, "data")).uid).toBe(remapUid + 1000);
+    expect(statSync(join(mountpoint, "data")).mode & 0o777).toBe(0o700);
     expect(execIn(sessionId, "cat /data/diary.txt").out).toContain(marker);
     // A control written into the same filesystem outside the encrypted directory, from the host:
     // it must show up, or the scan proves nothing.
