@@ -4,6 +4,7 @@ import { sql } from "drizzle-orm";
 import type { RunningAgent } from "../../agent/server.ts";
 import { rowsOf } from "../../src/db/client.ts";
 import { addNode } from "../../src/fleet/nodes.ts";
+import { volumeKeyFor } from "../../src/secrets/volume_keys.ts";
 import { DRIVERS } from "../helpers/db.ts";
 import {
   cleanupNode,
@@ -23,6 +24,7 @@ for (const driver of DRIVERS) {
     let server: TestServer;
     let agent: RunningAgent;
     let token = "";
+    const agentLogs: string[] = [];
     const api = (path: string, init: RequestInit = {}) =>
       fetch(`${server.url}/api/v1${path}`, {
         ...init,
@@ -36,7 +38,7 @@ for (const driver of DRIVERS) {
 
     beforeAll(async () => {
       await ensureRuntimeImage();
-      agent = await startTestAgent();
+      agent = await startTestAgent({}, agentLogs);
       server = await startTestServer(driver, { env: { CLAWFLEET_CLUSTER_SECRETS: TEST_CLUSTER_SECRET } });
       await addNode(server.ctx.database.db, { name: "n1", url: agent.url, fingerprint: agent.fingerprint });
       await server.reconcile();
@@ -227,6 +229,16 @@ for (const driver of DRIVERS) {
           ),
         ).length;
       expect(await keyRows()).toBe(1);
+      // The key went to the node (the volume is unlocked) and reached no log on either side.
+      const [owner] = rowsOf<{ user_id: string }>(
+        await server.ctx.database.db.execute(sql`select user_id from agent_sessions where id = ${sessionId}`),
+      );
+      const key = await volumeKeyFor(server.ctx.database.db, server.ctx.keyring, {
+        userId: owner?.user_id ?? "",
+        sessionId,
+      });
+      expect(server.logs.join("\n")).not.toContain(key);
+      expect(agentLogs.join("\n")).not.toContain(key);
       const killed = await api("/session/kill", { method: "POST" });
       expect(killed.status).toBe(202);
       expect((await json(killed)).state).toBe("none");
