@@ -82,7 +82,7 @@ test("a volume key is 32 bytes of base64 in {volume: {key}}, for spawn and resto
     "key",
     { key: Buffer.alloc(16).toString("base64") },
     { key: Buffer.alloc(64).toString("base64") },
-    { key: "!".repeat(43) + "=" },
+    { key: `${"!".repeat(43)}=` },
     { key, path: "/etc" },
   ]) {
     expect(typeof parseContainerSpec({ ...spec, volume })).toBe("string");
