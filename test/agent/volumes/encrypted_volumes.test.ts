@@ -110,12 +110,26 @@ describe("encrypted, size-limited container volumes", () => {
     ).toBe("again");
   });
 
-  test("freeze takes the key out of the kernel: an unopened file cannot be read from the host", async () => {
+  test("freeze takes the key out of the kernel: only files the paused processes hold stay readable", async () => {
+    // docs/AGENT.md: the kernel keeps the per-file keys of inodes in use. A process holding a file
+    // open across the freeze shows exactly that; a file nobody holds becomes unreadable.
+    expect(execIn(sessionId, "echo held-open > /data/held.txt").code).toBe(0);
+    Bun.spawnSync([
+      "docker",
+      "exec",
+      "-d",
+      `clawfleet-${sessionId}`,
+      "/bin/sh",
+      "-c",
+      "exec 3</data/held.txt; exec sleep 600",
+    ]);
+    await Bun.sleep(300);
     await client.freeze(sessionId);
     const identifier = agent.manager.volumes.identifier(sessionId);
     if (!identifier) throw new Error("no identifier");
-    expect(keyStatus(mountpoint, identifier)).not.toBe("present");
+    expect(keyStatus(mountpoint, identifier)).toBe("incompletely_removed");
     expect(() => readFileSync(join(mountpoint, "data", "diary.txt"))).toThrow();
+    expect(readFileSync(join(mountpoint, "data", "held.txt"), "utf8")).toBe("held-open\n");
   });
 
   test("restore after an agent restart needs the key and reads the old data", async () => {
