@@ -15,6 +15,7 @@ import { DockerClient, DockerError } from "./docker/client.ts";
 import { FirewallError, installFirewall, listRules } from "./firewall.ts";
 import { OpenSockets } from "./open_sockets.ts";
 import { createRouter, MAX_BODY, type WsData } from "./routes.ts";
+import { Shells } from "./terminal_shell.ts";
 import { ensureCertificate } from "./tls.ts";
 import { probeEncryptedVolumes } from "./volumes/probe.ts";
 import { VolumeManager } from "./volumes/volumes.ts";
@@ -147,6 +148,7 @@ export async function startAgent(
     docker,
     health,
     sockets: new OpenSockets(),
+    shells: new Shells(docker, config.terminalLingerMs, log),
     log,
   });
 

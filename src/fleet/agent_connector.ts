@@ -23,7 +23,7 @@ export function agentConnector(keys: ClusterKey[]): AgentConnector {
         await client.growVolume(sessionId, diskMb);
       },
       stats: (sessionId) => client.stats(sessionId).catch(() => null),
-      connect: (sessionId, kind) => client.connect(sessionId, kind),
+      connect: (sessionId, kind, reconnect) => client.connect(sessionId, kind, reconnect),
     };
     clients.set(node.id, { address: node, agent });
     return agent;

@@ -23,8 +23,8 @@ export interface NodeAgent {
   /** The plan's disk grew: the node grows the session's volume (never shrinks it). */
   growVolume(sessionId: string, diskMb: number): Promise<void>;
   stats(sessionId: string): Promise<AgentStats | null>;
-  /** Opens the agent's WSS for a container: `kind` gateway or terminal. */
-  connect(sessionId: string, kind: "gateway" | "terminal"): Promise<WebSocket>;
+  /** Opens the agent's WSS for a container: `kind` gateway or terminal (`reconnect`: the shell to reattach). */
+  connect(sessionId: string, kind: "gateway" | "terminal", reconnect?: string): Promise<WebSocket>;
 }
 
 export type AgentConnector = (node: NodeAddress) => NodeAgent;
