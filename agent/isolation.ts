@@ -56,19 +56,24 @@ export function networkConfig(sessionId: string, nodeId: string, template: strin
 
 export type HostSecurity = { apparmor: boolean };
 
+/**
+ * `providerEnv`: the provider gateway's base URLs and the per-container credential in the template's
+ * key variables (never a key: keys stay in the agent, see provider_gateway/).
+ */
 export function containerConfig(opts: {
   spec: ContainerSpec;
   template: Template;
   nodeId: string;
   gatewayToken: string;
   host: HostSecurity;
+  providerEnv: Record<string, string>;
+  extraLabels: Record<string, string>;
 }) {
   const { spec, template, nodeId, gatewayToken, host } = opts;
   const env: string[] = [];
   for (const [key, value] of Object.entries(template.env ?? {})) env.push(`${key}=${value}`);
-  for (const [provider, key] of Object.entries(spec.secrets)) {
-    const name = template.keyEnv[provider];
-    if (name) env.push(`${name}=${key}`);
+  for (const [key, value] of Object.entries(opts.providerEnv)) {
+    if (!(key in (template.env ?? {}))) env.push(`${key}=${value}`);
   }
   env.push(`${template.tokenEnv}=${gatewayToken}`);
   if (template.nodeHeap) {
@@ -81,7 +86,7 @@ export function containerConfig(opts: {
     ...(template.command ? { Cmd: template.command } : {}),
     User: template.user,
     Env: env,
-    Labels: labelsFor(spec.sessionId, nodeId, template.name),
+    Labels: { ...labelsFor(spec.sessionId, nodeId, template.name), ...opts.extraLabels },
     ExposedPorts: { [port]: {} },
     NetworkDisabled: false,
     HostConfig: {

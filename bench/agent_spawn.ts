@@ -129,7 +129,7 @@ async function viaAgent(): Promise<number> {
   const sessionId = crypto.randomUUID();
   const start = performance.now();
   try {
-    await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} });
+    await client.spawn({ sessionId, template: "clawfleet-runtime", limits });
     return performance.now() - start;
   } finally {
     await client.remove(sessionId);

@@ -206,7 +206,6 @@ async function memory() {
         sessionId: crypto.randomUUID(),
         template: "clawfleet-runtime",
         limits,
-        secrets: {},
       });
     }
     await client.list();

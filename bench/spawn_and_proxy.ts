@@ -188,7 +188,7 @@ try {
     raw.push(await rawDockerRun());
     const sessionId = crypto.randomUUID();
     let start = performance.now();
-    await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} });
+    await client.spawn({ sessionId, template: "clawfleet-runtime", limits });
     viaAgent.push(performance.now() - start);
     await client.remove(sessionId);
     start = performance.now();

@@ -24,7 +24,6 @@ export type SpawnRequest = {
   sessionId: string;
   template: string;
   limits: { cpuMillis: number; memoryMb: number; pidsLimit: number; diskMb: number };
-  secrets: Record<string, string>;
 };
 
 export type AgentStats = { cpuPercent: number; memoryBytes: number; memoryLimitBytes: number; pids: number };

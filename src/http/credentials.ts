@@ -20,13 +20,17 @@ export const credentialsRoutes = (ctx: AppContext) => (app: ApiBase) =>
       "/credentials",
       async (c) => {
         const auth = await requireUser(ctx, c);
+        // EasyClaw's clients send `api_key`; `key` wins if a client sends both.
+        const key = c.body.key ?? c.body.api_key;
+        if (key === undefined)
+          throw new ApiError(400, "missing_key", "Send the key as `key` (or `api_key`).");
         try {
           const { credential, replaced } = await addCredential(
             ctx.database.db,
             ctx.keyring,
             auth.userId,
             c.body.provider,
-            c.body.key,
+            key,
           );
           await audit(ctx.database.db, {
             action: replaced ? "credential.replaced" : "credential.added",
@@ -45,7 +49,8 @@ export const credentialsRoutes = (ctx: AppContext) => (app: ApiBase) =>
       {
         body: t.Object({
           provider: t.String({ maxLength: 40 }),
-          key: t.String({ maxLength: 512 }),
+          key: t.Optional(t.String({ maxLength: 512 })),
+          api_key: t.Optional(t.String({ maxLength: 512 })),
           _csrf: t.Optional(t.String({ maxLength: 200 })),
         }),
       },

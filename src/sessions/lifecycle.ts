@@ -35,8 +35,6 @@ export type LifecycleDeps = {
   db: Db;
   log: Logger;
   connect: AgentConnector;
-  /** The one place keys are decrypted: provider → key, for this spawn request only. */
-  secretsFor(userId: string): Promise<Record<string, string>>;
   defaultTemplate: string;
 };
 
@@ -180,15 +178,9 @@ export class Lifecycle {
     }
     if (!(await step("creating", { nodeId: node.id }))) return;
 
+    // No keys travel with the spawn: the node's provider gateway fetches them when the container
+    // needs them (src/gateway/), so a key change reaches a running container without a restart.
     const agent = this.agentFor(node);
-    let secrets: Record<string, string>;
-    try {
-      secrets = await this.deps.secretsFor(row.userId);
-    } catch (error) {
-      log.error("could not prepare keys for a spawn", { session: row.id, error });
-      await fail("Your keys could not be prepared. Re-add them and try again.");
-      return;
-    }
     let lastStep: SpawnStep = "creating";
     const watcher = setInterval(async () => {
       const seen = await agent.get(row.id).catch(() => null);
@@ -209,7 +201,6 @@ export class Lifecycle {
           pidsLimit: plan.pidsLimit,
           diskMb: plan.diskMb,
         },
-        secrets,
       });
     } catch (error) {
       clearInterval(watcher);
@@ -226,8 +217,6 @@ export class Lifecycle {
       await agent.remove(row.id).catch(() => {});
       await fail(`The container did not start: ${error instanceof Error ? error.message : "unknown error"}`);
       return;
-    } finally {
-      secrets = {};
     }
     clearInterval(watcher);
     const landed = await patchIfCurrent(db, row.id, row.generation, {

@@ -70,7 +70,7 @@ describe("a hostile tenant", () => {
     const limits = { cpuMillis: 500, memoryMb: 256, pidsLimit: 128, diskMb: 512 };
     await Promise.all(
       [attacker, neighbour].map((sessionId) =>
-        client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} }),
+        client.spawn({ sessionId, template: "clawfleet-runtime", limits }),
       ),
     );
     const name = `clawfleet-${attacker}`;

@@ -66,9 +66,7 @@ describe("container isolation on a real engine", () => {
       keys: parseKeyring("K", TEST_CLUSTER_SECRET, "secret"),
     });
     await Promise.all(
-      [a, b].map((sessionId) =>
-        client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} }),
-      ),
+      [a, b].map((sessionId) => client.spawn({ sessionId, template: "clawfleet-runtime", limits })),
     );
     const inspectA = dockerInspect(`clawfleet-${a}`);
     const inspectB = dockerInspect(`clawfleet-${b}`);
