@@ -6,7 +6,8 @@
 //                      published-port proxy and readiness checks), and the provider gateway's one
 //                      TCP port on the address of the bridge the packet came in on (addrtype
 //                      --limit-iface-in: another bridge's address, or any other address of the
-//                      node, stays closed).
+//                      node, stays closed). ACCEPT, not RETURN: it is the node's one deliberate
+//                      opening, and a host firewall further down INPUT must not silently undo it.
 //   CLAWFLEET-FORWARD  container → another container (another cf- bridge, docker0, any other Docker
 //                      bridge br-…), or → a blocked range (169.254.0.0/16 always, plus what the
 //                      operator names): dropped.
@@ -73,7 +74,7 @@ export function desiredRules(blocked: string[], gatewayPort = DEFAULT_GATEWAY_PO
         "LOCAL",
         "--limit-iface-in",
         "-j",
-        "RETURN",
+        "ACCEPT",
       ],
     },
     { chain: INPUT_CHAIN, rule: ["-i", bridges, "-j", "DROP"] },

@@ -81,7 +81,7 @@ export async function startServer(
     connect: options.connect ?? agentConnector(clusterKeys),
     defaultTemplate: "clawfleet-runtime",
   });
-  const channel = agentChannel({ db: database.db, keyring, keys: () => clusterKeys, log });
+  const channel = agentChannel({ db: database.db, keyring, keys: clusterKeys, log });
   // The local agent's gateway reaches this server's handler in-process (same signing, no socket).
   local?.agent.connectServer({
     url: "http://all-in-one.invalid",

@@ -10,6 +10,8 @@ export type TokenCount = { model: string | null; input: number; output: number }
 const MAX_LINE = 1024 * 1024;
 const MAX_JSON = 8 * 1024 * 1024;
 
+const field = (v: unknown, key: string): unknown =>
+  v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>)[key] : undefined;
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? Math.floor(v) : 0);
 
 export class TokenMeter {
@@ -77,25 +79,38 @@ export class TokenMeter {
   /** One JSON object of any of the formats. */
   observe(value: unknown) {
     if (!value || typeof value !== "object") return;
-    const o = value as Record<string, any>;
-    const model = o.model ?? o.message?.model ?? o.response?.model ?? o.modelVersion;
+    const model =
+      field(value, "model") ??
+      field(field(value, "message"), "model") ??
+      field(field(value, "response"), "model") ??
+      field(value, "modelVersion");
     if (typeof model === "string" && model) this.model = model.slice(0, 200);
-    for (const usage of [o.usage, o.message?.usage, o.response?.usage]) {
+    for (const usage of [
+      field(value, "usage"),
+      field(field(value, "message"), "usage"),
+      field(field(value, "response"), "usage"),
+    ]) {
       if (!usage || typeof usage !== "object") continue;
       const input =
         "prompt_tokens" in usage
-          ? num(usage.prompt_tokens)
-          : num(usage.input_tokens) +
-            num(usage.cache_creation_input_tokens) +
-            num(usage.cache_read_input_tokens);
-      const output = "completion_tokens" in usage ? num(usage.completion_tokens) : num(usage.output_tokens);
+          ? num(field(usage, "prompt_tokens"))
+          : num(field(usage, "input_tokens")) +
+            num(field(usage, "cache_creation_input_tokens")) +
+            num(field(usage, "cache_read_input_tokens"));
+      const output =
+        "completion_tokens" in usage
+          ? num(field(usage, "completion_tokens"))
+          : num(field(usage, "output_tokens"));
       this.input = Math.max(this.input, input);
       this.output = Math.max(this.output, output);
     }
-    const meta = o.usageMetadata;
+    const meta = field(value, "usageMetadata");
     if (meta && typeof meta === "object") {
-      this.input = Math.max(this.input, num(meta.promptTokenCount));
-      this.output = Math.max(this.output, num(meta.candidatesTokenCount) + num(meta.thoughtsTokenCount));
+      this.input = Math.max(this.input, num(field(meta, "promptTokenCount")));
+      this.output = Math.max(
+        this.output,
+        num(field(meta, "candidatesTokenCount")) + num(field(meta, "thoughtsTokenCount")),
+      );
     }
   }
 

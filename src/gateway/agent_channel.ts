@@ -29,24 +29,14 @@ export function isAgentChannelPath(pathname: string) {
   return pathname.startsWith(SERVER_CHANNEL.prefix);
 }
 
-export function agentChannel(deps: {
-  db: Db;
-  keyring: MasterKeyring;
-  keys: () => ClusterKey[];
-  log: Logger;
-}) {
-  let verifier: RequestVerifier | null = null;
-  let verifierKeys: ClusterKey[] = [];
+export function agentChannel(deps: { db: Db; keyring: MasterKeyring; keys: ClusterKey[]; log: Logger }) {
+  // One verifier for the server's life: it remembers nonces, which is what refuses a replay.
+  const verifier = new RequestVerifier(deps.keys);
 
   async function handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const body = new Uint8Array(await request.arrayBuffer());
     if (body.byteLength > MAX_BODY) return fail(413, "too_large", "the request body is too large");
-    const keys = deps.keys();
-    if (!verifier || verifierKeys !== keys) {
-      verifier = new RequestVerifier(keys);
-      verifierKeys = keys;
-    }
     const verdict = await verifier.verify(
       request.method,
       `${url.pathname}${url.search}`,

@@ -233,7 +233,9 @@ describe("provider gateway on a real engine", () => {
     const [request] = await fake.requests();
     expect(request?.headers.authorization).toBe(`Bearer ${KEY}`);
     expect(JSON.stringify(request?.headers)).not.toContain("cfgw_");
-    expect((request?.body as { stream_options?: unknown }).stream_options).toEqual({ include_usage: true });
+    expect((request?.body as { stream_options?: unknown } | undefined)?.stream_options).toEqual({
+      include_usage: true,
+    });
   });
 
   test("usage matches the tokens the fake reported, per provider and model", async () => {
