@@ -98,6 +98,17 @@ function sum(models: ModelUsage[]): TokenTotals {
   );
 }
 
+/** Today's and this month's tokens with the plan's budget: what GET /usage and the dashboard show. */
+export async function tokenUsageView(db: Db, userId: string, budget: number | null, now = new Date()) {
+  const summary = await tokenSummary(db, userId, now);
+  const used = summary.month.input_tokens + summary.month.output_tokens;
+  return {
+    ...summary,
+    monthly_budget: budget,
+    budget_remaining: budget === null ? null : Math.max(0, budget - used),
+  };
+}
+
 /** Today's and this month's tokens, in total and per provider and model. */
 export async function tokenSummary(db: Db, userId: string, now = new Date()) {
   const rows = await asUser(db, userId, (tx) =>
@@ -113,6 +124,9 @@ export async function tokenSummary(db: Db, userId: string, now = new Date()) {
     month: { ...sum(month), by_model: month },
   };
 }
+
+export type TokenSummary = Awaited<ReturnType<typeof tokenSummary>>;
+export type TokenHistoryDay = Awaited<ReturnType<typeof tokenHistory>>[number];
 
 export const MAX_HISTORY_DAYS = 366;
 

@@ -1,6 +1,6 @@
 import type { AppContext } from "../context.ts";
 import { getNode } from "../fleet/nodes.ts";
-import { MAX_HISTORY_DAYS, tokenHistory, tokenSummary, tokensThisMonth } from "../gateway/token_usage.ts";
+import { MAX_HISTORY_DAYS, tokenHistory, tokenUsageView } from "../gateway/token_usage.ts";
 import type { Lifecycle } from "../sessions/lifecycle.ts";
 import { getSessionView, planFor } from "../sessions/sessions_repo.ts";
 import { type ApiBase, requireUser } from "./api_base.ts";
@@ -37,22 +37,9 @@ export const usageRoutes = (ctx: AppContext, lifecycle: Lifecycle) => (app: ApiB
           };
         }
       }
-      const [tokens, plan, used] = await Promise.all([
-        tokenSummary(ctx.database.db, auth.userId),
-        planFor(ctx.database.db, auth.userId),
-        tokensThisMonth(ctx.database.db, auth.userId),
-      ]);
-      const budget = plan?.monthlyTokenBudget ?? null;
-      return {
-        state: view.state,
-        plan: view.plan,
-        live,
-        tokens: {
-          ...tokens,
-          monthly_budget: budget,
-          budget_remaining: budget === null ? null : Math.max(0, budget - used),
-        },
-      };
+      const plan = await planFor(ctx.database.db, auth.userId);
+      const tokens = await tokenUsageView(ctx.database.db, auth.userId, plan?.monthlyTokenBudget ?? null);
+      return { state: view.state, plan: view.plan, live, tokens };
     })
     .get("/usage/history", async (c) => {
       const auth = await requireUser(ctx, c);
