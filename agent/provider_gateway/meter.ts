@@ -61,6 +61,9 @@ export class TokenMeter {
   private line(raw: string) {
     const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
     if (!line.startsWith("data:")) return;
+    // Only events that can carry counts are parsed (every format names them "usage…"); a long reply's
+    // content deltas are skipped without a JSON.parse each.
+    if (!line.includes("usage")) return;
     const data = line.slice(5).trim();
     if (!data.startsWith("{") && !data.startsWith("[")) return;
     this.parse(data);

@@ -369,9 +369,15 @@ export function startFakeProvider(
 }
 
 /** Drives a fake provider running in another process (see the file comment). */
-export function connectFakeProvider(url: string, stopProcess: () => Promise<void>): FakeProvider {
+export function connectFakeProvider(
+  url: string,
+  stopProcess: () => Promise<void>,
+  /** The CA to trust when the fake serves HTTPS (--tls-cert). */
+  ca?: string,
+): FakeProvider {
   const control = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${url}/_fake/${path}`, {
+      ...(ca ? { tls: { ca } } : {}),
       method,
       headers: body === undefined ? {} : { "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -401,8 +407,23 @@ export function connectFakeProvider(url: string, stopProcess: () => Promise<void
 
 if (import.meta.main) {
   const { parseArgs } = await import("node:util");
-  const { values } = parseArgs({ options: { host: { type: "string" }, port: { type: "string" } } });
-  const fake = startFakeProvider({ hostname: values.host ?? "127.0.0.1", port: Number(values.port ?? 0) });
+  const { values } = parseArgs({
+    options: {
+      host: { type: "string" },
+      port: { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+    },
+  });
+  const certFile = values["tls-cert"];
+  const keyFile = values["tls-key"];
+  const fake = startFakeProvider({
+    hostname: values.host ?? "127.0.0.1",
+    port: Number(values.port ?? 0),
+    ...(certFile && keyFile
+      ? { tls: { cert: await Bun.file(certFile).text(), key: await Bun.file(keyFile).text() } }
+      : {}),
+  });
   process.stdout.write(`READY ${fake.url}\n`);
   // Exit with the parent: when it goes, stdin closes.
   for await (const _ of Bun.stdin.stream()) {
