@@ -6,17 +6,18 @@ import { rootCertificates } from "node:tls";
 import type { ServerWebSocket } from "bun";
 import { ConfigError } from "../common/config_error.ts";
 import { createLogger, type Logger } from "../common/log.ts";
+import { MAX_FRAME } from "../common/ws_relay.ts";
 import { type HealthReport, RequestVerifier } from "./api/contract.ts";
 import type { AgentConfig } from "./config.ts";
 import { nodeSecret } from "./config.ts";
 import { ContainerManager } from "./containers.ts";
 import { DockerClient, DockerError } from "./docker/client.ts";
 import { FirewallError, installFirewall, listRules } from "./firewall.ts";
+import { OpenSockets } from "./open_sockets.ts";
 import { ProviderGateway } from "./provider_gateway/gateway.ts";
 import { ServerChannel, type ServerLink } from "./provider_gateway/server_channel.ts";
-import { createRouter, MAX_BODY } from "./routes.ts";
+import { createRouter, MAX_BODY, type WsData } from "./routes.ts";
 import { ensureCertificate } from "./tls.ts";
-import type { WsData } from "./ws_session.ts";
 
 export type RunningAgent = {
   url: string;
@@ -135,6 +136,7 @@ export async function startAgent(
     manager,
     docker,
     health,
+    sockets: new OpenSockets(),
     log,
   });
 
@@ -145,7 +147,7 @@ export async function startAgent(
     maxRequestBodySize: MAX_BODY,
     fetch: router,
     websocket: {
-      maxPayloadLength: 16 * 1024 * 1024,
+      maxPayloadLength: MAX_FRAME,
       open(ws: ServerWebSocket<WsData>) {
         ws.data.session = ws.data.start(ws);
       },

@@ -7,8 +7,6 @@ import { isProvider, type Provider } from "../../common/providers.ts";
 
 export { sha256Hex };
 
-export const AGENT_API_VERSION = "v1";
-
 export const SIGNATURE_HEADERS = {
   keyId: "x-clawfleet-key-id",
   timestamp: "x-clawfleet-timestamp",
@@ -121,8 +119,6 @@ export function parseUsageReports(input: unknown): TokenUsageReport[] | string {
   }
   return reports as TokenUsageReport[];
 }
-
-export type AgentErrorBody = { error: { code: string; message: string } };
 
 function canonical(
   method: string,

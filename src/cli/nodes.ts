@@ -1,4 +1,3 @@
-import { audit } from "../audit.ts";
 import type { ServerConfig } from "../config.ts";
 import { addNode, findNode, listNodes, NodeInputError, removeNode, setNodeState } from "../fleet/nodes.ts";
 import { parseFlags, UsageError } from "./args.ts";
@@ -39,8 +38,7 @@ export async function runNodes(config: ServerConfig, args: string[]): Promise<st
           if (typeof name !== "string" || typeof url !== "string" || typeof fingerprint !== "string") {
             throw new UsageError("nodes add needs --name, --url and --fingerprint");
           }
-          const node = await addNode(db, { name, url, fingerprint });
-          await audit(db, { action: "admin.node_added", target: node.id, detail: { name, via: "cli" } });
+          const node = await addNode(db, { name, url, fingerprint }, { via: "cli" });
           return `node ${node.name} added (${node.id})\n`;
         }
         case "list": {
@@ -53,14 +51,12 @@ export async function runNodes(config: ServerConfig, args: string[]): Promise<st
         case "drain":
         case "activate": {
           const node = await target();
-          await setNodeState(db, node.id, command === "drain" ? "draining" : "active");
-          await audit(db, { action: `admin.node_${command}`, target: node.id, detail: { via: "cli" } });
+          await setNodeState(db, node.id, command === "drain" ? "draining" : "active", { via: "cli" });
           return `node ${node.name} ${command === "drain" ? "draining" : "active"}\n`;
         }
         case "remove": {
           const node = await target();
-          await removeNode(db, node.id, values.force === true);
-          await audit(db, { action: "admin.node_removed", target: node.id, detail: { via: "cli" } });
+          await removeNode(db, node.id, values.force === true, { via: "cli" });
           return `node ${node.name} removed\n`;
         }
         default:

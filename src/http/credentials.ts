@@ -1,12 +1,6 @@
 import { t } from "elysia";
-import { audit } from "../audit.ts";
 import type { AppContext } from "../context.ts";
-import {
-  addCredential,
-  CredentialInputError,
-  deleteCredential,
-  listCredentials,
-} from "../secrets/credentials.ts";
+import { addCredential, deleteCredential, listCredentials } from "../secrets/credentials.ts";
 import { type ApiBase, requireUser } from "./api_base.ts";
 import { ApiError } from "./errors.ts";
 
@@ -24,27 +18,16 @@ export const credentialsRoutes = (ctx: AppContext) => (app: ApiBase) =>
         const key = c.body.key ?? c.body.api_key;
         if (key === undefined)
           throw new ApiError(400, "missing_key", "Send the key as `key` (or `api_key`).");
-        try {
-          const { credential, replaced } = await addCredential(
-            ctx.database.db,
-            ctx.keyring,
-            auth.userId,
-            c.body.provider,
-            key,
-          );
-          await audit(ctx.database.db, {
-            action: replaced ? "credential.replaced" : "credential.added",
-            userId: auth.userId,
-            target: credential.id,
-            detail: { provider: credential.provider },
-            ip: c.ip,
-          });
-          c.set.status = 201;
-          return { credential, replaced };
-        } catch (error) {
-          if (error instanceof CredentialInputError) throw new ApiError(400, error.code, error.message);
-          throw error;
-        }
+        const { credential, replaced } = await addCredential(
+          ctx.database.db,
+          ctx.keyring,
+          auth.userId,
+          c.body.provider,
+          key,
+          { ip: c.ip, via: "api" },
+        );
+        c.set.status = 201;
+        return { credential, replaced };
       },
       {
         body: t.Object({
@@ -57,15 +40,9 @@ export const credentialsRoutes = (ctx: AppContext) => (app: ApiBase) =>
     )
     .delete("/credentials/:id", async (c) => {
       const auth = await requireUser(ctx, c);
-      if (!(await deleteCredential(ctx.database.db, auth.userId, c.params.id))) {
+      if (!(await deleteCredential(ctx.database.db, auth.userId, c.params.id, { ip: c.ip, via: "api" }))) {
         throw new ApiError(404, "not_found", "No such key.");
       }
-      await audit(ctx.database.db, {
-        action: "credential.deleted",
-        userId: auth.userId,
-        target: c.params.id,
-        ip: c.ip,
-      });
       c.set.status = 204;
       return "";
     });
