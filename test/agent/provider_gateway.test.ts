@@ -35,6 +35,7 @@ const CHAT_CANARY = "purple-elephant-CONTENT-CANARY";
 
 let ca: TestCa;
 let templatesFile = "";
+let agentEnv: Record<string, string> = {};
 let fake: FakeProvider;
 let server: TestServer;
 let agent: RunningAgent;
@@ -143,15 +144,13 @@ beforeAll(async () => {
   await fake.acceptKeys([KEY, KEY_B]);
   server = await startTestServer("pglite", { env: { CLAWFLEET_CLUSTER_SECRETS: TEST_CLUSTER_SECRET } });
   const upstreams = ["anthropic", "openai", "google", "openrouter"].map((p) => `${p}=${fake.url}`).join(",");
-  agent = await startTestAgent(
-    {
-      CLAWFLEET_SERVER_URL: server.url,
-      CLAWFLEET_PROVIDER_UPSTREAMS: upstreams,
-      CLAWFLEET_PROVIDER_CA: ca.caFile,
-      CLAWFLEET_AGENT_TEMPLATES: templatesFile,
-    },
-    agentLogs,
-  );
+  agentEnv = {
+    CLAWFLEET_SERVER_URL: server.url,
+    CLAWFLEET_PROVIDER_UPSTREAMS: upstreams,
+    CLAWFLEET_PROVIDER_CA: ca.caFile,
+    CLAWFLEET_AGENT_TEMPLATES: templatesFile,
+  };
+  agent = await startTestAgent(agentEnv, agentLogs);
   await addNode(server.ctx.database.db, { name: "node-gw", url: agent.url, fingerprint: agent.fingerprint });
   await server.reconcile();
   [alice, bob] = await Promise.all([
@@ -274,6 +273,7 @@ describe("provider gateway on a real engine", () => {
       await Bun.sleep(100);
     }
     const took = performance.now() - deleted;
+    console.log(`key deleted → first failing chat: ${Math.round(took)} ms`);
     expect(took).toBeLessThan(5000);
     expect(JSON.stringify(error)).toContain("No OpenAI key is stored");
     const readded = await api(alice.token, "POST", "/credentials", { provider: "openai", api_key: KEY });
@@ -334,6 +334,19 @@ describe("provider gateway on a real engine", () => {
         tx.execute(sql`update plans set monthly_token_budget = null where id = 'free'`),
       );
     }
+  });
+
+  test("a restarted agent reopens the gateway of running containers: their credential still works", async () => {
+    const { dataDir, nodeId } = agent;
+    await agent.stop();
+    agent = await startTestAgent(
+      { ...agentEnv, CLAWFLEET_AGENT_DATA_DIR: dataDir, CLAWFLEET_NODE_ID: nodeId },
+      agentLogs,
+    );
+    const client = await chatClient(alice.sessionId);
+    const outcome = await client.chat({ text: "after an agent restart", provider: "openai" });
+    expect(outcome.error).toBeNull();
+    expect(outcome.done).not.toBeNull();
   });
 
   test("neither keys nor conversation content reach the logs or the database", async () => {
