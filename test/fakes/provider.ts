@@ -40,6 +40,8 @@ export type RecordedRequest = {
   api: "openai" | "anthropic" | "unknown";
   method: string;
   path: string;
+  /** The query string, `?…` or empty. */
+  query: string;
   headers: Record<string, string>;
   body: unknown;
 };
@@ -271,6 +273,7 @@ async function handleApi(state: State, request: Request, url: URL): Promise<Resp
     api,
     method: request.method,
     path: url.pathname,
+    query: url.search,
     headers: Object.fromEntries(request.headers.entries()),
     body,
   });
