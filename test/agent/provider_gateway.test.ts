@@ -12,7 +12,6 @@ import { sql } from "drizzle-orm";
 import { DEFAULT_BLOCKED, installFirewall } from "../../agent/firewall.ts";
 import type { RunningAgent } from "../../agent/server.ts";
 import { BUILTIN_TEMPLATES } from "../../agent/templates.ts";
-import { buildRuntimeImage, imageHash, RUNTIME_IMAGE } from "../../scripts/image_runtime.ts";
 import { asSystem } from "../../src/db/rls.ts";
 import { addNode } from "../../src/fleet/nodes.ts";
 import { type FakeProvider, startFakeProvider } from "../fakes/provider.ts";
@@ -24,6 +23,7 @@ import {
   TEST_CLUSTER_SECRET,
 } from "../helpers/fleet.ts";
 import { tempDir } from "../helpers/process.ts";
+import { pinnedRuntimeImage } from "../helpers/runtime_image.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { createTestCa, type TestCa } from "../helpers/test_ca.ts";
 import { GatewayClient } from "../runtime/gateway_client.ts";
@@ -119,20 +119,6 @@ async function httpFromInside(container: string, url: string, credential: string
 }
 
 const envOf = (container: string, name: string) => execIn(container, `printf %s "$${name}"`);
-
-/**
- * The runtime image of this tree under a tag of its own: `clawfleet-runtime:<version>` is shared with
- * every other checkout building on this engine, and may be replaced by theirs mid-test.
- */
-async function pinnedRuntimeImage(): Promise<string> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const { hash } = await buildRuntimeImage();
-    const tag = `clawfleet-runtime:gw-${hash.slice(0, 12)}`;
-    Bun.spawnSync(["docker", "tag", RUNTIME_IMAGE, tag]);
-    if (imageHash(tag) === hash) return tag;
-  }
-  throw new Error("the runtime image kept changing under this test");
-}
 
 beforeAll(async () => {
   const image = await pinnedRuntimeImage();

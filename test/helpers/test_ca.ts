@@ -12,7 +12,8 @@ function openssl(args: string[], cwd: string) {
   if (proc.exitCode !== 0) throw new Error(`openssl ${args[0]}: ${proc.stderr.toString()}`);
 }
 
-export function createTestCa(): TestCa {
+/** `ips`: more addresses the server certificate is valid for (a fake inside a network namespace). */
+export function createTestCa(ips: string[] = []): TestCa {
   const dir = tempDir("cf-test-ca");
   openssl(
     ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key"]
@@ -28,7 +29,7 @@ export function createTestCa(): TestCa {
   );
   writeFileSync(
     join(dir, "ext.cnf"),
-    "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    `subjectAltName=${["127.0.0.1", ...ips].map((ip) => `IP:${ip}`).join(",")},DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`,
   );
   openssl(
     ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial"].concat([
