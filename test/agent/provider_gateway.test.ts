@@ -247,6 +247,8 @@ describe("provider gateway on a real engine", () => {
   test("delete the key: the running container fails clearly within 5 s; re-add: it works, no restart", async () => {
     const dockerId = dockerInspect(alice.container)?.Id;
     const client = await chatClient(alice.sessionId);
+    // A chat just before: the gateway's cache holds the key fresh, the worst case for a deletion.
+    expect((await client.chat({ text: "hello before delete", provider: "openai" })).done).not.toBeNull();
     expect((await api(alice.token, "DELETE", `/credentials/${alice.credentialId}`)).status).toBe(204);
     const deleted = performance.now();
     let error: Record<string, any> | null = null;
