@@ -1,7 +1,7 @@
 // The provider gateway's cost beside a direct call to the same fake provider (HTTPS, a test CA):
 // added latency to the first byte of a streamed reply, and throughput of a long stream.
 // Command: `bun bench/provider_gateway.ts [rounds]`. The fake runs in its own process; the gateway
-// runs in this one (as in the agent), bound to 127.0.0.1 and serving a stand-in "container" at
+// runs in this one (as in the agent), the client in a third (bench/lib/stream_client.ts), bound to 127.0.0.1 and serving a stand-in "container" at
 // 127.0.0.1 with a cached key, so what is measured is the gateway's own path: credential check, key
 // injection, the request body's usage option, the upstream TLS connection and the metered stream.
 // Direct and gateway requests alternate, so load on the shared machine hits both alike.
@@ -67,65 +67,34 @@ gateway.open({
   peer: async () => "127.0.0.1",
 });
 
-const body = (text: string) =>
-  JSON.stringify({ model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: text }] });
-
-type Target = { name: string; url: string; auth: string; tls?: { ca: string } };
-const direct: Target = {
-  name: "direct",
-  url: `${url}/v1/chat/completions`,
-  auth: KEY,
-  tls: { ca: ca.caPem },
-};
+type Target = { name: string; url: string; auth: string; ca?: string };
+const direct: Target = { name: "direct", url: `${url}/v1/chat/completions`, auth: KEY, ca: ca.caPem };
 const viaGateway: Target = {
   name: "gateway",
   url: `http://127.0.0.1:${port}/openai/v1/chat/completions`,
   auth: CREDENTIAL,
 };
 
-/** Milliseconds to the first body byte, and to the end with the byte count. */
-async function call(target: Target, text: string): Promise<{ first: number; total: number; bytes: number }> {
-  const started = performance.now();
-  const response = await fetch(target.url, {
-    method: "POST",
-    headers: { authorization: `Bearer ${target.auth}`, "content-type": "application/json" },
-    body: body(text),
-    ...(target.tls ? { tls: target.tls } : {}),
-  } as RequestInit);
-  if (response.status !== 200 || !response.body) throw new Error(`${target.name}: ${response.status}`);
-  const r = response.body.getReader();
-  let first = 0;
-  let bytes = 0;
-  while (true) {
-    const { done, value: chunk } = await r.read();
-    if (done) break;
-    if (!first) first = performance.now() - started;
-    bytes += chunk.byteLength;
-  }
-  return { first, total: performance.now() - started, bytes };
-}
-
 await fake.script([
   { match: "long", reply: { kind: "text", chunks: Array.from({ length: STREAM_CHUNKS }, () => CHUNK) } },
   { reply: { kind: "text", chunks: ["a", "b", "c"] } },
 ]);
-for (let i = 0; i < 30; i++) {
-  await call(direct, "warm");
-  await call(viaGateway, "warm");
-}
-const ttfb: Record<string, number[]> = { direct: [], gateway: [] };
-for (let i = 0; i < rounds; i++) {
-  for (const target of i % 2 ? [direct, viaGateway] : [viaGateway, direct])
-    ttfb[target.name]?.push((await call(target, "short")).first);
-}
 const streams = 6;
-const rate: Record<string, number[]> = { direct: [], gateway: [] };
-for (let i = 0; i < streams; i++) {
-  for (const target of i % 2 ? [direct, viaGateway] : [viaGateway, direct]) {
-    const result = await call(target, "long");
-    rate[target.name]?.push(result.bytes / 1024 / 1024 / (result.total / 1000));
-  }
-}
+// The client is its own process, as a container's SDK is; the gateway runs here, as in the agent.
+const client = Bun.spawn(
+  [
+    process.execPath,
+    join(import.meta.dir, "lib/stream_client.ts"),
+    JSON.stringify({ targets: [direct, viaGateway], rounds, streams, warmup: 30 }),
+  ],
+  { stdout: "pipe", stderr: "inherit" },
+);
+const output = await new Response(client.stdout).text();
+if ((await client.exited) !== 0) throw new Error("the bench client failed");
+const { ttfb, rate } = JSON.parse(output) as {
+  ttfb: Record<string, number[]>;
+  rate: Record<string, number[]>;
+};
 await gateway.stop();
 await fake.stop();
 
@@ -138,7 +107,8 @@ const report = `Command: \`bun bench/provider_gateway.ts ${rounds}\`. Measured $
 ${navigator.hardwareConcurrency} cores shared with other work. The fake provider (test/fakes/provider.ts) runs in its own
 process over HTTPS with a test CA; the gateway runs in the bench process on 127.0.0.1 with its key cached
 (as between two key refreshes). "Direct" is the same HTTPS request to the fake with the real key.
-First byte: ${rounds} short streamed chats per path, alternating. Long stream: ${STREAM_CHUNKS} chunks of 4 KiB
+The client runs in a third process, as a container's SDK would. First byte: ${rounds} short
+streamed chats per path, alternating. Long stream: ${STREAM_CHUNKS} chunks of 4 KiB
 (${((STREAM_CHUNKS * 4) / 1024).toFixed(1)} MiB of SSE), ${streams} per path, median (MiB/s over the whole stream).
 
 ${table(

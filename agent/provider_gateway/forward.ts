@@ -104,7 +104,9 @@ function meteredBody(
         return reader.cancel(reason);
       },
     },
-    { highWaterMark: 0 },
+    // Up to 256 KiB read ahead of the container: reading the provider overlaps writing to the
+    // container, and a slow reader still stops the reads (back-pressure) once that much waits.
+    new ByteLengthQueuingStrategy({ highWaterMark: 256 * 1024 }),
   );
 }
 
