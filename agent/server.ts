@@ -17,6 +17,7 @@ import { OpenSockets } from "./open_sockets.ts";
 import { ProviderGateway } from "./provider_gateway/gateway.ts";
 import { ServerChannel, type ServerLink } from "./provider_gateway/server_channel.ts";
 import { createRouter, MAX_BODY, type WsData } from "./routes.ts";
+import { Shells } from "./terminal_shell.ts";
 import { ensureCertificate } from "./tls.ts";
 
 export type RunningAgent = {
@@ -137,6 +138,7 @@ export async function startAgent(
     docker,
     health,
     sockets: new OpenSockets(),
+    shells: new Shells(docker, config.terminalLingerMs, log),
     log,
   });
 
