@@ -18,7 +18,6 @@ import { type FakeProvider, startFakeProvider } from "../fakes/provider.ts";
 import {
   cleanupNode,
   dockerInspect,
-  ensureRuntimeImage,
   startTestAgent,
   TEST_CLUSTER_SECRET,
 } from "../helpers/fleet.ts";

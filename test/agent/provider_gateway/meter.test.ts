@@ -29,17 +29,16 @@ test("OpenAI and OpenRouter chat completions, plain and streamed (usage in the l
       }),
     ),
   ).toEqual({ model: "gpt-4o-2024-08-06", input: 19, output: 10 });
-  const stream =
-    sse([
-      { id: "c", model: "openai/gpt-4o", choices: [{ delta: { content: "Hé" } }] },
-      { id: "c", model: "openai/gpt-4o", choices: [{ delta: { content: "llo" }, finish_reason: "stop" }] },
-      {
-        id: "c",
-        model: "openai/gpt-4o",
-        choices: [],
-        usage: { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 },
-      },
-    ]) + "data: [DONE]\n\n";
+  const stream = `${sse([
+    { id: "c", model: "openai/gpt-4o", choices: [{ delta: { content: "Hé" } }] },
+    { id: "c", model: "openai/gpt-4o", choices: [{ delta: { content: "llo" }, finish_reason: "stop" }] },
+    {
+      id: "c",
+      model: "openai/gpt-4o",
+      choices: [],
+      usage: { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 },
+    },
+  ])}data: [DONE]\n\n`;
   expect(meter("text/event-stream; charset=utf-8", stream)).toEqual({
     model: "openai/gpt-4o",
     input: 7,
