@@ -15,12 +15,7 @@ import { BUILTIN_TEMPLATES } from "../../agent/templates.ts";
 import { asSystem } from "../../src/db/rls.ts";
 import { addNode } from "../../src/fleet/nodes.ts";
 import { type FakeProvider, startFakeProvider } from "../fakes/provider.ts";
-import {
-  cleanupNode,
-  dockerInspect,
-  startTestAgent,
-  TEST_CLUSTER_SECRET,
-} from "../helpers/fleet.ts";
+import { cleanupNode, dockerInspect, startTestAgent, TEST_CLUSTER_SECRET } from "../helpers/fleet.ts";
 import { tempDir } from "../helpers/process.ts";
 import { pinnedRuntimeImage } from "../helpers/runtime_image.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
