@@ -21,6 +21,8 @@ import {
   networkName,
   volumeName,
 } from "./isolation.ts";
+import { containerCredential, newSalt, SALT_LABEL } from "./provider_gateway/credential.ts";
+import type { ProviderGateway } from "./provider_gateway/gateway.ts";
 import { waitHealthy } from "./readiness.ts";
 import type { Template } from "./templates.ts";
 import { type VolumeManager, type VolumeOwner, volumeKeyBytes, volumeOwner } from "./volumes/volumes.ts";
@@ -44,6 +46,7 @@ export type ContainerManagerOptions = {
   volumes: VolumeManager;
   /** Host ids of container uid/gid 0 (userns-remap), to own each volume's data directory. */
   idOffset: { uid: number; gid: number };
+  providerGateway: ProviderGateway;
   log: {
     info(msg: string, f?: Record<string, unknown>): void;
     warn(msg: string, f?: Record<string, unknown>): void;
@@ -142,6 +145,7 @@ export class ContainerManager {
     // Spawn means "make it run": a frozen container is thawed, not replaced (its data is in it).
     if (existing?.State.Paused) await docker.unpauseContainer(existing.Id);
     if (existing?.State.Running) {
+      await this.openProviderGateway(existing);
       await this.waitReady(spec.sessionId, existing, template);
       return this.info((await this.inspect(spec.sessionId)) ?? existing);
     }
@@ -152,6 +156,8 @@ export class ContainerManager {
       this.ensureNetwork(spec.sessionId, template.name),
       this.gatewayToken(spec.sessionId),
     ]);
+    const salt = newSalt();
+    const providerEnv = await this.bindProviderGateway(spec.sessionId, salt, template);
     const config = containerConfig({
       spec,
       template,
@@ -159,6 +165,8 @@ export class ContainerManager {
       gatewayToken,
       host: this.opts.host,
       dataSource,
+      providerEnv,
+      extraLabels: { [SALT_LABEL]: salt },
     });
     const created = await docker.createContainer(containerName(spec.sessionId), config);
     this.progress.set(spec.sessionId, "starting");
@@ -179,6 +187,64 @@ export class ContainerManager {
         throw new AgentError(409, "image_missing", `the image ${template.image} is not on this node`);
       }
       throw error;
+    }
+  }
+
+  /** The bridge's own address: where the container finds the provider gateway. */
+  private async bridgeGateway(sessionId: string): Promise<string> {
+    const network = await this.opts.docker.inspectNetwork(networkName(sessionId));
+    const ip = network.IPAM.Config.find((c) => /^\d+\.\d+\.\d+\.\d+$/.test(c.Gateway ?? ""))?.Gateway;
+    if (!ip) throw new AgentError(502, "no_bridge_address", "the container network has no IPv4 gateway");
+    return ip;
+  }
+
+  private async containerIp(sessionId: string): Promise<string | null> {
+    const inspect = await this.inspect(sessionId);
+    return inspect?.NetworkSettings.Networks[networkName(sessionId)]?.IPAddress || null;
+  }
+
+  /**
+   * Opens the gateway listener on the container's bridge and returns the variables the container gets:
+   * base URLs, the credential in every key variable, and a default provider among those with a key now
+   * (keys added later still work: every key variable carries the credential).
+   */
+  private async bindProviderGateway(
+    sessionId: string,
+    salt: string,
+    template: Template,
+  ): Promise<Record<string, string>> {
+    const gateway = this.opts.providerGateway;
+    const gatewayIp = await this.bridgeGateway(sessionId);
+    const credential = await containerCredential(this.opts.gatewaySecret, sessionId, salt);
+    gateway.open({ sessionId, gatewayIp, credential, peer: () => this.containerIp(sessionId) });
+    const env = gateway.env(gatewayIp);
+    for (const name of Object.values(template.keyEnv)) env[name] = credential;
+    const current = await gateway.keys.get(sessionId).catch(() => null);
+    const withKey = Object.keys(current?.keys ?? {});
+    if (withKey[0]) env.CLAWFLEET_DEFAULT_PROVIDER = withKey[0];
+    return env;
+  }
+
+  /** After an agent restart (or for a container found running): its listener again, same credential. */
+  async openProviderGateway(inspect: ContainerInspect): Promise<void> {
+    const sessionId = inspect.Config.Labels[LABELS.session];
+    const salt = inspect.Config.Labels[SALT_LABEL];
+    if (!sessionId || !salt) return;
+    const gatewayIp = await this.bridgeGateway(sessionId);
+    const credential = await containerCredential(this.opts.gatewaySecret, sessionId, salt);
+    this.opts.providerGateway.open({
+      sessionId,
+      gatewayIp,
+      credential,
+      peer: () => this.containerIp(sessionId),
+    });
+  }
+
+  /** Listeners for every container of this node (start-up). */
+  async openProviderGateways(): Promise<void> {
+    for (const c of await this.list()) {
+      const inspect = await this.inspect(c.sessionId);
+      if (inspect) await this.openProviderGateway(inspect).catch(() => {});
     }
   }
 
@@ -320,6 +386,7 @@ export class ContainerManager {
    */
   async remove(sessionId: string) {
     const { docker, volumes } = this.opts;
+    this.opts.providerGateway.close(sessionId);
     const ignoreMissing = (error: unknown) => {
       if (!(error instanceof DockerError && error.notFound)) throw error;
     };

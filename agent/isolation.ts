@@ -57,6 +57,10 @@ export function networkConfig(sessionId: string, nodeId: string, template: strin
 
 export type HostSecurity = { apparmor: boolean };
 
+/**
+ * `providerEnv`: the provider gateway's base URLs and the per-container credential in the template's
+ * key variables (never a key: keys stay in the agent, see provider_gateway/).
+ */
 export function containerConfig(opts: {
   spec: ContainerSpec;
   template: Template;
@@ -65,13 +69,14 @@ export function containerConfig(opts: {
   host: HostSecurity;
   /** The host directory of the session's mounted volume (VolumeManager.dataPath). */
   dataSource: string;
+  providerEnv: Record<string, string>;
+  extraLabels: Record<string, string>;
 }) {
   const { spec, template, nodeId, gatewayToken, host, dataSource } = opts;
   const env: string[] = [];
   for (const [key, value] of Object.entries(template.env ?? {})) env.push(`${key}=${value}`);
-  for (const [provider, key] of Object.entries(spec.secrets)) {
-    const name = template.keyEnv[provider];
-    if (name) env.push(`${name}=${key}`);
+  for (const [key, value] of Object.entries(opts.providerEnv)) {
+    if (!(key in (template.env ?? {}))) env.push(`${key}=${value}`);
   }
   env.push(`${template.tokenEnv}=${gatewayToken}`);
   if (template.nodeHeap) {
@@ -84,7 +89,7 @@ export function containerConfig(opts: {
     ...(template.command ? { Cmd: template.command } : {}),
     User: template.user,
     Env: env,
-    Labels: labelsFor(spec.sessionId, nodeId, template.name),
+    Labels: { ...labelsFor(spec.sessionId, nodeId, template.name), ...opts.extraLabels },
     ExposedPorts: { [port]: {} },
     NetworkDisabled: false,
     HostConfig: {

@@ -3,6 +3,7 @@
 // certificate, rediscovers the node's containers by label, and serves the signed API (routes.ts).
 // The server's all-in-one mode and the tests call it in-process; agent/main.ts is the CLI around it.
 import { join } from "node:path";
+import { rootCertificates } from "node:tls";
 import type { ServerWebSocket } from "bun";
 import { ConfigError } from "../common/config_error.ts";
 import { createLogger, type Logger } from "../common/log.ts";
@@ -14,6 +15,8 @@ import { ContainerManager } from "./containers.ts";
 import { DockerClient, DockerError } from "./docker/client.ts";
 import { FirewallError, installFirewall, listRules } from "./firewall.ts";
 import { OpenSockets } from "./open_sockets.ts";
+import { ProviderGateway } from "./provider_gateway/gateway.ts";
+import { ServerChannel, type ServerLink } from "./provider_gateway/server_channel.ts";
 import { createRouter, MAX_BODY, type WsData } from "./routes.ts";
 import { Shells } from "./terminal_shell.ts";
 import { ensureCertificate } from "./tls.ts";
@@ -28,6 +31,9 @@ export type RunningAgent = {
   /** Where its certificate, node id and node secret live. */
   dataDir: string;
   manager: ContainerManager;
+  providerGateway: ProviderGateway;
+  /** Where the provider gateway asks for keys (all-in-one: the server's in-process handler). */
+  connectServer(link: ServerLink): void;
   stop(): Promise<void>;
 };
 
@@ -106,7 +112,7 @@ export async function startAgent(
   const engine = await checkEngine(docker, config, log);
   if (config.firewall) {
     try {
-      installFirewall(config.blocked);
+      installFirewall(config.blocked, undefined, undefined, config.providerGateway.port);
     } catch (error) {
       if (!(error instanceof FirewallError)) throw error;
       throw new ConfigError(
@@ -117,6 +123,21 @@ export async function startAgent(
   const tls = await ensureCertificate(config.dataDir, config.tls);
   const volumes = await volumeManager(config, log);
   const isolation = { ...engine.isolation, encryptedVolumes: volumes.encrypt };
+  let serverLink: ServerLink = { url: config.providerGateway.serverUrl, fetch };
+  const upstreamCa = config.providerGateway.upstreamCa;
+  const providerGateway = new ProviderGateway({
+    port: config.providerGateway.port,
+    source: new ServerChannel({
+      link: () => serverLink,
+      keys: config.clusterKeys,
+      ca: config.providerGateway.serverCa,
+    }),
+    upstreams: config.providerGateway.upstreams,
+    // An extra CA is trusted beside the system roots, not instead of them.
+    ca: upstreamCa ? [...rootCertificates, upstreamCa].join("\n") : null,
+    log,
+  });
+  if (!serverLink.url) log.warn("CLAWFLEET_SERVER_URL is not set: containers' provider requests will fail");
   const manager = new ContainerManager({
     docker,
     nodeId: config.nodeId,
@@ -125,6 +146,7 @@ export async function startAgent(
     gatewaySecret: nodeSecret(config.dataDir),
     volumes,
     idOffset: engine.idOffset,
+    providerGateway,
     log,
   });
 
@@ -132,6 +154,9 @@ export async function startAgent(
   const found = await manager.list();
   log.info("agent found its containers", { count: found.length, node: config.nodeId });
   await manager.sweepNetworks().catch((error) => log.warn("network sweep failed", { error }));
+  await manager
+    .openProviderGateways()
+    .catch((error) => log.warn("provider gateway listeners not reopened", { error }));
 
   const health = async (): Promise<HealthReport> => ({
     nodeId: config.nodeId,
@@ -185,8 +210,13 @@ export async function startAgent(
     nodeId: config.nodeId,
     dataDir: config.dataDir,
     manager,
+    providerGateway,
+    connectServer(link) {
+      serverLink = link;
+    },
     async stop() {
       await server.stop(true);
+      await providerGateway.stop();
     },
   };
 }

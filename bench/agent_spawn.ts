@@ -134,7 +134,6 @@ async function viaAgent(): Promise<number> {
       sessionId,
       template: "clawfleet-runtime",
       limits,
-      secrets: {},
       volume: volumeKey(),
     });
     return performance.now() - start;

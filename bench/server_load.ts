@@ -201,7 +201,6 @@ async function memory() {
         sessionId: crypto.randomUUID(),
         template: "clawfleet-runtime",
         limits,
-        secrets: {},
         volume: volumeKey(),
       });
     }

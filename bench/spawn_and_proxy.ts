@@ -193,7 +193,6 @@ try {
       sessionId,
       template: "clawfleet-runtime",
       limits,
-      secrets: {},
       volume: volumeKey(),
     });
     viaAgent.push(performance.now() - start);

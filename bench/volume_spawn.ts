@@ -130,7 +130,7 @@ try {
     spawns.raw.push(await rawRun());
     const sessionId = crypto.randomUUID();
     const volume = volumeKey();
-    const spec = { sessionId, template: "clawfleet-runtime", limits, secrets: {}, volume };
+    const spec = { sessionId, template: "clawfleet-runtime", limits, volume };
     spawns.fresh.push(await timed(() => client.spawn(spec)));
     // The container goes, the image stays: the next spawn finds its volume and formats nothing.
     docker(["rm", "-f", `clawfleet-${sessionId}`]);

@@ -3,7 +3,7 @@
 // the two cannot drift.
 import { encodeBase64urlNoPadding, encodeHexLowerCase } from "@oslojs/encoding";
 import { constantTimeEqual, hmacSha256, sha256Hex } from "../../common/crypto.ts";
-import { isProvider } from "../../common/providers.ts";
+import { isProvider, type Provider } from "../../common/providers.ts";
 
 export { sha256Hex };
 
@@ -20,12 +20,14 @@ export type ClusterKey = { id: string; secret: Uint8Array<ArrayBuffer> };
 
 export type PlanLimits = { cpuMillis: number; memoryMb: number; pidsLimit: number; diskMb: number };
 
-/** What the server may ask for. Anything else in the body is refused: no raw Docker options. */
+/**
+ * What the server may ask for. Anything else in the body is refused: no raw Docker options. Provider
+ * keys are not part of it: the provider gateway fetches them when the container needs them.
+ */
 export type ContainerSpec = {
   sessionId: string;
   template: string;
   limits: PlanLimits;
-  secrets: Record<string, string>;
   /** The session's volume key (32 bytes, base64), required by a node that encrypts volumes. */
   volume?: VolumeKey;
 };
@@ -83,6 +85,55 @@ export type ContainerStats = {
   memoryLimitBytes: number;
   pids: number;
 };
+
+// The other direction: the node's provider gateway calls the server, signed with the same scheme and
+// the same cluster keys (docs/AGENT.md "Provider gateway").
+export const SERVER_CHANNEL = {
+  prefix: "/agent/v1/",
+  keys: (sessionId: string) => `/agent/v1/sessions/${sessionId}/provider-keys`,
+  usage: "/agent/v1/usage",
+} as const;
+
+/** The user's current keys for one session's container, and where they stand against the plan's budget. */
+export type ProviderKeysResponse = {
+  keys: Partial<Record<Provider, string>>;
+  budget: { monthlyTokens: number | null; usedThisMonth: number };
+};
+
+/** Token counts only: never a prompt, a reply or a key. `day` is the UTC day (YYYY-MM-DD). */
+export type TokenUsageReport = {
+  sessionId: string;
+  day: string;
+  provider: Provider;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  requests: number;
+};
+
+const USAGE_KEYS = ["sessionId", "day", "provider", "model", "inputTokens", "outputTokens", "requests"];
+const COUNT_MAX = 1e12;
+
+/** Parses a usage batch strictly; a message for a 400 on anything unexpected. */
+export function parseUsageReports(input: unknown): TokenUsageReport[] | string {
+  const reports = (input as { reports?: unknown } | null)?.reports;
+  if (!Array.isArray(reports) || reports.length > 10_000) return "reports must be an array (at most 10000)";
+  for (const [i, r] of reports.entries()) {
+    if (!r || typeof r !== "object" || Array.isArray(r)) return `reports[${i}] must be an object`;
+    const o = r as Record<string, unknown>;
+    if (Object.keys(o).some((k) => !USAGE_KEYS.includes(k))) return `reports[${i}] has unknown fields`;
+    if (typeof o.sessionId !== "string" || !SESSION_ID.test(o.sessionId)) return `reports[${i}].sessionId`;
+    if (typeof o.day !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(o.day)) return `reports[${i}].day`;
+    if (!isProvider(o.provider)) return `reports[${i}].provider`;
+    if (typeof o.model !== "string" || o.model.length > 200) return `reports[${i}].model`;
+    for (const k of ["inputTokens", "outputTokens", "requests"]) {
+      const v = o[k];
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > COUNT_MAX)
+        return `reports[${i}].${k}`;
+    }
+  }
+  return reports as TokenUsageReport[];
+}
 
 function canonical(
   method: string,
@@ -170,7 +221,7 @@ export class RequestVerifier {
   }
 }
 
-const SPEC_KEYS = ["sessionId", "template", "limits", "secrets", "volume"];
+const SPEC_KEYS = ["sessionId", "template", "limits", "volume"];
 const LIMIT_KEYS = ["cpuMillis", "memoryMb", "pidsLimit", "diskMb"];
 
 /** Parses a POST /v1/containers body strictly; returns a message for a 400 on anything unexpected. */
@@ -198,19 +249,12 @@ export function parseContainerSpec(input: unknown): ContainerSpec | string {
     if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max)
       return `limits.${k} must be an integer from ${min} to ${max}`;
   }
-  const secrets = body.secrets as Record<string, unknown> | undefined;
-  if (!secrets || typeof secrets !== "object" || Array.isArray(secrets)) return "secrets must be an object";
-  for (const [k, v] of Object.entries(secrets)) {
-    if (!isProvider(k)) return `unknown secret provider ${k}`;
-    if (typeof v !== "string" || v.length > 512 || /[\s\0]/.test(v)) return `secret ${k} is malformed`;
-  }
   const volume = parseVolumeKey(body.volume);
   if (typeof volume === "string") return volume;
   return {
     sessionId: body.sessionId,
     template: body.template,
     limits: limits as PlanLimits,
-    secrets: secrets as Record<string, string>,
     ...(volume ? { volume } : {}),
   };
 }

@@ -99,6 +99,7 @@ export const AGENT_ERROR_CODES = [
   "volume_key_mismatch",
   "volume_missing",
   "node_out_of_disk",
+  "no_bridge_address",
 ] as const;
 
 export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];

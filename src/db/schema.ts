@@ -37,6 +37,8 @@ export const plans = pgTable("plans", {
   diskMb: integer("disk_mb").notNull(),
   apiRequestsPerMinute: integer("api_requests_per_minute").notNull(),
   idleFreezeMinutes: integer("idle_freeze_minutes").notNull(),
+  /** Tokens (input + output) a user may use per calendar month (UTC); null: no budget. */
+  monthlyTokenBudget: bigint("monthly_token_budget", { mode: "number" }),
 });
 
 export const users = pgTable(
@@ -208,6 +210,29 @@ export const usageDaily = pgTable(
     containerSeconds: bigint("container_seconds", { mode: "number" }).notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.day, t.planId] })],
+);
+
+/** Token counts the provider gateway reported, per user, day, provider and model: never content. */
+export const tokenUsage = pgTable(
+  "token_usage",
+  {
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    day: date("day").notNull(),
+    provider: text("provider").$type<Provider>().notNull(),
+    model: text("model").notNull(),
+    inputTokens: bigint("input_tokens", { mode: "number" }).notNull().default(0),
+    outputTokens: bigint("output_tokens", { mode: "number" }).notNull().default(0),
+    requests: integer("requests").notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ name: "token_usage_pkey", columns: [t.userId, t.day, t.provider, t.model] }),
+    check(
+      "token_usage_provider_check",
+      sql`${t.provider} in ('anthropic', 'openai', 'google', 'openrouter')`,
+    ),
+  ],
 );
 
 /** Fixed-window API request counters shared by all replicas. */

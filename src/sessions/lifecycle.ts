@@ -25,8 +25,6 @@ export type LifecycleDeps = {
   db: Db;
   log: Logger;
   fleet: Fleet;
-  /** The one place keys are decrypted: provider → key, for this spawn request only. */
-  secretsFor(userId: string): Promise<Record<string, string>>;
   /** The session's volume key (base64), made on first use; sent to its node with spawn and restore. */
   volumeKeyFor(session: { userId: string; sessionId: string }): Promise<string>;
   defaultTemplate: string;
@@ -148,15 +146,15 @@ export class Lifecycle {
     }
     if (!(await step("creating", node.id))) return;
 
+    // No keys travel with the spawn: the node's provider gateway fetches them when the container
+    // needs them (src/gateway/), so a key change reaches a running container without a restart.
     const agent = this.deps.fleet.agentFor(node);
-    let secrets: Record<string, string>;
     let volume: { key: string };
     try {
-      secrets = await this.deps.secretsFor(row.userId);
       volume = await this.volumeFor(row);
     } catch (error) {
-      log.error("could not prepare keys for a spawn", { session: row.id, error });
-      await fail("Your keys could not be prepared. Re-add them and try again.");
+      log.error("could not prepare the volume key for a spawn", { session: row.id, error });
+      await fail("Your container's storage key could not be prepared. Try again.");
       return;
     }
     let lastStep: SpawnStep = "creating";
@@ -179,7 +177,6 @@ export class Lifecycle {
           pidsLimit: plan.pidsLimit,
           diskMb: plan.diskMb,
         },
-        secrets,
         volume,
       });
     } catch (error) {
@@ -198,7 +195,6 @@ export class Lifecycle {
       await fail(`The container did not start: ${error instanceof Error ? error.message : "unknown error"}`);
       return;
     } finally {
-      secrets = {};
       volume = { key: "" };
     }
     clearInterval(watcher);

@@ -63,7 +63,6 @@ describe("the gateway WebSocket proxy", () => {
       sessionId,
       template: "testbox",
       limits,
-      secrets: { openai: "sk-test-not-a-key" },
       volume,
     });
     boxPort = Number(dockerInspect(`clawfleet-${sessionId}`)?.NetworkSettings.Ports["8080/tcp"][0].HostPort);
@@ -76,9 +75,14 @@ describe("the gateway WebSocket proxy", () => {
     if (templatesFile) rmSync(dirname(templatesFile), { recursive: true, force: true });
   });
 
-  test("an admin template's image runs, with the key in the variable the template names", async () => {
+  test("an admin template's image runs, with the gateway credential in the variables the template names", async () => {
     expect((await client.get(sessionId))?.template).toBe("testbox");
-    expect((await boxStats()).keys).toEqual(["OPENAI_API_KEY"]);
+    expect((await boxStats()).keys).toEqual([
+      "ANTHROPIC_API_KEY",
+      "GEMINI_API_KEY",
+      "OPENAI_API_KEY",
+      "OPENROUTER_API_KEY",
+    ]);
   });
 
   test("frames are relayed in order and keep their type, both ways", async () => {

@@ -71,7 +71,7 @@ describe("a hostile tenant", () => {
     const limits = { cpuMillis: 500, memoryMb: 256, pidsLimit: 128, diskMb: 512 };
     await Promise.all(
       [attacker, neighbour].map((sessionId) =>
-        client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {}, volume: volumeKey() }),
+        client.spawn({ sessionId, template: "clawfleet-runtime", limits, volume: volumeKey() }),
       ),
     );
     const name = `clawfleet-${attacker}`;

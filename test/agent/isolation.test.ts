@@ -68,7 +68,7 @@ describe("container isolation on a real engine", () => {
     });
     await Promise.all(
       [a, b].map((sessionId) =>
-        client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {}, volume: volumeKey() }),
+        client.spawn({ sessionId, template: "clawfleet-runtime", limits, volume: volumeKey() }),
       ),
     );
     const inspectA = dockerInspect(`clawfleet-${a}`);
@@ -211,6 +211,13 @@ describe("container isolation on a real engine", () => {
     expect(rules).toContain("-A CLAWFLEET-FORWARD -i cf-+ -o docker0 -j DROP");
     expect(rules).toContain("-A CLAWFLEET-FORWARD -i cf-+ -o br-+ -j DROP");
     expect(rules).toContain("-A CLAWFLEET-INPUT -i cf-+ -j DROP");
+    // The node's one opening to containers: the provider gateway's port, on the incoming bridge's own
+    // address (test/agent/provider_gateway.test.ts proves another bridge's address stays closed).
+    expect(
+      rules.split("\n").filter((r) => r.startsWith("-A CLAWFLEET-INPUT") && r.endsWith("-j ACCEPT")),
+    ).toEqual([
+      "-A CLAWFLEET-INPUT -i cf-+ -p tcp -m tcp --dport 7480 -m addrtype --dst-type LOCAL --limit-iface-in -j ACCEPT",
+    ]);
     expect(rules).toContain("ip6 -A CLAWFLEET-INPUT -i cf-+ -j DROP");
     expect(rules).toContain("ip6 -A CLAWFLEET-FORWARD -i cf-+ -j DROP");
     expect(Bun.spawnSync(["ip6tables", "-S", "FORWARD"]).stdout.toString()).toContain(

@@ -71,7 +71,7 @@ beforeAll(async () => {
     fingerprint: listening.fingerprint,
     keys,
   });
-  await client.spawn({ sessionId, template: "testbox", limits, secrets: {}, volume });
+  await client.spawn({ sessionId, template: "testbox", limits, volume });
 });
 
 afterAll(async () => {

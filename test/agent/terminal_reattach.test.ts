@@ -68,8 +68,7 @@ beforeAll(async () => {
   await ensureRuntimeImage();
   agent = await startTestAgent({ CLAWFLEET_TERMINAL_LINGER_SECONDS: "3" });
   client = new AgentClient({ url: agent.url, fingerprint: agent.fingerprint, keys });
-  dockerId = (await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {}, volume }))
-    .dockerId;
+  dockerId = (await client.spawn({ sessionId, template: "clawfleet-runtime", limits, volume })).dockerId;
 });
 
 afterAll(async () => {
@@ -139,8 +138,7 @@ test("removing the container ends its lingering shells", async () => {
   await client.remove(sessionId);
   expect(await client.get(sessionId)).toBeNull();
   // A new container for the same session starts fresh: the old reconnect id is not reused.
-  dockerId = (await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {}, volume }))
-    .dockerId;
+  dockerId = (await client.spawn({ sessionId, template: "clawfleet-runtime", limits, volume })).dockerId;
   const fresh = await openTerminal(id);
   await until(fresh, "$ ");
   expect(fresh.screen()).not.toContain("MARK");

@@ -92,9 +92,11 @@ for (const driver of DRIVERS) {
       const containers = await agent.manager.list();
       expect(containers).toHaveLength(1);
       const inspect = dockerInspect(containers[0]?.dockerId ?? "");
-      expect(
-        inspect?.Config.Env.some((e: string) => e === "OPENAI_API_KEY=sk-proj-lifecycle-test-key-0123456789"),
-      ).toBe(true);
+      // The key stays with the node's provider gateway: the container holds its credential instead.
+      expect(inspect?.Config.Env.some((e: string) => /^OPENAI_API_KEY=cfgw_[0-9a-f]{64}$/.test(e))).toBe(
+        true,
+      );
+      expect(JSON.stringify(inspect)).not.toContain("sk-proj-lifecycle-test-key-0123456789");
       expect(JSON.stringify(inspect?.Config.Labels)).not.toContain("sk-proj");
       expect(server.logs.join("\n")).not.toContain("sk-proj-lifecycle-test-key-0123456789");
     });

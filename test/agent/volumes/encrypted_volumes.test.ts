@@ -56,7 +56,7 @@ describe("encrypted, size-limited container volumes", () => {
   beforeAll(async () => {
     await ensureRuntimeImage();
     await start();
-    await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {}, volume });
+    await client.spawn({ sessionId, template: "clawfleet-runtime", limits, volume });
   });
   afterAll(async () => {
     await agent?.stop();
@@ -66,7 +66,7 @@ describe("encrypted, size-limited container volumes", () => {
 
   test("a spawn without the key is refused on an encrypting node", async () => {
     const error = await client
-      .spawn({ sessionId: crypto.randomUUID(), template: "clawfleet-runtime", limits, secrets: {} })
+      .spawn({ sessionId: crypto.randomUUID(), template: "clawfleet-runtime", limits })
       .catch((e) => e);
     expect(error).toBeInstanceOf(AgentRequestError);
     expect((error as AgentRequestError).status).toBe(400);
@@ -174,7 +174,7 @@ describe("encrypted, size-limited container volumes", () => {
     await start();
     // The old, smaller limits: a volume never shrinks, and a growth the kernel refused online is
     // finished here, offline, from the image's size.
-    await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {}, volume });
+    await client.spawn({ sessionId, template: "clawfleet-runtime", limits, volume });
     expect(execIn(sessionId, "cat /data/diary.txt").out).toContain(marker);
     const df = execIn(sessionId, "df -k /data").out.trim().split("\n").at(-1)?.split(/\s+/) ?? [];
     expect(Number(df[1])).toBe(bigger.diskMb * 1024);
