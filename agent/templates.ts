@@ -55,7 +55,8 @@ export const BUILTIN_TEMPLATES: Template[] = [
     command: ["gateway", "--bind", "lan", "--port", "18789", "--auth", "token"],
     user: "1000:1000",
     dataPath: "/data",
-    health: { path: "/", timeoutMs: 120_000 },
+    // /readyz, not /: the Control UI page answers while the gateway still refuses WebSocket connects.
+    health: { path: "/readyz", timeoutMs: 120_000 },
     keyEnv: KEY_ENV,
     tokenEnv: "OPENCLAW_GATEWAY_TOKEN",
     nodeHeap: true,

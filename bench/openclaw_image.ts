@@ -104,7 +104,7 @@ const section = `## OpenClaw beside the default runtime
 Command: \`bun bench/openclaw_image.ts ${RUNS}\` (root, Docker; builds the images if needed). Measured
 ${new Date().toISOString().slice(0, 10)}, ${process.arch}, 2 cores shared with other work, images ${runtimeBuild.built || openclawBuild.built ? "(re)built first" : "up to date"}.
 Both spawned through an in-process agent (\`POST /v1/containers\`: network, volume, hardened create,
-start, the template's health wait: \`/healthz\` for the runtime, the Control UI page \`/\` for OpenClaw),
+start, the template's health wait: \`/healthz\` for the runtime, \`/readyz\` for OpenClaw),
 ${RUNS} runs each, alternating, with the same plan limits (${limits.memoryMb} MiB, ${limits.cpuMillis / 1000} CPUs). Idle memory: median of
 ${SAMPLES} Engine API stats samples a second apart, ${SETTLE_MS / 1000} s after ready (see "Runtime image" for the two figures).
 

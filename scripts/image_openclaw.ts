@@ -113,7 +113,8 @@ function ensureStaticBusybox(): void {
 /**
  * `npm install` of exactly `spec` into `<cache>/<name>`, once: the install goes to a fresh folder that
  * is renamed into place only when complete, so an interrupted or concurrent build never leaves (or
- * sees) half a tree. Install scripts are skipped: OpenClaw's only adjust a developer checkout.
+ * sees) half a tree. Install scripts run: OpenClaw's postinstall completes its package lifecycle
+ * (without it the gateway refuses to start on a read-only root).
  */
 function npmInstallOnce(name: string, spec: string, env: Record<string, string> = {}): string {
   const dir = join(openclawCacheDir(), name);
@@ -123,10 +124,10 @@ function npmInstallOnce(name: string, spec: string, env: Record<string, string> 
   try {
     writeFileSync(join(staging, "package.json"), JSON.stringify({ private: true }));
     console.error(`image:openclaw: npm install ${spec} (once, into ${dir})`);
-    run(
-      ["npm", "install", "--no-audit", "--no-fund", "--omit=dev", "--ignore-scripts", "--save-exact", spec],
-      { cwd: staging, env },
-    );
+    run(["npm", "install", "--no-audit", "--no-fund", "--omit=dev", "--save-exact", spec], {
+      cwd: staging,
+      env,
+    });
     writeFileSync(join(staging, ".complete"), `${spec}\n`);
     try {
       renameSync(staging, dir);

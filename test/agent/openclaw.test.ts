@@ -37,6 +37,21 @@ const envOf = (name: string): string | undefined =>
     .find((e) => e.startsWith(`${name}=`))
     ?.slice(name.length + 1);
 
+/** OpenClaw's first request on its WebSocket: a shared-token operator without a device identity. */
+const connect = (id: string, withToken: string) => ({
+  type: "req",
+  id,
+  method: "connect",
+  params: {
+    minProtocol: 1,
+    maxProtocol: 99,
+    client: { id: "cli", version: "1.0.0", platform: "linux", mode: "cli" },
+    role: "operator",
+    scopes: ["operator.read"],
+    auth: { token: withToken },
+  },
+});
+
 function docker(args: string[]): { code: number; out: string } {
   const proc = Bun.spawnSync(["docker", ...args], { stdout: "pipe", stderr: "pipe" });
   return { code: proc.exitCode ?? -1, out: proc.stdout.toString() + proc.stderr.toString() };
@@ -154,26 +169,26 @@ describe("an OpenClaw container spawned through the agent", () => {
     };
     const challenge = await next((f) => f.type === "event" && f.event === "connect.challenge");
     expect(typeof challenge.payload.nonce).toBe("string");
-    ws.send(
-      JSON.stringify({
-        type: "req",
-        id: "c1",
-        method: "connect",
-        params: {
-          minProtocol: 1,
-          maxProtocol: 99,
-          client: { id: "cli", version: "1.0.0", platform: "linux", mode: "cli" },
-          role: "operator",
-          scopes: ["operator.read"],
-          auth: { token },
-        },
-      }),
-    );
+    ws.send(JSON.stringify(connect("c1", token)));
     const hello = await next((f) => f.type === "res" && f.id === "c1");
     expect(hello.error).toBeUndefined();
     expect(hello.ok).toBe(true);
     expect(hello.payload.type).toBe("hello-ok");
     ws.close();
+    // The token is what lets it in: a wrong one is refused in OpenClaw's own words.
+    const wrong = await client.connect(sessionId, "gateway");
+    const wrongFrames: Record<string, any>[] = [];
+    wrong.onmessage = (e) => {
+      const frame = JSON.parse(String(e.data));
+      wrongFrames.push(frame);
+      if (frame.event === "connect.challenge") wrong.send(JSON.stringify(connect("c2", "0".repeat(64))));
+    };
+    const deadline = Date.now() + 30_000;
+    while (!wrongFrames.some((f) => f.id === "c2") && Date.now() < deadline) await Bun.sleep(50);
+    const refused = wrongFrames.find((f) => f.id === "c2");
+    expect(refused?.ok).toBe(false);
+    expect(refused?.error?.details?.code).toBe("AUTH_TOKEN_MISMATCH");
+    wrong.close();
   }, 60_000);
 
   test("one chat turn reaches the fake provider through OpenClaw's base URL, with the key as bearer", async () => {
