@@ -7,8 +7,6 @@ import { isProvider } from "../../common/providers.ts";
 
 export { sha256Hex };
 
-export const AGENT_API_VERSION = "v1";
-
 export const SIGNATURE_HEADERS = {
   keyId: "x-clawfleet-key-id",
   timestamp: "x-clawfleet-timestamp",
@@ -70,8 +68,6 @@ export type ContainerStats = {
   memoryLimitBytes: number;
   pids: number;
 };
-
-export type AgentErrorBody = { error: { code: string; message: string } };
 
 function canonical(
   method: string,

@@ -20,7 +20,7 @@ export const adminPages = (ctx: AppContext, lifecycle: Lifecycle) => (app: PageB
       const db = ctx.database.db;
       const [rows, loads, usage, audit] = await Promise.all([
         listNodes(db),
-        lifecycle.nodeLoads(),
+        lifecycle.fleet.nodeLoads(),
         asSystem(db, (tx) =>
           tx.select().from(usageDaily).orderBy(desc(usageDaily.day), usageDaily.planId).limit(USAGE_ROWS),
         ),
