@@ -52,6 +52,9 @@ function imageSize(tag: string): number {
   return Number(proc.stdout.toString().trim());
 }
 
+/** The 1-minute load average: on a shared machine, spawn times scale with it. */
+const loadAverage = () => readFileSync("/proc/loadavg", "utf8").split(" ")[0] ?? "?";
+
 const runtimeBuild = await buildRuntimeImage();
 const openclawBuild = await buildOpenclawImage();
 const agent = await startTestAgent();
@@ -61,6 +64,7 @@ const client = new AgentClient({
   keys: parseKeyring("K", TEST_CLUSTER_SECRET, "secret"),
 });
 const templates = ["clawfleet-runtime", "openclaw"] as const;
+const loadBefore = loadAverage();
 const spawnMs: Record<string, number[]> = { "clawfleet-runtime": [], openclaw: [] };
 const idle: Record<string, Memory> = {};
 try {
@@ -85,6 +89,7 @@ try {
   rmSync(agent.dataDir, { recursive: true, force: true });
 }
 
+const loadAfter = loadAverage();
 const image = (name: string) => BUILTIN_TEMPLATES.find((t) => t.name === name)?.image ?? "";
 const row = (template: string) => {
   const times = spawnMs[template] ?? [];
@@ -102,7 +107,7 @@ console.log(table);
 const section = `## OpenClaw beside the default runtime
 
 Command: \`bun bench/openclaw_image.ts ${RUNS}\` (root, Docker; builds the images if needed). Measured
-${new Date().toISOString().slice(0, 10)}, ${process.arch}, 2 cores shared with other work, images ${runtimeBuild.built || openclawBuild.built ? "(re)built first" : "up to date"}.
+${new Date().toISOString().slice(0, 10)}, ${process.arch}, 2 cores shared with other work (load average ${loadBefore} before, ${loadAfter} after), images ${runtimeBuild.built || openclawBuild.built ? "(re)built first" : "up to date"}.
 Both spawned through an in-process agent (\`POST /v1/containers\`: network, volume, hardened create,
 start, the template's health wait: \`/healthz\` for the runtime, \`/readyz\` for OpenClaw),
 ${RUNS} runs each, alternating, with the same plan limits (${limits.memoryMb} MiB, ${limits.cpuMillis / 1000} CPUs). Idle memory: median of
