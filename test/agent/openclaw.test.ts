@@ -132,7 +132,7 @@ describe("an OpenClaw container spawned through the agent", () => {
     expect(shell).toContain("state");
   });
 
-  test("a gateway token per container: the token is the agent's, and another token is refused", async () => {
+  test("a gateway token per container: the agent's token opens it, another is refused", async () => {
     expect(token).toMatch(/^[0-9a-f]{64}$/);
     const ok = await fetch(`http://127.0.0.1:${port}/v1/models`, {
       headers: { authorization: `Bearer ${token}` },
