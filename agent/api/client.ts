@@ -193,8 +193,9 @@ export class AgentClient {
   }
 
   /** A signed, pinned WebSocket to a container's gateway or terminal. */
-  async connect(sessionId: string, kind: "gateway" | "terminal"): Promise<WebSocket> {
-    const path = routePath(kind, sessionId);
+  async connect(sessionId: string, kind: "gateway" | "terminal", reconnect?: string): Promise<WebSocket> {
+    const query = kind === "terminal" && reconnect ? `?reconnect=${encodeURIComponent(reconnect)}` : "";
+    const path = `${routePath(kind, sessionId)}${query}`;
     const headers = await signRequest(this.key(), "GET", path, "");
     headers[VERSION_HEADER] = AGENT_API_VERSION;
     const wsUrl = `${this.opts.url.replace(/^https:/, "wss:")}${path}`;

@@ -20,7 +20,7 @@ export function agentConnector(keys: ClusterKey[]): AgentConnector {
       restore: (sessionId) => client.restore(sessionId),
       remove: (sessionId) => client.remove(sessionId),
       stats: (sessionId) => client.stats(sessionId).catch(() => null),
-      connect: (sessionId, kind) => client.connect(sessionId, kind),
+      connect: (sessionId, kind, reconnect) => client.connect(sessionId, kind, reconnect),
     };
     clients.set(node.id, { address: node, agent });
     return agent;

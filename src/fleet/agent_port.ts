@@ -20,8 +20,8 @@ export interface NodeAgent {
   restore(sessionId: string): Promise<void>;
   remove(sessionId: string): Promise<void>;
   stats(sessionId: string): Promise<AgentStats | null>;
-  /** Opens the agent's WSS for a container: `kind` gateway or terminal. */
-  connect(sessionId: string, kind: "gateway" | "terminal"): Promise<WebSocket>;
+  /** Opens the agent's WSS for a container: `kind` gateway or terminal (`reconnect`: the shell to reattach). */
+  connect(sessionId: string, kind: "gateway" | "terminal", reconnect?: string): Promise<WebSocket>;
 }
 
 export type AgentConnector = (node: NodeAddress) => NodeAgent;
