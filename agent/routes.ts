@@ -82,7 +82,11 @@ export function createRouter(deps: RouterDeps) {
   const handlers: Record<AgentRouteName, Handler> = {
     health: async () => json(200, await deps.health()),
     listContainers: async () => json(200, { containers: await manager.list() }),
-    spawn: async ({ body }) => {
+    spawn: async ({ body, request, server }) => {
+      // A spawn answers when the container is ready: longer than Bun's 10 s idle timeout for a slow
+      // template (OpenClaw: tens of seconds). The request is signed, and the wait is bounded by the
+      // template's health timeout, so this one request may stay quiet that long.
+      server.timeout(request, 0);
       let input: unknown;
       try {
         input = JSON.parse(new TextDecoder().decode(body));

@@ -49,19 +49,20 @@ export const BUILTIN_TEMPLATES: Template[] = [
     shell: ["/bin/sh"],
   },
   {
-    // OpenClaw's gateway image (pulled by the operator; nothing is fetched by the agent).
+    // Built offline from npm by `npm run image:openclaw` (scripts/image_openclaw.ts, docs/OPENCLAW.md);
+    // the image's entrypoint is node + openclaw, its configuration reads the token and the provider
+    // base URLs from the environment. Operators may point the template at another image.
     name: "openclaw",
-    image: "ghcr.io/openclaw/openclaw:latest",
+    image: "clawfleet-openclaw:2026.9.6",
     port: 18789,
     gatewayPath: "/",
-    // --allow-unconfigured: a fresh data volume holds no openclaw.json yet.
-    command: ["node", "dist/index.js", "gateway", "--bind", "lan", "--port", "18789", "--allow-unconfigured"],
+    command: ["gateway", "--bind", "lan", "--port", "18789", "--auth", "token"],
     user: "1000:1000",
-    dataPath: "/home/node/.openclaw",
-    health: { path: "/", timeoutMs: 120_000 },
+    dataPath: "/data",
+    // /readyz, not /: the Control UI page answers while the gateway still refuses WebSocket connects.
+    health: { path: "/readyz", timeoutMs: 120_000 },
     keyEnv: KEY_ENV,
     tokenEnv: "OPENCLAW_GATEWAY_TOKEN",
-    env: { HOME: "/home/node" },
     nodeHeap: true,
     shell: ["/bin/sh"],
   },
