@@ -18,6 +18,7 @@ command -v gcc >/dev/null 2>&1 || need_apt+=(gcc)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v pgrep >/dev/null 2>&1 || need_apt+=(procps)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+command -v pebble >/dev/null 2>&1 || need_apt+=(pebble) # Let's Encrypt's test CA, for the ACME tests
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   apt-get update -qq >&2

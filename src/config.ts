@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { ConfigError } from "../common/config_error.ts";
 import { type KeyringEntry, parseKeyring } from "../common/keyring.ts";
 import type { LogLevel } from "../common/log.ts";
+import { type AcmeConfig, parseAcmeConfig } from "./tls/acme_config.ts";
 
 export type ServerConfig = {
   dataDir: string;
@@ -16,6 +17,8 @@ export type ServerConfig = {
   agentListen: { host: string; port: number };
   dockerSocket: string;
   tls: { cert: string; key: string } | null;
+  /** Automatic HTTPS through ACME, when CLAWFLEET_DOMAIN is set. */
+  acme: AcmeConfig | null;
   trustedProxies: string[];
   logLevel: LogLevel;
   session: { absoluteMs: number; idleMs: number };
@@ -39,6 +42,9 @@ export function flagsToEnv(args: string[]): Env {
     "docker-socket": "DOCKER_SOCKET",
     "tls-cert": "CLAWFLEET_TLS_CERT",
     "tls-key": "CLAWFLEET_TLS_KEY",
+    domain: "CLAWFLEET_DOMAIN",
+    "http-port": "CLAWFLEET_HTTP_PORT",
+    "acme-directory": "CLAWFLEET_ACME_DIRECTORY",
     "trusted-proxies": "CLAWFLEET_TRUSTED_PROXIES",
     "log-level": "CLAWFLEET_LOG_LEVEL",
     "session-max-age": "CLAWFLEET_SESSION_MAX_AGE",
@@ -57,7 +63,7 @@ export function flagsToEnv(args: string[]): Env {
   return env;
 }
 
-function parsePort(name: string, raw: string): number {
+export function parsePort(name: string, raw: string): number {
   if (!/^\d{1,5}$/.test(raw)) throw new ConfigError(`${name}: "${raw}" is not a port number (1-65535)`);
   const port = Number(raw);
   if (port < 1 || port > 65535) throw new ConfigError(`${name}: ${port} is out of range (1-65535)`);
@@ -143,6 +149,7 @@ export function loadServerConfig(env: Env = process.env, args: string[] = []): S
     agentListen: parseHostPort("CLAWFLEET_AGENT_LISTEN", get("CLAWFLEET_AGENT_LISTEN") ?? "0.0.0.0:7443"),
     dockerSocket: get("DOCKER_SOCKET") ?? "/var/run/docker.sock",
     tls: cert && key ? { cert, key } : null,
+    acme: parseAcmeConfig(get, Boolean(cert)),
     trustedProxies,
     logLevel,
     fleet: {

@@ -1,6 +1,7 @@
 // One server process: database, keys, the Elysia app, the session WebSocket proxy, /metrics, the
 // background loops (elected through advisory locks), and in all-in-one mode a local agent.
 
+import type { Server } from "bun";
 import type { KeyringEntry } from "../common/keyring.ts";
 import { createLogger, type Logger } from "../common/log.ts";
 import { accessTokenSigner } from "./auth/access_tokens.ts";
@@ -35,6 +36,8 @@ import { loadMasterKeyring } from "./secrets/master_keys.ts";
 import { decryptSecretsForSpawn } from "./secrets/spawn_secrets.ts";
 import { Lifecycle } from "./sessions/lifecycle.ts";
 import { reconcileOnce } from "./sessions/reconciler.ts";
+import { type AutoHttps, startAutoHttps } from "./tls/auto_https.ts";
+import { PLAIN_HTTP_WARNING, servesPlainHttpPublicly } from "./tls/plain_http_warning.ts";
 
 export type ServerOptions = {
   connect?: AgentConnector;
@@ -46,6 +49,8 @@ export type RunningServer = {
   ctx: AppContext;
   lifecycle: Lifecycle;
   reconcile(): Promise<void>;
+  /** Automatic HTTPS when CLAWFLEET_DOMAIN is set (renewIfDue is for operators' tools and tests). */
+  autoHttps: AutoHttps | null;
   stop(): Promise<void>;
 };
 
@@ -108,13 +113,27 @@ export async function startServer(
     });
   }
 
-  const tls = config.tls ? { cert: Bun.file(config.tls.cert), key: Bun.file(config.tls.key) } : undefined;
-  const server = Bun.serve({
+  const autoHttps = config.acme
+    ? await startAutoHttps({
+        acme: config.acme,
+        dataDir: config.dataDir,
+        host: config.host,
+        httpsPort: config.port,
+        log,
+      })
+    : null;
+  const tls = autoHttps
+    ? autoHttps.certificate
+    : config.tls
+      ? { cert: Bun.file(config.tls.cert), key: Bun.file(config.tls.key) }
+      : undefined;
+  if (servesPlainHttpPublicly(config.host, Boolean(tls))) log.warn(PLAIN_HTTP_WARNING, { host: config.host });
+  const serveOptions = (tlsOptions: typeof tls) => ({
     port: config.port,
     hostname: config.host,
-    tls,
+    tls: tlsOptions,
     maxRequestBodySize: 1024 * 1024,
-    async fetch(request, srv) {
+    async fetch(request: Request, srv: Server<unknown>) {
       const peer = srv.requestIP(request)?.address ?? "unknown";
       const url = new URL(request.url);
       if (SESSION_WS_PATHS[url.pathname] && request.headers.get("upgrade")?.toLowerCase() === "websocket") {
@@ -149,6 +168,17 @@ export async function startServer(
       return withRequestId(response, requestId);
     },
     websocket: proxy.handlers as never,
+  });
+  let server = Bun.serve(serveOptions(tls));
+  // Bun cannot swap a listener's certificate in place: a renewed one gets a new listener on the same
+  // port once the old one stopped accepting (open connections finish on the old certificate).
+  autoHttps?.onRenewed(async (pair) => {
+    const old = server;
+    // Not awaited: stop() closes the listening socket at once but resolves only when long-lived
+    // WebSockets end.
+    void old.stop();
+    server = Bun.serve(serveOptions(pair));
+    log.info("https: serving the renewed certificate", { domain: config.acme?.domain });
   });
 
   const reconcile = () =>
@@ -188,11 +218,13 @@ export async function startServer(
     ctx,
     lifecycle,
     reconcile,
+    autoHttps,
     /** Graceful: WebSocket clients get a close frame (1001), in-flight requests finish, then the rest. */
     async stop() {
       proxy.closeAll(1001, "server shutting down");
       await reconciler.stop();
       await housekeeping.stop();
+      await autoHttps?.stop();
       await server.stop();
       await local?.agent.stop();
       await database.close();
