@@ -4,7 +4,14 @@
 import type { Server, ServerWebSocket } from "bun";
 import type { Logger } from "../common/log.ts";
 import type { WsSession } from "../common/ws_relay.ts";
-import { type HealthReport, parseContainerSpec, type RequestVerifier, SESSION_ID } from "./api/contract.ts";
+import {
+  type HealthReport,
+  HOOK_RELAY_MAX_BYTES,
+  parseContainerSpec,
+  parseHookRelayRequest,
+  type RequestVerifier,
+  SESSION_ID,
+} from "./api/contract.ts";
 import {
   AGENT_API_VERSION,
   type AgentErrorBody,
@@ -15,6 +22,7 @@ import {
 } from "./api/route_table.ts";
 import { AgentError, type ContainerManager } from "./containers.ts";
 import { type DockerClient, DockerError } from "./docker/client.ts";
+import { relayHook } from "./hook_relay.ts";
 import type { OpenSockets } from "./open_sockets.ts";
 import { relayToGateway } from "./proxy.ts";
 import { TerminalSession } from "./terminal.ts";
@@ -93,6 +101,17 @@ export function createRouter(deps: RouterDeps) {
       return json(200, await manager.get(id));
     },
     stats: async ({ id }) => json(200, await manager.stats(id)),
+    hook: async ({ id, body }) => {
+      let input: unknown;
+      try {
+        input = JSON.parse(new TextDecoder().decode(body));
+      } catch {
+        return fail(400, "invalid_json", "the body must be JSON");
+      }
+      const hook = parseHookRelayRequest(input);
+      if (typeof hook === "string") return fail(400, "invalid_spec", hook);
+      return json(200, await relayHook(await manager.hookTarget(id), hook));
+    },
     gateway: (call) =>
       upgrade(call, async () => {
         const target = await manager.gatewayTarget(call.id);
@@ -121,7 +140,9 @@ export function createRouter(deps: RouterDeps) {
   async function route(request: Request, server: Server<WsData>): Promise<Response | undefined> {
     const url = new URL(request.url);
     const body = new Uint8Array(await request.arrayBuffer());
-    if (body.byteLength > MAX_BODY) return fail(413, "too_large", "the request body is too large");
+    // Webhooks carry their sender's body; every other route takes a small JSON document.
+    const limit = /^\/v1\/containers\/[^/]+\/hook$/.test(url.pathname) ? HOOK_RELAY_MAX_BYTES : MAX_BODY;
+    if (body.byteLength > limit) return fail(413, "too_large", "the request body is too large");
     const verdict = await verifier.verify(
       request.method,
       `${url.pathname}${url.search}`,

@@ -6,14 +6,14 @@ import type { ServerWebSocket } from "bun";
 import { ConfigError } from "../common/config_error.ts";
 import { createLogger, type Logger } from "../common/log.ts";
 import { MAX_FRAME } from "../common/ws_relay.ts";
-import { type HealthReport, RequestVerifier } from "./api/contract.ts";
+import { type HealthReport, HOOK_RELAY_MAX_BYTES, RequestVerifier } from "./api/contract.ts";
 import type { AgentConfig } from "./config.ts";
 import { nodeSecret } from "./config.ts";
 import { ContainerManager } from "./containers.ts";
 import { DockerClient, DockerError } from "./docker/client.ts";
 import { FirewallError, installFirewall, listRules } from "./firewall.ts";
 import { OpenSockets } from "./open_sockets.ts";
-import { createRouter, MAX_BODY, type WsData } from "./routes.ts";
+import { createRouter, type WsData } from "./routes.ts";
 import { ensureCertificate } from "./tls.ts";
 
 export type RunningAgent = {
@@ -119,7 +119,8 @@ export async function startAgent(
     hostname: config.listen.host,
     port: config.listen.port,
     tls: { cert: tls.cert, key: tls.key },
-    maxRequestBodySize: MAX_BODY,
+    // The hook route takes the largest bodies; the router holds every other route to MAX_BODY.
+    maxRequestBodySize: HOOK_RELAY_MAX_BYTES,
     fetch: router,
     websocket: {
       maxPayloadLength: MAX_FRAME,

@@ -22,6 +22,8 @@ export type Template = {
   /** Sets NODE_OPTIONS=--max-old-space-size below the memory limit (Node-based images). */
   nodeHeap?: boolean;
   shell: string[];
+  /** Where inbound webhooks go on the gateway port (`/hooks/<slug>/<secret>/x` → `<hookPath>/x`). */
+  hookPath?: string;
 };
 
 const KEY_ENV = {
@@ -59,6 +61,8 @@ export const BUILTIN_TEMPLATES: Template[] = [
     tokenEnv: "OPENCLAW_GATEWAY_TOKEN",
     env: { HOME: "/home/node" },
     nodeHeap: true,
+    // OpenClaw's gateway takes webhooks on its own port under /hooks.
+    hookPath: "/hooks",
     shell: ["/bin/sh"],
   },
 ];
@@ -79,6 +83,7 @@ const FIELDS = new Set([
   "env",
   "nodeHeap",
   "shell",
+  "hookPath",
 ]);
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const URL_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@/%-]*$/;
@@ -137,6 +142,11 @@ function validate(raw: unknown, index: number): Template {
   }
   if (t.command !== undefined && !isStringArray(t.command)) throw fail("command must be a list of strings");
   if (t.shell !== undefined && !isStringArray(t.shell)) throw fail("shell must be a list of strings");
+  if (
+    t.hookPath !== undefined &&
+    (typeof t.hookPath !== "string" || !URL_PATH.test(t.hookPath) || t.hookPath.includes(".."))
+  )
+    throw fail("bad hookPath");
   if (t.nodeHeap !== undefined && typeof t.nodeHeap !== "boolean")
     throw fail("nodeHeap must be true or false");
   return {

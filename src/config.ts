@@ -19,6 +19,8 @@ export type ServerConfig = {
   tls: { cert: string; key: string } | null;
   /** Automatic HTTPS through ACME, when CLAWFLEET_DOMAIN is set. */
   acme: AcmeConfig | null;
+  /** How long an inbound webhook waits for a frozen container to come back before a 503. */
+  hookWaitMs: number;
   trustedProxies: string[];
   logLevel: LogLevel;
   session: { absoluteMs: number; idleMs: number };
@@ -150,6 +152,7 @@ export function loadServerConfig(env: Env = process.env, args: string[] = []): S
     dockerSocket: get("DOCKER_SOCKET") ?? "/var/run/docker.sock",
     tls: cert && key ? { cert, key } : null,
     acme: parseAcmeConfig(get, Boolean(cert)),
+    hookWaitMs: parseDuration("CLAWFLEET_HOOK_WAIT", get("CLAWFLEET_HOOK_WAIT") ?? "30s"),
     trustedProxies,
     logLevel,
     fleet: {

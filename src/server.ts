@@ -21,6 +21,7 @@ import { agentConnector } from "./fleet/agent_connector.ts";
 import type { AgentConnector } from "./fleet/agent_port.ts";
 import { Fleet } from "./fleet/fleet.ts";
 import { maybeStartLocalAgent } from "./fleet/local_agent.ts";
+import { createHookHandler, isHookRequest } from "./hooks/hook_request.ts";
 import { verifyAccess } from "./http/api_base.ts";
 import { buildApp } from "./http/app.ts";
 import { isSecureRequest } from "./http/client_ip.ts";
@@ -92,6 +93,7 @@ export async function startServer(
     defaultTemplate: "clawfleet-runtime",
   });
   const proxy = createSessionWsProxy(ctx, lifecycle);
+  const handleHook = createHookHandler(ctx, lifecycle);
   const app = buildApp(ctx, lifecycle);
   const tokens = accessTokenSigner(ctx.auth.keys.accessTokenSecret);
 
@@ -138,6 +140,12 @@ export async function startServer(
       const url = new URL(request.url);
       if (SESSION_WS_PATHS[url.pathname] && request.headers.get("upgrade")?.toLowerCase() === "websocket") {
         return proxy.upgrade(request, srv as never, peer);
+      }
+      if (isHookRequest(url.pathname)) {
+        // Apart from the rest: the URL holds the hook secret, so it never reaches logs or metrics.
+        const response = await handleHook(request, peer);
+        metrics.requests.inc({ route: "/hooks", status: String(response.status) });
+        return response;
       }
       const requestId = newRequestId();
       const headers = new Headers(request.headers);

@@ -2,7 +2,14 @@
 // API version both sides speak, and the error codes the agent answers with. The agent's router
 // dispatches from this table (a route without a handler does not compile) and the server's client
 // builds every request from it, so neither side can drift from the other.
-import type { ContainerInfo, ContainerSpec, ContainerStats, HealthReport } from "./contract.ts";
+import type {
+  ContainerInfo,
+  ContainerSpec,
+  ContainerStats,
+  HealthReport,
+  HookRelayRequest,
+  HookRelayResponse,
+} from "./contract.ts";
 
 /** Sent on every request as VERSION_HEADER and on every answer; a different version is refused. */
 export const AGENT_API_VERSION = "1";
@@ -19,6 +26,7 @@ export const AGENT_ROUTES = {
   stats: { method: "GET", path: "/v1/containers/:id/stats" },
   gateway: { method: "GET", path: "/v1/containers/:id/gateway" },
   terminal: { method: "GET", path: "/v1/containers/:id/terminal" },
+  hook: { method: "POST", path: "/v1/containers/:id/hook" },
 } as const;
 
 export type AgentRouteName = keyof typeof AGENT_ROUTES;
@@ -35,6 +43,7 @@ export type AgentRouteTypes = {
   stats: { request: undefined; response: ContainerStats };
   gateway: { request: undefined; response: WebSocket };
   terminal: { request: undefined; response: WebSocket };
+  hook: { request: HookRelayRequest; response: HookRelayResponse };
 };
 
 export const WEBSOCKET_ROUTES: ReadonlySet<AgentRouteName> = new Set(["gateway", "terminal"]);
@@ -85,6 +94,8 @@ export const AGENT_ERROR_CODES = [
   "docker_error",
   "node_out_of_networks",
   "not_ready",
+  "no_webhook",
+  "container_unreachable",
 ] as const;
 
 export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];

@@ -220,3 +220,17 @@ export const rateCounters = pgTable(
   },
   (t) => [primaryKey({ columns: [t.bucket, t.windowStart] })],
 );
+
+/** Inbound webhooks (migrations/0006_https.sql): a public slug and the SHA-256 of the hook secret. */
+export const sessionHooks = pgTable(
+  "session_hooks",
+  {
+    userId: uuid("user_id")
+      .primaryKey()
+      .references(() => users.id, { onDelete: "cascade" }),
+    slug: text("slug").notNull(),
+    secretHash: text("secret_hash").notNull(),
+    rotatedAt: timestamp("rotated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("session_hooks_slug_key").on(t.slug)],
+);

@@ -21,6 +21,7 @@ export function agentConnector(keys: ClusterKey[]): AgentConnector {
       remove: (sessionId) => client.remove(sessionId),
       stats: (sessionId) => client.stats(sessionId).catch(() => null),
       connect: (sessionId, kind) => client.connect(sessionId, kind),
+      relayHook: (sessionId, hook) => client.call("hook", sessionId, hook, 35_000),
     };
     clients.set(node.id, { address: node, agent });
     return agent;

@@ -2,7 +2,14 @@
 // fingerprint-pinned client of agent/api/client.ts (src/fleet/agent_connector.ts); keeping the control
 // plane on this narrow port means the lifecycle code never sees HTTP, signing or TLS. The shapes are
 // the agent contract's own (`import type`), so the two sides cannot drift.
-import type { ContainerInfo, ContainerSpec, ContainerStats, HealthReport } from "../../agent/api/contract.ts";
+import type {
+  ContainerInfo,
+  ContainerSpec,
+  ContainerStats,
+  HealthReport,
+  HookRelayRequest,
+  HookRelayResponse,
+} from "../../agent/api/contract.ts";
 
 export type NodeAddress = { id: string; url: string; fingerprint: string };
 
@@ -22,6 +29,8 @@ export interface NodeAgent {
   stats(sessionId: string): Promise<AgentStats | null>;
   /** Opens the agent's WSS for a container: `kind` gateway or terminal. */
   connect(sessionId: string, kind: "gateway" | "terminal"): Promise<WebSocket>;
+  /** Relays one inbound webhook to the container and returns its answer. */
+  relayHook(sessionId: string, hook: HookRelayRequest): Promise<HookRelayResponse>;
 }
 
 export type AgentConnector = (node: NodeAddress) => NodeAgent;
