@@ -7,6 +7,7 @@ import type { WsSession } from "../common/ws_relay.ts";
 import {
   type HealthReport,
   HOOK_RELAY_MAX_BYTES,
+  parseAppRelayRequest,
   parseContainerSpec,
   parseHookRelayRequest,
   type RequestVerifier,
@@ -22,7 +23,7 @@ import {
 } from "./api/route_table.ts";
 import { AgentError, type ContainerManager } from "./containers.ts";
 import { type DockerClient, DockerError } from "./docker/client.ts";
-import { relayHook } from "./hook_relay.ts";
+import { relayApp, relayHook } from "./hook_relay.ts";
 import type { OpenSockets } from "./open_sockets.ts";
 import { relayToGateway } from "./proxy.ts";
 import { TerminalSession } from "./terminal.ts";
@@ -112,6 +113,17 @@ export function createRouter(deps: RouterDeps) {
       if (typeof hook === "string") return fail(400, "invalid_spec", hook);
       return json(200, await relayHook(await manager.hookTarget(id), hook));
     },
+    app: async ({ id, body }) => {
+      let input: unknown;
+      try {
+        input = JSON.parse(new TextDecoder().decode(body));
+      } catch {
+        return fail(400, "invalid_json", "the body must be JSON");
+      }
+      const request = parseAppRelayRequest(input);
+      if (typeof request === "string") return fail(400, "invalid_spec", request);
+      return json(200, await relayApp(await manager.appTarget(id), request));
+    },
     gateway: (call) =>
       upgrade(call, async () => {
         const target = await manager.gatewayTarget(call.id);
@@ -141,7 +153,9 @@ export function createRouter(deps: RouterDeps) {
     const url = new URL(request.url);
     const body = new Uint8Array(await request.arrayBuffer());
     // Webhooks carry their sender's body; every other route takes a small JSON document.
-    const limit = /^\/v1\/containers\/[^/]+\/hook$/.test(url.pathname) ? HOOK_RELAY_MAX_BYTES : MAX_BODY;
+    const limit = /^\/v1\/containers\/[^/]+\/(hook|app)$/.test(url.pathname)
+      ? HOOK_RELAY_MAX_BYTES
+      : MAX_BODY;
     if (body.byteLength > limit) return fail(413, "too_large", "the request body is too large");
     const verdict = await verifier.verify(
       request.method,

@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { ConfigError } from "../common/config_error.ts";
 import { type KeyringEntry, parseKeyring } from "../common/keyring.ts";
 import type { LogLevel } from "../common/log.ts";
-import { type AcmeConfig, parseAcmeConfig } from "./tls/acme_config.ts";
+import { type AcmeConfig, HOSTNAME, parseAcmeConfig } from "./tls/acme_config.ts";
 
 export type ServerConfig = {
   dataDir: string;
@@ -21,6 +21,8 @@ export type ServerConfig = {
   acme: AcmeConfig | null;
   /** How long an inbound webhook waits for a frozen container to come back before a 503. */
   hookWaitMs: number;
+  /** Container apps at `<slug>.<apps domain>` (CLAWFLEET_APPS_DOMAIN; needs CLAWFLEET_PUBLIC_URL). */
+  appsDomain: string | null;
   trustedProxies: string[];
   logLevel: LogLevel;
   session: { absoluteMs: number; idleMs: number };
@@ -102,6 +104,20 @@ function parseUrl(name: string, raw: string, protocols: string[]): string {
   return raw;
 }
 
+function parseAppsDomain(raw: string | undefined, publicUrl: string | undefined): string | null {
+  if (!raw) return null;
+  const domain = raw.toLowerCase();
+  if (!HOSTNAME.test(domain)) throw new ConfigError(`CLAWFLEET_APPS_DOMAIN: "${raw}" is not a DNS name`);
+  if (!publicUrl)
+    throw new ConfigError(
+      "CLAWFLEET_APPS_DOMAIN: needs CLAWFLEET_PUBLIC_URL (the console's origin for the handshake)",
+    );
+  const consoleHost = new URL(publicUrl).hostname;
+  if (consoleHost === domain || consoleHost.endsWith(`.${domain}`))
+    throw new ConfigError("CLAWFLEET_APPS_DOMAIN: the console must not be inside the apps domain");
+  return domain;
+}
+
 export function loadServerConfig(env: Env = process.env, args: string[] = []): ServerConfig {
   const merged: Env = { ...env, ...flagsToEnv(args) };
   const get = (name: string) => {
@@ -152,6 +168,7 @@ export function loadServerConfig(env: Env = process.env, args: string[] = []): S
     dockerSocket: get("DOCKER_SOCKET") ?? "/var/run/docker.sock",
     tls: cert && key ? { cert, key } : null,
     acme: parseAcmeConfig(get, Boolean(cert)),
+    appsDomain: parseAppsDomain(get("CLAWFLEET_APPS_DOMAIN"), publicUrl),
     hookWaitMs: parseDuration("CLAWFLEET_HOOK_WAIT", get("CLAWFLEET_HOOK_WAIT") ?? "30s"),
     trustedProxies,
     logLevel,

@@ -4,6 +4,9 @@
 import type { Server } from "bun";
 import type { KeyringEntry } from "../common/keyring.ts";
 import { createLogger, type Logger } from "../common/log.ts";
+import { appSlugOf } from "./apps/app_host.ts";
+import { APP_OPEN_PATH, createAppOpenHandler } from "./apps/app_open.ts";
+import { createAppProxy } from "./apps/app_proxy.ts";
 import { accessTokenSigner } from "./auth/access_tokens.ts";
 import { assertAdmin } from "./auth/admin_guard.ts";
 import { deriveAuthKeys } from "./auth/keys.ts";
@@ -93,9 +96,17 @@ export async function startServer(
     defaultTemplate: "clawfleet-runtime",
   });
   const proxy = createSessionWsProxy(ctx, lifecycle);
-  const handleHook = createHookHandler(ctx, lifecycle);
-  const app = buildApp(ctx, lifecycle);
   const tokens = accessTokenSigner(ctx.auth.keys.accessTokenSecret);
+  const handleHook = createHookHandler(ctx, lifecycle);
+  const apps =
+    config.appsDomain && config.publicUrl
+      ? {
+          domain: config.appsDomain,
+          open: createAppOpenHandler(ctx, tokens, config.appsDomain, config.publicUrl),
+          proxy: createAppProxy(ctx, lifecycle, config.publicUrl),
+        }
+      : null;
+  const app = buildApp(ctx, lifecycle);
 
   async function metricsResponse(request: Request): Promise<Response> {
     const header = request.headers.get("authorization");
@@ -141,6 +152,14 @@ export async function startServer(
       if (SESSION_WS_PATHS[url.pathname] && request.headers.get("upgrade")?.toLowerCase() === "websocket") {
         return proxy.upgrade(request, srv as never, peer);
       }
+      const appSlug = apps ? appSlugOf(request.headers.get("host"), apps.domain) : null;
+      if (apps && appSlug) {
+        // An app's own origin: nothing of the console (pages, API, cookies, headers) applies here.
+        const response = await apps.proxy(request, appSlug, peer);
+        metrics.requests.inc({ route: "/apps", status: String(response.status) });
+        return response;
+      }
+      if (apps && url.pathname === APP_OPEN_PATH) return apps.open(request);
       if (isHookRequest(url.pathname)) {
         // Apart from the rest: the URL holds the hook secret, so it never reaches logs or metrics.
         const response = await handleHook(request, peer);

@@ -89,6 +89,20 @@ export type HookRelayResponse = {
   bodyBase64: string;
 };
 
+/** A request to a container's app (its own origin, `<slug>.<apps domain>`), relayed the same way. */
+export type AppRelayRequest = Omit<HookRelayRequest, "method"> & { method: AppMethod };
+export const APP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+export type AppMethod = (typeof APP_METHODS)[number];
+
+/** Checks a relayed app request; a string says what is wrong. */
+export function parseAppRelayRequest(input: unknown): AppRelayRequest | string {
+  const method = (input as { method?: unknown } | null)?.method;
+  if (typeof method !== "string" || !(APP_METHODS as readonly string[]).includes(method))
+    return "method not relayed";
+  const parsed = parseHookRelayRequest({ ...(input as object), method: "POST" });
+  return typeof parsed === "string" ? parsed : { ...parsed, method: method as AppMethod };
+}
+
 const HOOK_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@/%?-]{0,1023}$/;
 
 /** Checks a relayed hook request; a string says what is wrong. */

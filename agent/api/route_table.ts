@@ -3,6 +3,7 @@
 // dispatches from this table (a route without a handler does not compile) and the server's client
 // builds every request from it, so neither side can drift from the other.
 import type {
+  AppRelayRequest,
   ContainerInfo,
   ContainerSpec,
   ContainerStats,
@@ -27,6 +28,7 @@ export const AGENT_ROUTES = {
   gateway: { method: "GET", path: "/v1/containers/:id/gateway" },
   terminal: { method: "GET", path: "/v1/containers/:id/terminal" },
   hook: { method: "POST", path: "/v1/containers/:id/hook" },
+  app: { method: "POST", path: "/v1/containers/:id/app" },
 } as const;
 
 export type AgentRouteName = keyof typeof AGENT_ROUTES;
@@ -44,6 +46,7 @@ export type AgentRouteTypes = {
   gateway: { request: undefined; response: WebSocket };
   terminal: { request: undefined; response: WebSocket };
   hook: { request: HookRelayRequest; response: HookRelayResponse };
+  app: { request: AppRelayRequest; response: HookRelayResponse };
 };
 
 export const WEBSOCKET_ROUTES: ReadonlySet<AgentRouteName> = new Set(["gateway", "terminal"]);
@@ -95,6 +98,7 @@ export const AGENT_ERROR_CODES = [
   "node_out_of_networks",
   "not_ready",
   "no_webhook",
+  "no_app",
   "container_unreachable",
 ] as const;
 

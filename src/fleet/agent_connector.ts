@@ -22,6 +22,7 @@ export function agentConnector(keys: ClusterKey[]): AgentConnector {
       stats: (sessionId) => client.stats(sessionId).catch(() => null),
       connect: (sessionId, kind) => client.connect(sessionId, kind),
       relayHook: (sessionId, hook) => client.call("hook", sessionId, hook, 35_000),
+      relayApp: (sessionId, request) => client.call("app", sessionId, request, 35_000),
     };
     clients.set(node.id, { address: node, agent });
     return agent;

@@ -3,6 +3,7 @@
 // plane on this narrow port means the lifecycle code never sees HTTP, signing or TLS. The shapes are
 // the agent contract's own (`import type`), so the two sides cannot drift.
 import type {
+  AppRelayRequest,
   ContainerInfo,
   ContainerSpec,
   ContainerStats,
@@ -31,6 +32,8 @@ export interface NodeAgent {
   connect(sessionId: string, kind: "gateway" | "terminal"): Promise<WebSocket>;
   /** Relays one inbound webhook to the container and returns its answer. */
   relayHook(sessionId: string, hook: HookRelayRequest): Promise<HookRelayResponse>;
+  /** Relays one request to the container's app port and returns its answer. */
+  relayApp(sessionId: string, request: AppRelayRequest): Promise<HookRelayResponse>;
 }
 
 export type AgentConnector = (node: NodeAddress) => NodeAgent;

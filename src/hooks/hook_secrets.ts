@@ -78,3 +78,24 @@ export async function userForHook(db: Db, slug: string, secret: string): Promise
   const matches = constantTimeEqual(presented, row?.secretHash ?? "0".repeat(64));
   return row && matches ? row.userId : null;
 }
+
+/** The user's slug, made on first use (with a secret nobody knows until the user rotates it). */
+export async function ensureSlug(db: Db, userId: string): Promise<string> {
+  const existing = await getHookAddress(db, userId);
+  if (existing) return existing.slug;
+  const slug = newSlug();
+  const unknowable = sha256Hex(newSecret());
+  await asUser(db, userId, (tx) =>
+    tx.insert(sessionHooks).values({ userId, slug, secretHash: unknowable }).onConflictDoNothing(),
+  );
+  return (await getHookAddress(db, userId))?.slug ?? slug;
+}
+
+/** Whose session a slug names (it is public: this is no credential check). */
+export async function userForSlug(db: Db, slug: string): Promise<string | null> {
+  if (!SLUG.test(slug)) return null;
+  const [row] = await asSystem(db, (tx) =>
+    tx.select({ userId: sessionHooks.userId }).from(sessionHooks).where(eq(sessionHooks.slug, slug)),
+  );
+  return row?.userId ?? null;
+}

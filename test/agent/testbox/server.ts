@@ -57,6 +57,11 @@ const server = Bun.serve<Conn, never>({
     const path = new URL(request.url).pathname;
     if (path === "/healthz") return new Response("ok");
     if (path === "/stats") return Response.json(stats);
+    // An app page (a template's appPort), for the apps-origin tests.
+    if (path === "/app")
+      return new Response('<!doctype html><title>testbox app</title><p id="app">testbox app</p>', {
+        headers: { "content-type": "text/html; charset=utf-8" },
+      });
     // Webhook echo (a template's hookPath "/hooks"): what arrived, so a test can compare.
     if (path.startsWith("/hooks/")) {
       return request.text().then((body) =>
