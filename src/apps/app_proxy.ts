@@ -147,11 +147,11 @@ export function createAppProxy(ctx: AppContext, lifecycle: Lifecycle, publicUrl:
         } else throw new UserError(401, "unauthenticated", "Open the app from the console first.");
       }
     } catch (error) {
-      if (!(error instanceof UserError)) {
+      if (error instanceof UserError) response = userErrorResponse(error);
+      else {
         ctx.log.error("app request failed", { error: error instanceof Error ? error.message : "unknown" });
-        error = new UserError(502, "app_failed", "The app could not be reached.");
+        response = userErrorResponse(new UserError(502, "app_failed", "The app could not be reached."));
       }
-      response = userErrorResponse(error as UserError);
     }
     response.headers.set("x-content-type-options", "nosniff");
     if (secure) response.headers.set("strict-transport-security", "max-age=63072000");
