@@ -25,13 +25,14 @@ import { AgentError, type ContainerManager } from "./containers.ts";
 import { type DockerClient, DockerError } from "./docker/client.ts";
 import { relayApp, relayHook } from "./hook_relay.ts";
 import type { OpenSockets } from "./open_sockets.ts";
-import { relayToGateway } from "./proxy.ts";
+import { relayToApp, relayToGateway } from "./proxy.ts";
 import { TerminalSession } from "./terminal.ts";
 
 /** A WebSocket's handler: built at `open` by the route that accepted the upgrade. */
 export type WsData = { start(ws: ServerWebSocket<WsData>): WsSession; session?: WsSession };
 
 export const MAX_BODY = 64 * 1024;
+const APP_SOCKET_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@/%?-]{0,2047}$/;
 
 function json(status: number, body: unknown) {
   return new Response(JSON.stringify(body), {
@@ -131,6 +132,21 @@ export function createRouter(deps: RouterDeps) {
           start: (ws) => {
             let forget = () => {};
             const relay = relayToGateway(ws, target, log, { onEnd: () => forget() });
+            forget = sockets.add(call.id, relay);
+            return relay;
+          },
+        };
+      }),
+    appSocket: (call) =>
+      upgrade(call, async () => {
+        const path = new URL(call.request.url).searchParams.get("path") ?? "/";
+        if (!APP_SOCKET_PATH.test(path) || path.includes(".."))
+          throw new AgentError(400, "invalid_spec", "bad app socket path");
+        const target = `${(await manager.appTarget(call.id)).replace(/^http:/, "ws:")}${path}`;
+        return {
+          start: (ws) => {
+            let forget = () => {};
+            const relay = relayToApp(ws, target, log, { onEnd: () => forget() });
             forget = sockets.add(call.id, relay);
             return relay;
           },

@@ -7,6 +7,7 @@ import { createLogger, type Logger } from "../common/log.ts";
 import { appSlugOf } from "./apps/app_host.ts";
 import { APP_OPEN_PATH, createAppOpenHandler } from "./apps/app_open.ts";
 import { createAppProxy } from "./apps/app_proxy.ts";
+import { createAppSockets, dispatchSockets } from "./apps/app_socket.ts";
 import { accessTokenSigner } from "./auth/access_tokens.ts";
 import { assertAdmin } from "./auth/admin_guard.ts";
 import { deriveAuthKeys } from "./auth/keys.ts";
@@ -98,12 +99,13 @@ export async function startServer(
   const proxy = createSessionWsProxy(ctx, lifecycle);
   const tokens = accessTokenSigner(ctx.auth.keys.accessTokenSecret);
   const handleHook = createHookHandler(ctx, lifecycle);
+  const appSockets = createAppSockets(ctx, lifecycle);
   const apps =
     config.appsDomain && config.publicUrl
       ? {
           domain: config.appsDomain,
           open: createAppOpenHandler(ctx, tokens, config.appsDomain, config.publicUrl),
-          proxy: createAppProxy(ctx, lifecycle, config.publicUrl),
+          proxy: createAppProxy(ctx, lifecycle, config.publicUrl, appSockets),
         }
       : null;
   const app = buildApp(ctx, lifecycle);
@@ -155,8 +157,8 @@ export async function startServer(
       const appSlug = apps ? appSlugOf(request.headers.get("host"), apps.domain) : null;
       if (apps && appSlug) {
         // An app's own origin: nothing of the console (pages, API, cookies, headers) applies here.
-        const response = await apps.proxy(request, appSlug, peer);
-        metrics.requests.inc({ route: "/apps", status: String(response.status) });
+        const response = await apps.proxy(request, appSlug, peer, srv as never);
+        metrics.requests.inc({ route: "/apps", status: String(response?.status ?? 101) });
         return response;
       }
       if (apps && url.pathname === APP_OPEN_PATH) return apps.open(request);
@@ -194,7 +196,7 @@ export async function startServer(
       });
       return withRequestId(response, requestId);
     },
-    websocket: proxy.handlers as never,
+    websocket: dispatchSockets(proxy.handlers, appSockets.handlers) as never,
   });
   let server = Bun.serve(serveOptions(tls));
   // Bun cannot swap a listener's certificate in place: a renewed one gets a new listener on the same
@@ -249,6 +251,7 @@ export async function startServer(
     /** Graceful: WebSocket clients get a close frame (1001), in-flight requests finish, then the rest. */
     async stop() {
       proxy.closeAll(1001, "server shutting down");
+      appSockets.closeAll(1001, "server shutting down");
       await reconciler.stop();
       await housekeeping.stop();
       await autoHttps?.stop();

@@ -192,9 +192,10 @@ export class AgentClient {
     return this.call("stats", sessionId, undefined, 10_000);
   }
 
-  /** A signed, pinned WebSocket to a container's gateway or terminal. */
-  async connect(sessionId: string, kind: "gateway" | "terminal"): Promise<WebSocket> {
-    const path = routePath(kind, sessionId);
+  /** A signed, pinned WebSocket to a container's gateway or terminal, or (appSocket) its app. */
+  async connect(sessionId: string, kind: "gateway" | "terminal" | "appSocket", appPath?: string): Promise<WebSocket> {
+    const base = routePath(kind, sessionId);
+    const path = appPath === undefined ? base : `${base}?path=${encodeURIComponent(appPath)}`;
     const headers = await signRequest(this.key(), "GET", path, "");
     headers[VERSION_HEADER] = AGENT_API_VERSION;
     const wsUrl = `${this.opts.url.replace(/^https:/, "wss:")}${path}`;

@@ -29,6 +29,7 @@ export const AGENT_ROUTES = {
   terminal: { method: "GET", path: "/v1/containers/:id/terminal" },
   hook: { method: "POST", path: "/v1/containers/:id/hook" },
   app: { method: "POST", path: "/v1/containers/:id/app" },
+  appSocket: { method: "GET", path: "/v1/containers/:id/app-socket" },
 } as const;
 
 export type AgentRouteName = keyof typeof AGENT_ROUTES;
@@ -47,9 +48,10 @@ export type AgentRouteTypes = {
   terminal: { request: undefined; response: WebSocket };
   hook: { request: HookRelayRequest; response: HookRelayResponse };
   app: { request: AppRelayRequest; response: HookRelayResponse };
+  appSocket: { request: undefined; response: WebSocket };
 };
 
-export const WEBSOCKET_ROUTES: ReadonlySet<AgentRouteName> = new Set(["gateway", "terminal"]);
+export const WEBSOCKET_ROUTES: ReadonlySet<AgentRouteName> = new Set(["gateway", "terminal", "appSocket"]);
 
 /** The concrete path of a route, `:id` filled in. */
 export function routePath(name: AgentRouteName, id?: string): string {

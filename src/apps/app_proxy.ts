@@ -3,6 +3,7 @@
 // slug still the user's), the container woken if frozen, and the request relayed server → agent →
 // the container's app port. The app's cookie is removed before the container sees the request, and
 // a container cannot set a cookie for another host (Domain attributes are dropped with the cookie).
+import type { Server } from "bun";
 import { AgentRequestError } from "../../agent/api/client.ts";
 import { APP_METHODS, type AppMethod, HOOK_MAX_BODY } from "../../agent/api/contract.ts";
 import { isFamilyActive } from "../auth/refresh_tokens.ts";
@@ -16,6 +17,7 @@ import type { Lifecycle } from "../sessions/lifecycle.ts";
 import { touchActivity } from "../sessions/sessions_repo.ts";
 import { safeNext } from "./app_host.ts";
 import { APP_AUTH_PATH, APP_OPEN_PATH, cookieFrom } from "./app_open.ts";
+import type { AppSocketData, createAppSockets } from "./app_socket.ts";
 import { APP_COOKIE, APP_COOKIE_SECONDS, SpentTickets, signGrant, verifyGrant } from "./app_tokens.ts";
 
 const RETRY_AFTER_SECONDS = 10;
@@ -33,7 +35,26 @@ function acceptableSetCookie(cookie: string): boolean {
   return !/;\s*domain=/i.test(cookie) && !/^\s*cf_/i.test(cookie);
 }
 
-export function createAppProxy(ctx: AppContext, lifecycle: Lifecycle, publicUrl: string) {
+/**
+ * Whether a state-changing request (or a WebSocket) comes from the app's own pages. App hosts share
+ * one site, so the Lax cookie alone would let another app's page post here with this app's cookie.
+ */
+function fromOwnOrigin(request: Request, secure: boolean): boolean {
+  const upgrade = request.headers.get("upgrade")?.toLowerCase() === "websocket";
+  if (!upgrade && (request.method === "GET" || request.method === "HEAD" || request.method === "OPTIONS"))
+    return true;
+  const origin = request.headers.get("origin");
+  const own = `${secure ? "https" : "http"}://${request.headers.get("host") ?? ""}`;
+  if (origin && origin !== "null") return origin === own;
+  return request.headers.get("sec-fetch-site") === "same-origin";
+}
+
+export function createAppProxy(
+  ctx: AppContext,
+  lifecycle: Lifecycle,
+  publicUrl: string,
+  sockets: ReturnType<typeof createAppSockets>,
+) {
   const db = ctx.database.db;
   const secret = ctx.auth.keys.accessTokenSecret;
   const spent = new SpentTickets();
@@ -130,7 +151,12 @@ export function createAppProxy(ctx: AppContext, lifecycle: Lifecycle, publicUrl:
     });
   }
 
-  return async function handleApp(request: Request, slug: string, peer: string): Promise<Response> {
+  return async function handleApp(
+    request: Request,
+    slug: string,
+    peer: string,
+    server: Server<AppSocketData>,
+  ): Promise<Response | undefined> {
     const secure = isSecureRequest(request, peer, ctx.config.trustedProxies);
     let response: Response;
     try {
@@ -138,7 +164,13 @@ export function createAppProxy(ctx: AppContext, lifecycle: Lifecycle, publicUrl:
       if (url.pathname === APP_AUTH_PATH) response = await handshake(request, slug, secure);
       else {
         const userId = await signedInUser(request, slug);
-        if (userId) response = await relay(request, userId, peer);
+        if (userId && !fromOwnOrigin(request, secure))
+          throw new UserError(403, "cross_origin", "Requests to this app must come from its own pages.");
+        if (userId && request.headers.get("upgrade")?.toLowerCase() === "websocket") {
+          const refused = await sockets.upgrade(request, server, userId, peer);
+          if (!refused) return undefined;
+          response = refused;
+        } else if (userId) response = await relay(request, userId, peer);
         else if (request.method === "GET") {
           const back = new URL(`${consoleOrigin}${APP_OPEN_PATH}`);
           back.searchParams.set("slug", slug);

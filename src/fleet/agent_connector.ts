@@ -21,6 +21,7 @@ export function agentConnector(keys: ClusterKey[]): AgentConnector {
       remove: (sessionId) => client.remove(sessionId),
       stats: (sessionId) => client.stats(sessionId).catch(() => null),
       connect: (sessionId, kind) => client.connect(sessionId, kind),
+      connectApp: (sessionId, path) => client.connect(sessionId, "appSocket", path),
       relayHook: (sessionId, hook) => client.call("hook", sessionId, hook, 35_000),
       relayApp: (sessionId, request) => client.call("app", sessionId, request, 35_000),
     };

@@ -30,6 +30,8 @@ export interface NodeAgent {
   stats(sessionId: string): Promise<AgentStats | null>;
   /** Opens the agent's WSS for a container: `kind` gateway or terminal. */
   connect(sessionId: string, kind: "gateway" | "terminal"): Promise<WebSocket>;
+  /** Opens the agent's WSS to a container app's WebSocket at `path`. */
+  connectApp(sessionId: string, path: string): Promise<WebSocket>;
   /** Relays one inbound webhook to the container and returns its answer. */
   relayHook(sessionId: string, hook: HookRelayRequest): Promise<HookRelayResponse>;
   /** Relays one request to the container's app port and returns its answer. */

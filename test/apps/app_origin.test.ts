@@ -154,6 +154,57 @@ describe("container apps on their own origin (Chromium)", () => {
     );
   });
 
+  test("the app's WebSocket is relayed to the container through server and agent", async () => {
+    const page = users.a.page as Page;
+    const echoed = await page.evaluate(
+      () =>
+        new Promise<string>((resolve, reject) => {
+          const ws = new WebSocket(`ws://${location.host}/app-socket`);
+          ws.onopen = () => ws.send("ping from the app page");
+          ws.onmessage = (event) => {
+            resolve(String(event.data));
+            ws.close();
+          };
+          ws.onerror = () => reject(new Error("socket failed"));
+        }),
+    );
+    expect(echoed).toBe("ping from the app page");
+  });
+
+  test("another app's pages cannot post or open sockets here with this app's cookie", async () => {
+    const host = new URL(appUrlA).host;
+    const cookie = (await users.a.context?.cookies(`http://${host}`))?.find(
+      (c) => c.name === "cf_app",
+    )?.value;
+    expect(cookie).toBeTruthy();
+    const foreign = `http://aaaaaaaaaaaa.${APPS_DOMAIN}:${port}`;
+    const post = await fetch(`${server.url}/hooks/echo`, {
+      method: "POST",
+      body: "x",
+      headers: { host, cookie: `cf_app=${cookie}`, origin: foreign },
+    });
+    expect(post.status).toBe(403);
+    expect((await json(post)).error.code).toBe("cross_origin");
+    const own = await fetch(`${server.url}/hooks/echo`, {
+      method: "POST",
+      body: "x",
+      headers: { host, cookie: `cf_app=${cookie}`, origin: `http://${host}` },
+    });
+    expect(own.status).toBe(201);
+    const socket = await fetch(`${server.url}/app-socket`, {
+      headers: {
+        host,
+        cookie: `cf_app=${cookie}`,
+        origin: foreign,
+        upgrade: "websocket",
+        connection: "Upgrade",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "sec-websocket-version": "13",
+      },
+    });
+    expect(socket.status).toBe(403);
+  });
+
   test("another user's app origin is refused", async () => {
     const page = await signIn("b");
     const response = await page.goto(appUrlA);

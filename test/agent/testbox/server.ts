@@ -57,6 +57,11 @@ const server = Bun.serve<Conn, never>({
     const path = new URL(request.url).pathname;
     if (path === "/healthz") return new Response("ok");
     if (path === "/stats") return Response.json(stats);
+    // An app's own WebSocket (no gateway token): echoes like /gateway.
+    if (path === "/app-socket") {
+      if (srv.upgrade(request, { data: { sink: false } })) return undefined;
+      return new Response("upgrade required", { status: 426 });
+    }
     // An app page (a template's appPort), for the apps-origin tests.
     if (path === "/app")
       return new Response('<!doctype html><title>testbox app</title><p id="app">testbox app</p>', {
