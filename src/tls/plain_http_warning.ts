@@ -17,3 +17,16 @@ export const PLAIN_HTTP_WARNING =
 export function servesPlainHttpPublicly(host: string, https: boolean): boolean {
   return !https && !isLoopbackHost(host);
 }
+
+/** The console banner's condition: plain HTTP, reachable from elsewhere, and no TLS proxy declared. */
+export function plainHttpWarningFor(config: {
+  host: string;
+  tls: unknown;
+  acme: unknown;
+  trustedProxies: string[];
+}): boolean {
+  return (
+    servesPlainHttpPublicly(config.host, Boolean(config.tls || config.acme)) &&
+    config.trustedProxies.length === 0
+  );
+}

@@ -30,7 +30,10 @@ describe("ACME settings", () => {
     [{ CLAWFLEET_DOMAIN: "a.example.com", CLAWFLEET_ACME_EMAIL: "nope" }, /CLAWFLEET_ACME_EMAIL/],
     [{ CLAWFLEET_HOOK_WAIT: "forever" }, /CLAWFLEET_HOOK_WAIT/],
     [{ CLAWFLEET_APPS_DOMAIN: "apps.example.com" }, /CLAWFLEET_PUBLIC_URL/],
-    [{ CLAWFLEET_APPS_DOMAIN: "apps example", CLAWFLEET_PUBLIC_URL: "https://example.com" }, /CLAWFLEET_APPS_DOMAIN/],
+    [
+      { CLAWFLEET_APPS_DOMAIN: "apps example", CLAWFLEET_PUBLIC_URL: "https://example.com" },
+      /CLAWFLEET_APPS_DOMAIN/,
+    ],
     [
       { CLAWFLEET_APPS_DOMAIN: "example.com", CLAWFLEET_PUBLIC_URL: "https://console.example.com" },
       /must not be inside the apps domain/,
