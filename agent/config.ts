@@ -21,6 +21,8 @@ export type AgentConfig = {
   tls: { cert: string; key: string } | null;
   /** Off only where another layer isolates the containers' networks (reported in /v1/health). */
   firewall: boolean;
+  /** How long a terminal's shell waits for its client to reattach after the socket closed. */
+  terminalLingerMs: number;
   logLevel: LogLevel;
 };
 
@@ -135,6 +137,10 @@ export function loadAgentConfig(env: Env, args: string[], opts: { needSecrets?: 
   const firewall = get("CLAWFLEET_AGENT_FIREWALL") ?? "on";
   if (firewall !== "on" && firewall !== "off")
     throw new ConfigError(`CLAWFLEET_AGENT_FIREWALL: "${firewall}" must be on or off`);
+  const lingerRaw = get("CLAWFLEET_TERMINAL_LINGER_SECONDS") ?? "300";
+  const linger = Number(lingerRaw);
+  if (!/^\d{1,6}$/.test(lingerRaw) || linger > 86_400)
+    throw new ConfigError(`CLAWFLEET_TERMINAL_LINGER_SECONDS: "${lingerRaw}" must be 0 to 86400 seconds`);
   const logLevel = get("CLAWFLEET_LOG_LEVEL") ?? "info";
   if (!["debug", "info", "warn", "error"].includes(logLevel))
     throw new ConfigError(`CLAWFLEET_LOG_LEVEL: "${logLevel}" must be debug, info, warn or error`);
@@ -151,6 +157,7 @@ export function loadAgentConfig(env: Env, args: string[], opts: { needSecrets?: 
     capacity,
     tls: cert && key ? { cert, key } : null,
     firewall: firewall === "on",
+    terminalLingerMs: linger * 1000,
     logLevel: logLevel as LogLevel,
   };
 }

@@ -27,6 +27,7 @@ import { relayApp, relayHook } from "./hook_relay.ts";
 import type { OpenSockets } from "./open_sockets.ts";
 import { relayToApp, relayToGateway } from "./proxy.ts";
 import { TerminalSession } from "./terminal.ts";
+import { RECONNECT_ID, type Shells } from "./terminal_shell.ts";
 
 /** A WebSocket's handler: built at `open` by the route that accepted the upgrade. */
 export type WsData = { start(ws: ServerWebSocket<WsData>): WsSession; session?: WsSession };
@@ -50,6 +51,7 @@ export type RouterDeps = {
   docker: DockerClient;
   health: () => Promise<HealthReport>;
   sockets: OpenSockets;
+  shells: Shells;
   log: Logger;
 };
 
@@ -57,7 +59,7 @@ type Call = { request: Request; server: Server<WsData>; id: string; body: Uint8A
 type Handler = (call: Call) => Promise<Response | undefined>;
 
 export function createRouter(deps: RouterDeps) {
-  const { verifier, manager, docker, sockets, log } = deps;
+  const { verifier, manager, shells, sockets, log } = deps;
 
   async function upgrade(call: Call, prepare: () => Promise<WsData>): Promise<Response | undefined> {
     if (call.request.headers.get("upgrade")?.toLowerCase() !== "websocket")
@@ -89,6 +91,7 @@ export function createRouter(deps: RouterDeps) {
     },
     removeContainer: async ({ id }) => {
       sockets.shutAll(id, 1001, "the container was removed");
+      shells.endAll(id);
       await manager.remove(id);
       return new Response(null, { status: 204, headers: { [VERSION_HEADER]: AGENT_API_VERSION } });
     },
@@ -155,9 +158,11 @@ export function createRouter(deps: RouterDeps) {
     terminal: (call) =>
       upgrade(call, async () => {
         const target = await manager.terminalTarget(call.id);
+        const reconnect = new URL(call.request.url).searchParams.get("reconnect");
+        const reconnectId = reconnect && RECONNECT_ID.test(reconnect) ? reconnect : null;
         return {
           start: (ws) => {
-            const terminal = new TerminalSession(ws, docker, target, log);
+            const terminal = new TerminalSession(ws, shells.open(call.id, reconnectId, target), log);
             terminal.onEnd = sockets.add(call.id, terminal);
             return terminal;
           },

@@ -14,6 +14,7 @@ import { DockerClient, DockerError } from "./docker/client.ts";
 import { FirewallError, installFirewall, listRules } from "./firewall.ts";
 import { OpenSockets } from "./open_sockets.ts";
 import { createRouter, type WsData } from "./routes.ts";
+import { Shells } from "./terminal_shell.ts";
 import { ensureCertificate } from "./tls.ts";
 
 export type RunningAgent = {
@@ -112,6 +113,7 @@ export async function startAgent(
     docker,
     health,
     sockets: new OpenSockets(),
+    shells: new Shells(docker, config.terminalLingerMs, log),
     log,
   });
 

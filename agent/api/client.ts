@@ -192,10 +192,22 @@ export class AgentClient {
     return this.call("stats", sessionId, undefined, 10_000);
   }
 
-  /** A signed, pinned WebSocket to a container's gateway or terminal, or (appSocket) its app. */
-  async connect(sessionId: string, kind: "gateway" | "terminal" | "appSocket", appPath?: string): Promise<WebSocket> {
-    const base = routePath(kind, sessionId);
-    const path = appPath === undefined ? base : `${base}?path=${encodeURIComponent(appPath)}`;
+  /**
+   * A signed, pinned WebSocket to a container's gateway or terminal (`extra`: the shell to reattach),
+   * or to its app's own socket (`extra`: the path in the container).
+   */
+  async connect(
+    sessionId: string,
+    kind: "gateway" | "terminal" | "appSocket",
+    extra?: string,
+  ): Promise<WebSocket> {
+    const query =
+      kind === "terminal" && extra
+        ? `?reconnect=${encodeURIComponent(extra)}`
+        : kind === "appSocket"
+          ? `?path=${encodeURIComponent(extra ?? "/")}`
+          : "";
+    const path = `${routePath(kind, sessionId)}${query}`;
     const headers = await signRequest(this.key(), "GET", path, "");
     headers[VERSION_HEADER] = AGENT_API_VERSION;
     const wsUrl = `${this.opts.url.replace(/^https:/, "wss:")}${path}`;

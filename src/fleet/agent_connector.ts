@@ -20,7 +20,7 @@ export function agentConnector(keys: ClusterKey[]): AgentConnector {
       restore: (sessionId) => client.restore(sessionId),
       remove: (sessionId) => client.remove(sessionId),
       stats: (sessionId) => client.stats(sessionId).catch(() => null),
-      connect: (sessionId, kind) => client.connect(sessionId, kind),
+      connect: (sessionId, kind, reconnect) => client.connect(sessionId, kind, reconnect),
       connectApp: (sessionId, path) => client.connect(sessionId, "appSocket", path),
       relayHook: (sessionId, hook) => client.call("hook", sessionId, hook, 35_000),
       relayApp: (sessionId, request) => client.call("app", sessionId, request, 35_000),

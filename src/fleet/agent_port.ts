@@ -28,8 +28,8 @@ export interface NodeAgent {
   restore(sessionId: string): Promise<void>;
   remove(sessionId: string): Promise<void>;
   stats(sessionId: string): Promise<AgentStats | null>;
-  /** Opens the agent's WSS for a container: `kind` gateway or terminal. */
-  connect(sessionId: string, kind: "gateway" | "terminal"): Promise<WebSocket>;
+  /** Opens the agent's WSS for a container: `kind` gateway or terminal (`reconnect`: the shell to reattach). */
+  connect(sessionId: string, kind: "gateway" | "terminal", reconnect?: string): Promise<WebSocket>;
   /** Opens the agent's WSS to a container app's WebSocket at `path`. */
   connectApp(sessionId: string, path: string): Promise<WebSocket>;
   /** Relays one inbound webhook to the container and returns its answer. */

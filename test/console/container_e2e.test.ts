@@ -188,6 +188,21 @@ describe("the console end to end, with a real container", () => {
     await page.setViewportSize({ width: 1280, height: 860 });
   });
 
+  test("terminal: a reload reattaches to the same shell, its output still on screen", async () => {
+    await page.goto(`${server.url}/terminal`);
+    await page.locator("#terminal-status", { hasText: "Connected." }).waitFor({ timeout: 20_000 });
+    await page.click("#terminal");
+    await page.keyboard.type("echo SHELL-$$-ONE\n");
+    const pid = /SHELL-(\d+)-ONE/.exec(await waitForScreen(page, /SHELL-\d+-ONE/))?.[1];
+    await page.reload();
+    await page.locator("#terminal-status", { hasText: "Connected." }).waitFor({ timeout: 20_000 });
+    await waitForScreen(page, /SHELL-\d+-ONE/);
+    await page.click("#terminal");
+    await page.keyboard.type("echo SHELL-$$-TWO\n");
+    const again = /SHELL-(\d+)-TWO/.exec(await waitForScreen(page, /SHELL-\d+-TWO/))?.[1];
+    expect(again).toBe(pid);
+  });
+
   test("freeze, restore, then kill (after the warning) from the dashboard", async () => {
     await page.goto(`${server.url}/dashboard`);
     await page.click("#freeze-button");
