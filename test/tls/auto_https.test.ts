@@ -1,13 +1,16 @@
 // Automatic HTTPS against pebble with real HTTP-01 validation: the certificate is ordered, stored in
 // the data dir, served with HSTS, renewed onto a new listener, and plain HTTP redirects.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { statSync } from "node:fs";
+import { cpSync, rmSync, statSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { connect, type PeerCertificate } from "node:tls";
+import { createLogger } from "../../common/log.ts";
+import { loadServerConfig } from "../../src/config.ts";
+import { startServer } from "../../src/server.ts";
 import { type Pebble, startPebble } from "../helpers/pebble.ts";
-import { freePort } from "../helpers/process.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { freePort, tempDir } from "../helpers/process.ts";
+import { startTestServer, TEST_MASTER_KEYS, type TestServer } from "../helpers/server.ts";
 
 const DOMAIN = "console.clawfleet.test";
 
@@ -135,5 +138,38 @@ describe("automatic HTTPS through ACME (pebble)", () => {
     expect(after.cert.serialNumber).not.toBe(before.cert.serialNumber);
     const { status } = await getOverHttps(server.ctx.config.port, root, "/healthz");
     expect(status).toBe(200);
+  });
+
+  test("a restart serves the stored certificate without asking the CA (pebble is gone)", async () => {
+    const before = await peerCertificate(server.ctx.config.port, root);
+    // A fresh data dir holding only the stored certificate and account (not the first server's database).
+    const dataDir = tempDir("cf-https-restart");
+    cpSync(join(server.ctx.config.dataDir, "tls"), join(dataDir, "tls"), { recursive: true });
+    await pebble.stop();
+    const logs: string[] = [];
+    const again = await startServer(
+      loadServerConfig({
+        CLAWFLEET_DATA_DIR: dataDir,
+        PORT: String(await freePort()),
+        HOST: "127.0.0.1",
+        CLAWFLEET_MASTER_KEYS: TEST_MASTER_KEYS,
+        DOCKER_SOCKET: "/nonexistent.sock",
+        CLAWFLEET_DOMAIN: DOMAIN,
+        CLAWFLEET_HTTP_PORT: String(await freePort()),
+        CLAWFLEET_ACME_DIRECTORY: pebble.directoryUrl,
+        CLAWFLEET_ACME_CA_CERT: pebble.directoryCaPath,
+      }),
+      createLogger("debug", {}, (line) => logs.push(line)),
+      { localAgent: false },
+    );
+    try {
+      const after = await peerCertificate(again.ctx.config.port, root);
+      expect(after.authorized).toBe(true);
+      expect(after.cert.serialNumber).toBe(before.cert.serialNumber);
+      expect(logs.join("\n")).not.toContain("ordering a certificate");
+    } finally {
+      await again.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
