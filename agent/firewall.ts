@@ -3,7 +3,11 @@
 // its interface prefix (cf-+):
 //   CLAWFLEET-INPUT    container → the node itself (any of its addresses: its services, the agent
 //                      port): dropped, except replies to connections the node opened (the
-//                      published-port proxy and readiness checks).
+//                      published-port proxy and readiness checks), and the provider gateway's one
+//                      TCP port on the address of the bridge the packet came in on (addrtype
+//                      --limit-iface-in: another bridge's address, or any other address of the
+//                      node, stays closed). ACCEPT, not RETURN: it is the node's one deliberate
+//                      opening, and a host firewall further down INPUT must not silently undo it.
 //   CLAWFLEET-FORWARD  container → another container (another cf- bridge, docker0, any other Docker
 //                      bridge br-…), or → a blocked range (169.254.0.0/16 always, plus what the
 //                      operator names): dropped.
@@ -13,6 +17,7 @@
 // the last one started sets the blocked list.
 import { isIpv4Cidr } from "./config.ts";
 import { BRIDGE_PREFIX } from "./isolation.ts";
+import { DEFAULT_GATEWAY_PORT } from "./provider_gateway/gateway.ts";
 
 export const INPUT_CHAIN = "CLAWFLEET-INPUT";
 export const FORWARD_CHAIN = "CLAWFLEET-FORWARD";
@@ -46,11 +51,31 @@ export class FirewallError extends Error {}
 type Rule = { chain: string; rule: string[] };
 const bridges = `${BRIDGE_PREFIX}+`;
 
-export function desiredRules(blocked: string[]): Rule[] {
+export function desiredRules(blocked: string[], gatewayPort = DEFAULT_GATEWAY_PORT): Rule[] {
   return [
     {
       chain: INPUT_CHAIN,
       rule: ["-i", bridges, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "RETURN"],
+    },
+    {
+      chain: INPUT_CHAIN,
+      rule: [
+        "-i",
+        bridges,
+        "-p",
+        "tcp",
+        "-m",
+        "tcp",
+        "--dport",
+        String(gatewayPort),
+        "-m",
+        "addrtype",
+        "--dst-type",
+        "LOCAL",
+        "--limit-iface-in",
+        "-j",
+        "ACCEPT",
+      ],
     },
     { chain: INPUT_CHAIN, rule: ["-i", bridges, "-j", "DROP"] },
     { chain: FORWARD_CHAIN, rule: ["-i", bridges, "-o", bridges, "-j", "DROP"] },
@@ -91,6 +116,7 @@ export function installFirewall(
   blocked: string[],
   iptables: Iptables = runIptables,
   restore: IptablesRestore = runIptablesRestore,
+  gatewayPort = DEFAULT_GATEWAY_PORT,
 ): void {
   for (const cidr of blocked) {
     if (!isIpv4Cidr(cidr)) throw new FirewallError(`not an IPv4 address or CIDR: ${cidr}`);
@@ -106,7 +132,10 @@ export function installFirewall(
     // Without Docker's ip6tables support there is no IPv6 DOCKER-USER: hook FORWARD itself.
     const forwardParent = family === 4 ? "DOCKER-USER" : "FORWARD";
     if (family === 4 && iptables(["-n", "-L", "DOCKER-USER"], 4).code !== 0) must(["-N", "DOCKER-USER"]);
-    const result = restore(restoreScript(family === 4 ? desiredRules(blocked) : desiredIpv6Rules()), family);
+    const result = restore(
+      restoreScript(family === 4 ? desiredRules(blocked, gatewayPort) : desiredIpv6Rules()),
+      family,
+    );
     if (result.code !== 0)
       throw new FirewallError(`ip${family === 6 ? "6" : ""}tables-restore: ${result.stderr.trim()}`);
     for (const [parent, chain] of [

@@ -9,7 +9,9 @@ import {
   HOOK_RELAY_MAX_BYTES,
   parseAppRelayRequest,
   parseContainerSpec,
+  parseGrowVolumeRequest,
   parseHookRelayRequest,
+  parseRestoreRequest,
   type RequestVerifier,
   SESSION_ID,
 } from "./api/contract.ts";
@@ -28,12 +30,23 @@ import type { OpenSockets } from "./open_sockets.ts";
 import { relayToApp, relayToGateway } from "./proxy.ts";
 import { TerminalSession } from "./terminal.ts";
 import { RECONNECT_ID, type Shells } from "./terminal_shell.ts";
+import { VolumeError } from "./volumes/volumes.ts";
 
 /** A WebSocket's handler: built at `open` by the route that accepted the upgrade. */
 export type WsData = { start(ws: ServerWebSocket<WsData>): WsSession; session?: WsSession };
 
 export const MAX_BODY = 64 * 1024;
 const APP_SOCKET_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@/%?-]{0,2047}$/;
+
+/** An empty body is undefined; a body that is not JSON is null (which every parser refuses). */
+function parseJson(body: Uint8Array): unknown {
+  if (body.byteLength === 0) return undefined;
+  try {
+    return JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    return null;
+  }
+}
 
 function json(status: number, body: unknown) {
   return new Response(JSON.stringify(body), {
@@ -101,8 +114,16 @@ export function createRouter(deps: RouterDeps) {
       await manager.freeze(id);
       return json(200, await manager.get(id));
     },
-    restore: async ({ id }) => {
-      await manager.restore(id);
+    restore: async ({ id, body }) => {
+      const restore = parseRestoreRequest(parseJson(body));
+      if (typeof restore === "string") return fail(400, "invalid_spec", restore);
+      await manager.restore(id, restore);
+      return json(200, await manager.get(id));
+    },
+    growVolume: async ({ id, body }) => {
+      const grow = parseGrowVolumeRequest(parseJson(body));
+      if (typeof grow === "string") return fail(400, "invalid_spec", grow);
+      await manager.growVolume(id, grow.diskMb);
       return json(200, await manager.get(id));
     },
     stats: async ({ id }) => json(200, await manager.stats(id)),
@@ -215,7 +236,8 @@ export function createRouter(deps: RouterDeps) {
     try {
       return await route(request, server);
     } catch (error) {
-      if (error instanceof AgentError) return fail(error.status, error.code, error.message);
+      if (error instanceof AgentError || error instanceof VolumeError)
+        return fail(error.status, error.code, error.message);
       if (error instanceof DockerError) {
         if (/address pool/.test(error.message)) {
           log.error("docker has no network addresses left: set default-address-pools (deploy/daemon.json)");

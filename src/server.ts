@@ -25,6 +25,7 @@ import { agentConnector } from "./fleet/agent_connector.ts";
 import type { AgentConnector } from "./fleet/agent_port.ts";
 import { Fleet } from "./fleet/fleet.ts";
 import { maybeStartLocalAgent } from "./fleet/local_agent.ts";
+import { agentChannel, isAgentChannelPath } from "./gateway/agent_channel.ts";
 import { createHookHandler, isHookRequest } from "./hooks/hook_request.ts";
 import { verifyAccess } from "./http/api_base.ts";
 import { buildApp } from "./http/app.ts";
@@ -38,7 +39,7 @@ import { metrics, routeLabel } from "./observability/metrics.ts";
 import { renderMetrics } from "./observability/metrics_route.ts";
 import { createSessionWsProxy, SESSION_WS_PATHS } from "./proxy/session_ws.ts";
 import { loadMasterKeyring } from "./secrets/master_keys.ts";
-import { decryptSecretsForSpawn } from "./secrets/spawn_secrets.ts";
+import { volumeKeyFor } from "./secrets/volume_keys.ts";
 import { Lifecycle } from "./sessions/lifecycle.ts";
 import { reconcileOnce } from "./sessions/reconciler.ts";
 import { type AutoHttps, startAutoHttps } from "./tls/auto_https.ts";
@@ -92,9 +93,15 @@ export async function startServer(
     db: database.db,
     log,
     fleet: new Fleet(database.db, options.connect ?? agentConnector(clusterKeys)),
-    secretsFor: (userId) =>
-      decryptSecretsForSpawn(database.db, keyring, userId) as Promise<Record<string, string>>,
+    volumeKeyFor: (session) => volumeKeyFor(database.db, keyring, session),
     defaultTemplate: "clawfleet-runtime",
+  });
+  const channel = agentChannel({ db: database.db, keyring, keys: clusterKeys, log });
+  // The local agent's gateway reaches this server's handler in-process (same signing, no socket).
+  local?.agent.connectServer({
+    url: "http://all-in-one.invalid",
+    fetch: ((input: string | URL | Request, init?: RequestInit) =>
+      channel.handle(new Request(input, init))) as typeof fetch,
   });
   const proxy = createSessionWsProxy(ctx, lifecycle);
   const tokens = accessTokenSigner(ctx.auth.keys.accessTokenSecret);
@@ -176,7 +183,11 @@ export async function startServer(
       let response: Response;
       try {
         response =
-          url.pathname === "/metrics" ? await metricsResponse(forwarded) : await app.handle(forwarded);
+          url.pathname === "/metrics"
+            ? await metricsResponse(forwarded)
+            : isAgentChannelPath(url.pathname)
+              ? await channel.handle(request)
+              : await app.handle(forwarded);
       } catch (error) {
         if (isDatabaseUnavailable(error)) {
           response = jsonResponse(

@@ -2,7 +2,7 @@
 // pinned to the agent's certificate fingerprint. Pinning: the first connection reads the peer
 // certificate, checks its SHA-256 against the pin, and from then on that exact certificate is the
 // only trusted CA for this agent (its host name is not checked: the pin is the identity).
-import type { ClusterKey, ContainerInfo, ContainerSpec } from "./contract.ts";
+import type { ClusterKey, ContainerInfo, ContainerSpec, RestoreRequest } from "./contract.ts";
 import { signRequest } from "./contract.ts";
 import {
   AGENT_API_VERSION,
@@ -182,8 +182,11 @@ export class AgentClient {
   async freeze(sessionId: string) {
     await this.call("freeze", sessionId);
   }
-  async restore(sessionId: string) {
-    await this.call("restore", sessionId);
+  async restore(sessionId: string, body: RestoreRequest = {}) {
+    await this.call("restore", sessionId, body);
+  }
+  growVolume(sessionId: string, diskMb: number) {
+    return this.call("growVolume", sessionId, { diskMb });
   }
   async remove(sessionId: string) {
     await this.call("removeContainer", sessionId);

@@ -7,9 +7,11 @@ import type {
   ContainerInfo,
   ContainerSpec,
   ContainerStats,
+  GrowVolumeRequest,
   HealthReport,
   HookRelayRequest,
   HookRelayResponse,
+  RestoreRequest,
 } from "./contract.ts";
 
 /** Sent on every request as VERSION_HEADER and on every answer; a different version is refused. */
@@ -24,6 +26,7 @@ export const AGENT_ROUTES = {
   removeContainer: { method: "DELETE", path: "/v1/containers/:id" },
   freeze: { method: "POST", path: "/v1/containers/:id/freeze" },
   restore: { method: "POST", path: "/v1/containers/:id/restore" },
+  growVolume: { method: "POST", path: "/v1/containers/:id/volume" },
   stats: { method: "GET", path: "/v1/containers/:id/stats" },
   gateway: { method: "GET", path: "/v1/containers/:id/gateway" },
   terminal: { method: "GET", path: "/v1/containers/:id/terminal" },
@@ -42,7 +45,8 @@ export type AgentRouteTypes = {
   getContainer: { request: undefined; response: ContainerInfo };
   removeContainer: { request: undefined; response: undefined };
   freeze: { request: undefined; response: ContainerInfo };
-  restore: { request: undefined; response: ContainerInfo };
+  restore: { request: RestoreRequest; response: ContainerInfo };
+  growVolume: { request: GrowVolumeRequest; response: ContainerInfo };
   stats: { request: undefined; response: ContainerStats };
   gateway: { request: undefined; response: WebSocket };
   terminal: { request: undefined; response: WebSocket };
@@ -99,6 +103,12 @@ export const AGENT_ERROR_CODES = [
   "docker_error",
   "node_out_of_networks",
   "not_ready",
+  "volume_key_required",
+  "invalid_volume_key",
+  "volume_key_mismatch",
+  "volume_missing",
+  "node_out_of_disk",
+  "no_bridge_address",
   "no_webhook",
   "no_app",
   "container_unreachable",

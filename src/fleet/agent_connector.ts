@@ -17,8 +17,11 @@ export function agentConnector(keys: ClusterKey[]): AgentConnector {
       get: (sessionId) => client.get(sessionId),
       list: () => client.list(),
       freeze: (sessionId) => client.freeze(sessionId),
-      restore: (sessionId) => client.restore(sessionId),
+      restore: (sessionId, volume) => client.restore(sessionId, { volume }),
       remove: (sessionId) => client.remove(sessionId),
+      growVolume: async (sessionId, diskMb) => {
+        await client.growVolume(sessionId, diskMb);
+      },
       stats: (sessionId) => client.stats(sessionId).catch(() => null),
       connect: (sessionId, kind, reconnect) => client.connect(sessionId, kind, reconnect),
       connectApp: (sessionId, path) => client.connect(sessionId, "appSocket", path),

@@ -46,7 +46,10 @@ export async function maybeStartLocalAgent(
       CLAWFLEET_AGENT_BLOCKED: process.env.CLAWFLEET_AGENT_BLOCKED,
       CLAWFLEET_AGENT_CAPACITY: process.env.CLAWFLEET_AGENT_CAPACITY,
     },
-    process.env.CLAWFLEET_ALLOW_ROOTFUL === "1" ? ["--allow-rootful"] : [],
+    [
+      ...(process.env.CLAWFLEET_ALLOW_ROOTFUL === "1" ? ["--allow-rootful"] : []),
+      ...(process.env.CLAWFLEET_ALLOW_UNENCRYPTED_VOLUMES === "1" ? ["--allow-unencrypted-volumes"] : []),
+    ],
   );
   const agent = await startAgent(agentConfig, log.child({ service: "agent", node: LOCAL_NODE }));
   const existing = (await listNodes(db)).find((n) => n.name === LOCAL_NODE);

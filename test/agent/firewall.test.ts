@@ -27,13 +27,15 @@ test("agents installing their rules at the same moment leave the chains whole an
   const input = rules.filter((r) => r.startsWith("-A CLAWFLEET-INPUT"));
   expect(input).toEqual([
     "-A CLAWFLEET-INPUT -i cf-+ -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
+    // The provider gateway's port, on the incoming bridge's own address only.
+    "-A CLAWFLEET-INPUT -i cf-+ -p tcp -m tcp --dport 7480 -m addrtype --dst-type LOCAL --limit-iface-in -j ACCEPT",
     "-A CLAWFLEET-INPUT -i cf-+ -j DROP",
   ]);
   const forward = rules.filter((r) => r.startsWith("-A CLAWFLEET-FORWARD"));
   // One agent's complete set, never a mix: the final RETURN last, the metadata block present.
   expect(forward.at(-1)).toBe("-A CLAWFLEET-FORWARD -j RETURN");
   expect(forward).toContain("-A CLAWFLEET-FORWARD -d 169.254.0.0/16 -i cf-+ -j DROP");
-  expect([desiredRules(["a"]).length, desiredRules(["a", "b"]).length]).toContain(forward.length + 2);
+  expect([desiredRules(["a"]).length, desiredRules(["a", "b"]).length]).toContain(forward.length + 3);
   // The jumps into our chains exist exactly once each, IPv4 and IPv6.
   const jumps = (cmd: string, chain: string, line: string) =>
     Bun.spawnSync([cmd, "-S", chain])

@@ -6,10 +6,18 @@ import { rmSync } from "node:fs";
 import { AgentClient } from "../../agent/api/client.ts";
 import type { RunningAgent } from "../../agent/server.ts";
 import { parseKeyring } from "../../common/keyring.ts";
-import { cleanupNode, ensureRuntimeImage, startTestAgent, TEST_CLUSTER_SECRET } from "../helpers/fleet.ts";
+import {
+  cleanupNode,
+  ensureRuntimeImage,
+  startTestAgent,
+  TEST_CLUSTER_SECRET,
+  volumeKey,
+} from "../helpers/fleet.ts";
 
 const limits = { cpuMillis: 1000, memoryMb: 256, pidsLimit: 128, diskMb: 512 };
 const keys = parseKeyring("K", TEST_CLUSTER_SECRET, "secret");
+/** One key: the test respawns the same session, which must bring the same key. */
+const volume = volumeKey();
 let agent: RunningAgent;
 let client: AgentClient;
 let dockerId = "";
@@ -60,7 +68,7 @@ beforeAll(async () => {
   await ensureRuntimeImage();
   agent = await startTestAgent({ CLAWFLEET_TERMINAL_LINGER_SECONDS: "3" });
   client = new AgentClient({ url: agent.url, fingerprint: agent.fingerprint, keys });
-  dockerId = (await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} })).dockerId;
+  dockerId = (await client.spawn({ sessionId, template: "clawfleet-runtime", limits, volume })).dockerId;
 });
 
 afterAll(async () => {
@@ -130,7 +138,7 @@ test("removing the container ends its lingering shells", async () => {
   await client.remove(sessionId);
   expect(await client.get(sessionId)).toBeNull();
   // A new container for the same session starts fresh: the old reconnect id is not reused.
-  dockerId = (await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} })).dockerId;
+  dockerId = (await client.spawn({ sessionId, template: "clawfleet-runtime", limits, volume })).dockerId;
   const fresh = await openTerminal(id);
   await until(fresh, "$ ");
   expect(fresh.screen()).not.toContain("MARK");
