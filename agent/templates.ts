@@ -26,6 +26,10 @@ export type Template = {
   /** Sets NODE_OPTIONS=--max-old-space-size below the memory limit (Node-based images). */
   nodeHeap?: boolean;
   shell: string[];
+  /** Where inbound webhooks go on the gateway port (`/hooks/<slug>/<secret>/x` → `<hookPath>/x`). */
+  hookPath?: string;
+  /** The port of the template's web app (its own origin); only the gateway port is published, so it must be that one. */
+  appPort?: number;
 };
 
 const KEY_ENV = {
@@ -64,6 +68,10 @@ export const BUILTIN_TEMPLATES: Template[] = [
     keyEnv: KEY_ENV,
     tokenEnv: "OPENCLAW_GATEWAY_TOKEN",
     nodeHeap: true,
+    // OpenClaw's gateway takes webhooks on its own port under /hooks.
+    hookPath: "/hooks",
+    // The Control UI is served by the gateway itself.
+    appPort: 18789,
     shell: ["/bin/sh"],
   },
 ];
@@ -84,6 +92,8 @@ const FIELDS = new Set([
   "env",
   "nodeHeap",
   "shell",
+  "hookPath",
+  "appPort",
 ]);
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const URL_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@/%-]*$/;
@@ -142,6 +152,13 @@ function validate(raw: unknown, index: number): Template {
   }
   if (t.command !== undefined && !isStringArray(t.command)) throw fail("command must be a list of strings");
   if (t.shell !== undefined && !isStringArray(t.shell)) throw fail("shell must be a list of strings");
+  if (
+    t.hookPath !== undefined &&
+    (typeof t.hookPath !== "string" || !URL_PATH.test(t.hookPath) || t.hookPath.includes(".."))
+  )
+    throw fail("bad hookPath");
+  if (t.appPort !== undefined && t.appPort !== t.port)
+    throw fail("appPort must be the template's port (the one port published on the node)");
   if (t.nodeHeap !== undefined && typeof t.nodeHeap !== "boolean")
     throw fail("nodeHeap must be true or false");
   return {

@@ -4,6 +4,7 @@ import m0000 from "./0000_init.sql" with { type: "text" };
 import m0001 from "./0001_rls_and_roles.sql" with { type: "text" };
 import m0002 from "./0002_volumes.sql" with { type: "text" };
 import m0003 from "./0003_gateway.sql" with { type: "text" };
+import m0006 from "./0006_https.sql" with { type: "text" };
 
 export type EmbeddedMigration = { name: string; sql: string };
 
@@ -12,4 +13,5 @@ export const MIGRATIONS: EmbeddedMigration[] = [
   { name: "0001_rls_and_roles", sql: m0001 },
   { name: "0002_volumes", sql: m0002 },
   { name: "0003_gateway", sql: m0003 },
+  { name: "0006_https", sql: m0006 },
 ];
