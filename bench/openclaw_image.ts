@@ -9,7 +9,7 @@ import { BUILTIN_TEMPLATES } from "../agent/templates.ts";
 import { parseKeyring } from "../common/keyring.ts";
 import { buildOpenclawImage } from "../scripts/image_openclaw.ts";
 import { buildRuntimeImage } from "../scripts/image_runtime.ts";
-import { cleanupNode, startTestAgent, TEST_CLUSTER_SECRET } from "../test/helpers/fleet.ts";
+import { cleanupNode, startTestAgent, TEST_CLUSTER_SECRET, volumeKey } from "../test/helpers/fleet.ts";
 
 const RUNS = Math.min(10, Math.max(1, Number(process.argv[2] ?? 3)));
 const SAMPLES = 5;
@@ -72,7 +72,7 @@ try {
     for (const template of templates) {
       const sessionId = crypto.randomUUID();
       const started = performance.now();
-      const info = await client.spawn({ sessionId, template, limits, secrets: { openai: "sk-bench" } });
+      const info = await client.spawn({ sessionId, template, limits, volume: volumeKey() });
       if (!info.ready) throw new Error(`${template} did not become ready`);
       spawnMs[template]?.push(performance.now() - started);
       // Idle memory from the last run, once the gateway has settled.

@@ -1,8 +1,9 @@
 // OpenClaw for real: `npm run image:openclaw`'s image (built once per machine, then cached), spawned
 // through the agent as the built-in `openclaw` template under the agent's full isolation; its Control
 // UI fetched through the container's published port, its WebSocket gateway through the agent's
-// gateway relay, and one chat turn that reaches the fake provider in a network namespace of the test
-// (test/helpers/netns.ts) through OpenClaw's base-URL settings.
+// gateway relay, and one chat turn that reaches a fake provider (HTTPS, a test CA) through OpenClaw's
+// base-URL settings and the node's provider gateway: the container only ever holds its per-container
+// credential, and the key comes from a stand-in for the server's signed key channel.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
@@ -11,10 +12,16 @@ import type { RunningAgent } from "../../agent/server.ts";
 import { BUILTIN_TEMPLATES } from "../../agent/templates.ts";
 import { parseKeyring } from "../../common/keyring.ts";
 import { buildOpenclawImage, OPENCLAW_IMAGE } from "../../scripts/image_openclaw.ts";
-import type { FakeProvider } from "../fakes/provider.ts";
-import { cleanupNode, dockerInspect, startTestAgent, TEST_CLUSTER_SECRET } from "../helpers/fleet.ts";
-import { createNetns, type Netns, startFakeProviderInNetns } from "../helpers/netns.ts";
+import { type FakeProvider, startFakeProvider } from "../fakes/provider.ts";
+import {
+  cleanupNode,
+  dockerInspect,
+  startTestAgent,
+  TEST_CLUSTER_SECRET,
+  volumeKey,
+} from "../helpers/fleet.ts";
 import { tempDir } from "../helpers/process.ts";
+import { createTestCa } from "../helpers/test_ca.ts";
 
 const root = join(import.meta.dir, "../..");
 const keys = parseKeyring("K", TEST_CLUSTER_SECRET, "secret");
@@ -24,11 +31,11 @@ const OPENAI_KEY = `oai-${crypto.randomUUID()}`;
 const sessionId = crypto.randomUUID();
 const container = `clawfleet-${sessionId}`;
 
-let netns: Netns;
 let provider: FakeProvider;
+let keyChannel: ReturnType<typeof Bun.serve> | null = null;
+let keyFetches = 0;
 let agent: RunningAgent;
 let client: AgentClient;
-let templatesDir = "";
 let port = 0;
 let token = "";
 
@@ -60,25 +67,33 @@ function docker(args: string[]): { code: number; out: string } {
 beforeAll(async () => {
   // Cold, this installs ~840 MB from npm into the cache folder; every later run finds the image current.
   await buildOpenclawImage();
-  netns = await createNetns();
-  provider = await startFakeProviderInNetns(netns);
+  const ca = createTestCa();
+  provider = startFakeProvider({ tls: { cert: ca.cert, key: ca.key } });
   await provider.acceptKeys([OPENAI_KEY]);
-  // The built-in preset, its base URL pointed at the fake (the node's provider gateway will set it).
-  const preset = BUILTIN_TEMPLATES.find((t) => t.name === "openclaw");
-  templatesDir = tempDir("cf-openclaw-templates");
-  const templatesFile = join(templatesDir, "templates.json");
-  await Bun.write(
-    templatesFile,
-    JSON.stringify([{ ...preset, env: { OPENAI_BASE_URL: `http://${netns.address}/v1` } }]),
-  );
-  agent = await startTestAgent({ CLAWFLEET_AGENT_TEMPLATES: templatesFile });
-  client = new AgentClient({ url: agent.url, fingerprint: agent.fingerprint, keys });
-  const spawned = await client.spawn({
-    sessionId,
-    template: "openclaw",
-    limits,
-    secrets: { openai: OPENAI_KEY },
+  // The server's key channel (GET …/provider-keys), as the agent's provider gateway calls it.
+  keyChannel = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch(request) {
+      const path = new URL(request.url).pathname;
+      if (path === `/agent/v1/sessions/${sessionId}/provider-keys`) {
+        keyFetches++;
+        return Response.json({
+          keys: { openai: OPENAI_KEY },
+          budget: { monthlyTokens: null, usedThisMonth: 0 },
+        });
+      }
+      if (path === "/agent/v1/usage") return new Response(null, { status: 204 });
+      return new Response("not found", { status: 404 });
+    },
   });
+  agent = await startTestAgent({
+    CLAWFLEET_SERVER_URL: `http://127.0.0.1:${keyChannel.port}`,
+    CLAWFLEET_PROVIDER_UPSTREAMS: `openai=${provider.url}`,
+    CLAWFLEET_PROVIDER_CA: ca.caFile,
+  });
+  client = new AgentClient({ url: agent.url, fingerprint: agent.fingerprint, keys });
+  const spawned = await client.spawn({ sessionId, template: "openclaw", limits, volume: volumeKey() });
   expect(spawned.ready).toBe(true);
   const inspect = dockerInspect(container);
   port = Number(inspect?.NetworkSettings.Ports["18789/tcp"][0].HostPort);
@@ -89,8 +104,8 @@ afterAll(async () => {
   await agent?.stop();
   if (agent) await cleanupNode(agent.nodeId);
   if (agent) rmSync(agent.dataDir, { recursive: true, force: true });
-  if (templatesDir) rmSync(templatesDir, { recursive: true, force: true });
-  await netns?.stop();
+  keyChannel?.stop(true);
+  await provider?.stop();
 });
 
 describe("the OpenClaw image", () => {
@@ -191,7 +206,13 @@ describe("an OpenClaw container spawned through the agent", () => {
     wrong.close();
   }, 60_000);
 
-  test("one chat turn reaches the fake provider through OpenClaw's base URL, with the key as bearer", async () => {
+  test("OpenClaw holds only its per-container credential and the gateway's base URL, never the key", () => {
+    expect(envOf("OPENAI_API_KEY")).toMatch(/^cfgw_/);
+    expect(envOf("OPENAI_BASE_URL")).toMatch(/^http:\/\/\d+\.\d+\.\d+\.\d+:\d+\/openai\/v1$/);
+    expect(JSON.stringify(dockerInspect(container))).not.toContain(OPENAI_KEY);
+  });
+
+  test("one chat turn reaches the fake provider through OpenClaw's base URL and the node's gateway, with the key as bearer", async () => {
     await provider.clearRequests();
     // OpenClaw wraps the user's words in context of its own: every request gets the scripted reply.
     await provider.script([{ reply: { kind: "text", chunks: ["pong ", "from the fake"] } }]);
@@ -212,6 +233,7 @@ describe("an OpenClaw container spawned through the agent", () => {
     const turn = requests.find((r) => JSON.stringify(r.body).includes("ping from clawfleet"));
     expect(turn?.path).toBe("/v1/chat/completions");
     expect(turn?.headers.authorization).toBe(`Bearer ${OPENAI_KEY}`);
+    expect(keyFetches).toBeGreaterThan(0);
   }, 320_000);
 
   test("the key reaches neither labels nor logs", () => {
