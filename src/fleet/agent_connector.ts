@@ -25,6 +25,9 @@ export function agentConnector(keys: ClusterKey[]): AgentConnector {
       },
       stats: (sessionId) => client.stats(sessionId).catch(() => null),
       connect: (sessionId, kind, reconnect) => client.connect(sessionId, kind, reconnect),
+      connectApp: (sessionId, path) => client.connect(sessionId, "appSocket", path),
+      relayHook: (sessionId, hook) => client.call("hook", sessionId, hook, 35_000),
+      relayApp: (sessionId, request) => client.call("app", sessionId, request, 35_000),
     };
     clients.set(node.id, { address: node, agent });
     return agent;

@@ -3,10 +3,13 @@
 // plane on this narrow port means the lifecycle code never sees HTTP, signing or TLS. The shapes are
 // the agent contract's own (`import type`), so the two sides cannot drift.
 import type {
+  AppRelayRequest,
   ContainerInfo,
   ContainerSpec,
   ContainerStats,
   HealthReport,
+  HookRelayRequest,
+  HookRelayResponse,
   LiveLimits,
 } from "../../agent/api/contract.ts";
 
@@ -33,6 +36,12 @@ export interface NodeAgent {
   stats(sessionId: string): Promise<AgentStats | null>;
   /** Opens the agent's WSS for a container: `kind` gateway or terminal (`reconnect`: the shell to reattach). */
   connect(sessionId: string, kind: "gateway" | "terminal", reconnect?: string): Promise<WebSocket>;
+  /** Opens the agent's WSS to a container app's WebSocket at `path`. */
+  connectApp(sessionId: string, path: string): Promise<WebSocket>;
+  /** Relays one inbound webhook to the container and returns its answer. */
+  relayHook(sessionId: string, hook: HookRelayRequest): Promise<HookRelayResponse>;
+  /** Relays one request to the container's app port and returns its answer. */
+  relayApp(sessionId: string, request: AppRelayRequest): Promise<HookRelayResponse>;
 }
 
 export type AgentConnector = (node: NodeAddress) => NodeAgent;
