@@ -5,6 +5,7 @@
 import type { ServerWebSocket } from "bun";
 import { ConfigError } from "../common/config_error.ts";
 import { createLogger, type Logger } from "../common/log.ts";
+import { noDebugPages } from "../common/no_debug_pages.ts";
 import { type HealthReport, RequestVerifier } from "./api/contract.ts";
 import type { AgentConfig } from "./config.ts";
 import { nodeSecret } from "./config.ts";
@@ -118,6 +119,7 @@ export async function startAgent(
     port: config.listen.port,
     tls: { cert: tls.cert, key: tls.key },
     maxRequestBodySize: MAX_BODY,
+    ...noDebugPages(log, "agent"),
     fetch: router,
     websocket: {
       maxPayloadLength: 16 * 1024 * 1024,

@@ -3,6 +3,7 @@
 
 import type { KeyringEntry } from "../common/keyring.ts";
 import { createLogger, type Logger } from "../common/log.ts";
+import { noDebugPages } from "../common/no_debug_pages.ts";
 import { accessTokenSigner } from "./auth/access_tokens.ts";
 import { deriveAuthKeys } from "./auth/keys.ts";
 import { pruneLoginAttempts } from "./auth/login_throttle.ts";
@@ -108,11 +109,20 @@ export async function startServer(
     hostname: config.host,
     tls,
     maxRequestBodySize: 1024 * 1024,
+    ...noDebugPages(log, "server"),
     async fetch(request, srv) {
       const peer = srv.requestIP(request)?.address ?? "unknown";
       const url = new URL(request.url);
       if (SESSION_WS_PATHS[url.pathname] && request.headers.get("upgrade")?.toLowerCase() === "websocket") {
-        return proxy.upgrade(request, srv as never, peer);
+        try {
+          return await proxy.upgrade(request, srv as never, peer);
+        } catch (error) {
+          if (isDatabaseUnavailable(error)) {
+            return jsonResponse(503, errorBody("database_unavailable", "Try again in a moment."));
+          }
+          log.error("WebSocket upgrade failed", { error, path: url.pathname });
+          return jsonResponse(500, errorBody("internal", "Something went wrong on our side."));
+        }
       }
       const requestId = newRequestId();
       const headers = new Headers(request.headers);
