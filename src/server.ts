@@ -28,7 +28,9 @@ import { newRequestId, REQUEST_ID_HEADER, withRequestId } from "./http/request_i
 import { securityHeaders } from "./http/security_headers.ts";
 import { metrics, routeLabel } from "./observability/metrics.ts";
 import { renderMetrics } from "./observability/metrics_route.ts";
+import { OpenSockets } from "./proxy/open_sockets.ts";
 import { createSessionWsProxy, SESSION_WS_PATHS } from "./proxy/session_ws.ts";
+import { closeSocketsOnSignOut } from "./proxy/sign_out_listener.ts";
 import { loadMasterKeyring } from "./secrets/master_keys.ts";
 import { decryptSecretsForSpawn } from "./secrets/spawn_secrets.ts";
 import { Lifecycle } from "./sessions/lifecycle.ts";
@@ -84,7 +86,9 @@ export async function startServer(
       decryptSecretsForSpawn(database.db, keyring, userId) as Promise<Record<string, string>>,
     defaultTemplate: "clawfleet-runtime",
   });
-  const proxy = createSessionWsProxy(ctx, lifecycle);
+  const openSockets = new OpenSockets();
+  const stopSignOutListener = await closeSocketsOnSignOut(database, openSockets, log);
+  const proxy = createSessionWsProxy(ctx, lifecycle, openSockets);
   const app = buildApp(ctx, lifecycle);
   const tokens = accessTokenSigner(ctx.auth.keys.accessTokenSecret);
 
@@ -197,6 +201,7 @@ export async function startServer(
       proxy.closeAll(1001, "server shutting down");
       await reconciler.stop();
       await housekeeping.stop();
+      await stopSignOutListener().catch(() => {});
       await server.stop();
       await local?.agent.stop();
       await database.close();

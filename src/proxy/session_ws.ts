@@ -12,6 +12,7 @@ import { clientIp, isSecureRequest } from "../http/client_ip.ts";
 import { errorBody } from "../http/errors.ts";
 import type { Lifecycle } from "../sessions/lifecycle.ts";
 import { getSessionView, touchActivity } from "../sessions/sessions_repo.ts";
+import { OpenSockets } from "./open_sockets.ts";
 import { type Frame, WsRelay } from "./ws_relay.ts";
 
 export const SESSION_WS_PATHS: Record<string, "gateway" | "terminal"> = {
@@ -26,6 +27,8 @@ type Data = {
   sessionId: string;
   nodeId: string;
   relay?: WsRelay;
+  signIn: { userId: string; signInId: string; checkedAt: number };
+  unregister?: () => void;
 };
 
 function reject(status: number, code: string, message: string) {
@@ -49,7 +52,7 @@ function cookie(request: Request, name: string): string | null {
   return null;
 }
 
-export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle) {
+export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle, sockets = new OpenSockets()) {
   const tokens = accessTokenSigner(ctx.auth.keys.accessTokenSecret);
   const metrics: ProxyMetrics = { open: 0, total: 0, bytesIn: 0, bytesOut: 0 };
   const ACTIVITY_EVERY_MS = 30_000;
@@ -72,6 +75,7 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle) {
       : origin
         ? cookie(request, ACCESS_COOKIE)
         : null;
+    const checkedAt = Date.now();
     const auth = token ? await verifyAccess(ctx, tokens, token) : null;
     if (!auth) return reject(401, "unauthenticated", "Sign in to continue.");
 
@@ -84,7 +88,8 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle) {
     if (session?.state !== "running" || !session.nodeId) {
       return reject(409, "not_running", "Your container is not running. Spawn it first.");
     }
-    const data: Data = { kind, sessionId: session.id, nodeId: session.nodeId };
+    const signIn = { userId: auth.userId, signInId: auth.sessionId, checkedAt };
+    const data: Data = { kind, sessionId: session.id, nodeId: session.nodeId, signIn };
     if (server.upgrade(request, { data })) return undefined;
     return reject(400, "upgrade_failed", "Expected a WebSocket upgrade.");
   }
@@ -94,6 +99,9 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle) {
     maxPayloadLength: 4 * 1024 * 1024,
     async open(ws: ServerWebSocket<Data>) {
       open.add(ws);
+      ws.data.unregister = sockets.register(ws.data.signIn, ws.data.signIn.checkedAt, () =>
+        ws.close(1008, "signed out"),
+      );
       metrics.open++;
       metrics.total++;
       const node = await getNode(ctx.database.db, ws.data.nodeId);
@@ -145,6 +153,7 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle) {
     },
     close(ws, code, reason) {
       open.delete(ws);
+      ws.data.unregister?.();
       pendingBeforeOpen.delete(ws);
       ws.data.relay?.clientClosed(code, reason);
     },
