@@ -2,6 +2,7 @@
 // whose message is the one line printed before exiting.
 import { resolve } from "node:path";
 import { ConfigError } from "../common/config_error.ts";
+import { parseCidr } from "../common/ip.ts";
 import { type KeyringEntry, parseKeyring } from "../common/keyring.ts";
 import type { LogLevel } from "../common/log.ts";
 
@@ -124,8 +125,10 @@ export function loadServerConfig(env: Env = process.env, args: string[] = []): S
     .map((s) => s.trim())
     .filter(Boolean);
   for (const proxy of trustedProxies) {
-    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(proxy)) {
-      throw new ConfigError(`CLAWFLEET_TRUSTED_PROXIES: "${proxy}" is not an IP address or CIDR`);
+    if (!parseCidr(proxy)) {
+      throw new ConfigError(
+        `CLAWFLEET_TRUSTED_PROXIES: "${proxy}" is not an IP address or CIDR (IPv4 up to /32, IPv6 up to /128)`,
+      );
     }
   }
 
