@@ -18,12 +18,22 @@ export type ServerConfig = {
   dockerSocket: string;
   tls: { cert: string; key: string } | null;
   trustedProxies: string[];
+  signup: { mode: SignupMode; perAddressPerHour: number; globalPerHour: number };
   logLevel: LogLevel;
   session: { absoluteMs: number; idleMs: number };
   fleet: { reconcileIntervalMs: number; spawnRetryAfterMs: number; spawnTimeoutMs: number };
 };
 
 const LOG_LEVELS: LogLevel[] = ["debug", "info", "warn", "error"];
+
+export type SignupMode = "open" | "invite" | "closed";
+const SIGNUP_MODES: SignupMode[] = ["open", "invite", "closed"];
+
+function parseCount(name: string, raw: string): number {
+  if (!/^\d{1,7}$/.test(raw) || Number(raw) < 1)
+    throw new ConfigError(`${name}: must be a whole number from 1`);
+  return Number(raw);
+}
 
 type Env = Record<string, string | undefined>;
 
@@ -41,6 +51,7 @@ export function flagsToEnv(args: string[]): Env {
     "tls-cert": "CLAWFLEET_TLS_CERT",
     "tls-key": "CLAWFLEET_TLS_KEY",
     "trusted-proxies": "CLAWFLEET_TRUSTED_PROXIES",
+    signup: "CLAWFLEET_SIGNUP",
     "log-level": "CLAWFLEET_LOG_LEVEL",
     "session-max-age": "CLAWFLEET_SESSION_MAX_AGE",
     "session-idle-timeout": "CLAWFLEET_SESSION_IDLE_TIMEOUT",
@@ -132,6 +143,11 @@ export function loadServerConfig(env: Env = process.env, args: string[] = []): S
     }
   }
 
+  const signupMode = (get("CLAWFLEET_SIGNUP") ?? "open") as SignupMode;
+  if (!SIGNUP_MODES.includes(signupMode)) {
+    throw new ConfigError(`CLAWFLEET_SIGNUP: must be one of ${SIGNUP_MODES.join(", ")}`);
+  }
+
   const masterRaw = get("CLAWFLEET_MASTER_KEYS");
   const clusterRaw = get("CLAWFLEET_CLUSTER_SECRETS");
 
@@ -147,6 +163,17 @@ export function loadServerConfig(env: Env = process.env, args: string[] = []): S
     dockerSocket: get("DOCKER_SOCKET") ?? "/var/run/docker.sock",
     tls: cert && key ? { cert, key } : null,
     trustedProxies,
+    signup: {
+      mode: signupMode,
+      perAddressPerHour: parseCount(
+        "CLAWFLEET_SIGNUP_LIMIT_PER_ADDRESS",
+        get("CLAWFLEET_SIGNUP_LIMIT_PER_ADDRESS") ?? "5",
+      ),
+      globalPerHour: parseCount(
+        "CLAWFLEET_SIGNUP_LIMIT_GLOBAL",
+        get("CLAWFLEET_SIGNUP_LIMIT_GLOBAL") ?? "100",
+      ),
+    },
     logLevel,
     fleet: {
       reconcileIntervalMs: parseDuration(

@@ -10,7 +10,7 @@ import type { Lifecycle } from "../sessions/lifecycle.ts";
 import { type ApiBase, requireUser } from "./api_base.ts";
 import { ApiError } from "./errors.ts";
 
-async function requireAdmin(ctx: AppContext, c: Parameters<typeof requireUser>[1]) {
+export async function requireAdmin(ctx: AppContext, c: Parameters<typeof requireUser>[1]) {
   const auth = await requireUser(ctx, c);
   const user = await getUser(ctx.database.db, auth.userId);
   if (!user?.isAdmin) throw new ApiError(403, "forbidden", "Only administrators can do this.");

@@ -5,6 +5,7 @@ import type { AppContext } from "../context.ts";
 import type { Lifecycle } from "../sessions/lifecycle.ts";
 import { accountDelete } from "./account_delete.ts";
 import { adminRoutes } from "./admin.ts";
+import { adminInvitesRoutes } from "./admin_invites.ts";
 import { createApiBase } from "./api_base.ts";
 import { authLogin } from "./auth_login.ts";
 import { authLogout } from "./auth_logout.ts";
@@ -44,7 +45,8 @@ export function buildApi(ctx: AppContext, lifecycle: Lifecycle) {
     .use(credentialsRoutes(ctx))
     .use(sessionRoutes(ctx, lifecycle))
     .use(usageRoutes(ctx, lifecycle))
-    .use(adminRoutes(ctx, lifecycle));
+    .use(adminRoutes(ctx, lifecycle))
+    .use(adminInvitesRoutes(ctx));
 }
 
 export function buildApp(ctx: AppContext, lifecycle: Lifecycle) {

@@ -12,6 +12,7 @@ import type { SignedInSession } from "../../auth/cookie_session.ts";
 import { CSRF_HEADER, csrfTokenFor, csrfTokenValid } from "../../auth/csrf.ts";
 import { getUser } from "../../auth/users.ts";
 import type { AppContext } from "../../context.ts";
+import { UserError } from "../../errors.ts";
 import { CredentialInputError } from "../../secrets/credentials.ts";
 import { LifecycleError } from "../../sessions/lifecycle.ts";
 import { ApiError } from "../errors.ts";
@@ -91,6 +92,7 @@ function friendly(error: unknown): { status: number; message: string } | null {
   if (error instanceof LifecycleError) return { status: error.status, message: error.message };
   if (error instanceof CredentialInputError) return { status: 400, message: error.message };
   if (error instanceof ApiError) return { status: error.status, message: error.message };
+  if (error instanceof UserError) return { status: error.status, message: error.message };
   return null;
 }
 
