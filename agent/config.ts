@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { ConfigError } from "../common/config_error.ts";
 import { type KeyringEntry, parseKeyring } from "../common/keyring.ts";
 import type { LogLevel } from "../common/log.ts";
+import { NON_PUBLIC_IPV4, parseEgressAllow } from "./egress.ts";
 import { loadTemplates, type Template, TemplateError } from "./templates.ts";
 
 export type AgentConfig = {
@@ -15,7 +16,10 @@ export type AgentConfig = {
   nodeId: string;
   /** The built-in templates plus the admin's (CLAWFLEET_AGENT_TEMPLATES): the image allow-list. */
   templates: Template[];
+  /** Destinations containers may not reach: every non-public range plus CLAWFLEET_AGENT_BLOCKED. */
   blocked: string[];
+  /** Opened by the operator ahead of the blocks (CLAWFLEET_EGRESS_ALLOW). */
+  egressAllow: string[];
   allowRootful: boolean;
   capacity: { cpuMillis: number; memoryMb: number; containers: number };
   tls: { cert: string; key: string } | null;
@@ -33,6 +37,7 @@ const FLAGS: Record<string, string> = {
   "node-id": "CLAWFLEET_NODE_ID",
   templates: "CLAWFLEET_AGENT_TEMPLATES",
   blocked: "CLAWFLEET_AGENT_BLOCKED",
+  "egress-allow": "CLAWFLEET_EGRESS_ALLOW",
   capacity: "CLAWFLEET_AGENT_CAPACITY",
 };
 
@@ -98,7 +103,8 @@ export function loadAgentConfig(env: Env, args: string[], opts: { needSecrets?: 
     throw new ConfigError(`CLAWFLEET_AGENT_TEMPLATES: ${error.message}`);
   }
 
-  const blocked = ["169.254.0.0/16"];
+  const blocked = [...NON_PUBLIC_IPV4];
+  const egressAllow = parseEgressAllow(get("CLAWFLEET_EGRESS_ALLOW"));
   for (const cidr of (get("CLAWFLEET_AGENT_BLOCKED") ?? "")
     .split(",")
     .map((s) => s.trim())
@@ -147,6 +153,7 @@ export function loadAgentConfig(env: Env, args: string[], opts: { needSecrets?: 
     nodeId,
     templates,
     blocked,
+    egressAllow,
     allowRootful,
     capacity,
     tls: cert && key ? { cert, key } : null,

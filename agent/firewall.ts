@@ -5,18 +5,19 @@
 //                      port): dropped, except replies to connections the node opened (the
 //                      published-port proxy and readiness checks).
 //   CLAWFLEET-FORWARD  container → another container (another cf- bridge, docker0, any other Docker
-//                      bridge br-…), or → a blocked range (169.254.0.0/16 always, plus what the
-//                      operator names): dropped.
+//                      bridge br-…): dropped; then what the operator opened (CLAWFLEET_EGRESS_ALLOW)
+//                      returns, and every non-public range (agent/egress.ts) is dropped.
 // Everything else (public egress) continues through Docker's own rules. IPv6: the agent creates no
 // IPv6 networks (Docker disables IPv6 in such containers); as a second wall, every IPv6 packet from a
 // clawfleet bridge is dropped too. The rules are per node: with several agents on one host (tests),
 // the last one started sets the blocked list.
 import { isIpv4Cidr } from "./config.ts";
+import { NON_PUBLIC_IPV4 } from "./egress.ts";
 import { BRIDGE_PREFIX } from "./isolation.ts";
 
 export const INPUT_CHAIN = "CLAWFLEET-INPUT";
 export const FORWARD_CHAIN = "CLAWFLEET-FORWARD";
-export const DEFAULT_BLOCKED = ["169.254.0.0/16"];
+export const DEFAULT_BLOCKED = NON_PUBLIC_IPV4;
 
 type Run = { code: number; stdout: string; stderr: string };
 export type Iptables = (args: string[], family?: 4 | 6) => Run;
@@ -46,7 +47,7 @@ export class FirewallError extends Error {}
 type Rule = { chain: string; rule: string[] };
 const bridges = `${BRIDGE_PREFIX}+`;
 
-export function desiredRules(blocked: string[]): Rule[] {
+export function desiredRules(blocked: string[], allow: string[] = []): Rule[] {
   return [
     {
       chain: INPUT_CHAIN,
@@ -56,6 +57,7 @@ export function desiredRules(blocked: string[]): Rule[] {
     { chain: FORWARD_CHAIN, rule: ["-i", bridges, "-o", bridges, "-j", "DROP"] },
     { chain: FORWARD_CHAIN, rule: ["-i", bridges, "-o", "docker0", "-j", "DROP"] },
     { chain: FORWARD_CHAIN, rule: ["-i", bridges, "-o", "br-+", "-j", "DROP"] },
+    ...allow.map((cidr) => ({ chain: FORWARD_CHAIN, rule: ["-i", bridges, "-d", cidr, "-j", "RETURN"] })),
     ...blocked.map((cidr) => ({ chain: FORWARD_CHAIN, rule: ["-i", bridges, "-d", cidr, "-j", "DROP"] })),
     { chain: FORWARD_CHAIN, rule: ["-j", "RETURN"] },
   ];
@@ -91,8 +93,9 @@ export function installFirewall(
   blocked: string[],
   iptables: Iptables = runIptables,
   restore: IptablesRestore = runIptablesRestore,
+  allow: string[] = [],
 ): void {
-  for (const cidr of blocked) {
+  for (const cidr of [...blocked, ...allow]) {
     if (!isIpv4Cidr(cidr)) throw new FirewallError(`not an IPv4 address or CIDR: ${cidr}`);
   }
   for (const family of [4, 6] as const) {
@@ -106,7 +109,10 @@ export function installFirewall(
     // Without Docker's ip6tables support there is no IPv6 DOCKER-USER: hook FORWARD itself.
     const forwardParent = family === 4 ? "DOCKER-USER" : "FORWARD";
     if (family === 4 && iptables(["-n", "-L", "DOCKER-USER"], 4).code !== 0) must(["-N", "DOCKER-USER"]);
-    const result = restore(restoreScript(family === 4 ? desiredRules(blocked) : desiredIpv6Rules()), family);
+    const result = restore(
+      restoreScript(family === 4 ? desiredRules(blocked, allow) : desiredIpv6Rules()),
+      family,
+    );
     if (result.code !== 0)
       throw new FirewallError(`ip${family === 6 ? "6" : ""}tables-restore: ${result.stderr.trim()}`);
     for (const [parent, chain] of [

@@ -74,7 +74,7 @@ export async function startAgent(
   const engine = await checkEngine(docker, config, log);
   if (config.firewall) {
     try {
-      installFirewall(config.blocked);
+      installFirewall(config.blocked, undefined, undefined, config.egressAllow);
     } catch (error) {
       if (!(error instanceof FirewallError)) throw error;
       throw new ConfigError(
