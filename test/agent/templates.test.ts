@@ -62,6 +62,12 @@ test("admins add or replace templates by config; unsafe ones are refused", () =>
   expect(all.find((t) => t.name === "mine")?.gatewayPath).toBe("/");
   for (const bad of [
     [{ name: "root", image: "x:1", port: 1, dataPath: "/d", user: "0:0" }],
+    // Root spelled otherwise, root's group, and names that may map to root inside the image.
+    [{ name: "zeros", image: "x:1", port: 1, dataPath: "/d", user: "00" }],
+    [{ name: "rootgroup", image: "x:1", port: 1, dataPath: "/d", user: "1000:0" }],
+    [{ name: "rootgroup2", image: "x:1", port: 1, dataPath: "/d", user: "1000:000" }],
+    [{ name: "named", image: "x:1", port: 1, dataPath: "/d", user: "toor" }],
+    [{ name: "named2", image: "x:1", port: 1, dataPath: "/d", user: "app:root" }],
     [{ name: "slash", image: "x:1", port: 1, dataPath: "/", user: "1:1" }],
     [{ name: "Bad Name", image: "x:1", port: 1, dataPath: "/d", user: "1:1" }],
     [{ name: "raw", image: "x:1", port: 1, dataPath: "/d", user: "1:1", HostConfig: { Privileged: true } }],
