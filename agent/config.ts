@@ -13,6 +13,8 @@ export type AgentConfig = {
   listen: { host: string; port: number };
   dockerSocket: string;
   clusterKeys: KeyringEntry[];
+  /** Secrets for this node alone (v2 signatures bound to `nodeId`). */
+  nodeKeys: KeyringEntry[];
   nodeId: string;
   /** The built-in templates plus the admin's (CLAWFLEET_AGENT_TEMPLATES): the image allow-list. */
   templates: Template[];
@@ -71,10 +73,16 @@ export function loadAgentConfig(env: Env, args: string[], opts: { needSecrets?: 
   }
   const get = (name: string) => (merged[name] === "" ? undefined : merged[name]);
 
+  // This node's own secrets (minted by `clawfleet nodes add`, v2 signatures) and, during a migration,
+  // the cluster-wide ones (v1, accepted only while set).
   const secrets = get("CLAWFLEET_CLUSTER_SECRETS");
-  if (!secrets && opts.needSecrets !== false)
-    throw new ConfigError("CLAWFLEET_CLUSTER_SECRETS: required (kid:secret,… shared with the server)");
+  const ownSecrets = get("CLAWFLEET_NODE_SECRETS");
+  if (!secrets && !ownSecrets && opts.needSecrets !== false)
+    throw new ConfigError(
+      "CLAWFLEET_NODE_SECRETS: required (what `clawfleet nodes add` printed), or CLAWFLEET_CLUSTER_SECRETS",
+    );
   const clusterKeys = secrets ? parseKeyring("CLAWFLEET_CLUSTER_SECRETS", secrets, "secret") : [];
+  const nodeKeys = ownSecrets ? parseKeyring("CLAWFLEET_NODE_SECRETS", ownSecrets, "secret") : [];
 
   const listenRaw = get("CLAWFLEET_AGENT_LISTEN") ?? "0.0.0.0:7443";
   const listen = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(listenRaw);
@@ -150,6 +158,7 @@ export function loadAgentConfig(env: Env, args: string[], opts: { needSecrets?: 
     listen: { host: (listen[1] ?? "").replace(/^\[|\]$/g, ""), port: Number(listen[2]) },
     dockerSocket: get("DOCKER_SOCKET") ?? "/var/run/docker.sock",
     clusterKeys,
+    nodeKeys,
     nodeId,
     templates,
     blocked,

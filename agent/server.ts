@@ -107,7 +107,10 @@ export async function startAgent(
     firewall: config.firewall ? listRules() : [],
   });
   const router = createRouter({
-    verifier: new RequestVerifier(config.clusterKeys),
+    verifier: new RequestVerifier({
+      cluster: config.clusterKeys,
+      node: { nodeId: config.nodeId, keys: config.nodeKeys },
+    }),
     manager,
     docker,
     health,

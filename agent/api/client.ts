@@ -77,7 +77,10 @@ export async function fetchPinnedCertificate(url: string, fingerprint: string): 
 export class AgentClient {
   private tls: Promise<TlsOptions> | null = null;
 
-  constructor(readonly opts: { url: string; fingerprint: string; keys: ClusterKey[] }) {}
+  /** `nodeId` set: `keys` are that node's own secrets and requests are signed v2 for it alone. */
+  constructor(
+    readonly opts: { url: string; fingerprint: string; keys: ClusterKey[]; nodeId?: string | null },
+  ) {}
 
   private tlsOptions(): Promise<TlsOptions> {
     this.tls ??= fetchPinnedCertificate(this.opts.url, this.opts.fingerprint)
@@ -98,7 +101,14 @@ export class AgentClient {
 
   async request<T>(method: string, path: string, body?: unknown, timeoutMs = 120_000): Promise<T> {
     const payload = body === undefined ? "" : JSON.stringify(body);
-    const headers = await signRequest(this.key(), method, path, payload);
+    const headers = await signRequest(
+      this.key(),
+      method,
+      path,
+      payload,
+      Date.now(),
+      this.opts.nodeId ?? null,
+    );
     if (payload) headers["content-type"] = "application/json";
     let response: Response;
     try {
@@ -169,7 +179,7 @@ export class AgentClient {
   /** A signed, pinned WebSocket to a container's gateway or terminal. */
   async connect(sessionId: string, kind: "gateway" | "terminal"): Promise<WebSocket> {
     const path = `/v1/containers/${sessionId}/${kind}`;
-    const headers = await signRequest(this.key(), "GET", path, "");
+    const headers = await signRequest(this.key(), "GET", path, "", Date.now(), this.opts.nodeId ?? null);
     const wsUrl = `${this.opts.url.replace(/^https:/, "wss:")}${path}`;
     return new WebSocket(wsUrl, { headers, tls: await this.tlsOptions() } as never);
   }
