@@ -21,3 +21,11 @@ ALTER TABLE invites FORCE ROW LEVEL SECURITY;
 CREATE POLICY invites_system ON invites TO clawfleet_system USING (true) WITH CHECK (true);
 --> statement-breakpoint
 GRANT SELECT, INSERT, UPDATE, DELETE ON invites TO clawfleet_system;
+--> statement-breakpoint
+-- Per-node signing secrets (`clawfleet nodes add`): sealed under the master key like provider keys,
+-- the AAD binding each to its node. Null: the node is still signed for with the cluster secret (v1).
+ALTER TABLE "nodes" ADD COLUMN "secret_key_id" text;
+--> statement-breakpoint
+ALTER TABLE "nodes" ADD COLUMN "secret_nonce" bytea;
+--> statement-breakpoint
+ALTER TABLE "nodes" ADD COLUMN "secret_ciphertext" bytea;

@@ -81,7 +81,7 @@ export async function startServer(
   const lifecycle = new Lifecycle({
     db: database.db,
     log,
-    connect: options.connect ?? agentConnector(clusterKeys),
+    connect: options.connect ?? agentConnector(clusterKeys, keyring),
     secretsFor: (userId) =>
       decryptSecretsForSpawn(database.db, keyring, userId) as Promise<Record<string, string>>,
     defaultTemplate: "clawfleet-runtime",

@@ -125,6 +125,10 @@ export const nodes = pgTable(
     lastHealth: jsonb("last_health"),
     lastSeenAt: timestamp("last_seen_at", { withTimezone: true }),
     createdAt: createdAt(),
+    /** This node's own signing secret, sealed (src/fleet/node_secrets.ts); null: cluster secret. */
+    secretKeyId: text("secret_key_id"),
+    secretNonce: bytea("secret_nonce"),
+    secretCiphertext: bytea("secret_ciphertext"),
   },
   (t) => [
     uniqueIndex("nodes_name_key").on(t.name),

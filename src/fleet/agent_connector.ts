@@ -1,26 +1,49 @@
 // Connects the control plane's NodeAgent port to real agents through the signed, pinned client.
-// One client per node (its pinned certificate is cached), rebuilt if the node's address changes.
+// One client per node (its pinned certificate is cached), rebuilt if the node's address or secret
+// changes. A node with its own secret is signed for with it (v2, bound to the node); the others with
+// the cluster secret (v1), as long as one is configured.
 import { AgentClient } from "../../agent/api/client.ts";
 import type { ClusterKey } from "../../agent/api/contract.ts";
+import type { MasterKeyring } from "../secrets/master_keys.ts";
 import type { AgentConnector, NodeAddress, NodeAgent } from "./agent_port.ts";
+import { nodeSigning } from "./node_secrets.ts";
 
-export function agentConnector(keys: ClusterKey[]): AgentConnector {
+function sameAddress(a: NodeAddress, b: NodeAddress): boolean {
+  const sealed = (n: NodeAddress) =>
+    n.secretCiphertext ? Buffer.from(n.secretCiphertext).toString("hex") : "";
+  return a.url === b.url && a.fingerprint === b.fingerprint && sealed(a) === sealed(b);
+}
+
+export function agentConnector(keys: ClusterKey[], keyring?: MasterKeyring): AgentConnector {
   const clients = new Map<string, { address: NodeAddress; agent: NodeAgent }>();
   return (node) => {
     const cached = clients.get(node.id);
-    if (cached && cached.address.url === node.url && cached.address.fingerprint === node.fingerprint)
-      return cached.agent;
-    const client = new AgentClient({ url: node.url, fingerprint: node.fingerprint, keys });
+    if (cached && sameAddress(cached.address, node)) return cached.agent;
+    let client: Promise<AgentClient> | null = null;
+    const ready = () => {
+      client ??= (async () => {
+        const own = keyring && node.name ? await nodeSigning(keyring, { ...node, name: node.name }) : null;
+        return own
+          ? new AgentClient({
+              url: node.url,
+              fingerprint: node.fingerprint,
+              keys: [own.key],
+              nodeId: own.nodeId,
+            })
+          : new AgentClient({ url: node.url, fingerprint: node.fingerprint, keys });
+      })();
+      return client;
+    };
     const agent: NodeAgent = {
-      health: () => client.health(),
-      spawn: (request) => client.spawn(request),
-      get: (sessionId) => client.get(sessionId),
-      list: () => client.list(),
-      freeze: (sessionId) => client.freeze(sessionId),
-      restore: (sessionId) => client.restore(sessionId),
-      remove: (sessionId) => client.remove(sessionId),
-      stats: (sessionId) => client.stats(sessionId).catch(() => null),
-      connect: (sessionId, kind) => client.connect(sessionId, kind),
+      health: async () => (await ready()).health(),
+      spawn: async (request) => (await ready()).spawn(request),
+      get: async (sessionId) => (await ready()).get(sessionId),
+      list: async () => (await ready()).list(),
+      freeze: async (sessionId) => (await ready()).freeze(sessionId),
+      restore: async (sessionId) => (await ready()).restore(sessionId),
+      remove: async (sessionId) => (await ready()).remove(sessionId),
+      stats: async (sessionId) => (await ready()).stats(sessionId).catch(() => null),
+      connect: async (sessionId, kind) => (await ready()).connect(sessionId, kind),
     };
     clients.set(node.id, { address: node, agent });
     return agent;

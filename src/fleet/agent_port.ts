@@ -1,7 +1,16 @@
 // What the control plane needs from a node's agent. The real implementation wraps the signed,
 // fingerprint-pinned client of agent/api/client.ts (src/fleet/agent_connector.ts); keeping the control
 // plane on this narrow port means the lifecycle code never sees HTTP, signing or TLS.
-export type NodeAddress = { id: string; url: string; fingerprint: string };
+export type NodeAddress = {
+  id: string;
+  url: string;
+  fingerprint: string;
+  /** The node's own sealed signing secret (src/fleet/node_secrets.ts), when it has one. */
+  name?: string;
+  secretKeyId?: string | null;
+  secretNonce?: Uint8Array | null;
+  secretCiphertext?: Uint8Array | null;
+};
 
 export type AgentHealth = {
   nodeId: string;

@@ -53,8 +53,9 @@ export class Lifecycle {
   private readonly spawning = new Set<string>();
   constructor(private readonly deps: LifecycleDeps) {}
 
-  agentFor(node: Pick<NodeRow, "id" | "url" | "fingerprint">): NodeAgent {
-    return this.deps.connect({ id: node.id, url: node.url, fingerprint: node.fingerprint });
+  agentFor(node: Pick<NodeRow, "id" | "url" | "fingerprint"> & Partial<NodeRow>): NodeAgent {
+    const { id, url, fingerprint, name, secretKeyId, secretNonce, secretCiphertext } = node;
+    return this.deps.connect({ id, url, fingerprint, name, secretKeyId, secretNonce, secretCiphertext });
   }
 
   private async nodeById(id: string | null): Promise<NodeRow | null> {

@@ -28,7 +28,11 @@ test("only spawn_secrets.ts decrypts provider keys (rotation re-seals inside aea
       ),
     )
     .map((file) => relative(root, file));
-  expect(importers).toEqual(["src/secrets/spawn_secrets.ts"]);
+  // node_secrets.ts opens only node signing secrets: its AAD binding names no user and no provider.
+  expect(importers.sort()).toEqual(["src/fleet/node_secrets.ts", "src/secrets/spawn_secrets.ts"]);
+  expect(readFileSync(join(root, "src/fleet/node_secrets.ts"), "utf8")).toContain(
+    'userId: "node", provider: "node-secret"',
+  );
   expect(readFileSync(join(root, "src/secrets/spawn_secrets.ts"), "utf8")).toContain(
     "export async function decryptSecretsForSpawn",
   );
