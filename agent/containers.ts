@@ -4,6 +4,7 @@
 import { encodeHexLowerCase } from "@oslojs/encoding";
 import { hmacSha256 } from "../common/crypto.ts";
 import type { ContainerInfo, ContainerSpec, ContainerStats, ContainerStatus } from "./api/contract.ts";
+import type { AgentErrorCode } from "./api/route_table.ts";
 import { type ContainerInspect, type DockerClient, DockerError } from "./docker/client.ts";
 import {
   containerConfig,
@@ -20,7 +21,7 @@ import type { Template } from "./templates.ts";
 export class AgentError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: AgentErrorCode,
     message: string,
   ) {
     super(message);

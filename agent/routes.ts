@@ -1,22 +1,37 @@
 // The agent's HTTP API (DESIGN.md "Agent API"). Every request, WebSocket upgrades included, must carry
 // a valid cluster-secret signature before anything else is looked at. `:id` is the clawfleet session id
 // (the container's clawfleet.session label).
-import type { Server } from "bun";
+import type { Server, ServerWebSocket } from "bun";
 import type { Logger } from "../common/log.ts";
+import type { WsSession } from "../common/ws_relay.ts";
 import { type HealthReport, parseContainerSpec, type RequestVerifier, SESSION_ID } from "./api/contract.ts";
+import {
+  AGENT_API_VERSION,
+  type AgentErrorBody,
+  type AgentErrorCode,
+  type AgentRouteName,
+  matchRoute,
+  VERSION_HEADER,
+} from "./api/route_table.ts";
 import { AgentError, type ContainerManager } from "./containers.ts";
 import { type DockerClient, DockerError } from "./docker/client.ts";
-import { GatewayRelay } from "./proxy.ts";
+import type { OpenSockets } from "./open_sockets.ts";
+import { relayToGateway } from "./proxy.ts";
 import { TerminalSession } from "./terminal.ts";
-import type { WsData } from "./ws_session.ts";
+
+/** A WebSocket's handler: built at `open` by the route that accepted the upgrade. */
+export type WsData = { start(ws: ServerWebSocket<WsData>): WsSession; session?: WsSession };
 
 export const MAX_BODY = 64 * 1024;
 
 function json(status: number, body: unknown) {
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", [VERSION_HEADER]: AGENT_API_VERSION },
+  });
 }
-function fail(status: number, code: string, message: string) {
-  return json(status, { error: { code, message } });
+function fail(status: number, code: AgentErrorCode, message: string) {
+  return json(status, { error: { code, message } } satisfies AgentErrorBody);
 }
 
 export type RouterDeps = {
@@ -24,70 +39,84 @@ export type RouterDeps = {
   manager: ContainerManager;
   docker: DockerClient;
   health: () => Promise<HealthReport>;
+  sockets: OpenSockets;
   log: Logger;
 };
 
+type Call = { request: Request; server: Server<WsData>; id: string; body: Uint8Array };
+type Handler = (call: Call) => Promise<Response | undefined>;
+
 export function createRouter(deps: RouterDeps) {
-  const { verifier, manager, docker, log } = deps;
+  const { verifier, manager, docker, sockets, log } = deps;
 
-  async function containers(method: string, body: Uint8Array): Promise<Response> {
-    if (method === "GET") return json(200, { containers: await manager.list() });
-    if (method !== "POST") return fail(405, "method_not_allowed", "use GET or POST");
-    let input: unknown;
-    try {
-      input = JSON.parse(new TextDecoder().decode(body));
-    } catch {
-      return fail(400, "invalid_json", "the body must be JSON");
-    }
-    const spec = parseContainerSpec(input);
-    if (typeof spec === "string") return fail(400, "invalid_spec", spec);
-    return json(201, await manager.spawn(spec));
+  async function upgrade(call: Call, prepare: () => Promise<WsData>): Promise<Response | undefined> {
+    if (call.request.headers.get("upgrade")?.toLowerCase() !== "websocket")
+      return fail(426, "upgrade_required", "a WebSocket upgrade is required");
+    const data = await prepare();
+    if (call.server.upgrade(call.request, { data, headers: { [VERSION_HEADER]: AGENT_API_VERSION } }))
+      return undefined;
+    return fail(400, "upgrade_failed", "the WebSocket upgrade failed");
   }
 
-  async function container(
-    request: Request,
-    server: Server<WsData>,
-    sessionId: string,
-    action: string | undefined,
-  ): Promise<Response | undefined> {
-    const method = request.method;
-    if (action === undefined) {
-      if (method === "GET") {
-        const found = await manager.get(sessionId);
-        return found ? json(200, found) : fail(404, "not_found", "no such container on this node");
+  // One handler per route of the contract's table: a route without one does not compile.
+  const handlers: Record<AgentRouteName, Handler> = {
+    health: async () => json(200, await deps.health()),
+    listContainers: async () => json(200, { containers: await manager.list() }),
+    spawn: async ({ body }) => {
+      let input: unknown;
+      try {
+        input = JSON.parse(new TextDecoder().decode(body));
+      } catch {
+        return fail(400, "invalid_json", "the body must be JSON");
       }
-      if (method === "DELETE") {
-        await manager.remove(sessionId);
-        return new Response(null, { status: 204 });
-      }
-      return fail(405, "method_not_allowed", "use GET or DELETE");
-    }
-    if (action === "freeze" || action === "restore") {
-      if (method !== "POST") return fail(405, "method_not_allowed", "use POST");
-      if (action === "freeze") await manager.freeze(sessionId);
-      else await manager.restore(sessionId);
-      return json(200, await manager.get(sessionId));
-    }
-    if (action === "stats") {
-      if (method !== "GET") return fail(405, "method_not_allowed", "use GET");
-      return json(200, await manager.stats(sessionId));
-    }
-    if (action === "gateway" || action === "terminal") {
-      if (method !== "GET" || request.headers.get("upgrade")?.toLowerCase() !== "websocket")
-        return fail(426, "upgrade_required", "a WebSocket upgrade is required");
-      let data: WsData;
-      if (action === "gateway") {
-        const target = await manager.gatewayTarget(sessionId);
-        data = { start: (ws) => new GatewayRelay(ws, target, log) };
-      } else {
-        const target = await manager.terminalTarget(sessionId);
-        data = { start: (ws) => new TerminalSession(ws, docker, target, log) };
-      }
-      if (server.upgrade(request, { data })) return undefined;
-      return fail(400, "upgrade_failed", "the WebSocket upgrade failed");
-    }
-    return fail(404, "not_found", "no such route");
-  }
+      const spec = parseContainerSpec(input);
+      if (typeof spec === "string") return fail(400, "invalid_spec", spec);
+      return json(201, await manager.spawn(spec));
+    },
+    getContainer: async ({ id }) => {
+      const found = await manager.get(id);
+      return found ? json(200, found) : fail(404, "not_found", "no such container on this node");
+    },
+    removeContainer: async ({ id }) => {
+      sockets.shutAll(id, 1001, "the container was removed");
+      await manager.remove(id);
+      return new Response(null, { status: 204, headers: { [VERSION_HEADER]: AGENT_API_VERSION } });
+    },
+    freeze: async ({ id }) => {
+      // Nothing would read a frozen container's sockets: end them rather than let frames pile up.
+      sockets.shutAll(id, 1001, "the container was frozen");
+      await manager.freeze(id);
+      return json(200, await manager.get(id));
+    },
+    restore: async ({ id }) => {
+      await manager.restore(id);
+      return json(200, await manager.get(id));
+    },
+    stats: async ({ id }) => json(200, await manager.stats(id)),
+    gateway: (call) =>
+      upgrade(call, async () => {
+        const target = await manager.gatewayTarget(call.id);
+        return {
+          start: (ws) => {
+            let forget = () => {};
+            const relay = relayToGateway(ws, target, log, { onEnd: () => forget() });
+            forget = sockets.add(call.id, relay);
+            return relay;
+          },
+        };
+      }),
+    terminal: (call) =>
+      upgrade(call, async () => {
+        const target = await manager.terminalTarget(call.id);
+        return {
+          start: (ws) => {
+            const terminal = new TerminalSession(ws, docker, target, log);
+            terminal.onEnd = sockets.add(call.id, terminal);
+            return terminal;
+          },
+        };
+      }),
+  };
 
   async function route(request: Request, server: Server<WsData>): Promise<Response | undefined> {
     const url = new URL(request.url);
@@ -108,17 +137,21 @@ export function createRouter(deps: RouterDeps) {
       });
       return fail(401, "unauthorized", "request signature rejected");
     }
-    const parts = url.pathname.split("/").filter(Boolean);
-    if (parts[0] !== "v1") return fail(404, "not_found", "no such route");
-    if (parts[1] === "health" && parts.length === 2) {
-      if (request.method !== "GET") return fail(405, "method_not_allowed", "use GET");
-      return json(200, await deps.health());
+    const version = request.headers.get(VERSION_HEADER);
+    if (version !== AGENT_API_VERSION) {
+      return fail(
+        400,
+        "version_mismatch",
+        `this agent speaks API version ${AGENT_API_VERSION}; the request was for ${version ?? "no version"}: run the same clawfleet release on the server and its agents`,
+      );
     }
-    if (parts[1] !== "containers" || parts.length > 4) return fail(404, "not_found", "no such route");
-    if (parts.length === 2) return containers(request.method, body);
-    const sessionId = parts[2] ?? "";
-    if (!SESSION_ID.test(sessionId)) return fail(404, "not_found", "no such container on this node");
-    return container(request, server, sessionId, parts[3]);
+    const match = matchRoute(request.method, url.pathname);
+    if (match === "wrong_method") return fail(405, "method_not_allowed", "that method is not allowed here");
+    if (!match) return fail(404, "not_found", "no such route");
+    const id = match.id ?? "";
+    if (match.id !== undefined && !SESSION_ID.test(id))
+      return fail(404, "not_found", "no such container on this node");
+    return handlers[match.name]({ request, server, id, body });
   }
 
   /** The route, with every failure turned into a JSON error (bad input is never a 5xx). */

@@ -6,15 +6,16 @@ import type { ServerWebSocket } from "bun";
 import { ConfigError } from "../common/config_error.ts";
 import { createLogger, type Logger } from "../common/log.ts";
 import { noDebugPages } from "../common/no_debug_pages.ts";
+import { MAX_FRAME } from "../common/ws_relay.ts";
 import { type HealthReport, RequestVerifier } from "./api/contract.ts";
 import type { AgentConfig } from "./config.ts";
 import { nodeSecret } from "./config.ts";
 import { ContainerManager } from "./containers.ts";
 import { DockerClient, DockerError } from "./docker/client.ts";
 import { FirewallError, installFirewall, listRules } from "./firewall.ts";
-import { createRouter, MAX_BODY } from "./routes.ts";
+import { OpenSockets } from "./open_sockets.ts";
+import { createRouter, MAX_BODY, type WsData } from "./routes.ts";
 import { ensureCertificate } from "./tls.ts";
-import type { WsData } from "./ws_session.ts";
 
 export type RunningAgent = {
   url: string;
@@ -114,6 +115,7 @@ export async function startAgent(
     manager,
     docker,
     health,
+    sockets: new OpenSockets(),
     log,
   });
 
@@ -125,7 +127,7 @@ export async function startAgent(
     ...noDebugPages(log, "agent"),
     fetch: router,
     websocket: {
-      maxPayloadLength: 16 * 1024 * 1024,
+      maxPayloadLength: MAX_FRAME,
       open(ws: ServerWebSocket<WsData>) {
         ws.data.session = ws.data.start(ws);
       },

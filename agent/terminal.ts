@@ -6,9 +6,9 @@
 import { readFileSync } from "node:fs";
 import type { ServerWebSocket } from "bun";
 import type { Logger } from "../common/log.ts";
+import { type Frame, frameSize, HIGH_WATER, MAX_QUEUED, type WsSession } from "../common/ws_relay.ts";
 import type { DockerClient } from "./docker/client.ts";
 import { type HijackedStream, startExec } from "./docker/hijack.ts";
-import { type Frame, frameSize, HIGH_WATER, MAX_QUEUED, type WsSession } from "./ws_session.ts";
 
 export type TerminalTarget = { containerId: string; shell: string[] };
 
@@ -62,6 +62,8 @@ export class TerminalSession implements WsSession {
   private earlyBytes = 0;
   private toClient: Uint8Array[] = [];
   private toClientBytes = 0;
+  /** Called once when the terminal ends, however it ends. */
+  onEnd: () => void = () => {};
 
   constructor(
     private readonly ws: ServerWebSocket<unknown>,
@@ -97,8 +99,7 @@ export class TerminalSession implements WsSession {
       if (this.ws.isPaused) this.ws.resume();
     } catch (error) {
       this.log.warn("terminal failed to start", { error });
-      if (!this.closed) this.ws.close(1011, "the terminal failed to start");
-      this.closed = true;
+      this.shut(1011, "the terminal failed to start");
     }
   }
 
@@ -134,10 +135,14 @@ export class TerminalSession implements WsSession {
     this.toClient.push(data);
     this.toClientBytes += data.byteLength;
     this.stream?.pause();
-    if (this.toClientBytes > MAX_QUEUED) {
-      this.ws.close(1009, "the control plane reads too slowly");
-      this.close();
-    }
+    if (this.toClientBytes > MAX_QUEUED) this.shut(1009, "the control plane reads too slowly");
+  }
+
+  /** Ends the terminal from outside (freeze, removal) or on overflow: the socket gets `code`. */
+  shut(code: number, reason: string) {
+    const wasClosed = this.closed;
+    this.close();
+    if (!wasClosed) this.ws.close(code, reason);
   }
 
   drain() {
@@ -157,12 +162,17 @@ export class TerminalSession implements WsSession {
     this.shellGone = true;
     if (this.closed || this.toClient.length > 0) return;
     this.closed = true;
+    this.toClient = [];
+    this.onEnd();
     this.ws.close(1000, "the shell exited");
   }
 
   close() {
     if (this.closed) return;
     this.closed = true;
+    this.toClient = [];
+    this.toClientBytes = 0;
+    this.onEnd();
     // Decided before closing the stream: its end looks like the shell exiting.
     const hangUpShell = this.stream !== null && !this.shellGone;
     this.stream?.close();

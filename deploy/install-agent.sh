@@ -63,6 +63,11 @@ EnvironmentFile=/etc/clawfleet/agent.env
 ExecStart=/usr/local/bin/clawfleet-agent run
 Restart=on-failure
 RestartSec=2
+# A bound on the agent itself: relays are back-pressured and capped, so this is a backstop against a
+# bug, after which systemd restarts the agent (containers keep running: live-restore).
+MemoryMax=1G
+MemoryHigh=768M
+TasksMax=4096
 # The agent drives the Docker socket (root-equivalent) and installs iptables rules; nothing more.
 CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_DAC_OVERRIDE
 NoNewPrivileges=yes

@@ -12,6 +12,9 @@ export type AuditEntry = {
   ip?: string | null;
 };
 
+/** Who asked for a change, for the audit entry the service writes: the user or admin, from where. */
+export type Actor = { userId?: string | null; ip?: string | null; via?: "api" | "console" | "cli" };
+
 export function audit(db: Db, entry: AuditEntry) {
   return asSystem(db, (tx) =>
     tx.insert(auditLog).values({

@@ -9,6 +9,7 @@ import { KEYS_HELP, runKeysRotate } from "./cli/keys_rotate.ts";
 import { NODES_HELP, runNodes } from "./cli/nodes.ts";
 import { loadServerConfig } from "./config.ts";
 import { isDatabaseDriverGlitch } from "./db/availability.ts";
+import { UserError } from "./errors.ts";
 import { startServer } from "./server.ts";
 
 const USAGE = `clawfleet — one private, hardened AI-agent container per user
@@ -141,7 +142,8 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`clawfleet: ${error.message}\n`);
       process.exit(78);
     }
-    if (error instanceof UsageError) {
+    // A refusal of the user's input, whichever service raised it, is a usage error (EX_USAGE).
+    if (error instanceof UsageError || (error instanceof UserError && error.status < 500)) {
       process.stderr.write(`clawfleet: ${error.message}\n`);
       process.exit(64);
     }

@@ -5,6 +5,7 @@ import type { KeyringEntry } from "../common/keyring.ts";
 import { createLogger, type Logger } from "../common/log.ts";
 import { noDebugPages } from "../common/no_debug_pages.ts";
 import { accessTokenSigner } from "./auth/access_tokens.ts";
+import { assertAdmin } from "./auth/admin_guard.ts";
 import { deriveAuthKeys } from "./auth/keys.ts";
 import { pruneLoginAttempts } from "./auth/login_throttle.ts";
 import { DEFAULT_SESSION_POLICY } from "./auth/refresh_tokens.ts";
@@ -15,13 +16,15 @@ import { isDatabaseUnavailable } from "./db/availability.ts";
 import { openDatabase } from "./db/client.ts";
 import { LOCKS, startLeaderLoop } from "./db/leader.ts";
 import { migrate } from "./db/migrate.ts";
+import { UserError } from "./errors.ts";
 import { agentConnector } from "./fleet/agent_connector.ts";
 import type { AgentConnector } from "./fleet/agent_port.ts";
+import { Fleet } from "./fleet/fleet.ts";
 import { maybeStartLocalAgent } from "./fleet/local_agent.ts";
 import { verifyAccess } from "./http/api_base.ts";
 import { buildApp } from "./http/app.ts";
 import { isSecureRequest } from "./http/client_ip.ts";
-import { errorBody } from "./http/errors.ts";
+import { errorBody, userErrorResponse } from "./http/errors.ts";
 import { pruneRateCounters } from "./http/rate_limit.ts";
 import { PEER_HEADER } from "./http/request_facts.ts";
 import { newRequestId, REQUEST_ID_HEADER, withRequestId } from "./http/request_id.ts";
@@ -81,7 +84,7 @@ export async function startServer(
   const lifecycle = new Lifecycle({
     db: database.db,
     log,
-    connect: options.connect ?? agentConnector(clusterKeys, keyring),
+    fleet: new Fleet(database.db, options.connect ?? agentConnector(clusterKeys, keyring)),
     secretsFor: (userId) =>
       decryptSecretsForSpawn(database.db, keyring, userId) as Promise<Record<string, string>>,
     defaultTemplate: "clawfleet-runtime",
@@ -99,8 +102,11 @@ export async function startServer(
       : null;
     if (!auth)
       return jsonResponse(401, errorBody("unauthenticated", "Metrics need an administrator's token."));
-    if (!(await getUser(database.db, auth.userId))?.isAdmin) {
-      return jsonResponse(403, errorBody("forbidden", "Only administrators can read metrics."));
+    try {
+      assertAdmin(await getUser(database.db, auth.userId), "read metrics");
+    } catch (error) {
+      if (error instanceof UserError) return userErrorResponse(error);
+      throw error;
     }
     return new Response(await renderMetrics(ctx, proxy.metrics), {
       headers: { "content-type": "text/plain; version=0.0.4" },

@@ -2,8 +2,17 @@
 // pinned to the agent's certificate fingerprint. Pinning: the first connection reads the peer
 // certificate, checks its SHA-256 against the pin, and from then on that exact certificate is the
 // only trusted CA for this agent (its host name is not checked: the pin is the identity).
-import type { ClusterKey, ContainerInfo, ContainerSpec, ContainerStats, HealthReport } from "./contract.ts";
+import type { ClusterKey, ContainerInfo, ContainerSpec } from "./contract.ts";
 import { signRequest } from "./contract.ts";
+import {
+  AGENT_API_VERSION,
+  AGENT_ROUTES,
+  type AgentErrorBody,
+  type AgentRouteName,
+  type AgentRouteTypes,
+  routePath,
+  VERSION_HEADER,
+} from "./route_table.ts";
 
 export class AgentRequestError extends Error {
   constructor(
@@ -99,7 +108,15 @@ export class AgentClient {
     return key;
   }
 
-  async request<T>(method: string, path: string, body?: unknown, timeoutMs = 120_000): Promise<T> {
+  /** Calls one route of the contract's table, signed, with the API version. */
+  async call<N extends AgentRouteName>(
+    name: N,
+    id?: string,
+    body?: AgentRouteTypes[N]["request"],
+    timeoutMs = 120_000,
+  ): Promise<AgentRouteTypes[N]["response"]> {
+    const { method } = AGENT_ROUTES[name];
+    const path = routePath(name, id);
     const payload = body === undefined ? "" : JSON.stringify(body);
     const headers = await signRequest(
       this.key(),
@@ -109,6 +126,7 @@ export class AgentClient {
       Date.now(),
       this.opts.nodeId ?? null,
     );
+    headers[VERSION_HEADER] = AGENT_API_VERSION;
     if (payload) headers["content-type"] = "application/json";
     let response: Response;
     try {
@@ -128,58 +146,67 @@ export class AgentClient {
         `agent ${this.opts.url} unreachable: ${(error as Error).message}`,
       );
     }
-    if (response.status === 204) return undefined as T;
+    const version = response.headers.get(VERSION_HEADER);
+    if (version !== AGENT_API_VERSION) {
+      await response.body?.cancel();
+      throw new AgentRequestError(
+        502,
+        "version_mismatch",
+        `the agent at ${this.opts.url} speaks API version ${version ?? "unknown"}, this server ${AGENT_API_VERSION}: run the same clawfleet release on both`,
+      );
+    }
+    if (response.status === 204) return undefined as AgentRouteTypes[N]["response"];
     const text = await response.text();
     let parsed: unknown = null;
     try {
       parsed = text ? JSON.parse(text) : null;
     } catch {}
     if (!response.ok) {
-      const err = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
+      const err = (parsed as Partial<AgentErrorBody> | null)?.error;
       throw new AgentRequestError(
         response.status,
         err?.code ?? "agent_error",
         err?.message ?? `agent answered ${response.status}`,
       );
     }
-    return parsed as T;
+    return parsed as AgentRouteTypes[N]["response"];
   }
 
   health() {
-    return this.request<HealthReport & { firewall: string[] }>("GET", "/v1/health", undefined, 10_000);
+    return this.call("health", undefined, undefined, 10_000);
   }
   spawn(spec: ContainerSpec) {
-    return this.request<ContainerInfo>("POST", "/v1/containers", spec);
+    return this.call("spawn", undefined, spec);
   }
   async get(sessionId: string): Promise<ContainerInfo | null> {
     try {
-      return await this.request<ContainerInfo>("GET", `/v1/containers/${sessionId}`, undefined, 10_000);
+      return await this.call("getContainer", sessionId, undefined, 10_000);
     } catch (error) {
       if (error instanceof AgentRequestError && error.status === 404) return null;
       throw error;
     }
   }
   async list(): Promise<ContainerInfo[]> {
-    return (await this.request<{ containers: ContainerInfo[] }>("GET", "/v1/containers", undefined, 30_000))
-      .containers;
+    return (await this.call("listContainers", undefined, undefined, 30_000)).containers;
   }
   async freeze(sessionId: string) {
-    await this.request("POST", `/v1/containers/${sessionId}/freeze`);
+    await this.call("freeze", sessionId);
   }
   async restore(sessionId: string) {
-    await this.request("POST", `/v1/containers/${sessionId}/restore`);
+    await this.call("restore", sessionId);
   }
   async remove(sessionId: string) {
-    await this.request("DELETE", `/v1/containers/${sessionId}`);
+    await this.call("removeContainer", sessionId);
   }
   stats(sessionId: string) {
-    return this.request<ContainerStats>("GET", `/v1/containers/${sessionId}/stats`, undefined, 10_000);
+    return this.call("stats", sessionId, undefined, 10_000);
   }
 
   /** A signed, pinned WebSocket to a container's gateway or terminal. */
   async connect(sessionId: string, kind: "gateway" | "terminal"): Promise<WebSocket> {
-    const path = `/v1/containers/${sessionId}/${kind}`;
+    const path = routePath(kind, sessionId);
     const headers = await signRequest(this.key(), "GET", path, "", Date.now(), this.opts.nodeId ?? null);
+    headers[VERSION_HEADER] = AGENT_API_VERSION;
     const wsUrl = `${this.opts.url.replace(/^https:/, "wss:")}${path}`;
     return new WebSocket(wsUrl, { headers, tls: await this.tlsOptions() } as never);
   }

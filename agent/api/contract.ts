@@ -7,8 +7,6 @@ import { isProvider } from "../../common/providers.ts";
 
 export { sha256Hex };
 
-export const AGENT_API_VERSION = "v1";
-
 export const SIGNATURE_HEADERS = {
   keyId: "x-clawfleet-key-id",
   timestamp: "x-clawfleet-timestamp",
@@ -72,8 +70,6 @@ export type ContainerStats = {
   memoryLimitBytes: number;
   pids: number;
 };
-
-export type AgentErrorBody = { error: { code: string; message: string } };
 
 // v1: `v1\n<METHOD>\n…` under a cluster secret every agent shares (root on one node could then
 // command all of them). v2: `v2\n<node id>\n<METHOD>\n…` under a secret minted for that node alone,

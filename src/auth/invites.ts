@@ -4,6 +4,7 @@
 import { encodeBase64urlNoPadding } from "@oslojs/encoding";
 import { and, desc, eq, gt, isNull } from "drizzle-orm";
 import { sha256Hex } from "../../common/crypto.ts";
+import { type Actor, audit } from "../audit.ts";
 import type { Db } from "../db/client.ts";
 import { asSystem, isUuid, type Tx } from "../db/rls.ts";
 import { invites } from "../db/schema.ts";
@@ -44,7 +45,8 @@ export function inviteUrl(base: string, token: string): string {
 
 export async function createInvite(
   db: Db,
-  input: { createdBy: string | null; email?: string | null; expiresInDays?: number },
+  input: { email?: string | null; expiresInDays?: number },
+  actor: Actor = {},
 ): Promise<MintedInvite> {
   const days = input.expiresInDays ?? DEFAULT_DAYS;
   if (!Number.isInteger(days) || days < 1 || days > MAX_DAYS) {
@@ -62,12 +64,13 @@ export async function createInvite(
       .values({
         tokenHash: sha256Hex(token),
         email,
-        createdBy: input.createdBy,
+        createdBy: actor.userId ?? null,
         expiresAt: new Date(Date.now() + days * 86_400_000),
       })
       .returning(),
   );
   if (!row) throw new Error("insert returned nothing");
+  await auditInvite(db, "admin.invite_created", row.id, actor);
   return { ...summary(row), token };
 }
 
@@ -78,7 +81,7 @@ export async function listInvites(db: Db): Promise<InviteSummary[]> {
   return rows.map(summary);
 }
 
-export async function revokeInvite(db: Db, id: string): Promise<boolean> {
+export async function revokeInvite(db: Db, id: string, actor: Actor = {}): Promise<boolean> {
   if (!isUuid(id)) return false;
   const rows = await asSystem(db, (tx) =>
     tx
@@ -87,7 +90,18 @@ export async function revokeInvite(db: Db, id: string): Promise<boolean> {
       .where(and(eq(invites.id, id), isNull(invites.usedAt), isNull(invites.revokedAt)))
       .returning({ id: invites.id }),
   );
+  if (rows.length) await auditInvite(db, "admin.invite_revoked", id, actor);
   return rows.length > 0;
+}
+
+function auditInvite(db: Db, action: string, id: string, actor: Actor) {
+  return audit(db, {
+    action,
+    actorId: actor.userId ?? null,
+    target: id,
+    ip: actor.ip ?? null,
+    detail: actor.via ? { via: actor.via } : undefined,
+  });
 }
 
 const INVALID = () =>

@@ -1,7 +1,5 @@
-import { audit } from "../audit.ts";
 import { createInvite, inviteUrl, listInvites, revokeInvite } from "../auth/invites.ts";
 import type { ServerConfig } from "../config.ts";
-import { UserError } from "../errors.ts";
 import { parseFlags, UsageError } from "./args.ts";
 import { withDatabase } from "./database.ts";
 
@@ -18,48 +16,42 @@ Invite links matter when CLAWFLEET_SIGNUP=invite. The link uses CLAWFLEET_PUBLIC
 export async function runInvites(config: ServerConfig, args: string[]): Promise<string> {
   const [command, ...rest] = args;
   const { values, positional } = parseFlags(rest, { email: "string", days: "string" });
+  // A UserError (bad --days or --email) exits 64 like any usage error (src/main.ts).
   return withDatabase(config, async (db) => {
-    try {
-      switch (command) {
-        case "create": {
-          const days = values.days === undefined ? undefined : Number(values.days);
-          const invite = await createInvite(db, {
-            createdBy: null,
-            email: typeof values.email === "string" ? values.email : null,
-            expiresInDays: days,
-          });
-          await audit(db, { action: "admin.invite_created", target: invite.id, detail: { via: "cli" } });
-          const link = config.publicUrl
-            ? inviteUrl(config.publicUrl, invite.token)
-            : `/signup?invite=${invite.token} (set CLAWFLEET_PUBLIC_URL for a full link)`;
-          return `invite ${invite.id}, valid until ${invite.expires_at}\n${link}\n`;
-        }
-        case "list": {
-          const rows = await listInvites(db);
-          if (rows.length === 0) return "no invites\n";
-          const state = (r: (typeof rows)[number]) =>
-            r.used_at
-              ? "used"
-              : r.revoked_at
-                ? "revoked"
-                : Date.parse(r.expires_at) <= Date.now()
-                  ? "expired"
-                  : "pending";
-          return `${rows.map((r) => [r.id, state(r), r.email ?? "anyone", r.expires_at].join("\t")).join("\n")}\n`;
-        }
-        case "revoke": {
-          const id = positional[0];
-          if (!id) throw new UsageError("invites revoke: give the invite's id");
-          if (!(await revokeInvite(db, id))) throw new UsageError(`no pending invite ${id}`);
-          await audit(db, { action: "admin.invite_revoked", target: id, detail: { via: "cli" } });
-          return `invite ${id} revoked\n`;
-        }
-        default:
-          throw new UsageError(`unknown invites command "${command ?? ""}" (see clawfleet invites --help)`);
+    switch (command) {
+      case "create": {
+        const days = values.days === undefined ? undefined : Number(values.days);
+        const invite = await createInvite(
+          db,
+          { email: typeof values.email === "string" ? values.email : null, expiresInDays: days },
+          { via: "cli" },
+        );
+        const link = config.publicUrl
+          ? inviteUrl(config.publicUrl, invite.token)
+          : `/signup?invite=${invite.token} (set CLAWFLEET_PUBLIC_URL for a full link)`;
+        return `invite ${invite.id}, valid until ${invite.expires_at}\n${link}\n`;
       }
-    } catch (error) {
-      if (error instanceof UserError) throw new UsageError(error.message);
-      throw error;
+      case "list": {
+        const rows = await listInvites(db);
+        if (rows.length === 0) return "no invites\n";
+        const state = (r: (typeof rows)[number]) =>
+          r.used_at
+            ? "used"
+            : r.revoked_at
+              ? "revoked"
+              : Date.parse(r.expires_at) <= Date.now()
+                ? "expired"
+                : "pending";
+        return `${rows.map((r) => [r.id, state(r), r.email ?? "anyone", r.expires_at].join("\t")).join("\n")}\n`;
+      }
+      case "revoke": {
+        const id = positional[0];
+        if (!id) throw new UsageError("invites revoke: give the invite's id");
+        if (!(await revokeInvite(db, id, { via: "cli" }))) throw new UsageError(`no pending invite ${id}`);
+        return `invite ${id} revoked\n`;
+      }
+      default:
+        throw new UsageError(`unknown invites command "${command ?? ""}" (see clawfleet invites --help)`);
     }
   });
 }

@@ -1,7 +1,6 @@
-import { audit } from "../audit.ts";
 import type { ServerConfig } from "../config.ts";
 import { mintNodeSecret } from "../fleet/node_secrets.ts";
-import { addNode, findNode, listNodes, NodeInputError, removeNode, setNodeState } from "../fleet/nodes.ts";
+import { addNode, findNode, listNodes, removeNode, setNodeState } from "../fleet/nodes.ts";
 import { loadMasterKeyring } from "../secrets/master_keys.ts";
 import { parseFlags, UsageError } from "./args.ts";
 import { withDatabase } from "./database.ts";
@@ -36,44 +35,36 @@ export async function runNodes(config: ServerConfig, args: string[]): Promise<st
       if (!node) throw new UsageError(`no node named ${ref}`);
       return node;
     };
-    try {
-      switch (command) {
-        case "add": {
-          const { name, url, fingerprint } = values;
-          if (typeof name !== "string" || typeof url !== "string" || typeof fingerprint !== "string") {
-            throw new UsageError("nodes add needs --name, --url and --fingerprint");
-          }
-          const node = await addNode(db, { name, url, fingerprint });
-          const minted = await mintNodeSecret(db, await loadMasterKeyring(config), node);
-          await audit(db, { action: "admin.node_added", target: node.id, detail: { name, via: "cli" } });
-          return `node ${node.name} added (${node.id})\nStart clawfleet-agent on it with (shown once):\n${minted.env}\n`;
+    switch (command) {
+      case "add": {
+        const { name, url, fingerprint } = values;
+        if (typeof name !== "string" || typeof url !== "string" || typeof fingerprint !== "string") {
+          throw new UsageError("nodes add needs --name, --url and --fingerprint");
         }
-        case "list": {
-          const rows = await listNodes(db);
-          if (rows.length === 0) return "no nodes\n";
-          return `${rows
-            .map((n) => [n.name, n.state, n.url, n.lastSeenAt?.toISOString() ?? "never seen"].join("\t"))
-            .join("\n")}\n`;
-        }
-        case "drain":
-        case "activate": {
-          const node = await target();
-          await setNodeState(db, node.id, command === "drain" ? "draining" : "active");
-          await audit(db, { action: `admin.node_${command}`, target: node.id, detail: { via: "cli" } });
-          return `node ${node.name} ${command === "drain" ? "draining" : "active"}\n`;
-        }
-        case "remove": {
-          const node = await target();
-          await removeNode(db, node.id, values.force === true);
-          await audit(db, { action: "admin.node_removed", target: node.id, detail: { via: "cli" } });
-          return `node ${node.name} removed\n`;
-        }
-        default:
-          throw new UsageError(`unknown nodes command "${command ?? ""}" (see clawfleet nodes --help)`);
+        const node = await addNode(db, { name, url, fingerprint }, { via: "cli" });
+        const minted = await mintNodeSecret(db, await loadMasterKeyring(config), node);
+        return `node ${node.name} added (${node.id})\nStart clawfleet-agent on it with (shown once):\n${minted.env}\n`;
       }
-    } catch (error) {
-      if (error instanceof NodeInputError) throw new UsageError(error.message);
-      throw error;
+      case "list": {
+        const rows = await listNodes(db);
+        if (rows.length === 0) return "no nodes\n";
+        return `${rows
+          .map((n) => [n.name, n.state, n.url, n.lastSeenAt?.toISOString() ?? "never seen"].join("\t"))
+          .join("\n")}\n`;
+      }
+      case "drain":
+      case "activate": {
+        const node = await target();
+        await setNodeState(db, node.id, command === "drain" ? "draining" : "active", { via: "cli" });
+        return `node ${node.name} ${command === "drain" ? "draining" : "active"}\n`;
+      }
+      case "remove": {
+        const node = await target();
+        await removeNode(db, node.id, values.force === true, { via: "cli" });
+        return `node ${node.name} removed\n`;
+      }
+      default:
+        throw new UsageError(`unknown nodes command "${command ?? ""}" (see clawfleet nodes --help)`);
     }
   });
 }

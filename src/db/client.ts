@@ -40,7 +40,13 @@ async function openPglite(dataDir: string | null): Promise<Database> {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     path = join(dataDir, "pglite");
   }
-  const client = await PGlite.create({ dataDir: path, pgliteWasmModule, initdbWasmModule, fsBundle });
+  const client = await PGlite.create({
+    dataDir: path,
+    pgliteWasmModule,
+    initdbWasmModule,
+    fsBundle,
+    postgresqlconf: PGLITE_SETTINGS,
+  });
   // One embedded database belongs to one process: every lock is ours.
   return {
     db: drizzlePglite(client, { schema }) as unknown as Db,
@@ -90,6 +96,13 @@ async function openPostgres(url: string): Promise<Database> {
     close: () => client.end({ timeout: 5 }),
   };
 }
+
+/**
+ * PGlite's wasm heap holds PostgreSQL's shared buffers, 128 MB by default, most of which an embedded
+ * control-plane database (a few thousand rows) never uses: 16 MB takes the idle server from ~300 to
+ * ~140 MiB resident (docs/BENCHMARKS.md, "PGlite memory").
+ */
+const PGLITE_SETTINGS = ["shared_buffers=16MB", "work_mem=2MB", "maintenance_work_mem=16MB"];
 
 /** `dataDir` null means an in-memory PGlite (tests). */
 export function openDatabase(opts: {

@@ -1,6 +1,9 @@
 // What the control plane needs from a node's agent. The real implementation wraps the signed,
 // fingerprint-pinned client of agent/api/client.ts (src/fleet/agent_connector.ts); keeping the control
-// plane on this narrow port means the lifecycle code never sees HTTP, signing or TLS.
+// plane on this narrow port means the lifecycle code never sees HTTP, signing or TLS. The shapes are
+// the agent contract's own (`import type`), so the two sides cannot drift.
+import type { ContainerInfo, ContainerSpec, ContainerStats, HealthReport } from "../../agent/api/contract.ts";
+
 export type NodeAddress = {
   id: string;
   url: string;
@@ -12,31 +15,10 @@ export type NodeAddress = {
   secretCiphertext?: Uint8Array | null;
 };
 
-export type AgentHealth = {
-  nodeId: string;
-  dockerVersion: string;
-  capacity: { cpuMillis: number; memoryMb: number; containers: number };
-  containers: number;
-  isolation: Record<string, boolean>;
-};
-
-export type AgentContainer = {
-  sessionId: string;
-  dockerId: string;
-  /** What the agent sees: creating/starting/waiting/ready while spawning, then running/paused, or exited. */
-  status: string;
-  ready: boolean;
-  paused: boolean;
-};
-
-export type SpawnRequest = {
-  sessionId: string;
-  template: string;
-  limits: { cpuMillis: number; memoryMb: number; pidsLimit: number; diskMb: number };
-  secrets: Record<string, string>;
-};
-
-export type AgentStats = { cpuPercent: number; memoryBytes: number; memoryLimitBytes: number; pids: number };
+export type AgentHealth = HealthReport;
+export type AgentContainer = ContainerInfo;
+export type SpawnRequest = ContainerSpec;
+export type AgentStats = ContainerStats;
 
 export interface NodeAgent {
   health(): Promise<AgentHealth>;

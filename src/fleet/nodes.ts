@@ -1,13 +1,20 @@
 // The node registry: which agents exist, where, with which pinned certificate, and their last health.
+
 import { asc, eq, sql } from "drizzle-orm";
+import { type Actor, audit } from "../audit.ts";
 import type { Db } from "../db/client.ts";
 import { asSystem } from "../db/rls.ts";
 import { agentSessions, type NodeState, nodes } from "../db/schema.ts";
+import { UserError } from "../errors.ts";
 import type { AgentHealth } from "./agent_port.ts";
 
 export type NodeRow = typeof nodes.$inferSelect;
 
-export class NodeInputError extends Error {}
+export class NodeInputError extends UserError {
+  constructor(message: string) {
+    super(400, "invalid_node", message);
+  }
+}
 
 const FINGERPRINT = /^(sha256:)?([0-9a-f]{2}:?){31}[0-9a-f]{2}$/i;
 
@@ -41,6 +48,7 @@ export function validateNodeUrl(raw: string): string {
 export async function addNode(
   db: Db,
   input: { name: string; url: string; fingerprint: string },
+  actor: Actor = {},
 ): Promise<NodeRow> {
   if (!/^[a-z0-9][a-z0-9.-]{0,62}$/i.test(input.name)) {
     throw new NodeInputError("name must be 1-63 letters, digits, dots or dashes");
@@ -54,6 +62,7 @@ export async function addNode(
     tx.insert(nodes).values(values).onConflictDoNothing({ target: nodes.name }).returning(),
   );
   if (!row) throw new NodeInputError(`a node named ${input.name} already exists`);
+  await auditNode(db, "admin.node_added", row.id, actor, { name: row.name });
   return row;
 }
 
@@ -71,12 +80,24 @@ export async function findNode(db: Db, idOrName: string): Promise<NodeRow | null
   return rows.find((n) => n.id === idOrName || n.name === idOrName) ?? null;
 }
 
-export async function setNodeState(db: Db, id: string, state: NodeState) {
+export async function setNodeState(db: Db, id: string, state: NodeState, actor: Actor = {}) {
   await asSystem(db, (tx) => tx.update(nodes).set({ state }).where(eq(nodes.id, id)));
+  if (state !== "unreachable")
+    await auditNode(db, state === "draining" ? "admin.node_drain" : "admin.node_activate", id, actor);
+}
+
+function auditNode(db: Db, action: string, id: string, actor: Actor, detail: Record<string, unknown> = {}) {
+  return audit(db, {
+    action,
+    actorId: actor.userId ?? null,
+    target: id,
+    ip: actor.ip ?? null,
+    detail: { ...detail, ...(actor.via ? { via: actor.via } : {}) },
+  });
 }
 
 /** A node can be removed once nothing runs on it (drain it and let users' containers go first). */
-export async function removeNode(db: Db, id: string, force = false): Promise<void> {
+export async function removeNode(db: Db, id: string, force = false, actor: Actor = {}): Promise<void> {
   await asSystem(db, async (tx) => {
     const [busy] = await tx
       .select({ n: sql<number>`count(*)::int` })
@@ -87,6 +108,7 @@ export async function removeNode(db: Db, id: string, force = false): Promise<voi
     }
     await tx.delete(nodes).where(eq(nodes.id, id));
   });
+  await auditNode(db, "admin.node_removed", id, actor);
 }
 
 export async function recordHealth(db: Db, id: string, health: AgentHealth | null, error?: string) {

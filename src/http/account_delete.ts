@@ -3,7 +3,6 @@ import { type AccountDeletionHook, deleteAccount } from "../auth/account.ts";
 import { clearSessionCookies } from "../auth/cookies.ts";
 import type { AppContext } from "../context.ts";
 import { type ApiBase, requireUser } from "./api_base.ts";
-import { viaAuthService } from "./auth_errors.ts";
 
 export type { AccountDeletionHook };
 
@@ -15,7 +14,7 @@ export const accountDelete =
       "/account",
       async (c) => {
         const auth = await requireUser(ctx, c);
-        await viaAuthService(() => deleteAccount(ctx, { ...auth, ip: c.ip }, c.body.password, beforeDelete));
+        await deleteAccount(ctx, { ...auth, ip: c.ip }, c.body.password, beforeDelete);
         clearSessionCookies(c.cookie);
         c.set.status = 204;
         return "";

@@ -1,34 +1,26 @@
 import { desc, lt } from "drizzle-orm";
 import { t } from "elysia";
-import { audit } from "../audit.ts";
+import { assertAdmin } from "../auth/admin_guard.ts";
 import { getUser } from "../auth/users.ts";
 import type { AppContext } from "../context.ts";
 import { asSystem } from "../db/rls.ts";
 import { auditLog, usageDaily } from "../db/schema.ts";
-import { addNode, findNode, listNodes, NodeInputError, removeNode, setNodeState } from "../fleet/nodes.ts";
+import { addNode, findNode, listNodes, removeNode, setNodeState } from "../fleet/nodes.ts";
 import type { Lifecycle } from "../sessions/lifecycle.ts";
 import { type ApiBase, requireUser } from "./api_base.ts";
 import { ApiError } from "./errors.ts";
 
 export async function requireAdmin(ctx: AppContext, c: Parameters<typeof requireUser>[1]) {
   const auth = await requireUser(ctx, c);
-  const user = await getUser(ctx.database.db, auth.userId);
-  if (!user?.isAdmin) throw new ApiError(403, "forbidden", "Only administrators can do this.");
+  assertAdmin(await getUser(ctx.database.db, auth.userId));
   return auth;
-}
-
-function nodeInput<T>(fn: () => Promise<T>): Promise<T> {
-  return fn().catch((error) => {
-    if (error instanceof NodeInputError) throw new ApiError(400, "invalid_node", error.message);
-    throw error;
-  });
 }
 
 export const adminRoutes = (ctx: AppContext, lifecycle: Lifecycle) => (app: ApiBase) =>
   app
     .get("/admin/nodes", async (c) => {
       await requireAdmin(ctx, c);
-      const loads = await lifecycle.nodeLoads();
+      const loads = await lifecycle.fleet.nodeLoads();
       const rows = await listNodes(ctx.database.db);
       return {
         nodes: rows.map((n) => ({
@@ -48,13 +40,7 @@ export const adminRoutes = (ctx: AppContext, lifecycle: Lifecycle) => (app: ApiB
       "/admin/nodes",
       async (c) => {
         const auth = await requireAdmin(ctx, c);
-        const node = await nodeInput(() => addNode(ctx.database.db, c.body));
-        await audit(ctx.database.db, {
-          action: "admin.node_added",
-          actorId: auth.userId,
-          target: node.id,
-          ip: c.ip,
-        });
+        const node = await addNode(ctx.database.db, c.body, { userId: auth.userId, ip: c.ip, via: "api" });
         c.set.status = 201;
         return { id: node.id, name: node.name, url: node.url, state: node.state };
       },
@@ -74,12 +60,10 @@ export const adminRoutes = (ctx: AppContext, lifecycle: Lifecycle) => (app: ApiB
         throw new ApiError(404, "not_found", "No such node action.");
       const node = await findNode(ctx.database.db, c.params.id);
       if (!node) throw new ApiError(404, "not_found", "No such node.");
-      await setNodeState(ctx.database.db, node.id, action === "drain" ? "draining" : "active");
-      await audit(ctx.database.db, {
-        action: `admin.node_${action}`,
-        actorId: auth.userId,
-        target: node.id,
+      await setNodeState(ctx.database.db, node.id, action === "drain" ? "draining" : "active", {
+        userId: auth.userId,
         ip: c.ip,
+        via: "api",
       });
       return { id: node.id, state: action === "drain" ? "draining" : "active" };
     })
@@ -87,12 +71,10 @@ export const adminRoutes = (ctx: AppContext, lifecycle: Lifecycle) => (app: ApiB
       const auth = await requireAdmin(ctx, c);
       const node = await findNode(ctx.database.db, c.params.id);
       if (!node) throw new ApiError(404, "not_found", "No such node.");
-      await nodeInput(() => removeNode(ctx.database.db, node.id, c.query.force === "true"));
-      await audit(ctx.database.db, {
-        action: "admin.node_removed",
-        actorId: auth.userId,
-        target: node.id,
+      await removeNode(ctx.database.db, node.id, c.query.force === "true", {
+        userId: auth.userId,
         ip: c.ip,
+        via: "api",
       });
       c.set.status = 204;
       return "";

@@ -1,7 +1,6 @@
 // Admin API for invite links: POST mints one (the token and link are in this answer only), GET lists
 // them (never a token), DELETE revokes a pending one. The console and `clawfleet invites` do the same.
 import { t } from "elysia";
-import { audit } from "../audit.ts";
 import { createInvite, inviteUrl, listInvites, revokeInvite } from "../auth/invites.ts";
 import type { AppContext } from "../context.ts";
 import { requireAdmin } from "./admin.ts";
@@ -14,17 +13,11 @@ export const adminInvitesRoutes = (ctx: AppContext) => (app: ApiBase) =>
       "/admin/invites",
       async (c) => {
         const auth = await requireAdmin(ctx, c);
-        const invite = await createInvite(ctx.database.db, {
-          createdBy: auth.userId,
-          email: c.body?.email ?? null,
-          expiresInDays: c.body?.expires_in_days,
-        });
-        await audit(ctx.database.db, {
-          action: "admin.invite_created",
-          actorId: auth.userId,
-          target: invite.id,
-          ip: c.ip,
-        });
+        const invite = await createInvite(
+          ctx.database.db,
+          { email: c.body?.email ?? null, expiresInDays: c.body?.expires_in_days },
+          { userId: auth.userId, ip: c.ip, via: "api" },
+        );
         c.set.status = 201;
         return { ...invite, url: inviteUrl(ctx.config.publicUrl ?? c.origin, invite.token) };
       },
@@ -44,15 +37,11 @@ export const adminInvitesRoutes = (ctx: AppContext) => (app: ApiBase) =>
     })
     .delete("/admin/invites/:id", async (c) => {
       const auth = await requireAdmin(ctx, c);
-      if (!(await revokeInvite(ctx.database.db, c.params.id))) {
+      if (
+        !(await revokeInvite(ctx.database.db, c.params.id, { userId: auth.userId, ip: c.ip, via: "api" }))
+      ) {
         throw new ApiError(404, "not_found", "No pending invite with this id.");
       }
-      await audit(ctx.database.db, {
-        action: "admin.invite_revoked",
-        actorId: auth.userId,
-        target: c.params.id,
-        ip: c.ip,
-      });
       c.set.status = 204;
       return "";
     });

@@ -3,16 +3,16 @@ import { logIn } from "../auth/login.ts";
 import { toPublicUser } from "../auth/users.ts";
 import type { AppContext } from "../context.ts";
 import type { ApiBase } from "./api_base.ts";
-import { viaAuthService } from "./auth_errors.ts";
 import { issueTokens } from "./auth_session_issue.ts";
 
 export const authLogin = (ctx: AppContext) => (app: ApiBase) =>
   app.post(
     "/auth/login",
     async (c) => {
-      const { user, session } = await viaAuthService(() =>
-        logIn(ctx, c.body, { ip: c.ip, userAgent: c.request.headers.get("user-agent") }),
-      );
+      const { user, session } = await logIn(ctx, c.body, {
+        ip: c.ip,
+        userAgent: c.request.headers.get("user-agent"),
+      });
       return { user: toPublicUser(user), ...(await issueTokens(ctx, c, session)) };
     },
     { body: t.Object({ email: t.String({ maxLength: 320 }), password: t.String({ maxLength: 4096 }) }) },

@@ -2,19 +2,16 @@ import { t } from "elysia";
 import { changePassword } from "../auth/account.ts";
 import type { AppContext } from "../context.ts";
 import { type ApiBase, requireUser } from "./api_base.ts";
-import { viaAuthService } from "./auth_errors.ts";
 
 export const authPassword = (ctx: AppContext) => (app: ApiBase) =>
   app.post(
     "/auth/password",
     async (c) => {
       const auth = await requireUser(ctx, c);
-      await viaAuthService(() =>
-        changePassword(
-          ctx,
-          { ...auth, ip: c.ip },
-          { currentPassword: c.body.current_password, newPassword: c.body.new_password },
-        ),
+      await changePassword(
+        ctx,
+        { ...auth, ip: c.ip },
+        { currentPassword: c.body.current_password, newPassword: c.body.new_password },
       );
       c.set.status = 204;
       return "";

@@ -1,7 +1,6 @@
 import { listSessions, revokeSession } from "../auth/account.ts";
 import type { AppContext } from "../context.ts";
 import { type ApiBase, requireUser } from "./api_base.ts";
-import { viaAuthService } from "./auth_errors.ts";
 
 export const authSessionsRoutes = (ctx: AppContext) => (app: ApiBase) =>
   app
@@ -11,7 +10,7 @@ export const authSessionsRoutes = (ctx: AppContext) => (app: ApiBase) =>
     })
     .delete("/auth/sessions/:id", async (c) => {
       const auth = await requireUser(ctx, c);
-      await viaAuthService(() => revokeSession(ctx, { ...auth, ip: c.ip }, c.params.id));
+      await revokeSession(ctx, { ...auth, ip: c.ip }, c.params.id);
       c.set.status = 204;
       return "";
     });

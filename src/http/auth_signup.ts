@@ -3,16 +3,16 @@ import { signUp } from "../auth/signup.ts";
 import { toPublicUser } from "../auth/users.ts";
 import type { AppContext } from "../context.ts";
 import type { ApiBase } from "./api_base.ts";
-import { viaAuthService } from "./auth_errors.ts";
 import { issueTokens } from "./auth_session_issue.ts";
 
 export const authSignup = (ctx: AppContext) => (app: ApiBase) =>
   app.post(
     "/auth/signup",
     async (c) => {
-      const { user, session } = await viaAuthService(() =>
-        signUp(ctx, c.body, { ip: c.ip, userAgent: c.request.headers.get("user-agent") }),
-      );
+      const { user, session } = await signUp(ctx, c.body, {
+        ip: c.ip,
+        userAgent: c.request.headers.get("user-agent"),
+      });
       c.set.status = 201;
       return { user: toPublicUser(user), ...(await issueTokens(ctx, c, session)) };
     },

@@ -1,12 +1,6 @@
 import { t } from "elysia";
-import { audit } from "../audit.ts";
 import type { AppContext } from "../context.ts";
-import {
-  addCredential,
-  CredentialInputError,
-  deleteCredential,
-  listCredentials,
-} from "../secrets/credentials.ts";
+import { addCredential, deleteCredential, listCredentials } from "../secrets/credentials.ts";
 import { type ApiBase, requireUser } from "./api_base.ts";
 import { ApiError } from "./errors.ts";
 
@@ -20,27 +14,16 @@ export const credentialsRoutes = (ctx: AppContext) => (app: ApiBase) =>
       "/credentials",
       async (c) => {
         const auth = await requireUser(ctx, c);
-        try {
-          const { credential, replaced } = await addCredential(
-            ctx.database.db,
-            ctx.keyring,
-            auth.userId,
-            c.body.provider,
-            c.body.key,
-          );
-          await audit(ctx.database.db, {
-            action: replaced ? "credential.replaced" : "credential.added",
-            userId: auth.userId,
-            target: credential.id,
-            detail: { provider: credential.provider },
-            ip: c.ip,
-          });
-          c.set.status = 201;
-          return { credential, replaced };
-        } catch (error) {
-          if (error instanceof CredentialInputError) throw new ApiError(400, error.code, error.message);
-          throw error;
-        }
+        const { credential, replaced } = await addCredential(
+          ctx.database.db,
+          ctx.keyring,
+          auth.userId,
+          c.body.provider,
+          c.body.key,
+          { ip: c.ip, via: "api" },
+        );
+        c.set.status = 201;
+        return { credential, replaced };
       },
       {
         body: t.Object({
@@ -52,15 +35,9 @@ export const credentialsRoutes = (ctx: AppContext) => (app: ApiBase) =>
     )
     .delete("/credentials/:id", async (c) => {
       const auth = await requireUser(ctx, c);
-      if (!(await deleteCredential(ctx.database.db, auth.userId, c.params.id))) {
+      if (!(await deleteCredential(ctx.database.db, auth.userId, c.params.id, { ip: c.ip, via: "api" }))) {
         throw new ApiError(404, "not_found", "No such key.");
       }
-      await audit(ctx.database.db, {
-        action: "credential.deleted",
-        userId: auth.userId,
-        target: c.params.id,
-        ip: c.ip,
-      });
       c.set.status = 204;
       return "";
     });

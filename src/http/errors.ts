@@ -32,9 +32,13 @@ function jsonError(status: number, code: string, message: string, headers: Recor
   });
 }
 
+export function userErrorResponse(error: UserError): Response {
+  return jsonError(error.status, error.code, error.message, error.headers);
+}
+
 export function errorHandler(log: Logger) {
   return new Elysia({ name: "error-handler" }).onError({ as: "global" }, ({ code, error, request }) => {
-    if (error instanceof UserError) return jsonError(error.status, error.code, error.message, error.headers);
+    if (error instanceof UserError) return userErrorResponse(error);
     switch (code) {
       case "VALIDATION":
         return jsonError(400, "invalid_request", "The request body or parameters are not valid.");

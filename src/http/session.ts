@@ -1,5 +1,5 @@
 import type { AppContext } from "../context.ts";
-import { type Lifecycle, LifecycleError } from "../sessions/lifecycle.ts";
+import type { Lifecycle } from "../sessions/lifecycle.ts";
 import { getSessionView } from "../sessions/sessions_repo.ts";
 import type { SessionAction } from "../sessions/state_machine.ts";
 import { type ApiBase, requireUser } from "./api_base.ts";
@@ -45,12 +45,7 @@ export const sessionRoutes = (ctx: AppContext, lifecycle: Lifecycle) => (app: Ap
       const action = c.params.action as SessionAction;
       if (!ACTIONS.has(action)) throw new ApiError(404, "not_found", "No such session action.");
       const auth = await requireUser(ctx, c);
-      try {
-        await lifecycle.request(auth.userId, action, c.ip);
-      } catch (error) {
-        if (error instanceof LifecycleError) throw new ApiError(error.status, error.code, error.message);
-        throw error;
-      }
+      await lifecycle.request(auth.userId, action, c.ip);
       c.set.status = 202;
       return sessionView(ctx, auth.userId);
     });

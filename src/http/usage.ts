@@ -18,7 +18,7 @@ export const usageRoutes = (ctx: AppContext, lifecycle: Lifecycle) => (app: ApiB
     if (session?.nodeId && (session.state === "running" || session.state === "frozen")) {
       const node = await getNode(ctx.database.db, session.nodeId);
       const stats = node
-        ? await lifecycle
+        ? await lifecycle.fleet
             .agentFor(node)
             .stats(session.id)
             .catch(() => null)

@@ -2,6 +2,7 @@
 // the console's access cookie; Origin checked), make sure their container runs (a frozen one is
 // restored on connect), then relay to the node's agent over its signed, pinned WSS.
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
+import { MAX_FRAME, WsRelay } from "../../common/ws_relay.ts";
 import { accessTokenSigner } from "../auth/access_tokens.ts";
 import { ACCESS_COOKIE } from "../auth/cookies.ts";
 import { expectedOrigin } from "../auth/csrf.ts";
@@ -13,7 +14,7 @@ import { errorBody } from "../http/errors.ts";
 import type { Lifecycle } from "../sessions/lifecycle.ts";
 import { getSessionView, touchActivity } from "../sessions/sessions_repo.ts";
 import { OpenSockets } from "./open_sockets.ts";
-import { type Frame, WsRelay } from "./ws_relay.ts";
+import { SocketLimits } from "./socket_limits.ts";
 
 export const SESSION_WS_PATHS: Record<string, "gateway" | "terminal"> = {
   "/api/v1/session/gateway": "gateway",
@@ -24,6 +25,7 @@ export type ProxyMetrics = { open: number; total: number; bytesIn: number; bytes
 
 type Data = {
   kind: "gateway" | "terminal";
+  userId: string;
   sessionId: string;
   nodeId: string;
   relay?: WsRelay;
@@ -31,11 +33,10 @@ type Data = {
   unregister?: () => void;
 };
 
-function reject(status: number, code: string, message: string) {
-  return new Response(JSON.stringify(errorBody(code, message)), {
-    status,
-    headers: { "content-type": "application/json; charset=utf-8" },
-  });
+function reject(status: number, code: string, message: string, retryAfterSeconds?: number) {
+  const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8" };
+  if (retryAfterSeconds !== undefined) headers["retry-after"] = String(retryAfterSeconds);
+  return new Response(JSON.stringify(errorBody(code, message)), { status, headers });
 }
 
 function cookie(request: Request, name: string): string | null {
@@ -56,6 +57,7 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle, sock
   const tokens = accessTokenSigner(ctx.auth.keys.accessTokenSecret);
   const metrics: ProxyMetrics = { open: 0, total: 0, bytesIn: 0, bytesOut: 0 };
   const ACTIVITY_EVERY_MS = 30_000;
+  const limits = new SocketLimits();
 
   async function upgrade(
     request: Request,
@@ -88,65 +90,46 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle, sock
     if (session?.state !== "running" || !session.nodeId) {
       return reject(409, "not_running", "Your container is not running. Spawn it first.");
     }
+    const refused = limits.acquire(auth.userId);
+    if (refused) return reject(429, "too_many_sockets", refused.message, refused.retryAfterSeconds);
     const signIn = { userId: auth.userId, signInId: auth.sessionId, checkedAt };
-    const data: Data = { kind, sessionId: session.id, nodeId: session.nodeId, signIn };
+    const data: Data = { kind, userId: auth.userId, sessionId: session.id, nodeId: session.nodeId, signIn };
     if (server.upgrade(request, { data })) return undefined;
+    limits.release(auth.userId);
     return reject(400, "upgrade_failed", "Expected a WebSocket upgrade.");
   }
 
   const open = new Set<ServerWebSocket<Data>>();
   const handlers: WebSocketHandler<Data> = {
-    maxPayloadLength: 4 * 1024 * 1024,
-    async open(ws: ServerWebSocket<Data>) {
+    maxPayloadLength: MAX_FRAME,
+    open(ws: ServerWebSocket<Data>) {
       open.add(ws);
       ws.data.unregister = sockets.register(ws.data.signIn, ws.data.signIn.checkedAt, () =>
-        ws.close(1008, "signed out"),
+        ws.data.relay ? ws.data.relay.shut(1008, "signed out") : ws.close(1008, "signed out"),
       );
       metrics.open++;
       metrics.total++;
-      const node = await getNode(ctx.database.db, ws.data.nodeId);
-      if (!node) {
-        ws.close(1011, "node gone");
-        return;
-      }
       let lastTouch = 0;
-      let upstream: WebSocket;
-      try {
-        upstream = await lifecycle.agentFor(node).connect(ws.data.sessionId, ws.data.kind);
-      } catch (error) {
-        ctx.log.warn("could not reach the agent for a session socket", { error });
-        metrics.open--;
-        ws.close(1011, "node unreachable");
-        return;
-      }
-      const relay = new WsRelay(ws as ServerWebSocket<unknown>, upstream, {
-        maxBufferedBytes: 16 * 1024 * 1024,
+      // Made before the agent is reached, so the browser's first frames wait in the relay's bounded,
+      // back-pressured queue rather than in a list of our own.
+      const relay = new WsRelay(ws as ServerWebSocket<unknown>, {
         onActivity: () => {
           const now = Date.now();
           if (now - lastTouch < ACTIVITY_EVERY_MS) return;
           lastTouch = now;
           void touchActivity(ctx.database.db, ws.data.sessionId).catch(() => {});
         },
-        onClose: () => {
+        onEnd: () => {
           metrics.open--;
           metrics.bytesIn += relay.bytesIn;
           metrics.bytesOut += relay.bytesOut;
         },
       });
       ws.data.relay = relay;
-      if (ws.readyState !== WebSocket.OPEN) relay.clientClosed(1000, "");
-      for (const frame of pendingBeforeOpen.get(ws) ?? []) relay.fromClient(frame);
-      pendingBeforeOpen.delete(ws);
+      void connectUpstream(ws, relay);
     },
     message(ws, message) {
-      const frame: Frame = typeof message === "string" ? message : new Uint8Array(message);
-      if (ws.data.relay) ws.data.relay.fromClient(frame);
-      else {
-        // `open` is async (node lookup): keep the browser's first messages in order meanwhile.
-        const queue = pendingBeforeOpen.get(ws) ?? [];
-        queue.push(frame);
-        pendingBeforeOpen.set(ws, queue);
-      }
+      ws.data.relay?.message(typeof message === "string" ? message : new Uint8Array(message));
     },
     drain(ws) {
       ws.data.relay?.drain();
@@ -154,14 +137,24 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle, sock
     close(ws, code, reason) {
       open.delete(ws);
       ws.data.unregister?.();
-      pendingBeforeOpen.delete(ws);
-      ws.data.relay?.clientClosed(code, reason);
+      limits.release(ws.data.userId);
+      ws.data.relay?.close(code, reason);
     },
   };
-  const pendingBeforeOpen = new WeakMap<ServerWebSocket<Data>, Frame[]>();
+
+  async function connectUpstream(ws: ServerWebSocket<Data>, relay: WsRelay) {
+    try {
+      const node = await getNode(ctx.database.db, ws.data.nodeId);
+      if (!node) return relay.fail("node gone");
+      relay.attach(await lifecycle.fleet.agentFor(node).connect(ws.data.sessionId, ws.data.kind));
+    } catch (error) {
+      ctx.log.warn("could not reach the agent for a session socket", { error });
+      relay.fail("node unreachable");
+    }
+  }
 
   function closeAll(code: number, reason: string) {
-    for (const ws of open) ws.close(code, reason);
+    for (const ws of open) ws.data.relay?.shut(code, reason);
   }
 
   return { upgrade, handlers, metrics, closeAll };

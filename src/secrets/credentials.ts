@@ -2,21 +2,20 @@
 // ciphertext: listing yields previews, and decryption lives only in spawn_secrets.ts.
 import { and, asc, eq } from "drizzle-orm";
 import type { Provider } from "../../common/providers.ts";
+import { type Actor, audit } from "../audit.ts";
 import type { Db } from "../db/client.ts";
 import { asUser, isUuid } from "../db/rls.ts";
 import { credentials } from "../db/schema.ts";
+import { UserError } from "../errors.ts";
 import { seal } from "./aead.ts";
 import type { MasterKeyring } from "./master_keys.ts";
 import { checkKey, keyPreview } from "./providers.ts";
 
 export type CredentialSummary = { id: string; provider: Provider; key_preview: string; created_at: string };
 
-export class CredentialInputError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+export class CredentialInputError extends UserError {
+  constructor(code: string, message: string) {
+    super(400, code, message);
   }
 }
 
@@ -38,6 +37,7 @@ export async function addCredential(
   userId: string,
   provider: string,
   rawKey: string,
+  actor: Actor = {},
 ): Promise<{ credential: CredentialSummary; replaced: boolean }> {
   const key = rawKey.trim();
   const problem = checkKey(provider, key);
@@ -45,7 +45,7 @@ export async function addCredential(
   const p = provider as Provider;
   const id = crypto.randomUUID();
   const sealed = await seal(keyring.newest, key, { userId, provider: p, rowId: id });
-  return asUser(db, userId, async (tx) => {
+  const result = await asUser(db, userId, async (tx) => {
     const removed = await tx
       .delete(credentials)
       .where(and(eq(credentials.userId, userId), eq(credentials.provider, p)))
@@ -65,6 +65,14 @@ export async function addCredential(
     if (!row) throw new Error("credential insert returned nothing");
     return { credential: summary(row), replaced: removed.length > 0 };
   });
+  await audit(db, {
+    action: result.replaced ? "credential.replaced" : "credential.added",
+    userId,
+    target: result.credential.id,
+    detail: { provider: p, ...(actor.via ? { via: actor.via } : {}) },
+    ip: actor.ip ?? null,
+  });
+  return result;
 }
 
 export function listCredentials(db: Db, userId: string): Promise<CredentialSummary[]> {
@@ -84,10 +92,23 @@ export function listCredentials(db: Db, userId: string): Promise<CredentialSumma
 }
 
 /** False when there is no such key for this user (someone else's id looks exactly the same). */
-export async function deleteCredential(db: Db, userId: string, id: string): Promise<boolean> {
+export async function deleteCredential(
+  db: Db,
+  userId: string,
+  id: string,
+  actor: Actor = {},
+): Promise<boolean> {
   if (!isUuid(id)) return false;
   const removed = await asUser(db, userId, (tx) =>
     tx.delete(credentials).where(eq(credentials.id, id)).returning({ id: credentials.id }),
   );
-  return removed.length > 0;
+  if (removed.length === 0) return false;
+  await audit(db, {
+    action: "credential.deleted",
+    userId,
+    target: id,
+    ip: actor.ip ?? null,
+    ...(actor.via ? { detail: { via: actor.via } } : {}),
+  });
+  return true;
 }

@@ -3,98 +3,61 @@
 // transaction. Every write after an agent call is conditional on the session's generation.
 import { eq } from "drizzle-orm";
 import { AgentRequestError } from "../../agent/api/client.ts";
+import type { ContainerStatus } from "../../agent/api/contract.ts";
 import type { Logger } from "../../common/log.ts";
 import { audit } from "../audit.ts";
 import type { Db } from "../db/client.ts";
 import { agentSessions } from "../db/schema.ts";
-import type { AgentConnector, AgentContainer, NodeAgent } from "../fleet/agent_port.ts";
-import { getNode, listNodes, type NodeRow, recordHealth } from "../fleet/nodes.ts";
-import { FleetFullError, type NodeLoad, pickNode } from "../fleet/scheduler.ts";
-import {
-  activeSessions,
-  getSessionById,
-  patchIfCurrent,
-  planFor,
-  type SessionRow,
-  withUserSession,
-} from "./sessions_repo.ts";
-import { decide, type SessionAction, type SpawnStep } from "./state_machine.ts";
+import { UserError } from "../errors.ts";
+import type { AgentContainer } from "../fleet/agent_port.ts";
+import type { Fleet } from "../fleet/fleet.ts";
+import type { NodeRow } from "../fleet/nodes.ts";
+import { FleetFullError } from "../fleet/scheduler.ts";
+import { applyEvent, getSessionById, planFor, type SessionRow, withUserSession } from "./sessions_repo.ts";
+import { type SessionAction, type SpawnStep, transition } from "./state_machine.ts";
 import { recordSpawn } from "./usage.ts";
 
-export class LifecycleError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** A container action refused (a UserError: the API and console word it in their one place). */
+export class LifecycleError extends UserError {}
 
 export type LifecycleDeps = {
   db: Db;
   log: Logger;
-  connect: AgentConnector;
+  fleet: Fleet;
   /** The one place keys are decrypted: provider → key, for this spawn request only. */
   secretsFor(userId: string): Promise<Record<string, string>>;
   defaultTemplate: string;
 };
 
-const STATUS_STEP: Record<string, SpawnStep> = {
+/** The spawn step the console shows for each status the agent reports while it starts a container. */
+const STATUS_STEP: Partial<Record<ContainerStatus, Exclude<SpawnStep, "ready">>> = {
   creating: "creating",
-  created: "starting",
   starting: "starting",
   waiting: "waiting for the gateway",
-  running: "waiting for the gateway",
-  ready: "ready",
 };
 
 export class Lifecycle {
   private readonly spawning = new Set<string>();
-  constructor(private readonly deps: LifecycleDeps) {}
-
-  agentFor(node: Pick<NodeRow, "id" | "url" | "fingerprint"> & Partial<NodeRow>): NodeAgent {
-    const { id, url, fingerprint, name, secretKeyId, secretNonce, secretCiphertext } = node;
-    return this.deps.connect({ id, url, fingerprint, name, secretKeyId, secretNonce, secretCiphertext });
-  }
-
-  private async nodeById(id: string | null): Promise<NodeRow | null> {
-    return id ? getNode(this.deps.db, id) : null;
+  /** The agents, node loads and placement this lifecycle works with. */
+  readonly fleet: Fleet;
+  constructor(private readonly deps: LifecycleDeps) {
+    this.fleet = deps.fleet;
   }
 
   /** A user's action: returns the state to answer 202 with; the work continues in the background. */
   async request(userId: string, action: SessionAction, ip: string | null): Promise<SessionRow> {
     const { row, previous } = await withUserSession(this.deps.db, userId, async (current, tx) => {
-      const decision = decide(action, current.state);
-      if (decision.kind === "refuse") throw new LifecycleError(409, "invalid_state", decision.message);
-      if (decision.kind === "already") return { row: current, previous: null };
-      const patch: Partial<SessionRow> =
-        action === "spawn"
-          ? {
-              state: "spawning",
-              progress: "scheduled",
-              failureReason: null,
-              generation: current.generation + 1,
-            }
-          : action === "kill"
-            ? {
-                state: "none",
-                progress: null,
-                failureReason: null,
-                nodeId: null,
-                dockerId: null,
-                generation: current.generation + 1,
-              }
-            : {};
-      if (action === "spawn" || action === "kill") {
-        const [updated] = await tx
-          .update(agentSessions)
-          .set({ ...patch, updatedAt: new Date(), lastActivityAt: new Date() })
-          .where(eq(agentSessions.id, current.id))
-          .returning();
-        return { row: updated ?? current, previous: current };
-      }
-      return { row: current, previous: current };
+      const next = transition(current, { type: action });
+      if (next.kind === "refuse") throw new LifecycleError(409, "invalid_state", next.message);
+      if (next.kind === "already") return { row: current, previous: null };
+      // Freeze and restore are written once the agent has done them (pauseOrResume).
+      if (action === "freeze" || action === "restore") return { row: current, previous: current };
+      const [updated] = await tx
+        .update(agentSessions)
+        .set({ ...next.patch, updatedAt: new Date(), lastActivityAt: new Date() })
+        .where(eq(agentSessions.id, current.id))
+        .returning();
+      return { row: updated ?? current, previous: current };
     });
     if (!previous) return row;
     await audit(this.deps.db, { action: `session.${action}`, userId, target: row.id, ip });
@@ -113,10 +76,10 @@ export class Lifecycle {
   }
 
   private async pauseOrResume(row: SessionRow, action: "freeze" | "restore"): Promise<SessionRow> {
-    const node = await this.nodeById(row.nodeId);
-    if (!node)
+    const found = await this.deps.fleet.agentForNode(row.nodeId);
+    if (!found)
       throw new LifecycleError(409, "no_node", "The container's node is gone. Kill it and spawn again.");
-    const agent = this.agentFor(node);
+    const { agent } = found;
     try {
       if (action === "freeze") await agent.freeze(row.id);
       else await agent.restore(row.id);
@@ -128,16 +91,15 @@ export class Lifecycle {
         "The node could not do that right now. Try again shortly.",
       );
     }
-    const state = action === "freeze" ? "frozen" : "running";
-    await patchIfCurrent(this.deps.db, row.id, row.generation, { state });
-    return { ...row, state };
+    await applyEvent(this.deps.db, row, { type: action });
+    return { ...row, state: action === "freeze" ? "frozen" : "running" };
   }
 
   private async removeQuietly(nodeId: string | null, sessionId: string) {
-    const node = await this.nodeById(nodeId);
-    if (!node) return;
+    const found = await this.deps.fleet.agentForNode(nodeId);
+    if (!found) return;
     try {
-      await this.agentFor(node).remove(sessionId);
+      await found.agent.remove(sessionId);
     } catch (error) {
       // The reconciler removes what is left once the node answers again.
       this.deps.log.warn("container removal deferred", { session: sessionId, error });
@@ -160,28 +122,22 @@ export class Lifecycle {
 
   private async spawn(row: SessionRow): Promise<void> {
     const { db, log } = this.deps;
-    const step = (progress: SpawnStep, extra: Parameters<typeof patchIfCurrent>[3] = {}) =>
-      patchIfCurrent(db, row.id, row.generation, { progress, ...extra });
-    const fail = async (reason: string) => {
-      await patchIfCurrent(db, row.id, row.generation, {
-        state: "failed",
-        progress: null,
-        failureReason: reason,
-      });
-    };
+    const step = (progress: Exclude<SpawnStep, "ready">, nodeId?: string) =>
+      applyEvent(db, row, { type: "progress", step: progress, nodeId });
+    const fail = (reason: string) => applyEvent(db, row, { type: "fail", reason });
 
     const plan = await planFor(db, row.userId);
     if (!plan) return;
     let node: NodeRow;
     try {
-      node = (await this.nodeById(row.nodeId)) ?? (await this.schedule(plan));
+      node = (await this.deps.fleet.agentForNode(row.nodeId))?.node ?? (await this.deps.fleet.place(plan));
     } catch (error) {
       await fail(error instanceof FleetFullError ? error.message : "No node could take the container.");
       return;
     }
-    if (!(await step("creating", { nodeId: node.id }))) return;
+    if (!(await step("creating", node.id))) return;
 
-    const agent = this.agentFor(node);
+    const agent = this.deps.fleet.agentFor(node);
     let secrets: Record<string, string>;
     try {
       secrets = await this.deps.secretsFor(row.userId);
@@ -194,7 +150,7 @@ export class Lifecycle {
     const watcher = setInterval(async () => {
       const seen = await agent.get(row.id).catch(() => null);
       const next = seen ? STATUS_STEP[seen.status] : undefined;
-      if (next && next !== lastStep && next !== "ready") {
+      if (next && next !== lastStep) {
         lastStep = next;
         await step(next);
       }
@@ -231,11 +187,10 @@ export class Lifecycle {
       secrets = {};
     }
     clearInterval(watcher);
-    const landed = await patchIfCurrent(db, row.id, row.generation, {
-      state: "running",
-      progress: "ready",
-      dockerId: container.dockerId,
+    const landed = await applyEvent(db, row, {
+      type: "ready",
       nodeId: node.id,
+      dockerId: container.dockerId,
     });
     if (!landed) {
       // Killed (or respawned) while we were starting it: what we started is not wanted any more.
@@ -245,37 +200,5 @@ export class Lifecycle {
     }
     await recordSpawn(db, plan.id);
     log.info("container running", { session: row.id, node: node.id });
-  }
-
-  async nodeLoads(): Promise<NodeLoad[]> {
-    const [all, sessions] = await Promise.all([listNodes(this.deps.db), activeSessions(this.deps.db)]);
-    return all.map((n) => {
-      const mine = sessions.filter((s) => s.session.nodeId === n.id);
-      return {
-        id: n.id,
-        state: n.state,
-        capacity: n.capacity ?? { cpuMillis: 0, memoryMb: 0, containers: 0 },
-        used: {
-          cpuMillis: mine.reduce((a, s) => a + s.plan.cpuMillis, 0),
-          memoryMb: mine.reduce((a, s) => a + s.plan.memoryMb, 0),
-          containers: mine.length,
-        },
-      };
-    });
-  }
-
-  private async schedule(plan: { cpuMillis: number; memoryMb: number }): Promise<NodeRow> {
-    // A node registered since the last health check has no capacity on record yet: ask it now.
-    for (const node of await listNodes(this.deps.db)) {
-      if (node.state !== "active" || node.capacity) continue;
-      const health = await this.agentFor(node)
-        .health()
-        .catch(() => null);
-      if (health) await recordHealth(this.deps.db, node.id, health);
-    }
-    const chosen = pickNode(await this.nodeLoads(), plan);
-    const node = await this.nodeById(chosen.id);
-    if (!node) throw new FleetFullError();
-    return node;
   }
 }

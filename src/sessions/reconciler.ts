@@ -10,7 +10,7 @@ import type { Logger } from "../../common/log.ts";
 import type { Db } from "../db/client.ts";
 import { listNodes, recordHealth } from "../fleet/nodes.ts";
 import type { Lifecycle } from "./lifecycle.ts";
-import { activeSessions, patchIfCurrent } from "./sessions_repo.ts";
+import { activeSessions, applyEvent } from "./sessions_repo.ts";
 import { recordRunning } from "./usage.ts";
 
 export type ReconcilerOptions = { staleSpawnMs: number; spawnTimeoutMs: number; tickSeconds: number };
@@ -28,7 +28,7 @@ export async function reconcileOnce(
 
   log.debug("reconcile tick", { nodes: nodes.length, sessions: sessions.length });
   for (const node of nodes) {
-    const agent = lifecycle.agentFor(node);
+    const agent = lifecycle.fleet.agentFor(node);
     let containers: Awaited<ReturnType<typeof agent.list>>;
     try {
       await recordHealth(db, node.id, await agent.health());
@@ -53,9 +53,9 @@ export async function reconcileOnce(
       const container = containers.find((c) => c.sessionId === session.id);
       if (session.state === "spawning") continue;
       if (!container) {
-        await patchIfCurrent(db, session.id, session.generation, {
-          state: "failed",
-          failureReason: "The container was lost on its node. Spawn a new one.",
+        await applyEvent(db, session, {
+          type: "fail",
+          reason: "The container was lost on its node. Spawn a new one.",
         });
         continue;
       }
@@ -77,10 +77,9 @@ export async function reconcileOnce(
   for (const { session } of sessions) {
     if (session.state !== "spawning" || lifecycle.isSpawningHere(session)) continue;
     if (now - session.lastActivityAt.getTime() > opts.spawnTimeoutMs) {
-      await patchIfCurrent(db, session.id, session.generation, {
-        state: "failed",
-        progress: null,
-        failureReason: "The container could not be started in time. Spawn it again.",
+      await applyEvent(db, session, {
+        type: "fail",
+        reason: "The container could not be started in time. Spawn it again.",
       });
       continue;
     }

@@ -5,11 +5,9 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { asSystem, asUser } from "../db/rls.ts";
 import { agentSessions, nodes, plans, type SessionState, users } from "../db/schema.ts";
+import { type SessionEvent, type SessionPatch, transition } from "./state_machine.ts";
 
 export type SessionRow = typeof agentSessions.$inferSelect;
-export type SessionPatch = Partial<
-  Pick<SessionRow, "state" | "progress" | "failureReason" | "nodeId" | "dockerId">
->;
 
 export const ACTIVE_STATES: SessionState[] = ["spawning", "running", "frozen"];
 
@@ -68,6 +66,16 @@ export async function patchIfCurrent(
       .returning({ id: agentSessions.id }),
   );
   return updated.length > 0;
+}
+
+/**
+ * Writes what `event` makes of `row` (state_machine.ts), if nobody moved the session on since the row
+ * was read. False when the event changes nothing, is refused, or came too late.
+ */
+export async function applyEvent(db: Db, row: SessionRow, event: SessionEvent): Promise<boolean> {
+  const next = transition(row, event);
+  if (next.kind !== "patch") return false;
+  return patchIfCurrent(db, row.id, row.generation, next.patch);
 }
 
 export async function getSessionById(db: Db, id: string): Promise<SessionRow | null> {

@@ -3,8 +3,10 @@ import { copyFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AgentClient, AgentRequestError, PinMismatchError } from "../../agent/api/client.ts";
 import { signRequest } from "../../agent/api/contract.ts";
+import { AGENT_API_VERSION, VERSION_HEADER } from "../../agent/api/route_table.ts";
 import { loadAgentConfig } from "../../agent/config.ts";
 import { type RunningAgent, startAgent } from "../../agent/server.ts";
+import { ensureCertificate } from "../../agent/tls.ts";
 import { parseKeyring } from "../../common/keyring.ts";
 import { createLogger } from "../../common/log.ts";
 import {
@@ -45,7 +47,14 @@ describe("agent API", () => {
   });
 
   const raw = async (headers: Record<string, string>, path = "/v1/health", method = "GET", body?: string) =>
-    (await fetch(`${agent.url}${path}`, { ...insecure, method, headers, body })).status;
+    (
+      await fetch(`${agent.url}${path}`, {
+        ...insecure,
+        method,
+        headers: { [VERSION_HEADER]: AGENT_API_VERSION, ...headers },
+        body,
+      })
+    ).status;
 
   test("a correctly signed request is served", async () => {
     expect(
@@ -80,6 +89,37 @@ describe("agent API", () => {
     expect(joined).not.toContain(TEST_CLUSTER_SECRET.split(":")[1] ?? "never");
   });
 
+  test("the API version travels on every request: another version, or none, is a clear 400", async () => {
+    const key = keys[0] ?? { id: "", secret: new Uint8Array() };
+    for (const version of ["0", "2", undefined]) {
+      const headers: Record<string, string> = { ...(await signRequest(key, "GET", "/v1/health")) };
+      if (version !== undefined) headers[VERSION_HEADER] = version;
+      const response = await fetch(`${agent.url}/v1/health`, { ...insecure, headers });
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe("version_mismatch");
+      expect(body.error.message).toContain(`version ${AGENT_API_VERSION}`);
+    }
+    // And the client checks the agent's answer: a server that speaks no version is refused.
+    const impostor = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      tls: await ensureCertificate(agent.dataDir),
+      fetch: () => Response.json({ nodeId: "x" }),
+    });
+    try {
+      const client = new AgentClient({
+        url: `https://127.0.0.1:${impostor.port}`,
+        fingerprint: agent.fingerprint,
+        keys,
+      });
+      const error = (await client.health().catch((e: unknown) => e)) as AgentRequestError;
+      expect(error.code).toBe("version_mismatch");
+    } finally {
+      impostor.stop(true);
+    }
+  });
+
   test("the client refuses an agent whose certificate does not match the pin", async () => {
     const wrong = new AgentClient({ url: agent.url, fingerprint: "00".repeat(32), keys });
     await expect(wrong.health()).rejects.toBeInstanceOf(PinMismatchError);
@@ -94,7 +134,7 @@ describe("agent API", () => {
       { sessionId: "../../etc", template: "clawfleet-runtime", limits, secrets: {} },
       { sessionId, template: "clawfleet-runtime", limits, secrets: { evil: "x" } },
     ]) {
-      const error = await client.request("POST", "/v1/containers", body).catch((e) => e);
+      const error = await client.call("spawn", undefined, body as never).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(AgentRequestError);
       expect((error as AgentRequestError).status).toBe(400);
     }

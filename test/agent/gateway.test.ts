@@ -6,6 +6,7 @@ import { rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { AgentClient, type AgentRequestError } from "../../agent/api/client.ts";
 import { type ClusterKey, signRequest } from "../../agent/api/contract.ts";
+import { AGENT_API_VERSION, VERSION_HEADER } from "../../agent/api/route_table.ts";
 import type { RunningAgent } from "../../agent/server.ts";
 import { parseKeyring } from "../../common/keyring.ts";
 import { cleanupNode, dockerInspect, startTestAgent, TEST_CLUSTER_SECRET } from "../helpers/fleet.ts";
@@ -195,13 +196,14 @@ describe("the gateway WebSocket proxy", () => {
   test("a frozen container's gateway is refused with 409; an unknown session is 404", async () => {
     await client.freeze(sessionId);
     try {
-      const frozen = await client.request("GET", `/v1/containers/${sessionId}/gateway`).catch((e) => e);
+      const frozen = await client.call("gateway", sessionId).catch((e: unknown) => e);
       expect((frozen as AgentRequestError).status).toBe(426);
       // The upgrade request itself, signed, as the WebSocket client sends it: refused before upgrading.
       const path = `/v1/containers/${sessionId}/gateway`;
       const upgrade = await fetch(`${agent.url}${path}`, {
         headers: {
           ...(await signRequest(keys[0] as ClusterKey, "GET", path)),
+          [VERSION_HEADER]: AGENT_API_VERSION,
           connection: "Upgrade",
           upgrade: "websocket",
           "sec-websocket-version": "13",
@@ -220,9 +222,7 @@ describe("the gateway WebSocket proxy", () => {
     } finally {
       await client.restore(sessionId);
     }
-    const unknown = await client
-      .request("GET", `/v1/containers/${crypto.randomUUID()}/stats`)
-      .catch((e) => e);
+    const unknown = await client.call("stats", crypto.randomUUID()).catch((e: unknown) => e);
     expect((unknown as AgentRequestError).status).toBe(404);
     const ws = await open();
     ws.close();

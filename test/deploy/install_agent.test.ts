@@ -34,6 +34,7 @@ test("installs the binary, a 0600 env file, the systemd unit and the daemon sett
   expect(unit).toContain("ExecStart=/usr/local/bin/clawfleet-agent run");
   expect(unit).toContain("EnvironmentFile=/etc/clawfleet/agent.env");
   expect(unit).toContain("NoNewPrivileges=yes");
+  expect(unit).toMatch(/^MemoryMax=\d+[MG]$/m);
   const daemon = JSON.parse(readFileSync(join(root, "etc/docker/daemon.json"), "utf8"));
   expect(daemon).toMatchObject({
     "userns-remap": "default",

@@ -66,7 +66,7 @@ for (const driver of DRIVERS) {
       const [node] = await asSystem(server.ctx.database.db, (tx) =>
         tx.execute(sql`select * from nodes where name = ${name}`),
       ).then((r) => rowsOf<Record<string, unknown>>(r));
-      const health = await server.lifecycle
+      const health = await server.lifecycle.fleet
         .agentFor({
           id: String(node?.id),
           url: String(node?.url),

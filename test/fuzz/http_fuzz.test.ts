@@ -41,7 +41,7 @@ function junkValue(depth = 0): unknown {
     () => "x".repeat(Math.floor(random() * 5000)),
     () => "\u0000\u0001\ud800\uffff<script>alert(1)</script>'; drop table users; --",
     () => "../../../../etc/passwd",
-    () => "sk-ant-" + "A".repeat(Math.floor(random() * 300)),
+    () => `sk-ant-${"A".repeat(Math.floor(random() * 300))}`,
     () => crypto.randomUUID(),
     () => (depth < 3 ? Array.from({ length: Math.floor(random() * 5) }, () => junkValue(depth + 1)) : []),
     () =>

@@ -3,7 +3,6 @@
 import { desc } from "drizzle-orm";
 import { InvitesSection } from "../../../views/components/invites.tsx";
 import { AdminPage } from "../../../views/pages/admin.tsx";
-import { audit as auditEntry } from "../../audit.ts";
 import { createInvite, inviteUrl, listInvites, revokeInvite } from "../../auth/invites.ts";
 import type { AppContext } from "../../context.ts";
 import { asSystem } from "../../db/rls.ts";
@@ -23,7 +22,7 @@ export const adminPages = (ctx: AppContext, lifecycle: Lifecycle) => {
     const db = ctx.database.db;
     const [rows, loads, usage, audit, invites] = await Promise.all([
       listNodes(db),
-      lifecycle.nodeLoads(),
+      lifecycle.fleet.nodeLoads(),
       asSystem(db, (tx) =>
         tx.select().from(usageDaily).orderBy(desc(usageDaily.day), usageDaily.planId).limit(USAGE_ROWS),
       ),
@@ -73,17 +72,11 @@ export const adminPages = (ctx: AppContext, lifecycle: Lifecycle) => {
           const form = formFields(c.body);
           try {
             const days = /^\d{1,2}$/.test(form.days ?? "") ? Number(form.days) : Number.NaN;
-            const invite = await createInvite(ctx.database.db, {
-              createdBy: user.id,
-              email: form.email || null,
-              expiresInDays: days,
-            });
-            await auditEntry(ctx.database.db, {
-              action: "admin.invite_created",
-              actorId: user.id,
-              target: invite.id,
-              ip: c.ip,
-            });
+            const invite = await createInvite(
+              ctx.database.db,
+              { email: form.email || null, expiresInDays: days },
+              { userId: user.id, ip: c.ip, via: "console" },
+            );
             const link = inviteUrl(ctx.config.publicUrl ?? c.origin, invite.token);
             return html(await invitesAnswer(c.request, user, { link }));
           } catch (error) {
@@ -96,14 +89,11 @@ export const adminPages = (ctx: AppContext, lifecycle: Lifecycle) => {
       .post(
         "/admin/invites/:id/revoke",
         page(ctx, { access: "admin", mutation: true }, async (c, user) => {
-          if (await revokeInvite(ctx.database.db, c.params.id ?? "")) {
-            await auditEntry(ctx.database.db, {
-              action: "admin.invite_revoked",
-              actorId: user.id,
-              target: c.params.id ?? null,
-              ip: c.ip,
-            });
-          }
+          await revokeInvite(ctx.database.db, c.params.id ?? "", {
+            userId: user.id,
+            ip: c.ip,
+            via: "console",
+          });
           if (!isHtmx(c.request)) return redirect(c.request, "/admin");
           return html(await invitesAnswer(c.request, user));
         }),

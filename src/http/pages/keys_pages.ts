@@ -1,7 +1,6 @@
 // AI provider keys from the console, through the same credential service as the JSON API.
 
 import { KeysPage, KeysSection, PROVIDER_LABELS } from "../../../views/pages/keys.tsx";
-import { audit } from "../../audit.ts";
 import type { AppContext } from "../../context.ts";
 import { addCredential, deleteCredential, listCredentials } from "../../secrets/credentials.ts";
 import type { PageBase } from "./page_base.ts";
@@ -29,14 +28,8 @@ export const keysPages = (ctx: AppContext) => (app: PageBase) =>
             user.id,
             provider,
             form.key ?? "",
+            { ip: c.ip, via: "console" },
           );
-          await audit(ctx.database.db, {
-            action: replaced ? "credential.replaced" : "credential.added",
-            userId: user.id,
-            target: credential.id,
-            detail: { provider: credential.provider },
-            ip: c.ip,
-          });
           if (!isHtmx(c.request)) return redirect(c.request, "/keys");
           const label = PROVIDER_LABELS[credential.provider] ?? credential.provider;
           const notice = `${replaced ? "Replaced" : "Saved"} your ${label} key (${credential.key_preview}).`;
@@ -54,10 +47,9 @@ export const keysPages = (ctx: AppContext) => (app: PageBase) =>
       "/keys/:id/delete",
       page(ctx, { access: "user", mutation: true }, async (c, user) => {
         const id = c.params.id ?? "";
-        if (!(await deleteCredential(ctx.database.db, user.id, id))) {
+        if (!(await deleteCredential(ctx.database.db, user.id, id, { ip: c.ip, via: "console" }))) {
           throw new PageError(404, "That key no longer exists. Reload the page to see your keys.");
         }
-        await audit(ctx.database.db, { action: "credential.deleted", userId: user.id, target: id, ip: c.ip });
         if (!isHtmx(c.request)) return redirect(c.request, "/keys");
         const keys = await listCredentials(ctx.database.db, user.id);
         return html(KeysSection({ keys, csrf: user.csrf, notice: "Key deleted." }));

@@ -7,15 +7,12 @@ import type { ConsoleUser } from "../../../views/layout.tsx";
 import { ErrorPage } from "../../../views/pages/auth.tsx";
 import { render } from "../../../views/render.ts";
 import type { accessTokenSigner } from "../../auth/access_tokens.ts";
-import { AuthError } from "../../auth/auth_error.ts";
+import { assertAdmin } from "../../auth/admin_guard.ts";
 import type { SignedInSession } from "../../auth/cookie_session.ts";
 import { CSRF_HEADER, csrfTokenFor, csrfTokenValid } from "../../auth/csrf.ts";
 import { getUser } from "../../auth/users.ts";
 import type { AppContext } from "../../context.ts";
 import { UserError } from "../../errors.ts";
-import { CredentialInputError } from "../../secrets/credentials.ts";
-import { LifecycleError } from "../../sessions/lifecycle.ts";
-import { ApiError } from "../errors.ts";
 import { enforceApiRate } from "../rate_limit.ts";
 import { pageOriginAllowed } from "./page_origin.ts";
 
@@ -39,12 +36,9 @@ export type PageRequest = {
 export type SignedInUser = ConsoleUser & { id: string; sessionId: string };
 
 /** A refusal whose message is meant for the person in front of the page. */
-export class PageError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
+export class PageError extends UserError {
+  constructor(status: number, message: string) {
+    super(status, "page_error", message);
   }
 }
 
@@ -83,17 +77,11 @@ export function formFields(body: unknown): Record<string, string> {
   return fields;
 }
 
+/** The one place a UserError becomes words on a page (the API's JSON is src/http/errors.ts). */
 function friendly(error: unknown): { status: number; message: string } | null {
-  if (error instanceof PageError) return { status: error.status, message: error.message };
-  if (error instanceof AuthError) {
-    const wait = error.retryAfterSeconds ? ` (about ${error.retryAfterSeconds} s)` : "";
-    return { status: error.status, message: `${error.message}${error.status === 429 ? wait : ""}` };
-  }
-  if (error instanceof LifecycleError) return { status: error.status, message: error.message };
-  if (error instanceof CredentialInputError) return { status: 400, message: error.message };
-  if (error instanceof ApiError) return { status: error.status, message: error.message };
-  if (error instanceof UserError) return { status: error.status, message: error.message };
-  return null;
+  if (!(error instanceof UserError)) return null;
+  const wait = error.status === 429 && error.retryAfterSeconds ? ` (about ${error.retryAfterSeconds} s)` : "";
+  return { status: error.status, message: `${error.message}${wait}` };
 }
 
 /** The fragment (htmx) or page (plain browser) for a failure. */
@@ -108,10 +96,7 @@ export function errorResponse(
     ctx.log.error("console page failed", { error, path: new URL(request.url).pathname });
     known = { status: 500, message: "Something went wrong on our side. Please try again in a moment." };
   }
-  const headers: Record<string, string> = {};
-  if (error instanceof AuthError && error.retryAfterSeconds !== null) {
-    headers["retry-after"] = String(error.retryAfterSeconds);
-  }
+  const headers: Record<string, string> = error instanceof UserError ? error.headers : {};
   if (isHtmx(request)) {
     const alert = `<div class="alert alert-error" role="alert">${Bun.escapeHTML(known.message)}</div>`;
     return html(alert, known.status, headers);
@@ -182,9 +167,7 @@ export function page<C extends PageRequest>(
       if (options.access === "public") return await (handler as (c: C) => Promise<Response>)(c);
       user = c.session ? await loadUser(ctx, c.session) : null;
       if (!user) return signInRedirect(c.request);
-      if (options.access === "admin" && !user.isAdmin) {
-        throw new PageError(403, "Only administrators can open this page.");
-      }
+      if (options.access === "admin") assertAdmin(user, "open this page");
       if (options.mutation) {
         const presented = c.request.headers.get(CSRF_HEADER) ?? formFields(c.body)._csrf ?? null;
         if (!(await csrfTokenValid(ctx.auth.keys.csrfKey, user.sessionId, presented))) {

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { parseResize } from "../../agent/terminal.ts";
-import { closeReason, mirrorClose, sendableCloseCode } from "../../agent/ws_session.ts";
+import { closeReason, mirrorClose, sendableCloseCode } from "../../common/ws_relay.ts";
 
 test("a close is mirrored: sendable codes as they are, none for none, abrupt for abrupt", () => {
   const calls: string[] = [];

@@ -1,0 +1,92 @@
+// The agent API's routes, declared once: each route's method, path, request and response types, the
+// API version both sides speak, and the error codes the agent answers with. The agent's router
+// dispatches from this table (a route without a handler does not compile) and the server's client
+// builds every request from it, so neither side can drift from the other.
+import type { ContainerInfo, ContainerSpec, ContainerStats, HealthReport } from "./contract.ts";
+
+/** Sent on every request as VERSION_HEADER and on every answer; a different version is refused. */
+export const AGENT_API_VERSION = "1";
+export const VERSION_HEADER = "x-clawfleet-api-version";
+
+export const AGENT_ROUTES = {
+  health: { method: "GET", path: "/v1/health" },
+  listContainers: { method: "GET", path: "/v1/containers" },
+  spawn: { method: "POST", path: "/v1/containers" },
+  getContainer: { method: "GET", path: "/v1/containers/:id" },
+  removeContainer: { method: "DELETE", path: "/v1/containers/:id" },
+  freeze: { method: "POST", path: "/v1/containers/:id/freeze" },
+  restore: { method: "POST", path: "/v1/containers/:id/restore" },
+  stats: { method: "GET", path: "/v1/containers/:id/stats" },
+  gateway: { method: "GET", path: "/v1/containers/:id/gateway" },
+  terminal: { method: "GET", path: "/v1/containers/:id/terminal" },
+} as const;
+
+export type AgentRouteName = keyof typeof AGENT_ROUTES;
+
+/** What each route takes and answers (`undefined`: no body; `WebSocket`: an upgrade). */
+export type AgentRouteTypes = {
+  health: { request: undefined; response: HealthReport };
+  listContainers: { request: undefined; response: { containers: ContainerInfo[] } };
+  spawn: { request: ContainerSpec; response: ContainerInfo };
+  getContainer: { request: undefined; response: ContainerInfo };
+  removeContainer: { request: undefined; response: undefined };
+  freeze: { request: undefined; response: ContainerInfo };
+  restore: { request: undefined; response: ContainerInfo };
+  stats: { request: undefined; response: ContainerStats };
+  gateway: { request: undefined; response: WebSocket };
+  terminal: { request: undefined; response: WebSocket };
+};
+
+export const WEBSOCKET_ROUTES: ReadonlySet<AgentRouteName> = new Set(["gateway", "terminal"]);
+
+/** The concrete path of a route, `:id` filled in. */
+export function routePath(name: AgentRouteName, id?: string): string {
+  const path: string = AGENT_ROUTES[name].path;
+  return id === undefined ? path : path.replace(":id", encodeURIComponent(id));
+}
+
+/** Which route a method and path name, with its `:id`; null when none does. */
+export function matchRoute(
+  method: string,
+  pathname: string,
+): { name: AgentRouteName; id?: string } | "wrong_method" | null {
+  let pathMatched = false;
+  for (const [name, route] of Object.entries(AGENT_ROUTES) as [
+    AgentRouteName,
+    (typeof AGENT_ROUTES)[AgentRouteName],
+  ][]) {
+    const pattern = new RegExp(`^${route.path.replace(":id", "([^/]+)")}$`);
+    const found = pattern.exec(pathname);
+    if (!found) continue;
+    pathMatched = true;
+    if (route.method === method) return { name, id: found[1] };
+  }
+  return pathMatched ? "wrong_method" : null;
+}
+
+/** Every code the agent puts in `{error: {code, message}}`; the server may branch on any of them. */
+export const AGENT_ERROR_CODES = [
+  "unauthorized",
+  "version_mismatch",
+  "invalid_json",
+  "invalid_spec",
+  "unknown_template",
+  "upgrade_failed",
+  "not_found",
+  "method_not_allowed",
+  "paused",
+  "removed",
+  "image_missing",
+  "no_port",
+  "too_large",
+  "upgrade_required",
+  "internal",
+  "container_exited",
+  "docker_error",
+  "node_out_of_networks",
+  "not_ready",
+] as const;
+
+export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];
+
+export type AgentErrorBody = { error: { code: AgentErrorCode; message: string } };
