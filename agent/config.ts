@@ -5,7 +5,10 @@ import { join, resolve } from "node:path";
 import { ConfigError } from "../common/config_error.ts";
 import { type KeyringEntry, parseKeyring } from "../common/keyring.ts";
 import type { LogLevel } from "../common/log.ts";
+import { isProvider, PROVIDERS, type Provider } from "../common/providers.ts";
 import { NON_PUBLIC_IPV4, parseEgressAllow } from "./egress.ts";
+import { DEFAULT_GATEWAY_PORT } from "./provider_gateway/gateway.ts";
+import { PROVIDER_ROUTES } from "./provider_gateway/providers.ts";
 import { loadTemplates, type Template, TemplateError } from "./templates.ts";
 
 export type AgentConfig = {
@@ -23,11 +26,25 @@ export type AgentConfig = {
   /** Opened by the operator ahead of the blocks (CLAWFLEET_EGRESS_ALLOW). */
   egressAllow: string[];
   allowRootful: boolean;
+  /** Run on a host whose ext4 cannot encrypt: volumes are then size-limited images in plaintext. */
+  allowUnencryptedVolumes: boolean;
   capacity: { cpuMillis: number; memoryMb: number; containers: number };
   tls: { cert: string; key: string } | null;
   /** Off only where another layer isolates the containers' networks (reported in /v1/health). */
   firewall: boolean;
+  /** How long a terminal's shell waits for its client to reattach after the socket closed. */
+  terminalLingerMs: number;
   logLevel: LogLevel;
+  /** The provider gateway (docs/AGENT.md "Provider gateway"). */
+  providerGateway: {
+    port: number;
+    /** The control plane the keys come from; null until set (all-in-one sets it once it listens). */
+    serverUrl: string | null;
+    serverCa: string | null;
+    upstreams: Record<Provider, string>;
+    /** Extra CA (PEM) trusted for upstream providers, beside the system roots. */
+    upstreamCa: string | null;
+  };
 };
 
 type Env = Record<string, string | undefined>;
@@ -41,6 +58,7 @@ const FLAGS: Record<string, string> = {
   blocked: "CLAWFLEET_AGENT_BLOCKED",
   "egress-allow": "CLAWFLEET_EGRESS_ALLOW",
   capacity: "CLAWFLEET_AGENT_CAPACITY",
+  "server-url": "CLAWFLEET_SERVER_URL",
 };
 
 const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/;
@@ -59,9 +77,11 @@ export function isIpv4Cidr(value: string): boolean {
 export function loadAgentConfig(env: Env, args: string[], opts: { needSecrets?: boolean } = {}): AgentConfig {
   const merged: Env = { ...env };
   let allowRootful = false;
+  let allowUnencryptedVolumes = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? "";
     if (arg === "--allow-rootful") allowRootful = true;
+    else if (arg === "--allow-unencrypted-volumes") allowUnencryptedVolumes = true;
     else if (arg.startsWith("--")) {
       const [name = "", inline] = arg.slice(2).split("=", 2);
       const envName = FLAGS[name];
@@ -149,11 +169,16 @@ export function loadAgentConfig(env: Env, args: string[], opts: { needSecrets?: 
   const firewall = get("CLAWFLEET_AGENT_FIREWALL") ?? "on";
   if (firewall !== "on" && firewall !== "off")
     throw new ConfigError(`CLAWFLEET_AGENT_FIREWALL: "${firewall}" must be on or off`);
+  const lingerRaw = get("CLAWFLEET_TERMINAL_LINGER_SECONDS") ?? "300";
+  const linger = Number(lingerRaw);
+  if (!/^\d{1,6}$/.test(lingerRaw) || linger > 86_400)
+    throw new ConfigError(`CLAWFLEET_TERMINAL_LINGER_SECONDS: "${lingerRaw}" must be 0 to 86400 seconds`);
   const logLevel = get("CLAWFLEET_LOG_LEVEL") ?? "info";
   if (!["debug", "info", "warn", "error"].includes(logLevel))
     throw new ConfigError(`CLAWFLEET_LOG_LEVEL: "${logLevel}" must be debug, info, warn or error`);
 
   return {
+    providerGateway: providerGatewayConfig(get),
     dataDir,
     listen: { host: (listen[1] ?? "").replace(/^\[|\]$/g, ""), port: Number(listen[2]) },
     dockerSocket: get("DOCKER_SOCKET") ?? "/var/run/docker.sock",
@@ -164,10 +189,69 @@ export function loadAgentConfig(env: Env, args: string[], opts: { needSecrets?: 
     blocked,
     egressAllow,
     allowRootful,
+    allowUnencryptedVolumes,
     capacity,
     tls: cert && key ? { cert, key } : null,
     firewall: firewall === "on",
+    terminalLingerMs: linger * 1000,
     logLevel: logLevel as LogLevel,
+  };
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/;
+
+function readPem(name: string, path: string | undefined): string | null {
+  if (!path) return null;
+  try {
+    const pem = readFileSync(path, "utf8");
+    if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw new Error("no certificate");
+    return pem;
+  } catch {
+    throw new ConfigError(`${name}: cannot read a PEM certificate from ${path}`);
+  }
+}
+
+function httpsUrl(name: string, raw: string, allowLoopbackHttp: boolean): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name}: "${raw}" is not a URL`);
+  }
+  const plainOk = allowLoopbackHttp && url.protocol === "http:" && LOOPBACK.test(url.hostname);
+  if ((url.protocol !== "https:" && !plainOk) || url.username || url.password || url.search)
+    throw new ConfigError(`${name}: must be an https:// URL without credentials (http only on loopback)`);
+  return raw.replace(/\/+$/, "");
+}
+
+/**
+ * CLAWFLEET_PROVIDER_UPSTREAMS: `provider=https://…,…` overrides public endpoints (an egress proxy, a
+ * test fake). Plain http is refused even on loopback: keys only travel with certificate checks.
+ */
+function providerGatewayConfig(get: (name: string) => string | undefined): AgentConfig["providerGateway"] {
+  const portRaw = get("CLAWFLEET_PROVIDER_GATEWAY_PORT") ?? String(DEFAULT_GATEWAY_PORT);
+  const port = Number(portRaw);
+  if (!/^\d{1,5}$/.test(portRaw) || port < 1 || port > 65535)
+    throw new ConfigError(`CLAWFLEET_PROVIDER_GATEWAY_PORT: "${portRaw}" must be a port number`);
+  const upstreams = Object.fromEntries(
+    PROVIDERS.map((p) => [p, PROVIDER_ROUTES[p].defaultUpstream]),
+  ) as Record<Provider, string>;
+  for (const part of (get("CLAWFLEET_PROVIDER_UPSTREAMS") ?? "").split(",").filter((s) => s.trim())) {
+    const eq = part.indexOf("=");
+    const name = part.slice(0, eq).trim();
+    if (eq < 0 || !isProvider(name))
+      throw new ConfigError(
+        `CLAWFLEET_PROVIDER_UPSTREAMS: "${part}" must be provider=https://… (${PROVIDERS.join(", ")})`,
+      );
+    upstreams[name] = httpsUrl("CLAWFLEET_PROVIDER_UPSTREAMS", part.slice(eq + 1).trim(), false);
+  }
+  const server = get("CLAWFLEET_SERVER_URL");
+  return {
+    port,
+    serverUrl: server ? httpsUrl("CLAWFLEET_SERVER_URL", server, true) : null,
+    serverCa: readPem("CLAWFLEET_SERVER_CA", get("CLAWFLEET_SERVER_CA")),
+    upstreams,
+    upstreamCa: readPem("CLAWFLEET_PROVIDER_CA", get("CLAWFLEET_PROVIDER_CA")),
   };
 }
 

@@ -3,7 +3,13 @@
 
 import { encodeHexLowerCase } from "@oslojs/encoding";
 import { hmacSha256 } from "../common/crypto.ts";
-import type { ContainerInfo, ContainerSpec, ContainerStats, ContainerStatus } from "./api/contract.ts";
+import type {
+  ContainerInfo,
+  ContainerSpec,
+  ContainerStats,
+  ContainerStatus,
+  RestoreRequest,
+} from "./api/contract.ts";
 import type { AgentErrorCode } from "./api/route_table.ts";
 import { type ContainerInspect, type DockerClient, DockerError } from "./docker/client.ts";
 import {
@@ -15,8 +21,11 @@ import {
   networkName,
   volumeName,
 } from "./isolation.ts";
+import { containerCredential, newSalt, SALT_LABEL } from "./provider_gateway/credential.ts";
+import type { ProviderGateway } from "./provider_gateway/gateway.ts";
 import { waitHealthy } from "./readiness.ts";
 import type { Template } from "./templates.ts";
+import { type VolumeManager, type VolumeOwner, volumeKeyBytes, volumeOwner } from "./volumes/volumes.ts";
 
 export class AgentError extends Error {
   constructor(
@@ -34,6 +43,10 @@ export type ContainerManagerOptions = {
   templates: Template[];
   host: HostSecurity;
   gatewaySecret: Uint8Array<ArrayBuffer>;
+  volumes: VolumeManager;
+  /** Host ids of container uid/gid 0 (userns-remap), to own each volume's data directory. */
+  idOffset: { uid: number; gid: number };
+  providerGateway: ProviderGateway;
   log: {
     info(msg: string, f?: Record<string, unknown>): void;
     warn(msg: string, f?: Record<string, unknown>): void;
@@ -45,6 +58,10 @@ export class ContainerManager {
   private readonly inflight = new Map<string, Promise<ContainerInfo>>();
 
   constructor(private readonly opts: ContainerManagerOptions) {}
+
+  get volumes(): VolumeManager {
+    return this.opts.volumes;
+  }
 
   template(name: string): Template {
     const template = this.opts.templates.find((t) => t.name === name);
@@ -84,6 +101,7 @@ export class ContainerManager {
       ready: status === "ready" || status === "paused",
       paused: c.paused,
       createdAt: c.created.toISOString(),
+      ...this.volumeSize(sessionId),
     };
   }
 
@@ -113,32 +131,43 @@ export class ContainerManager {
     const template = this.template(spec.template);
     const { docker, nodeId, log } = this.opts;
     const existing = await this.inspect(spec.sessionId);
+    if (!existing?.State.Running) await this.requireImage(template);
+    // Mounted, unlocked and grown to the plan before anything runs: a thawed or recreated container
+    // must find its data, and Docker refuses the bind mount while the volume is not attached.
+    const legacy = existing?.State.Running && !this.usesVolume(existing);
+    const dataSource = legacy
+      ? ""
+      : await this.opts.volumes.ensure(spec.sessionId, {
+          sizeMb: spec.limits.diskMb,
+          key: volumeKeyBytes(spec.volume),
+          owner: this.volumeOwner(template),
+        });
     // Spawn means "make it run": a frozen container is thawed, not replaced (its data is in it).
     if (existing?.State.Paused) await docker.unpauseContainer(existing.Id);
     if (existing?.State.Running) {
+      await this.openProviderGateway(existing);
       await this.waitReady(spec.sessionId, existing, template);
       return this.info((await this.inspect(spec.sessionId)) ?? existing);
     }
     if (existing) await docker.removeContainer(existing.Id, { force: true });
     this.progress.set(spec.sessionId, "creating");
-    try {
-      await docker.imageInspect(template.image);
-    } catch (error) {
-      if (error instanceof DockerError && error.notFound) {
-        throw new AgentError(409, "image_missing", `the image ${template.image} is not on this node`);
-      }
-      throw error;
-    }
-    // Both idempotent: a respawn after a lost container finds its network and its data again.
-    const [, , gatewayToken] = await Promise.all([
+    // Idempotent: a respawn after a lost container finds its network (and, above, its data) again.
+    const [, gatewayToken] = await Promise.all([
       this.ensureNetwork(spec.sessionId, template.name),
-      docker.createVolume({
-        Name: volumeName(spec.sessionId),
-        Labels: { [LABELS.managed]: "1", [LABELS.session]: spec.sessionId, [LABELS.node]: nodeId },
-      }),
       this.gatewayToken(spec.sessionId),
     ]);
-    const config = containerConfig({ spec, template, nodeId, gatewayToken, host: this.opts.host });
+    const salt = newSalt();
+    const providerEnv = await this.bindProviderGateway(spec.sessionId, salt, template);
+    const config = containerConfig({
+      spec,
+      template,
+      nodeId,
+      gatewayToken,
+      host: this.opts.host,
+      dataSource,
+      providerEnv,
+      extraLabels: { [SALT_LABEL]: salt },
+    });
     const created = await docker.createContainer(containerName(spec.sessionId), config);
     this.progress.set(spec.sessionId, "starting");
     await docker.startContainer(created.Id);
@@ -148,6 +177,75 @@ export class ContainerManager {
     this.progress.delete(spec.sessionId);
     log.info("container ready", { session: spec.sessionId, template: template.name });
     return this.info(await docker.inspectContainer(created.Id));
+  }
+
+  private async requireImage(template: Template) {
+    try {
+      await this.opts.docker.imageInspect(template.image);
+    } catch (error) {
+      if (error instanceof DockerError && error.notFound) {
+        throw new AgentError(409, "image_missing", `the image ${template.image} is not on this node`);
+      }
+      throw error;
+    }
+  }
+
+  /** The bridge's own address: where the container finds the provider gateway. */
+  private async bridgeGateway(sessionId: string): Promise<string> {
+    const network = await this.opts.docker.inspectNetwork(networkName(sessionId));
+    const ip = network.IPAM.Config.find((c) => /^\d+\.\d+\.\d+\.\d+$/.test(c.Gateway ?? ""))?.Gateway;
+    if (!ip) throw new AgentError(502, "no_bridge_address", "the container network has no IPv4 gateway");
+    return ip;
+  }
+
+  private async containerIp(sessionId: string): Promise<string | null> {
+    const inspect = await this.inspect(sessionId);
+    return inspect?.NetworkSettings.Networks[networkName(sessionId)]?.IPAddress || null;
+  }
+
+  /**
+   * Opens the gateway listener on the container's bridge and returns the variables the container gets:
+   * base URLs, the credential in every key variable, and a default provider among those with a key now
+   * (keys added later still work: every key variable carries the credential).
+   */
+  private async bindProviderGateway(
+    sessionId: string,
+    salt: string,
+    template: Template,
+  ): Promise<Record<string, string>> {
+    const gateway = this.opts.providerGateway;
+    const gatewayIp = await this.bridgeGateway(sessionId);
+    const credential = await containerCredential(this.opts.gatewaySecret, sessionId, salt);
+    gateway.open({ sessionId, gatewayIp, credential, peer: () => this.containerIp(sessionId) });
+    const env = gateway.env(gatewayIp);
+    for (const name of Object.values(template.keyEnv)) env[name] = credential;
+    const current = await gateway.keys.get(sessionId).catch(() => null);
+    const withKey = Object.keys(current?.keys ?? {});
+    if (withKey[0]) env.CLAWFLEET_DEFAULT_PROVIDER = withKey[0];
+    return env;
+  }
+
+  /** After an agent restart (or for a container found running): its listener again, same credential. */
+  async openProviderGateway(inspect: ContainerInspect): Promise<void> {
+    const sessionId = inspect.Config.Labels[LABELS.session];
+    const salt = inspect.Config.Labels[SALT_LABEL];
+    if (!sessionId || !salt) return;
+    const gatewayIp = await this.bridgeGateway(sessionId);
+    const credential = await containerCredential(this.opts.gatewaySecret, sessionId, salt);
+    this.opts.providerGateway.open({
+      sessionId,
+      gatewayIp,
+      credential,
+      peer: () => this.containerIp(sessionId),
+    });
+  }
+
+  /** Listeners for every container of this node (start-up). */
+  async openProviderGateways(): Promise<void> {
+    for (const c of await this.list()) {
+      const inspect = await this.inspect(c.sessionId);
+      if (inspect) await this.openProviderGateway(inspect).catch(() => {});
+    }
   }
 
   private async ensureNetwork(sessionId: string, template: string) {
@@ -231,25 +329,73 @@ export class ContainerManager {
     return inspect;
   }
 
+  /**
+   * Whether the container's data is its encrypted volume. A container made before volumes were
+   * images (a Docker named volume) keeps running as it is until it is respawned.
+   */
+  private usesVolume(inspect: ContainerInspect): boolean {
+    const sessionId = inspect.Config.Labels[LABELS.session] ?? "";
+    return inspect.Mounts.some(
+      (m) => m.Type === "bind" && m.Source === this.opts.volumes.dataPath(sessionId),
+    );
+  }
+
+  private volumeOwner(template: Template): VolumeOwner {
+    return volumeOwner(template.user, this.opts.idOffset);
+  }
+
+  private volumeSize(sessionId: string): { volumeMb?: number } {
+    const mb = sessionId ? this.opts.volumes.sizeMb(sessionId) : null;
+    return mb === null ? {} : { volumeMb: mb };
+  }
+
+  /** A plan's bigger disk, while the container runs (online where the kernel allows it). */
+  async growVolume(sessionId: string, diskMb: number) {
+    const inspect = await this.require(sessionId);
+    if (!this.usesVolume(inspect))
+      throw new AgentError(409, "volume_missing", "this container's data is not in a volume of this agent");
+    await this.opts.volumes.grow(sessionId, diskMb);
+  }
+
+  /** Pauses the processes, then takes the volume key out of the kernel while nothing runs. */
   async freeze(sessionId: string) {
     const inspect = await this.require(sessionId);
     if (!inspect.State.Paused) await this.opts.docker.pauseContainer(inspect.Id);
+    const { busy } = await this.opts.volumes.lock(sessionId);
+    if (busy)
+      this.opts.log.info("volume key removed; open files stay readable until restore", {
+        session: sessionId,
+      });
   }
 
-  async restore(sessionId: string) {
+  /** Key back in (re-attaching the volume after a node reboot), then the processes resume. */
+  async restore(sessionId: string, request: RestoreRequest = {}) {
     const inspect = await this.require(sessionId);
+    const key = volumeKeyBytes(request.volume);
+    if (this.usesVolume(inspect) && (key || this.opts.volumes.keyState(sessionId) !== "present")) {
+      const template = this.template(inspect.Config.Labels[LABELS.template] ?? "");
+      await this.opts.volumes.ensure(sessionId, { sizeMb: null, key, owner: this.volumeOwner(template) });
+    }
     if (inspect.State.Paused) await this.opts.docker.unpauseContainer(inspect.Id);
+    else if (!inspect.State.Running) await this.opts.docker.startContainer(inspect.Id);
   }
 
-  /** Container, volume and network: everything of the session goes; idempotent. */
+  /**
+   * Container, volume and network: everything of the session goes; idempotent. The volume key leaves
+   * the kernel first (crypto-shredding), then the container, then the image itself.
+   */
   async remove(sessionId: string) {
-    const { docker } = this.opts;
+    const { docker, volumes } = this.opts;
+    this.opts.providerGateway.close(sessionId);
     const ignoreMissing = (error: unknown) => {
       if (!(error instanceof DockerError && error.notFound)) throw error;
     };
+    await volumes.shredKey(sessionId);
     await docker
       .removeContainer(containerName(sessionId), { force: true, volumes: true })
       .catch(ignoreMissing);
+    await volumes.destroy(sessionId);
+    // Volumes made before encrypted images (a Docker named volume) go too.
     await docker.removeVolume(volumeName(sessionId)).catch(ignoreMissing);
     await docker.removeNetwork(networkName(sessionId)).catch(ignoreMissing);
   }

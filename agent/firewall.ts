@@ -3,7 +3,11 @@
 // its interface prefix (cf-+):
 //   CLAWFLEET-INPUT    container → the node itself (any of its addresses: its services, the agent
 //                      port): dropped, except replies to connections the node opened (the
-//                      published-port proxy and readiness checks).
+//                      published-port proxy and readiness checks), and the provider gateway's one
+//                      TCP port on the address of the bridge the packet came in on (addrtype
+//                      --limit-iface-in: another bridge's address, or any other address of the
+//                      node, stays closed). ACCEPT, not RETURN: it is the node's one deliberate
+//                      opening, and a host firewall further down INPUT must not silently undo it.
 //   CLAWFLEET-FORWARD  container → another container (another cf- bridge, docker0, any other Docker
 //                      bridge br-…): dropped; then what the operator opened (CLAWFLEET_EGRESS_ALLOW)
 //                      returns, and every non-public range (agent/egress.ts) is dropped.
@@ -14,6 +18,7 @@
 import { isIpv4Cidr } from "./config.ts";
 import { NON_PUBLIC_IPV4 } from "./egress.ts";
 import { BRIDGE_PREFIX } from "./isolation.ts";
+import { DEFAULT_GATEWAY_PORT } from "./provider_gateway/gateway.ts";
 
 export const INPUT_CHAIN = "CLAWFLEET-INPUT";
 export const FORWARD_CHAIN = "CLAWFLEET-FORWARD";
@@ -47,11 +52,35 @@ export class FirewallError extends Error {}
 type Rule = { chain: string; rule: string[] };
 const bridges = `${BRIDGE_PREFIX}+`;
 
-export function desiredRules(blocked: string[], allow: string[] = []): Rule[] {
+export function desiredRules(
+  blocked: string[],
+  gatewayPort = DEFAULT_GATEWAY_PORT,
+  allow: string[] = [],
+): Rule[] {
   return [
     {
       chain: INPUT_CHAIN,
       rule: ["-i", bridges, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "RETURN"],
+    },
+    {
+      chain: INPUT_CHAIN,
+      rule: [
+        "-i",
+        bridges,
+        "-p",
+        "tcp",
+        "-m",
+        "tcp",
+        "--dport",
+        String(gatewayPort),
+        "-m",
+        "addrtype",
+        "--dst-type",
+        "LOCAL",
+        "--limit-iface-in",
+        "-j",
+        "ACCEPT",
+      ],
     },
     { chain: INPUT_CHAIN, rule: ["-i", bridges, "-j", "DROP"] },
     { chain: FORWARD_CHAIN, rule: ["-i", bridges, "-o", bridges, "-j", "DROP"] },
@@ -93,6 +122,7 @@ export function installFirewall(
   blocked: string[],
   iptables: Iptables = runIptables,
   restore: IptablesRestore = runIptablesRestore,
+  gatewayPort = DEFAULT_GATEWAY_PORT,
   allow: string[] = [],
 ): void {
   for (const cidr of [...blocked, ...allow]) {
@@ -110,7 +140,7 @@ export function installFirewall(
     const forwardParent = family === 4 ? "DOCKER-USER" : "FORWARD";
     if (family === 4 && iptables(["-n", "-L", "DOCKER-USER"], 4).code !== 0) must(["-N", "DOCKER-USER"]);
     const result = restore(
-      restoreScript(family === 4 ? desiredRules(blocked, allow) : desiredIpv6Rules()),
+      restoreScript(family === 4 ? desiredRules(blocked, gatewayPort, allow) : desiredIpv6Rules()),
       family,
     );
     if (result.code !== 0)

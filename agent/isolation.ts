@@ -2,7 +2,8 @@
 // container gets: no capabilities, no-new-privileges, clawfleet's seccomp profile (agent/seccomp.ts:
 // stricter than Docker's default) and AppArmor's docker-default where the host has AppArmor, a
 // read-only root with a small tmpfs /tmp, memory / CPU / pids limits from the plan, nofile and nproc
-// ulimits, no host mounts (only its own named volume), never the Docker socket, its gateway
+// ulimits, no host mounts but one: its own encrypted volume (a bind mount of the directory where the
+// agent mounted the session's ext4 image, agent/volumes/), never the Docker socket, its gateway
 // published on 127.0.0.1 only, its own bridge network with ICC off, on-failure restarts (at most 5),
 // bounded logs, and labels tying it to its session and node.
 import type { ContainerSpec } from "./api/contract.ts";
@@ -65,19 +66,26 @@ export type HostSecurity = { apparmor: boolean };
  */
 export const NOFILE_LIMIT = 4096;
 
+/**
+ * `providerEnv`: the provider gateway's base URLs and the per-container credential in the template's
+ * key variables (never a key: keys stay in the agent, see provider_gateway/).
+ */
 export function containerConfig(opts: {
   spec: ContainerSpec;
   template: Template;
   nodeId: string;
   gatewayToken: string;
   host: HostSecurity;
+  /** The host directory of the session's mounted volume (VolumeManager.dataPath). */
+  dataSource: string;
+  providerEnv: Record<string, string>;
+  extraLabels: Record<string, string>;
 }) {
-  const { spec, template, nodeId, gatewayToken, host } = opts;
+  const { spec, template, nodeId, gatewayToken, host, dataSource } = opts;
   const env: string[] = [];
   for (const [key, value] of Object.entries(template.env ?? {})) env.push(`${key}=${value}`);
-  for (const [provider, key] of Object.entries(spec.secrets)) {
-    const name = template.keyEnv[provider];
-    if (name) env.push(`${name}=${key}`);
+  for (const [key, value] of Object.entries(opts.providerEnv)) {
+    if (!(key in (template.env ?? {}))) env.push(`${key}=${value}`);
   }
   env.push(`${template.tokenEnv}=${gatewayToken}`);
   if (template.nodeHeap) {
@@ -90,7 +98,7 @@ export function containerConfig(opts: {
     ...(template.command ? { Cmd: template.command } : {}),
     User: template.user,
     Env: env,
-    Labels: labelsFor(spec.sessionId, nodeId, template.name),
+    Labels: { ...labelsFor(spec.sessionId, nodeId, template.name), ...opts.extraLabels },
     ExposedPorts: { [port]: {} },
     NetworkDisabled: false,
     HostConfig: {
@@ -114,7 +122,16 @@ export function containerConfig(opts: {
       NanoCpus: spec.limits.cpuMillis * 1_000_000,
       PidsLimit: spec.limits.pidsLimit,
       Mounts: [
-        { Type: "volume", Source: volumeName(spec.sessionId), Target: template.dataPath, ReadOnly: false },
+        // A `Mounts` bind (unlike `Binds`) fails when its source is missing, so a container can never
+        // start on the bare mount point of a volume that is not attached. rprivate: nothing mounted
+        // inside propagates back to the host.
+        {
+          Type: "bind",
+          Source: dataSource,
+          Target: template.dataPath,
+          ReadOnly: false,
+          BindOptions: { Propagation: "rprivate" },
+        },
       ],
       Binds: [],
       PortBindings: { [port]: [{ HostIp: "127.0.0.1", HostPort: "" }] },

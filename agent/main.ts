@@ -15,11 +15,13 @@ Commands:
   cert    print this node's certificate fingerprint (give it to \`clawfleet nodes add\`)
 
 Flags: --data-dir DIR, --listen HOST:PORT, --docker-socket PATH, --node-id ID, --templates FILE,
-       --blocked CIDR,…, --capacity cpu=N,memory=MB,containers=N, --allow-rootful
+       --blocked CIDR,…, --capacity cpu=N,memory=MB,containers=N, --server-url URL, --allow-rootful,
+       --allow-unencrypted-volumes
 Environment: CLAWFLEET_CLUSTER_SECRETS (required for run), CLAWFLEET_AGENT_DATA_DIR, CLAWFLEET_AGENT_LISTEN,
        DOCKER_SOCKET, CLAWFLEET_NODE_ID, CLAWFLEET_AGENT_TEMPLATES, CLAWFLEET_AGENT_BLOCKED,
        CLAWFLEET_AGENT_CAPACITY, CLAWFLEET_AGENT_FIREWALL (on|off), CLAWFLEET_TLS_CERT / CLAWFLEET_TLS_KEY,
-       CLAWFLEET_LOG_LEVEL
+       CLAWFLEET_LOG_LEVEL, CLAWFLEET_SERVER_URL (where keys come from), CLAWFLEET_SERVER_CA,
+       CLAWFLEET_PROVIDER_GATEWAY_PORT, CLAWFLEET_PROVIDER_UPSTREAMS, CLAWFLEET_PROVIDER_CA
 See docs/AGENT.md.
 `;
 

@@ -4,7 +4,14 @@
 import type { Server, ServerWebSocket } from "bun";
 import type { Logger } from "../common/log.ts";
 import type { WsSession } from "../common/ws_relay.ts";
-import { type HealthReport, parseContainerSpec, type RequestVerifier, SESSION_ID } from "./api/contract.ts";
+import {
+  type HealthReport,
+  parseContainerSpec,
+  parseGrowVolumeRequest,
+  parseRestoreRequest,
+  type RequestVerifier,
+  SESSION_ID,
+} from "./api/contract.ts";
 import {
   AGENT_API_VERSION,
   type AgentErrorBody,
@@ -18,11 +25,23 @@ import { type DockerClient, DockerError } from "./docker/client.ts";
 import type { OpenSockets } from "./open_sockets.ts";
 import { relayToGateway } from "./proxy.ts";
 import { TerminalSession } from "./terminal.ts";
+import { RECONNECT_ID, type Shells } from "./terminal_shell.ts";
+import { VolumeError } from "./volumes/volumes.ts";
 
 /** A WebSocket's handler: built at `open` by the route that accepted the upgrade. */
 export type WsData = { start(ws: ServerWebSocket<WsData>): WsSession; session?: WsSession };
 
 export const MAX_BODY = 64 * 1024;
+
+/** An empty body is undefined; a body that is not JSON is null (which every parser refuses). */
+function parseJson(body: Uint8Array): unknown {
+  if (body.byteLength === 0) return undefined;
+  try {
+    return JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    return null;
+  }
+}
 
 function json(status: number, body: unknown) {
   return new Response(JSON.stringify(body), {
@@ -40,6 +59,7 @@ export type RouterDeps = {
   docker: DockerClient;
   health: () => Promise<HealthReport>;
   sockets: OpenSockets;
+  shells: Shells;
   log: Logger;
 };
 
@@ -47,7 +67,7 @@ type Call = { request: Request; server: Server<WsData>; id: string; body: Uint8A
 type Handler = (call: Call) => Promise<Response | undefined>;
 
 export function createRouter(deps: RouterDeps) {
-  const { verifier, manager, docker, sockets, log } = deps;
+  const { verifier, manager, shells, sockets, log } = deps;
 
   async function upgrade(call: Call, prepare: () => Promise<WsData>): Promise<Response | undefined> {
     if (call.request.headers.get("upgrade")?.toLowerCase() !== "websocket")
@@ -79,6 +99,7 @@ export function createRouter(deps: RouterDeps) {
     },
     removeContainer: async ({ id }) => {
       sockets.shutAll(id, 1001, "the container was removed");
+      shells.endAll(id);
       await manager.remove(id);
       return new Response(null, { status: 204, headers: { [VERSION_HEADER]: AGENT_API_VERSION } });
     },
@@ -88,8 +109,16 @@ export function createRouter(deps: RouterDeps) {
       await manager.freeze(id);
       return json(200, await manager.get(id));
     },
-    restore: async ({ id }) => {
-      await manager.restore(id);
+    restore: async ({ id, body }) => {
+      const restore = parseRestoreRequest(parseJson(body));
+      if (typeof restore === "string") return fail(400, "invalid_spec", restore);
+      await manager.restore(id, restore);
+      return json(200, await manager.get(id));
+    },
+    growVolume: async ({ id, body }) => {
+      const grow = parseGrowVolumeRequest(parseJson(body));
+      if (typeof grow === "string") return fail(400, "invalid_spec", grow);
+      await manager.growVolume(id, grow.diskMb);
       return json(200, await manager.get(id));
     },
     stats: async ({ id }) => json(200, await manager.stats(id)),
@@ -108,9 +137,11 @@ export function createRouter(deps: RouterDeps) {
     terminal: (call) =>
       upgrade(call, async () => {
         const target = await manager.terminalTarget(call.id);
+        const reconnect = new URL(call.request.url).searchParams.get("reconnect");
+        const reconnectId = reconnect && RECONNECT_ID.test(reconnect) ? reconnect : null;
         return {
           start: (ws) => {
-            const terminal = new TerminalSession(ws, docker, target, log);
+            const terminal = new TerminalSession(ws, shells.open(call.id, reconnectId, target), log);
             terminal.onEnd = sockets.add(call.id, terminal);
             return terminal;
           },
@@ -159,7 +190,8 @@ export function createRouter(deps: RouterDeps) {
     try {
       return await route(request, server);
     } catch (error) {
-      if (error instanceof AgentError) return fail(error.status, error.code, error.message);
+      if (error instanceof AgentError || error instanceof VolumeError)
+        return fail(error.status, error.code, error.message);
       if (error instanceof DockerError) {
         if (/address pool/.test(error.message)) {
           log.error("docker has no network addresses left: set default-address-pools (deploy/daemon.json)");

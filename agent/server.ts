@@ -2,6 +2,8 @@
 // (reachable, userns-remap unless --allow-rootful), installs the firewall, loads or creates the TLS
 // certificate, rediscovers the node's containers by label, and serves the signed API (routes.ts).
 // The server's all-in-one mode and the tests call it in-process; agent/main.ts is the CLI around it.
+import { join } from "node:path";
+import { rootCertificates } from "node:tls";
 import type { ServerWebSocket } from "bun";
 import { ConfigError } from "../common/config_error.ts";
 import { createLogger, type Logger } from "../common/log.ts";
@@ -14,8 +16,13 @@ import { ContainerManager } from "./containers.ts";
 import { DockerClient, DockerError } from "./docker/client.ts";
 import { FirewallError, installFirewall, listRules } from "./firewall.ts";
 import { OpenSockets } from "./open_sockets.ts";
+import { ProviderGateway } from "./provider_gateway/gateway.ts";
+import { ServerChannel, type ServerLink } from "./provider_gateway/server_channel.ts";
 import { createRouter, MAX_BODY, type WsData } from "./routes.ts";
+import { Shells } from "./terminal_shell.ts";
 import { ensureCertificate } from "./tls.ts";
+import { probeEncryptedVolumes } from "./volumes/probe.ts";
+import { VolumeManager } from "./volumes/volumes.ts";
 
 export type RunningAgent = {
   url: string;
@@ -25,12 +32,21 @@ export type RunningAgent = {
   /** Where its certificate, node id and node secret live. */
   dataDir: string;
   manager: ContainerManager;
+  providerGateway: ProviderGateway;
+  /** Where the provider gateway asks for keys (all-in-one: the server's in-process handler). */
+  connectServer(link: ServerLink): void;
   stop(): Promise<void>;
 };
 
 export class IsolationUnavailableError extends Error {}
 
-type EngineFacts = { version: string; isolation: HealthReport["isolation"]; liveRestore: boolean };
+type EngineFacts = {
+  version: string;
+  isolation: Omit<HealthReport["isolation"], "encryptedVolumes">;
+  liveRestore: boolean;
+  /** Host ids of container uid/gid 0: the remap's first ids, or 0 on a rootful daemon. */
+  idOffset: { uid: number; gid: number };
+};
 
 async function checkEngine(docker: DockerClient, config: AgentConfig, log: Logger): Promise<EngineFacts> {
   let version: Awaited<ReturnType<DockerClient["version"]>>;
@@ -64,7 +80,29 @@ async function checkEngine(docker: DockerClient, config: AgentConfig, log: Logge
       firewall: config.firewall,
     },
     liveRestore: info.LiveRestoreEnabled,
+    idOffset: remapOffset(usernsRemap, info.DockerRootDir),
   };
+}
+
+function remapOffset(usernsRemap: boolean, rootDir: string | undefined) {
+  const m = /\/(\d+)\.(\d+)$/.exec(rootDir ?? "");
+  if (!usernsRemap) return { uid: 0, gid: 0 };
+  if (!m)
+    throw new IsolationUnavailableError(`cannot tell the userns-remap ids from DockerRootDir ${rootDir}`);
+  return { uid: Number(m[1]), gid: Number(m[2]) };
+}
+
+/** Encrypted volumes or, with --allow-unencrypted-volumes, plaintext ones (still size-limited). */
+async function volumeManager(config: AgentConfig, log: Logger): Promise<VolumeManager> {
+  const root = join(config.dataDir, "volumes");
+  const problem = await probeEncryptedVolumes(root);
+  if (!problem) return new VolumeManager(root, true, log);
+  if (!config.allowUnencryptedVolumes)
+    throw new IsolationUnavailableError(
+      `this host cannot make encrypted volumes (${problem}); install e2fsprogs on a kernel with ext4 encryption (deploy/install-agent.sh) or pass --allow-unencrypted-volumes`,
+    );
+  log.warn("running with --allow-unencrypted-volumes: container data is stored in plaintext", { problem });
+  return new VolumeManager(root, false, log);
 }
 
 export async function startAgent(
@@ -75,7 +113,7 @@ export async function startAgent(
   const engine = await checkEngine(docker, config, log);
   if (config.firewall) {
     try {
-      installFirewall(config.blocked, undefined, undefined, config.egressAllow);
+      installFirewall(config.blocked, undefined, undefined, config.providerGateway.port, config.egressAllow);
     } catch (error) {
       if (!(error instanceof FirewallError)) throw error;
       throw new ConfigError(
@@ -84,12 +122,32 @@ export async function startAgent(
     }
   }
   const tls = await ensureCertificate(config.dataDir, config.tls);
+  const volumes = await volumeManager(config, log);
+  const isolation = { ...engine.isolation, encryptedVolumes: volumes.encrypt };
+  let serverLink: ServerLink = { url: config.providerGateway.serverUrl, fetch };
+  const upstreamCa = config.providerGateway.upstreamCa;
+  const providerGateway = new ProviderGateway({
+    port: config.providerGateway.port,
+    source: new ServerChannel({
+      link: () => serverLink,
+      keys: config.clusterKeys,
+      ca: config.providerGateway.serverCa,
+    }),
+    upstreams: config.providerGateway.upstreams,
+    // An extra CA is trusted beside the system roots, not instead of them.
+    ca: upstreamCa ? [...rootCertificates, upstreamCa].join("\n") : null,
+    log,
+  });
+  if (!serverLink.url) log.warn("CLAWFLEET_SERVER_URL is not set: containers' provider requests will fail");
   const manager = new ContainerManager({
     docker,
     nodeId: config.nodeId,
     templates: config.templates,
     host: { apparmor: engine.isolation.apparmor },
     gatewaySecret: nodeSecret(config.dataDir),
+    volumes,
+    idOffset: engine.idOffset,
+    providerGateway,
     log,
   });
 
@@ -97,13 +155,16 @@ export async function startAgent(
   const found = await manager.list();
   log.info("agent found its containers", { count: found.length, node: config.nodeId });
   await manager.sweepNetworks().catch((error) => log.warn("network sweep failed", { error }));
+  await manager
+    .openProviderGateways()
+    .catch((error) => log.warn("provider gateway listeners not reopened", { error }));
 
   const health = async (): Promise<HealthReport> => ({
     nodeId: config.nodeId,
     dockerVersion: engine.version,
     capacity: config.capacity,
     containers: (await manager.list()).length,
-    isolation: engine.isolation,
+    isolation,
     liveRestore: engine.liveRestore,
     firewall: config.firewall ? listRules() : [],
   });
@@ -116,6 +177,7 @@ export async function startAgent(
     docker,
     health,
     sockets: new OpenSockets(),
+    shells: new Shells(docker, config.terminalLingerMs, log),
     log,
   });
 
@@ -153,8 +215,13 @@ export async function startAgent(
     nodeId: config.nodeId,
     dataDir: config.dataDir,
     manager,
+    providerGateway,
+    connectServer(link) {
+      serverLink = link;
+    },
     async stop() {
       await server.stop(true);
+      await providerGateway.stop();
     },
   };
 }

@@ -14,7 +14,11 @@ export type Template = {
   user: string;
   dataPath: string;
   health: { path: string; timeoutMs: number };
-  /** Provider → environment variable the key is delivered in. */
+  /**
+   * Provider → the key variable the image reads. It receives the provider gateway's per-container
+   * credential, never a key; every template also gets the SDK base-URL variables pointing at the
+   * gateway (provider_gateway/providers.ts), OpenClaw's preset included.
+   */
   keyEnv: Record<string, string>;
   /** The variable carrying the per-container gateway token. */
   tokenEnv: string;

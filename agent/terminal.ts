@@ -1,42 +1,13 @@
-// WS /v1/containers/:id/terminal: `docker exec` of the template's shell with a TTY, its raw stream
-// relayed to the WebSocket. Binary or text frames are keystrokes; a text frame holding
-// {"type":"resize","cols":N,"rows":N} resizes the TTY. Output goes out as binary frames, with the
+// WS /v1/containers/:id/terminal: a socket showing one of the container's shells (terminal_shell.ts:
+// `docker exec` of the template's shell with a TTY, which outlives the socket for a reattach).
+// Binary or text frames are keystrokes; a text frame holding {"type":"resize","cols":N,"rows":N}
+// resizes the TTY. Output goes out as binary frames, with the
 // same back-pressure as the gateway: a slow reader pauses the shell's stream, a slow shell pauses
 // the socket.
-import { readFileSync } from "node:fs";
 import type { ServerWebSocket } from "bun";
 import type { Logger } from "../common/log.ts";
 import { type Frame, frameSize, HIGH_WATER, MAX_QUEUED, type WsSession } from "../common/ws_relay.ts";
-import type { DockerClient } from "./docker/client.ts";
-import { type HijackedStream, startExec } from "./docker/hijack.ts";
-
-export type TerminalTarget = { containerId: string; shell: string[] };
-
-/**
- * Docker leaves an exec's process running when its stream closes (moby#9098), so a closed terminal
- * would leave its shell behind: hang it up as a terminal would (SIGHUP, then SIGKILL if it ignores
- * that). The exec's pid is a host pid; it is signalled only if /proc shows it inside this container's
- * cgroup, so an agent in another pid namespace (or a reused pid) never signals the wrong process.
- */
-async function hangUp(docker: DockerClient, execId: string, containerId: string) {
-  for (const signal of ["SIGHUP", "SIGKILL"] as const) {
-    const exec = await docker.inspectExec(execId).catch(() => null);
-    if (!exec?.Running || !exec.Pid) return;
-    let cgroup = "";
-    try {
-      cgroup = readFileSync(`/proc/${exec.Pid}/cgroup`, "utf8");
-    } catch {
-      return;
-    }
-    if (!cgroup.includes(containerId)) return;
-    try {
-      process.kill(exec.Pid, signal);
-    } catch {
-      return;
-    }
-    await Bun.sleep(2000);
-  }
-}
+import type { Shell, ShellViewer } from "./terminal_shell.ts";
 
 /** A resize control message, or null when the frame is input that merely looks like JSON. */
 export function parseResize(frame: string): { cols: number; rows: number } | null {
@@ -53,9 +24,8 @@ export function parseResize(frame: string): { cols: number; rows: number } | nul
   }
 }
 
-export class TerminalSession implements WsSession {
-  private stream: HijackedStream | null = null;
-  private execId = "";
+export class TerminalSession implements WsSession, ShellViewer {
+  private shell: Shell | null = null;
   private closed = false;
   private shellGone = false;
   private early: Frame[] = [];
@@ -67,34 +37,19 @@ export class TerminalSession implements WsSession {
 
   constructor(
     private readonly ws: ServerWebSocket<unknown>,
-    private readonly docker: DockerClient,
-    private readonly target: TerminalTarget,
+    shell: Promise<Shell>,
     private readonly log: Logger,
   ) {
-    void this.start(target);
+    void this.start(shell);
   }
 
-  private async start(target: TerminalTarget) {
+  private async start(opening: Promise<Shell>) {
     try {
-      const exec = await this.docker.createExec(target.containerId, {
-        Cmd: target.shell,
-        Tty: true,
-        AttachStdin: true,
-        AttachStdout: true,
-        AttachStderr: true,
-        Env: ["TERM=xterm-256color"],
-      });
-      this.execId = exec.Id;
-      const stream = await startExec(this.docker.socketPath, exec.Id, {
-        onData: (data) => this.output(data),
-        onClose: () => this.shellExited(),
-        onDrain: () => this.ws.resume(),
-      });
-      if (this.closed) {
-        stream.close();
-        return void hangUp(this.docker, exec.Id, target.containerId);
-      }
-      this.stream = stream;
+      const shell = await opening;
+      if (this.closed) return;
+      this.shell = shell;
+      for (const data of shell.attach(this, () => this.ws.resume())) this.output(data);
+      if (shell.ended) return this.exited();
       for (const frame of this.early.splice(0)) this.input(frame);
       if (this.ws.isPaused) this.ws.resume();
     } catch (error) {
@@ -105,10 +60,11 @@ export class TerminalSession implements WsSession {
 
   message(frame: Frame) {
     if (this.closed) return;
-    if (!this.stream) {
+    if (!this.shell) {
       this.early.push(frame);
       this.earlyBytes += frameSize(frame);
       if (this.earlyBytes > HIGH_WATER) this.ws.pause();
+      if (this.earlyBytes > MAX_QUEUED) this.shut(1009, "too much typed before the shell started");
       return;
     }
     this.input(frame);
@@ -116,33 +72,23 @@ export class TerminalSession implements WsSession {
 
   private input(frame: Frame) {
     const resize = typeof frame === "string" ? parseResize(frame) : null;
-    if (resize) {
-      void this.docker.resizeExec(this.execId, resize.cols, resize.rows).catch(() => {});
-      return;
-    }
-    if (this.stream && !this.stream.write(frame)) this.ws.pause();
+    if (resize) return this.shell?.resize(resize.cols, resize.rows);
+    if (this.shell && !this.shell.write(frame)) this.ws.pause();
   }
 
-  private output(data: Uint8Array) {
+  output(data: Uint8Array) {
     if (this.closed) return;
     if (this.toClient.length > 0) return this.queue(data);
     const sent = this.ws.send(data);
-    if (sent === -1) this.stream?.pause();
+    if (sent === -1) this.shell?.pause();
     else if (sent === 0) this.queue(data);
   }
 
   private queue(data: Uint8Array) {
     this.toClient.push(data);
     this.toClientBytes += data.byteLength;
-    this.stream?.pause();
+    this.shell?.pause();
     if (this.toClientBytes > MAX_QUEUED) this.shut(1009, "the control plane reads too slowly");
-  }
-
-  /** Ends the terminal from outside (freeze, removal) or on overflow: the socket gets `code`. */
-  shut(code: number, reason: string) {
-    const wasClosed = this.closed;
-    this.close();
-    if (!wasClosed) this.ws.close(code, reason);
   }
 
   drain() {
@@ -154,11 +100,11 @@ export class TerminalSession implements WsSession {
       this.toClientBytes -= data.byteLength;
       if (sent === -1) return;
     }
-    if (this.shellGone) this.shellExited();
-    else this.stream?.resume();
+    if (this.shellGone) this.exited();
+    else this.shell?.resume();
   }
 
-  private shellExited() {
+  exited() {
     this.shellGone = true;
     if (this.closed || this.toClient.length > 0) return;
     this.closed = true;
@@ -167,15 +113,19 @@ export class TerminalSession implements WsSession {
     this.ws.close(1000, "the shell exited");
   }
 
+  /** Ends the socket from outside (freeze, removal) or on overflow; the shell lingers for a reattach. */
+  shut(code: number, reason: string) {
+    const wasClosed = this.closed;
+    this.close();
+    if (!wasClosed) this.ws.close(code, reason);
+  }
+
   close() {
     if (this.closed) return;
     this.closed = true;
     this.toClient = [];
     this.toClientBytes = 0;
     this.onEnd();
-    // Decided before closing the stream: its end looks like the shell exiting.
-    const hangUpShell = this.stream !== null && !this.shellGone;
-    this.stream?.close();
-    if (hangUpShell) void hangUp(this.docker, this.execId, this.target.containerId);
+    this.shell?.detach(this);
   }
 }

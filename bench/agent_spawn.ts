@@ -15,6 +15,7 @@ import {
   ensureRuntimeImage,
   startTestAgent,
   TEST_CLUSTER_SECRET,
+  volumeKey,
 } from "../test/helpers/fleet.ts";
 import { percentile, table, writeSection } from "./lib/report.ts";
 
@@ -129,7 +130,12 @@ async function viaAgent(): Promise<number> {
   const sessionId = crypto.randomUUID();
   const start = performance.now();
   try {
-    await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} });
+    await client.spawn({
+      sessionId,
+      template: "clawfleet-runtime",
+      limits,
+      volume: volumeKey(),
+    });
     return performance.now() - start;
   } finally {
     await client.remove(sessionId);

@@ -11,7 +11,7 @@ import { sql } from "drizzle-orm";
 import { AgentClient } from "../agent/api/client.ts";
 import { parseKeyring } from "../common/keyring.ts";
 import type { DbDriver } from "../src/db/client.ts";
-import { cleanupNode, ensureRuntimeImage, TEST_CLUSTER_SECRET } from "../test/helpers/fleet.ts";
+import { cleanupNode, ensureRuntimeImage, TEST_CLUSTER_SECRET, volumeKey } from "../test/helpers/fleet.ts";
 import { freePort, tempDir, waitForHttp } from "../test/helpers/process.ts";
 import { startTestServer } from "../test/helpers/server.ts";
 import { table, writeSection } from "./lib/report.ts";
@@ -201,7 +201,7 @@ async function memory() {
         sessionId: crypto.randomUUID(),
         template: "clawfleet-runtime",
         limits,
-        secrets: {},
+        volume: volumeKey(),
       });
     }
     await client.list();

@@ -14,6 +14,7 @@ import {
   ensureRuntimeImage,
   startTestAgent,
   TEST_CLUSTER_SECRET,
+  volumeKey,
 } from "../test/helpers/fleet.ts";
 import { freePort, tempDir } from "../test/helpers/process.ts";
 import { startTestServer } from "../test/helpers/server.ts";
@@ -188,7 +189,12 @@ try {
     raw.push(await rawDockerRun());
     const sessionId = crypto.randomUUID();
     let start = performance.now();
-    await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} });
+    await client.spawn({
+      sessionId,
+      template: "clawfleet-runtime",
+      limits,
+      volume: volumeKey(),
+    });
     viaAgent.push(performance.now() - start);
     await client.remove(sessionId);
     start = performance.now();

@@ -26,6 +26,19 @@ done
 command -v python3 >/dev/null || { echo "install-agent: python3 is needed to merge /etc/docker/daemon.json" >&2; exit 69; }
 root="${root%/}"
 
+# Encrypted volumes: ext4 images (e2fsprogs), loop devices and fscrypt ioctls (util-linux; the agent
+# calls the ioctls itself). Only on the live system, never into a --root tree.
+if [ -z "$root" ] && { ! command -v mkfs.ext4 >/dev/null || ! command -v resize2fs >/dev/null || ! command -v losetup >/dev/null; }; then
+  if command -v apt-get >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq e2fsprogs util-linux >&2
+  else
+    echo "install-agent: install e2fsprogs and util-linux (mkfs.ext4, resize2fs, losetup)" >&2
+  fi
+fi
+if [ -z "$root" ] && [ ! -e /sys/fs/ext4/features/encryption ]; then
+  echo "install-agent: this kernel's ext4 has no encryption: the agent will refuse to start unless run with --allow-unencrypted-volumes" >&2
+fi
+
 install -d -m 0755 "$root/usr/local/bin" "$root/etc/systemd/system" "$root/etc/docker"
 install -d -m 0700 "$root/etc/clawfleet" "$root/var/lib/clawfleet-agent"
 install -m 0755 "$binary" "$root/usr/local/bin/clawfleet-agent"
@@ -68,16 +81,13 @@ RestartSec=2
 MemoryMax=1G
 MemoryHigh=768M
 TasksMax=4096
-# The agent drives the Docker socket (root-equivalent) and installs iptables rules; nothing more.
-CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_DAC_OVERRIDE
+# The agent drives the Docker socket (root-equivalent), installs iptables rules, and mounts each
+# container's encrypted volume image (mount, loop devices, fscrypt: CAP_SYS_ADMIN; chown of the data
+# directory; online resize2fs: CAP_SYS_RESOURCE). Its mounts must be visible to dockerd, so the unit
+# keeps the host's mount namespace: no ProtectSystem/ProtectHome/PrivateTmp/Protect* (each of those
+# gives the service a mount namespace of its own, and a bind-mount source dockerd cannot see).
+CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_DAC_OVERRIDE CAP_SYS_ADMIN CAP_CHOWN CAP_FOWNER CAP_SYS_RESOURCE
 NoNewPrivileges=yes
-ProtectSystem=strict
-ReadWritePaths=/var/lib/clawfleet-agent /run/xtables.lock
-ProtectHome=yes
-PrivateTmp=yes
-ProtectKernelModules=yes
-ProtectKernelTunables=yes
-ProtectControlGroups=yes
 RestrictSUIDSGID=yes
 LockPersonality=yes
 MemoryDenyWriteExecute=no

@@ -2,6 +2,8 @@
 // drizzle-kit's journal, so a generated migration cannot be forgotten here.
 import m0000 from "./0000_init.sql" with { type: "text" };
 import m0001 from "./0001_rls_and_roles.sql" with { type: "text" };
+import m0002 from "./0002_volumes.sql" with { type: "text" };
+import m0003 from "./0003_gateway.sql" with { type: "text" };
 import m0005 from "./0005_security.sql" with { type: "text" };
 
 export type EmbeddedMigration = { name: string; sql: string };
@@ -9,5 +11,7 @@ export type EmbeddedMigration = { name: string; sql: string };
 export const MIGRATIONS: EmbeddedMigration[] = [
   { name: "0000_init", sql: m0000 },
   { name: "0001_rls_and_roles", sql: m0001 },
+  { name: "0002_volumes", sql: m0002 },
+  { name: "0003_gateway", sql: m0003 },
   { name: "0005_security", sql: m0005 },
 ];

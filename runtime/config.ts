@@ -72,6 +72,15 @@ const KEY_ENV: Record<ProviderId, string> = {
   gemini: "GEMINI_API_KEY",
 };
 
+// The variables the fleet agent points at its provider gateway (the SDKs' own names), and what the
+// runtime appends to reach its endpoint family: Gemini is spoken through its OpenAI-compatible API.
+const SDK_BASE_URL_ENV: Record<ProviderId, { name: string; suffix: string }> = {
+  anthropic: { name: "ANTHROPIC_BASE_URL", suffix: "" },
+  openai: { name: "OPENAI_BASE_URL", suffix: "" },
+  openrouter: { name: "OPENROUTER_BASE_URL", suffix: "" },
+  gemini: { name: "GOOGLE_GEMINI_BASE_URL", suffix: "/v1beta/openai" },
+};
+
 const LOG_LEVELS: LogLevel[] = ["debug", "info", "warn", "error"];
 
 function parseInteger(name: string, raw: string, min: number, max: number): number {
@@ -111,13 +120,20 @@ export function loadRuntimeConfig(env: Env = process.env): RuntimeConfig {
   for (const id of PROVIDER_IDS) {
     const defaults = PROVIDER_DEFAULTS[id];
     const upper = id.toUpperCase();
-    const baseName = `CLAWFLEET_${upper}_BASE_URL`;
+    const ownName = `CLAWFLEET_${upper}_BASE_URL`;
+    const sdk = SDK_BASE_URL_ENV[id];
+    const sdkValue = get(sdk.name);
+    const [baseName, baseValue] = get(ownName)
+      ? [ownName, get(ownName) as string]
+      : sdkValue
+        ? [sdk.name, `${sdkValue.replace(/\/+$/, "")}${sdk.suffix}`]
+        : [ownName, defaults.baseUrl];
     providers[id] = {
       id,
       label: defaults.label,
       wire: defaults.wire,
       apiKey: get(KEY_ENV[id]) ?? null,
-      baseUrl: parseBaseUrl(baseName, get(baseName) ?? defaults.baseUrl),
+      baseUrl: parseBaseUrl(baseName, baseValue),
       model: get(`CLAWFLEET_${upper}_MODEL`) ?? defaults.model,
     };
   }

@@ -18,6 +18,10 @@ command -v gcc >/dev/null 2>&1 || need_apt+=(gcc)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v pgrep >/dev/null 2>&1 || need_apt+=(procps)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+# Encrypted container volumes: ext4 images and loop devices (the agent calls the fscrypt ioctls itself).
+command -v mkfs.ext4 >/dev/null 2>&1 || need_apt+=(e2fsprogs)
+command -v resize2fs >/dev/null 2>&1 || need_apt+=(e2fsprogs)
+command -v losetup >/dev/null 2>&1 || need_apt+=(util-linux)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   apt-get update -qq >&2

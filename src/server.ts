@@ -21,6 +21,7 @@ import { agentConnector } from "./fleet/agent_connector.ts";
 import type { AgentConnector } from "./fleet/agent_port.ts";
 import { Fleet } from "./fleet/fleet.ts";
 import { maybeStartLocalAgent } from "./fleet/local_agent.ts";
+import { agentChannel, isAgentChannelPath } from "./gateway/agent_channel.ts";
 import { verifyAccess } from "./http/api_base.ts";
 import { buildApp } from "./http/app.ts";
 import { isSecureRequest } from "./http/client_ip.ts";
@@ -35,7 +36,7 @@ import { OpenSockets } from "./proxy/open_sockets.ts";
 import { createSessionWsProxy, SESSION_WS_PATHS } from "./proxy/session_ws.ts";
 import { closeSocketsOnSignOut } from "./proxy/sign_out_listener.ts";
 import { loadMasterKeyring } from "./secrets/master_keys.ts";
-import { decryptSecretsForSpawn } from "./secrets/spawn_secrets.ts";
+import { volumeKeyFor } from "./secrets/volume_keys.ts";
 import { Lifecycle } from "./sessions/lifecycle.ts";
 import { reconcileOnce } from "./sessions/reconciler.ts";
 
@@ -85,9 +86,15 @@ export async function startServer(
     db: database.db,
     log,
     fleet: new Fleet(database.db, options.connect ?? agentConnector(clusterKeys, keyring)),
-    secretsFor: (userId) =>
-      decryptSecretsForSpawn(database.db, keyring, userId) as Promise<Record<string, string>>,
+    volumeKeyFor: (session) => volumeKeyFor(database.db, keyring, session),
     defaultTemplate: "clawfleet-runtime",
+  });
+  const channel = agentChannel({ db: database.db, keyring, keys: clusterKeys, log });
+  // The local agent's gateway reaches this server's handler in-process (same signing, no socket).
+  local?.agent.connectServer({
+    url: "http://all-in-one.invalid",
+    fetch: ((input: string | URL | Request, init?: RequestInit) =>
+      channel.handle(new Request(input, init))) as typeof fetch,
   });
   const openSockets = new OpenSockets();
   const stopSignOutListener = await closeSocketsOnSignOut(database, openSockets, log);
@@ -142,7 +149,11 @@ export async function startServer(
       let response: Response;
       try {
         response =
-          url.pathname === "/metrics" ? await metricsResponse(forwarded) : await app.handle(forwarded);
+          url.pathname === "/metrics"
+            ? await metricsResponse(forwarded)
+            : isAgentChannelPath(url.pathname)
+              ? await channel.handle(request)
+              : await app.handle(forwarded);
       } catch (error) {
         if (isDatabaseUnavailable(error)) {
           response = jsonResponse(

@@ -2,7 +2,7 @@
 // pinned to the agent's certificate fingerprint. Pinning: the first connection reads the peer
 // certificate, checks its SHA-256 against the pin, and from then on that exact certificate is the
 // only trusted CA for this agent (its host name is not checked: the pin is the identity).
-import type { ClusterKey, ContainerInfo, ContainerSpec } from "./contract.ts";
+import type { ClusterKey, ContainerInfo, ContainerSpec, RestoreRequest } from "./contract.ts";
 import { signRequest } from "./contract.ts";
 import {
   AGENT_API_VERSION,
@@ -192,8 +192,11 @@ export class AgentClient {
   async freeze(sessionId: string) {
     await this.call("freeze", sessionId);
   }
-  async restore(sessionId: string) {
-    await this.call("restore", sessionId);
+  async restore(sessionId: string, body: RestoreRequest = {}) {
+    await this.call("restore", sessionId, body);
+  }
+  growVolume(sessionId: string, diskMb: number) {
+    return this.call("growVolume", sessionId, { diskMb });
   }
   async remove(sessionId: string) {
     await this.call("removeContainer", sessionId);
@@ -203,8 +206,9 @@ export class AgentClient {
   }
 
   /** A signed, pinned WebSocket to a container's gateway or terminal. */
-  async connect(sessionId: string, kind: "gateway" | "terminal"): Promise<WebSocket> {
-    const path = routePath(kind, sessionId);
+  async connect(sessionId: string, kind: "gateway" | "terminal", reconnect?: string): Promise<WebSocket> {
+    const query = kind === "terminal" && reconnect ? `?reconnect=${encodeURIComponent(reconnect)}` : "";
+    const path = `${routePath(kind, sessionId)}${query}`;
     const headers = await signRequest(this.key(), "GET", path, "", Date.now(), this.opts.nodeId ?? null);
     headers[VERSION_HEADER] = AGENT_API_VERSION;
     const wsUrl = `${this.opts.url.replace(/^https:/, "wss:")}${path}`;

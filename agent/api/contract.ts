@@ -3,7 +3,7 @@
 // the two cannot drift.
 import { encodeBase64urlNoPadding, encodeHexLowerCase } from "@oslojs/encoding";
 import { constantTimeEqual, hmacSha256, sha256Hex } from "../../common/crypto.ts";
-import { isProvider } from "../../common/providers.ts";
+import { isProvider, type Provider } from "../../common/providers.ts";
 
 export { sha256Hex };
 
@@ -22,13 +22,26 @@ export type ClusterKey = { id: string; secret: Uint8Array<ArrayBuffer> };
 
 export type PlanLimits = { cpuMillis: number; memoryMb: number; pidsLimit: number; diskMb: number };
 
-/** What the server may ask for. Anything else in the body is refused: no raw Docker options. */
+/**
+ * What the server may ask for. Anything else in the body is refused: no raw Docker options. Provider
+ * keys are not part of it: the provider gateway fetches them when the container needs them.
+ */
 export type ContainerSpec = {
   sessionId: string;
   template: string;
   limits: PlanLimits;
-  secrets: Record<string, string>;
+  /** The session's volume key (32 bytes, base64), required by a node that encrypts volumes. */
+  volume?: VolumeKey;
 };
+
+/** The key a node needs to mount a session's encrypted volume; the node keeps it only in the kernel. */
+export type VolumeKey = { key: string };
+
+/** POST /v1/containers/:id/volume: the plan's disk grew; the volume follows (never shrinks). */
+export type GrowVolumeRequest = { diskMb: number };
+
+/** POST /v1/containers/:id/restore: the volume key, since freeze took it out of the kernel. */
+export type RestoreRequest = { volume?: VolumeKey };
 
 /** A clawfleet session id (lower-case UUID), which is also the `:id` of every container route. */
 export const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -43,6 +56,8 @@ export type ContainerInfo = {
   ready: boolean;
   paused: boolean;
   createdAt: string;
+  /** The size of its mounted volume's filesystem, MiB (absent when not mounted on this node). */
+  volumeMb?: number;
 };
 
 export type HealthReport = {
@@ -57,6 +72,8 @@ export type HealthReport = {
     apparmor: boolean;
     rootful: boolean;
     firewall: boolean;
+    /** Data volumes are fscrypt-encrypted ext4 images (false only with --allow-unencrypted-volumes). */
+    encryptedVolumes: boolean;
   };
   /** The daemon keeps containers running while it (or the agent) restarts. */
   liveRestore: boolean;
@@ -70,6 +87,55 @@ export type ContainerStats = {
   memoryLimitBytes: number;
   pids: number;
 };
+
+// The other direction: the node's provider gateway calls the server, signed with the same scheme and
+// the same cluster keys (docs/AGENT.md "Provider gateway").
+export const SERVER_CHANNEL = {
+  prefix: "/agent/v1/",
+  keys: (sessionId: string) => `/agent/v1/sessions/${sessionId}/provider-keys`,
+  usage: "/agent/v1/usage",
+} as const;
+
+/** The user's current keys for one session's container, and where they stand against the plan's budget. */
+export type ProviderKeysResponse = {
+  keys: Partial<Record<Provider, string>>;
+  budget: { monthlyTokens: number | null; usedThisMonth: number };
+};
+
+/** Token counts only: never a prompt, a reply or a key. `day` is the UTC day (YYYY-MM-DD). */
+export type TokenUsageReport = {
+  sessionId: string;
+  day: string;
+  provider: Provider;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  requests: number;
+};
+
+const USAGE_KEYS = ["sessionId", "day", "provider", "model", "inputTokens", "outputTokens", "requests"];
+const COUNT_MAX = 1e12;
+
+/** Parses a usage batch strictly; a message for a 400 on anything unexpected. */
+export function parseUsageReports(input: unknown): TokenUsageReport[] | string {
+  const reports = (input as { reports?: unknown } | null)?.reports;
+  if (!Array.isArray(reports) || reports.length > 10_000) return "reports must be an array (at most 10000)";
+  for (const [i, r] of reports.entries()) {
+    if (!r || typeof r !== "object" || Array.isArray(r)) return `reports[${i}] must be an object`;
+    const o = r as Record<string, unknown>;
+    if (Object.keys(o).some((k) => !USAGE_KEYS.includes(k))) return `reports[${i}] has unknown fields`;
+    if (typeof o.sessionId !== "string" || !SESSION_ID.test(o.sessionId)) return `reports[${i}].sessionId`;
+    if (typeof o.day !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(o.day)) return `reports[${i}].day`;
+    if (!isProvider(o.provider)) return `reports[${i}].provider`;
+    if (typeof o.model !== "string" || o.model.length > 200) return `reports[${i}].model`;
+    for (const k of ["inputTokens", "outputTokens", "requests"]) {
+      const v = o[k];
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > COUNT_MAX)
+        return `reports[${i}].${k}`;
+    }
+  }
+  return reports as TokenUsageReport[];
+}
 
 // v1: `v1\n<METHOD>\n…` under a cluster secret every agent shares (root on one node could then
 // command all of them). v2: `v2\n<node id>\n<METHOD>\n…` under a secret minted for that node alone,
@@ -187,7 +253,7 @@ export class RequestVerifier {
   }
 }
 
-const SPEC_KEYS = ["sessionId", "template", "limits", "secrets"];
+const SPEC_KEYS = ["sessionId", "template", "limits", "volume"];
 const LIMIT_KEYS = ["cpuMillis", "memoryMb", "pidsLimit", "diskMb"];
 
 /** Parses a POST /v1/containers body strictly; returns a message for a 400 on anything unexpected. */
@@ -215,16 +281,46 @@ export function parseContainerSpec(input: unknown): ContainerSpec | string {
     if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max)
       return `limits.${k} must be an integer from ${min} to ${max}`;
   }
-  const secrets = body.secrets as Record<string, unknown> | undefined;
-  if (!secrets || typeof secrets !== "object" || Array.isArray(secrets)) return "secrets must be an object";
-  for (const [k, v] of Object.entries(secrets)) {
-    if (!isProvider(k)) return `unknown secret provider ${k}`;
-    if (typeof v !== "string" || v.length > 512 || /[\s\0]/.test(v)) return `secret ${k} is malformed`;
-  }
+  const volume = parseVolumeKey(body.volume);
+  if (typeof volume === "string") return volume;
   return {
     sessionId: body.sessionId,
     template: body.template,
     limits: limits as PlanLimits,
-    secrets: secrets as Record<string, string>,
+    ...(volume ? { volume } : {}),
   };
+}
+
+const BASE64_32_BYTES = /^[A-Za-z0-9+/]{43}=$/;
+
+function parseVolumeKey(input: unknown): VolumeKey | null | string {
+  if (input === undefined) return null;
+  if (!input || typeof input !== "object" || Array.isArray(input)) return "volume must be an object";
+  const extra = Object.keys(input).filter((k) => k !== "key");
+  if (extra.length) return `unknown volume field(s): ${extra.join(", ")}`;
+  const key = (input as { key?: unknown }).key;
+  if (typeof key !== "string" || !BASE64_32_BYTES.test(key)) return "volume.key must be 32 bytes of base64";
+  return { key };
+}
+
+/** Parses a POST /v1/containers/:id/volume body: `{diskMb}` within the spec's bounds. */
+export function parseGrowVolumeRequest(input: unknown): GrowVolumeRequest | string {
+  if (!input || typeof input !== "object" || Array.isArray(input)) return "body must be a JSON object";
+  const extra = Object.keys(input).filter((k) => k !== "diskMb");
+  if (extra.length) return `unknown field(s): ${extra.join(", ")}`;
+  const diskMb = (input as { diskMb?: unknown }).diskMb;
+  if (typeof diskMb !== "number" || !Number.isInteger(diskMb) || diskMb < 64 || diskMb > 1_048_576)
+    return "diskMb must be an integer from 64 to 1048576";
+  return { diskMb };
+}
+
+/** Parses a restore body (empty, or `{volume: {key}}`) as strictly as a spawn. */
+export function parseRestoreRequest(input: unknown): RestoreRequest | string {
+  if (input === undefined) return {};
+  if (!input || typeof input !== "object" || Array.isArray(input)) return "body must be a JSON object";
+  const extra = Object.keys(input).filter((k) => k !== "volume");
+  if (extra.length) return `unknown field(s): ${extra.join(", ")}`;
+  const volume = parseVolumeKey((input as { volume?: unknown }).volume);
+  if (typeof volume === "string") return volume;
+  return volume ? { volume } : {};
 }

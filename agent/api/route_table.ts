@@ -2,7 +2,14 @@
 // API version both sides speak, and the error codes the agent answers with. The agent's router
 // dispatches from this table (a route without a handler does not compile) and the server's client
 // builds every request from it, so neither side can drift from the other.
-import type { ContainerInfo, ContainerSpec, ContainerStats, HealthReport } from "./contract.ts";
+import type {
+  ContainerInfo,
+  ContainerSpec,
+  ContainerStats,
+  GrowVolumeRequest,
+  HealthReport,
+  RestoreRequest,
+} from "./contract.ts";
 
 /** Sent on every request as VERSION_HEADER and on every answer; a different version is refused. */
 export const AGENT_API_VERSION = "1";
@@ -16,6 +23,7 @@ export const AGENT_ROUTES = {
   removeContainer: { method: "DELETE", path: "/v1/containers/:id" },
   freeze: { method: "POST", path: "/v1/containers/:id/freeze" },
   restore: { method: "POST", path: "/v1/containers/:id/restore" },
+  growVolume: { method: "POST", path: "/v1/containers/:id/volume" },
   stats: { method: "GET", path: "/v1/containers/:id/stats" },
   gateway: { method: "GET", path: "/v1/containers/:id/gateway" },
   terminal: { method: "GET", path: "/v1/containers/:id/terminal" },
@@ -31,7 +39,8 @@ export type AgentRouteTypes = {
   getContainer: { request: undefined; response: ContainerInfo };
   removeContainer: { request: undefined; response: undefined };
   freeze: { request: undefined; response: ContainerInfo };
-  restore: { request: undefined; response: ContainerInfo };
+  restore: { request: RestoreRequest; response: ContainerInfo };
+  growVolume: { request: GrowVolumeRequest; response: ContainerInfo };
   stats: { request: undefined; response: ContainerStats };
   gateway: { request: undefined; response: WebSocket };
   terminal: { request: undefined; response: WebSocket };
@@ -85,6 +94,12 @@ export const AGENT_ERROR_CODES = [
   "docker_error",
   "node_out_of_networks",
   "not_ready",
+  "volume_key_required",
+  "invalid_volume_key",
+  "volume_key_mismatch",
+  "volume_missing",
+  "node_out_of_disk",
+  "no_bridge_address",
 ] as const;
 
 export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];

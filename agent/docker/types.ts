@@ -82,6 +82,8 @@ export type EngineInfo = {
   Containers: number;
   LiveRestoreEnabled: boolean;
   CgroupVersion?: string;
+  /** Ends in `/<uid>.<gid>` (the remap's first ids) when the daemon runs with userns-remap. */
+  DockerRootDir?: string;
 };
 
 export type EngineVersion = { Version: string; ApiVersion: string; Os: string; Arch: string };

@@ -6,7 +6,7 @@ import { withDatabase } from "./database.ts";
 
 export const KEYS_HELP = `Usage: clawfleet keys rotate
 
-Re-encrypts every stored provider key under the newest master key (the first in
+Re-encrypts every stored provider key and volume key under the newest master key (the first in
 CLAWFLEET_MASTER_KEYS). Safe while the server runs; safe to interrupt and run again.
 Procedure: put the new key first in CLAWFLEET_MASTER_KEYS, keep the old ones after it, restart the
 servers, run this, then remove the old keys once it reports nothing left.

@@ -37,6 +37,8 @@ export const plans = pgTable("plans", {
   diskMb: integer("disk_mb").notNull(),
   apiRequestsPerMinute: integer("api_requests_per_minute").notNull(),
   idleFreezeMinutes: integer("idle_freeze_minutes").notNull(),
+  /** Tokens (input + output) a user may use per calendar month (UTC); null: no budget. */
+  monthlyTokenBudget: bigint("monthly_token_budget", { mode: "number" }),
 });
 
 export const users = pgTable(
@@ -214,6 +216,29 @@ export const usageDaily = pgTable(
   (t) => [primaryKey({ columns: [t.day, t.planId] })],
 );
 
+/** Token counts the provider gateway reported, per user, day, provider and model: never content. */
+export const tokenUsage = pgTable(
+  "token_usage",
+  {
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    day: date("day").notNull(),
+    provider: text("provider").$type<Provider>().notNull(),
+    model: text("model").notNull(),
+    inputTokens: bigint("input_tokens", { mode: "number" }).notNull().default(0),
+    outputTokens: bigint("output_tokens", { mode: "number" }).notNull().default(0),
+    requests: integer("requests").notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ name: "token_usage_pkey", columns: [t.userId, t.day, t.provider, t.model] }),
+    check(
+      "token_usage_provider_check",
+      sql`${t.provider} in ('anthropic', 'openai', 'google', 'openrouter')`,
+    ),
+  ],
+);
+
 /** Fixed-window API request counters shared by all replicas. */
 export const rateCounters = pgTable(
   "rate_counters",
@@ -224,6 +249,23 @@ export const rateCounters = pgTable(
   },
   (t) => [primaryKey({ columns: [t.bucket, t.windowStart] })],
 );
+
+/**
+ * Each session's volume key (docs/SECRETS.md): AES-256-GCM under the master key, AAD bound to user and
+ * session. Deleting the row is the crypto-shredding of a kill; the session's own row cascades to it.
+ */
+export const volumeKeys = pgTable("volume_keys", {
+  sessionId: uuid("session_id")
+    .primaryKey()
+    .references(() => agentSessions.id, { onDelete: "cascade" }),
+  userId: uuid("user_id")
+    .notNull()
+    .references(() => users.id, { onDelete: "cascade" }),
+  keyId: text("key_id").notNull(),
+  nonce: bytea("nonce").notNull(),
+  ciphertext: bytea("ciphertext").notNull(),
+  createdAt: createdAt(),
+});
 
 /** Single-use signup links minted by administrators (CLAWFLEET_SIGNUP=invite); only the hash is kept. */
 export const invites = pgTable(

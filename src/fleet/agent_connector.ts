@@ -40,10 +40,13 @@ export function agentConnector(keys: ClusterKey[], keyring?: MasterKeyring): Age
       get: async (sessionId) => (await ready()).get(sessionId),
       list: async () => (await ready()).list(),
       freeze: async (sessionId) => (await ready()).freeze(sessionId),
-      restore: async (sessionId) => (await ready()).restore(sessionId),
+      restore: async (sessionId, volume) => (await ready()).restore(sessionId, { volume }),
       remove: async (sessionId) => (await ready()).remove(sessionId),
+      growVolume: async (sessionId, diskMb) => {
+        await (await ready()).growVolume(sessionId, diskMb);
+      },
       stats: async (sessionId) => (await ready()).stats(sessionId).catch(() => null),
-      connect: async (sessionId, kind) => (await ready()).connect(sessionId, kind),
+      connect: async (sessionId, kind, reconnect) => (await ready()).connect(sessionId, kind, reconnect),
     };
     clients.set(node.id, { address: node, agent });
     return agent;

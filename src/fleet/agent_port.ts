@@ -26,11 +26,14 @@ export interface NodeAgent {
   get(sessionId: string): Promise<AgentContainer | null>;
   list(): Promise<AgentContainer[]>;
   freeze(sessionId: string): Promise<void>;
-  restore(sessionId: string): Promise<void>;
+  /** `volume`: the key again, since freeze took it out of the node's kernel. */
+  restore(sessionId: string, volume: { key: string }): Promise<void>;
   remove(sessionId: string): Promise<void>;
+  /** The plan's disk grew: the node grows the session's volume (never shrinks it). */
+  growVolume(sessionId: string, diskMb: number): Promise<void>;
   stats(sessionId: string): Promise<AgentStats | null>;
-  /** Opens the agent's WSS for a container: `kind` gateway or terminal. */
-  connect(sessionId: string, kind: "gateway" | "terminal"): Promise<WebSocket>;
+  /** Opens the agent's WSS for a container: `kind` gateway or terminal (`reconnect`: the shell to reattach). */
+  connect(sessionId: string, kind: "gateway" | "terminal", reconnect?: string): Promise<WebSocket>;
 }
 
 export type AgentConnector = (node: NodeAddress) => NodeAgent;

@@ -47,7 +47,10 @@ export async function maybeStartLocalAgent(
       CLAWFLEET_EGRESS_ALLOW: process.env.CLAWFLEET_EGRESS_ALLOW,
       CLAWFLEET_AGENT_CAPACITY: process.env.CLAWFLEET_AGENT_CAPACITY,
     },
-    process.env.CLAWFLEET_ALLOW_ROOTFUL === "1" ? ["--allow-rootful"] : [],
+    [
+      ...(process.env.CLAWFLEET_ALLOW_ROOTFUL === "1" ? ["--allow-rootful"] : []),
+      ...(process.env.CLAWFLEET_ALLOW_UNENCRYPTED_VOLUMES === "1" ? ["--allow-unencrypted-volumes"] : []),
+    ],
   );
   const agent = await startAgent(agentConfig, log.child({ service: "agent", node: LOCAL_NODE }));
   const existing = (await listNodes(db)).find((n) => n.name === LOCAL_NODE);

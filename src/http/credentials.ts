@@ -14,12 +14,16 @@ export const credentialsRoutes = (ctx: AppContext) => (app: ApiBase) =>
       "/credentials",
       async (c) => {
         const auth = await requireUser(ctx, c);
+        // EasyClaw's clients send `api_key`; `key` wins if a client sends both.
+        const key = c.body.key ?? c.body.api_key;
+        if (key === undefined)
+          throw new ApiError(400, "missing_key", "Send the key as `key` (or `api_key`).");
         const { credential, replaced } = await addCredential(
           ctx.database.db,
           ctx.keyring,
           auth.userId,
           c.body.provider,
-          c.body.key,
+          key,
           { ip: c.ip, via: "api" },
         );
         c.set.status = 201;
@@ -28,7 +32,8 @@ export const credentialsRoutes = (ctx: AppContext) => (app: ApiBase) =>
       {
         body: t.Object({
           provider: t.String({ maxLength: 40 }),
-          key: t.String({ maxLength: 512 }),
+          key: t.Optional(t.String({ maxLength: 512 })),
+          api_key: t.Optional(t.String({ maxLength: 512 })),
           _csrf: t.Optional(t.String({ maxLength: 200 })),
         }),
       },

@@ -116,7 +116,12 @@ export const API_OPERATIONS: Record<string, Record<string, Op>> = {
       responses: { 101: "Upgraded", 409: "Not running" },
     },
   },
-  "/usage": { get: { summary: "Live usage and plan limits", auth: true, responses: { 200: "Usage" } } },
+  "/usage": {
+    get: { summary: "Live usage, plan limits and token totals", auth: true, responses: { 200: "Usage" } },
+  },
+  "/usage/history": {
+    get: { summary: "Tokens per day for the last ?days=N days", auth: true, responses: { 200: "History" } },
+  },
   "/admin/nodes": {
     get: { summary: "Fleet nodes", auth: true, responses: { 200: "Nodes", 403: "Not an admin" } },
     post: {

@@ -21,10 +21,14 @@ export const SESSION_WS_PATHS: Record<string, "gateway" | "terminal"> = {
   "/api/v1/session/terminal": "terminal",
 };
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export type ProxyMetrics = { open: number; total: number; bytesIn: number; bytesOut: number };
 
 type Data = {
   kind: "gateway" | "terminal";
+  /** The terminal's reconnect id (a UUID the page keeps), so a reload reattaches to the same shell. */
+  reconnect?: string;
   userId: string;
   sessionId: string;
   nodeId: string;
@@ -92,8 +96,10 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle, sock
     }
     const refused = limits.acquire(auth.userId);
     if (refused) return reject(429, "too_many_sockets", refused.message, refused.retryAfterSeconds);
+    const reconnect = new URL(request.url).searchParams.get("reconnect") ?? "";
     const signIn = { userId: auth.userId, signInId: auth.sessionId, checkedAt };
     const data: Data = { kind, userId: auth.userId, sessionId: session.id, nodeId: session.nodeId, signIn };
+    if (kind === "terminal" && UUID.test(reconnect)) data.reconnect = reconnect;
     if (server.upgrade(request, { data })) return undefined;
     limits.release(auth.userId);
     return reject(400, "upgrade_failed", "Expected a WebSocket upgrade.");
@@ -146,7 +152,9 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle, sock
     try {
       const node = await getNode(ctx.database.db, ws.data.nodeId);
       if (!node) return relay.fail("node gone");
-      relay.attach(await lifecycle.fleet.agentFor(node).connect(ws.data.sessionId, ws.data.kind));
+      relay.attach(
+        await lifecycle.fleet.agentFor(node).connect(ws.data.sessionId, ws.data.kind, ws.data.reconnect),
+      );
     } catch (error) {
       ctx.log.warn("could not reach the agent for a session socket", { error });
       relay.fail("node unreachable");

@@ -3,7 +3,10 @@
 // The SubtleCrypto implementation is a parameter so the tests can cross-check Bun's native WebCrypto
 // against @peculiar/webcrypto.
 export type Sealed = { keyId: string; nonce: Uint8Array<ArrayBuffer>; ciphertext: Uint8Array<ArrayBuffer> };
-export type Binding = { userId: string; provider: string; rowId: string };
+export type Binding = CredentialBinding | VolumeKeyBinding;
+export type CredentialBinding = { userId: string; provider: string; rowId: string };
+/** A session's volume key: bound to its user and session, in its own AAD domain. */
+export type VolumeKeyBinding = { userId: string; sessionId: string };
 export type MasterKey = { id: string; key: CryptoKey };
 
 export class DecryptionError extends Error {
@@ -14,6 +17,8 @@ export class DecryptionError extends Error {
 }
 
 export function aadFor(binding: Binding): Uint8Array<ArrayBuffer> {
+  if ("sessionId" in binding)
+    return new TextEncoder().encode(`clawfleet:volume-key:v1\n${binding.userId}\n${binding.sessionId}`);
   return new TextEncoder().encode(
     `clawfleet:credential:v1\n${binding.userId}\n${binding.provider}\n${binding.rowId}`,
   );

@@ -1,4 +1,6 @@
-// The one place provider keys are decrypted: building a spawn request for the user's container.
+// The one place provider keys are decrypted: for the node provider gateway that serves the user's
+// container (src/gateway/agent_channel.ts), in answer to its signed request, never into a container.
+// (The name predates the gateway, when keys went out with the spawn request.)
 // test/secrets/decrypt_boundary.test.ts fails if any other module imports `open` from aead.ts.
 
 import type { Provider } from "../../common/providers.ts";

@@ -13,6 +13,7 @@ import type { AgentContainer } from "../fleet/agent_port.ts";
 import type { Fleet } from "../fleet/fleet.ts";
 import type { NodeRow } from "../fleet/nodes.ts";
 import { FleetFullError } from "../fleet/scheduler.ts";
+import { shredVolumeKey } from "../secrets/volume_keys.ts";
 import { applyEvent, getSessionById, planFor, type SessionRow, withUserSession } from "./sessions_repo.ts";
 import { type SessionAction, type SpawnStep, transition } from "./state_machine.ts";
 import { recordSpawn } from "./usage.ts";
@@ -24,8 +25,8 @@ export type LifecycleDeps = {
   db: Db;
   log: Logger;
   fleet: Fleet;
-  /** The one place keys are decrypted: provider → key, for this spawn request only. */
-  secretsFor(userId: string): Promise<Record<string, string>>;
+  /** The session's volume key (base64), made on first use; sent to its node with spawn and restore. */
+  volumeKeyFor(session: { userId: string; sessionId: string }): Promise<string>;
   defaultTemplate: string;
 };
 
@@ -52,6 +53,9 @@ export class Lifecycle {
       if (next.kind === "already") return { row: current, previous: null };
       // Freeze and restore are written once the agent has done them (pauseOrResume).
       if (action === "freeze" || action === "restore") return { row: current, previous: current };
+      // Crypto-shredding comes first: the stored volume key goes with the decision, before the node is
+      // even asked to remove anything, so the image's blocks are noise whatever happens next.
+      if (action === "kill") await shredVolumeKey(tx, current.id);
       const [updated] = await tx
         .update(agentSessions)
         .set({ ...next.patch, updatedAt: new Date(), lastActivityAt: new Date() })
@@ -82,7 +86,7 @@ export class Lifecycle {
     const { agent } = found;
     try {
       if (action === "freeze") await agent.freeze(row.id);
-      else await agent.restore(row.id);
+      else await agent.restore(row.id, await this.volumeFor(row));
     } catch (error) {
       this.deps.log.warn("agent refused a lifecycle action", { action, session: row.id, error });
       throw new LifecycleError(
@@ -93,6 +97,11 @@ export class Lifecycle {
     }
     await applyEvent(this.deps.db, row, { type: action });
     return { ...row, state: action === "freeze" ? "frozen" : "running" };
+  }
+
+  /** What a node needs to mount the session's volume. */
+  async volumeFor(row: Pick<SessionRow, "id" | "userId">): Promise<{ key: string }> {
+    return { key: await this.deps.volumeKeyFor({ userId: row.userId, sessionId: row.id }) };
   }
 
   private async removeQuietly(nodeId: string | null, sessionId: string) {
@@ -137,13 +146,15 @@ export class Lifecycle {
     }
     if (!(await step("creating", node.id))) return;
 
+    // No keys travel with the spawn: the node's provider gateway fetches them when the container
+    // needs them (src/gateway/), so a key change reaches a running container without a restart.
     const agent = this.deps.fleet.agentFor(node);
-    let secrets: Record<string, string>;
+    let volume: { key: string };
     try {
-      secrets = await this.deps.secretsFor(row.userId);
+      volume = await this.volumeFor(row);
     } catch (error) {
-      log.error("could not prepare keys for a spawn", { session: row.id, error });
-      await fail("Your keys could not be prepared. Re-add them and try again.");
+      log.error("could not prepare the volume key for a spawn", { session: row.id, error });
+      await fail("Your container's storage key could not be prepared. Try again.");
       return;
     }
     let lastStep: SpawnStep = "creating";
@@ -166,7 +177,7 @@ export class Lifecycle {
           pidsLimit: plan.pidsLimit,
           diskMb: plan.diskMb,
         },
-        secrets,
+        volume,
       });
     } catch (error) {
       clearInterval(watcher);
@@ -184,7 +195,7 @@ export class Lifecycle {
       await fail(`The container did not start: ${error instanceof Error ? error.message : "unknown error"}`);
       return;
     } finally {
-      secrets = {};
+      volume = { key: "" };
     }
     clearInterval(watcher);
     const landed = await applyEvent(db, row, {

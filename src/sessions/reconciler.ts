@@ -60,7 +60,16 @@ export async function reconcileOnce(
         continue;
       }
       if (session.state === "frozen" && !container.paused) await agent.freeze(session.id).catch(() => {});
-      if (session.state === "running" && container.paused) await agent.restore(session.id).catch(() => {});
+      // A plan change (or a node that could not grow it online before) reaches the volume here.
+      if (container.volumeMb !== undefined && container.volumeMb < plan.diskMb)
+        await agent
+          .growVolume(session.id, plan.diskMb)
+          .catch((error) => log.warn("volume growth failed", { session: session.id, error }));
+      if (session.state === "running" && container.paused)
+        await lifecycle
+          .volumeFor(session)
+          .then((volume) => agent.restore(session.id, volume))
+          .catch(() => {});
       if (session.state === "running") {
         runningByPlan.set(plan.id, (runningByPlan.get(plan.id) ?? 0) + 1);
         const idleMs = now - session.lastActivityAt.getTime();

@@ -16,12 +16,15 @@ import {
   dockerLeftovers,
   ensureRuntimeImage,
   TEST_CLUSTER_SECRET,
+  volumeKey,
 } from "../helpers/fleet.ts";
 import { freePort, tempDir } from "../helpers/process.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const keys = parseKeyring("K", TEST_CLUSTER_SECRET, "secret");
 const limits = { cpuMillis: 500, memoryMb: 256, pidsLimit: 128, diskMb: 512 };
+/** One key for every session of this file: a respawn of the same session must bring the same key. */
+const VOLUME = volumeKey();
 const insecure = { tls: { rejectUnauthorized: false } } as RequestInit;
 
 describe("agent API", () => {
@@ -128,10 +131,10 @@ describe("agent API", () => {
   test("only the high-level spec is accepted: raw Docker options and bad limits are 400", async () => {
     const sessionId = crypto.randomUUID();
     for (const body of [
-      { sessionId, template: "clawfleet-runtime", limits, secrets: {}, HostConfig: { Privileged: true } },
-      { sessionId, template: "clawfleet-runtime", limits: { ...limits, memoryMb: 1 }, secrets: {} },
-      { sessionId, template: "clawfleet-runtime", limits: { ...limits, Binds: ["/:/host"] }, secrets: {} },
-      { sessionId: "../../etc", template: "clawfleet-runtime", limits, secrets: {} },
+      { sessionId, template: "clawfleet-runtime", limits, HostConfig: { Privileged: true } },
+      { sessionId, template: "clawfleet-runtime", limits: { ...limits, memoryMb: 1 } },
+      { sessionId, template: "clawfleet-runtime", limits: { ...limits, Binds: ["/:/host"] } },
+      { sessionId: "../../etc", template: "clawfleet-runtime", limits },
       { sessionId, template: "clawfleet-runtime", limits, secrets: { evil: "x" } },
     ]) {
       const error = await client.call("spawn", undefined, body as never).catch((e: unknown) => e);
@@ -139,7 +142,7 @@ describe("agent API", () => {
       expect((error as AgentRequestError).status).toBe(400);
     }
     const unknown = await client
-      .spawn({ sessionId, template: "not-a-template", limits, secrets: {} })
+      .spawn({ sessionId, template: "not-a-template", limits, volume: VOLUME })
       .catch((e) => e);
     expect((unknown as AgentRequestError).status).toBe(400);
     expect(dockerLeftovers(sessionId)).toEqual({ containers: [], volumes: [], networks: [] });
@@ -161,7 +164,7 @@ describe("agent API", () => {
     try {
       const otherClient = new AgentClient({ url: other.url, fingerprint: other.fingerprint, keys });
       const error = await otherClient
-        .spawn({ sessionId: crypto.randomUUID(), template: "custom", limits, secrets: {} })
+        .spawn({ sessionId: crypto.randomUUID(), template: "custom", limits, volume: VOLUME })
         .catch((e) => e);
       expect((error as AgentRequestError).status).toBe(409);
       expect((error as AgentRequestError).code).toBe("image_missing");
@@ -173,40 +176,38 @@ describe("agent API", () => {
     }
   });
 
-  test("spawn is idempotent, secrets never reach labels or the agent's logs or data dir", async () => {
+  test("spawn is idempotent; the key variables hold a per-container credential, rotated by a respawn", async () => {
     const sessionId = crypto.randomUUID();
-    const secret = "sk-ant-api03-AGENT-CANARY-0123456789abcdef";
-    const spec = { sessionId, template: "clawfleet-runtime", limits, secrets: { anthropic: secret } };
+    const spec = { sessionId, template: "clawfleet-runtime", limits, volume: VOLUME };
     const [first, second] = await Promise.all([client.spawn(spec), client.spawn(spec)]);
     expect(first.dockerId).toBe(second.dockerId);
     expect(first.status).toBe("ready");
-    const inspect = dockerInspect(first.dockerId);
-    expect(JSON.stringify(inspect?.Config.Labels)).not.toContain("CANARY");
-    expect(logs.join("\n")).not.toContain("CANARY");
-    const grep = Bun.spawnSync([
-      "grep",
-      "-r",
-      "-l",
-      "CANARY",
-      env.CLAWFLEET_AGENT_DATA_DIR ?? "/nonexistent",
-    ]);
-    expect(grep.stdout.toString()).toBe("");
-    // …while the container does get it, in the variable the template names.
-    const printed = Bun.spawnSync([
-      "docker",
-      "exec",
-      first.dockerId,
-      "sh",
-      "-c",
-      'echo "$ANTHROPIC_API_KEY"',
-    ]);
-    expect(printed.stdout.toString().trim()).toBe(secret);
+    const env = (id: string, name: string) =>
+      Bun.spawnSync(["docker", "exec", id, "sh", "-c", `echo "$${name}"`])
+        .stdout.toString()
+        .trim();
+    const credential = env(first.dockerId, "ANTHROPIC_API_KEY");
+    expect(credential).toMatch(/^cfgw_[0-9a-f]{64}$/);
+    expect(env(first.dockerId, "OPENAI_API_KEY")).toBe(credential);
+    expect(env(first.dockerId, "ANTHROPIC_BASE_URL")).toMatch(/^http:\/\/\d+\.\d+\.\d+\.\d+:\d+\/anthropic$/);
+    expect(JSON.stringify(dockerInspect(first.dockerId)?.Config.Labels)).not.toContain(credential);
+    expect(logs.join("\n")).not.toContain(credential);
+    // A new container for the session (respawn after a kill) gets a new credential.
+    await client.remove(sessionId);
+    const again = await client.spawn(spec);
+    expect(env(again.dockerId, "ANTHROPIC_API_KEY")).toMatch(/^cfgw_/);
+    expect(env(again.dockerId, "ANTHROPIC_API_KEY")).not.toBe(credential);
     await client.remove(sessionId);
   });
 
   test("freeze pauses and restore resumes the same container; a spawn thaws a frozen one; stats", async () => {
     const sessionId = crypto.randomUUID();
-    const spawned = await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} });
+    const spawned = await client.spawn({
+      sessionId,
+      template: "clawfleet-runtime",
+      limits,
+      volume: VOLUME,
+    });
     const stats = await client.stats(sessionId);
     expect(stats.memoryLimitBytes).toBe(limits.memoryMb * 1024 * 1024);
     expect(stats.pids).toBeGreaterThan(0);
@@ -215,7 +216,7 @@ describe("agent API", () => {
     expect(dockerInspect(spawned.dockerId)?.State.Paused).toBe(true);
     expect(await client.get(sessionId)).toMatchObject({ status: "paused", paused: true });
     await client.freeze(sessionId); // idempotent
-    await client.restore(sessionId);
+    await client.restore(sessionId, { volume: VOLUME });
     expect(dockerInspect(spawned.dockerId)?.State.Paused).toBe(false);
     expect(await client.get(sessionId)).toMatchObject({
       status: "ready",
@@ -223,7 +224,12 @@ describe("agent API", () => {
       dockerId: spawned.dockerId,
     });
     await client.freeze(sessionId);
-    const again = await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} });
+    const again = await client.spawn({
+      sessionId,
+      template: "clawfleet-runtime",
+      limits,
+      volume: VOLUME,
+    });
     expect(again).toMatchObject({ dockerId: spawned.dockerId, status: "ready", paused: false });
     const missing = await client.freeze(crypto.randomUUID()).catch((e) => e);
     expect((missing as AgentRequestError).status).toBe(404);
@@ -232,7 +238,7 @@ describe("agent API", () => {
 
   test("kill leaves no container, volume or network behind", async () => {
     const sessionId = crypto.randomUUID();
-    await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} });
+    await client.spawn({ sessionId, template: "clawfleet-runtime", limits, volume: VOLUME });
     expect(dockerLeftovers(sessionId).containers).toHaveLength(1);
     await client.remove(sessionId);
     expect(dockerLeftovers(sessionId)).toEqual({ containers: [], volumes: [], networks: [] });
@@ -242,7 +248,12 @@ describe("agent API", () => {
 
   test("containers keep running while the agent is down, and a restarted agent finds them", async () => {
     const sessionId = crypto.randomUUID();
-    const spawned = await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} });
+    const spawned = await client.spawn({
+      sessionId,
+      template: "clawfleet-runtime",
+      limits,
+      volume: VOLUME,
+    });
     await agent.stop();
     expect(dockerInspect(spawned.dockerId)?.State.Running).toBe(true);
     agent = await start();
@@ -262,7 +273,7 @@ describe("agent API", () => {
 
   test("a terminal session runs a command and returns its output", async () => {
     const sessionId = crypto.randomUUID();
-    await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} });
+    await client.spawn({ sessionId, template: "clawfleet-runtime", limits, volume: VOLUME });
     const ws = await client.connect(sessionId, "terminal");
     ws.binaryType = "arraybuffer";
     let out = "";
@@ -289,7 +300,12 @@ describe("agent API", () => {
 
   test("terminal output waits for a slow reader and arrives whole; closing ends the shell", async () => {
     const sessionId = crypto.randomUUID();
-    const spawned = await client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} });
+    const spawned = await client.spawn({
+      sessionId,
+      template: "clawfleet-runtime",
+      limits,
+      volume: VOLUME,
+    });
     const ws = (await client.connect(sessionId, "terminal")) as WebSocket & { pause(): void; resume(): void };
     ws.binaryType = "arraybuffer";
     let zs = 0;

@@ -4,6 +4,7 @@ import { expect, test } from "bun:test";
 import { createHash, createHmac } from "node:crypto";
 import {
   parseContainerSpec,
+  parseRestoreRequest,
   RequestVerifier,
   SIGNATURE_HEADERS,
   signRequest,
@@ -65,12 +66,36 @@ test("during a rotation the agent accepts every listed key; unknown ids, stale a
   expect((await check(tampered)).ok).toBe(false);
 });
 
-test("a spawn spec is the four high-level fields and nothing else", () => {
+test("a volume key is 32 bytes of base64 in {volume: {key}}, for spawn and restore alike", () => {
+  const spec = {
+    sessionId: "0b6f2f8e-1f0e-4c7b-9f59-1a2b3c4d5e6f",
+    template: "clawfleet-runtime",
+    limits: { cpuMillis: 500, memoryMb: 256, pidsLimit: 128, diskMb: 512 },
+  };
+  const key = Buffer.alloc(32, 9).toString("base64");
+  expect(parseContainerSpec({ ...spec, volume: { key } })).toEqual({ ...spec, volume: { key } });
+  expect(parseRestoreRequest(undefined)).toEqual({});
+  expect(parseRestoreRequest({ volume: { key } })).toEqual({ volume: { key } });
+  for (const volume of [
+    null,
+    "key",
+    { key: Buffer.alloc(16).toString("base64") },
+    { key: Buffer.alloc(64).toString("base64") },
+    { key: `${"!".repeat(43)}=` },
+    { key, path: "/etc" },
+  ]) {
+    expect(typeof parseContainerSpec({ ...spec, volume })).toBe("string");
+    expect(typeof parseRestoreRequest({ volume })).toBe("string");
+  }
+  expect(typeof parseRestoreRequest({ volume: { key }, HostConfig: {} })).toBe("string");
+  expect(typeof parseRestoreRequest(null)).toBe("string");
+});
+
+test("a spawn spec is the three high-level fields and nothing else (no keys: the gateway fetches them)", () => {
   const ok = {
     sessionId: "0b6f2f8e-1f0e-4c7b-9f59-1a2b3c4d5e6f",
     template: "clawfleet-runtime",
     limits: { cpuMillis: 500, memoryMb: 256, pidsLimit: 128, diskMb: 512 },
-    secrets: { anthropic: "sk-ant-x" },
   };
   expect(parseContainerSpec(ok)).toEqual(ok);
   for (const bad of [
@@ -84,9 +109,8 @@ test("a spawn spec is the four high-level fields and nothing else", () => {
     { ...ok, limits: { ...ok.limits, memoryMb: 10 } },
     { ...ok, limits: { ...ok.limits, cpuMillis: 1.5 } },
     { ...ok, limits: { ...ok.limits, CapAdd: ["SYS_ADMIN"] } },
-    { ...ok, secrets: { anthropic: "with space" } },
-    { ...ok, secrets: { aws: "x" } },
-    { ...ok, secrets: [] },
+    { ...ok, secrets: { anthropic: "sk-ant-x" } },
+    { ...ok, secrets: {} },
   ]) {
     expect(typeof parseContainerSpec(bad)).toBe("string");
   }

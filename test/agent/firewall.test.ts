@@ -6,7 +6,7 @@ import { ConfigError } from "../../common/config_error.ts";
 import { TEST_EGRESS_ALLOW } from "../helpers/fleet.ts";
 
 // The node's rules are global: leave what every test agent installs, not one of this test's lists.
-afterAll(() => installFirewall(DEFAULT_BLOCKED, undefined, undefined, [TEST_EGRESS_ALLOW]));
+afterAll(() => installFirewall(DEFAULT_BLOCKED, undefined, undefined, undefined, [TEST_EGRESS_ALLOW]));
 
 test("agents installing their rules at the same moment leave the chains whole and in order", async () => {
   const firewall = join(import.meta.dir, "../../agent/firewall.ts");
@@ -30,13 +30,15 @@ test("agents installing their rules at the same moment leave the chains whole an
   const input = rules.filter((r) => r.startsWith("-A CLAWFLEET-INPUT"));
   expect(input).toEqual([
     "-A CLAWFLEET-INPUT -i cf-+ -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
+    // The provider gateway's port, on the incoming bridge's own address only.
+    "-A CLAWFLEET-INPUT -i cf-+ -p tcp -m tcp --dport 7480 -m addrtype --dst-type LOCAL --limit-iface-in -j ACCEPT",
     "-A CLAWFLEET-INPUT -i cf-+ -j DROP",
   ]);
   const forward = rules.filter((r) => r.startsWith("-A CLAWFLEET-FORWARD"));
   // One agent's complete set, never a mix: the final RETURN last, the metadata block present.
   expect(forward.at(-1)).toBe("-A CLAWFLEET-FORWARD -j RETURN");
   expect(forward).toContain("-A CLAWFLEET-FORWARD -d 169.254.0.0/16 -i cf-+ -j DROP");
-  expect([desiredRules(["a"]).length, desiredRules(["a", "b"]).length]).toContain(forward.length + 2);
+  expect([desiredRules(["a"]).length, desiredRules(["a", "b"]).length]).toContain(forward.length + 3);
   // The jumps into our chains exist exactly once each, IPv4 and IPv6.
   const jumps = (cmd: string, chain: string, line: string) =>
     Bun.spawnSync([cmd, "-S", chain])
@@ -62,7 +64,7 @@ test("a malformed blocked range is refused before anything is installed", () => 
 });
 
 test("every non-public range is blocked by default; opened ones return first; link-local never opens", () => {
-  const forward = desiredRules(DEFAULT_BLOCKED, ["10.1.2.0/24"]).map((r) => r.rule.join(" "));
+  const forward = desiredRules(DEFAULT_BLOCKED, undefined, ["10.1.2.0/24"]).map((r) => r.rule.join(" "));
   for (const range of ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8"]) {
     expect(forward).toContain(`-i cf-+ -d ${range} -j DROP`);
   }

@@ -9,12 +9,19 @@ import { type ClusterKey, signRequest } from "../../agent/api/contract.ts";
 import { AGENT_API_VERSION, VERSION_HEADER } from "../../agent/api/route_table.ts";
 import type { RunningAgent } from "../../agent/server.ts";
 import { parseKeyring } from "../../common/keyring.ts";
-import { cleanupNode, dockerInspect, startTestAgent, TEST_CLUSTER_SECRET } from "../helpers/fleet.ts";
+import {
+  cleanupNode,
+  dockerInspect,
+  startTestAgent,
+  TEST_CLUSTER_SECRET,
+  volumeKey,
+} from "../helpers/fleet.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { ensureTestboxImage, testboxTemplatesFile } from "./testbox/image.ts";
 
 const limits = { cpuMillis: 1000, memoryMb: 256, pidsLimit: 128, diskMb: 512 };
 const keys = parseKeyring("K", TEST_CLUSTER_SECRET, "secret");
+const volume = volumeKey();
 type Stats = {
   connections: number;
   unauthorized: number;
@@ -52,7 +59,12 @@ describe("the gateway WebSocket proxy", () => {
     templatesFile = await testboxTemplatesFile();
     agent = await startTestAgent({ CLAWFLEET_AGENT_TEMPLATES: templatesFile });
     client = new AgentClient({ url: agent.url, fingerprint: agent.fingerprint, keys });
-    await client.spawn({ sessionId, template: "testbox", limits, secrets: { openai: "sk-test-not-a-key" } });
+    await client.spawn({
+      sessionId,
+      template: "testbox",
+      limits,
+      volume,
+    });
     boxPort = Number(dockerInspect(`clawfleet-${sessionId}`)?.NetworkSettings.Ports["8080/tcp"][0].HostPort);
   });
 
@@ -63,9 +75,14 @@ describe("the gateway WebSocket proxy", () => {
     if (templatesFile) rmSync(dirname(templatesFile), { recursive: true, force: true });
   });
 
-  test("an admin template's image runs, with the key in the variable the template names", async () => {
+  test("an admin template's image runs, with the gateway credential in the variables the template names", async () => {
     expect((await client.get(sessionId))?.template).toBe("testbox");
-    expect((await boxStats()).keys).toEqual(["OPENAI_API_KEY"]);
+    expect((await boxStats()).keys).toEqual([
+      "ANTHROPIC_API_KEY",
+      "GEMINI_API_KEY",
+      "OPENAI_API_KEY",
+      "OPENROUTER_API_KEY",
+    ]);
   });
 
   test("frames are relayed in order and keep their type, both ways", async () => {
@@ -220,7 +237,7 @@ describe("the gateway WebSocket proxy", () => {
       });
       expect(outcome).toBe("refused");
     } finally {
-      await client.restore(sessionId);
+      await client.restore(sessionId, { volume });
     }
     const unknown = await client.call("stats", crypto.randomUUID()).catch((e: unknown) => e);
     expect((unknown as AgentRequestError).status).toBe(404);

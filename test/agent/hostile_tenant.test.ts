@@ -13,6 +13,7 @@ import {
   ensureRuntimeImage,
   startTestAgent,
   TEST_CLUSTER_SECRET,
+  volumeKey,
 } from "../helpers/fleet.ts";
 import { tempDir } from "../helpers/process.ts";
 
@@ -79,7 +80,7 @@ describe("a hostile tenant", () => {
     const limits = { cpuMillis: 500, memoryMb: 256, pidsLimit: 128, diskMb: 512 };
     await Promise.all(
       [attacker, neighbour].map((sessionId) =>
-        client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} }),
+        client.spawn({ sessionId, template: "clawfleet-runtime", limits, volume: volumeKey() }),
       ),
     );
     const name = `clawfleet-${attacker}`;

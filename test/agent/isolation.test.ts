@@ -19,6 +19,7 @@ import {
   startTestAgent,
   TEST_CLUSTER_SECRET,
   TEST_EGRESS_ALLOW,
+  volumeKey,
 } from "../helpers/fleet.ts";
 import { createNetns, type Netns, startFakeProviderInNetns } from "../helpers/netns.ts";
 
@@ -71,7 +72,7 @@ describe("container isolation on a real engine", () => {
     });
     await Promise.all(
       [a, b].map((sessionId) =>
-        client.spawn({ sessionId, template: "clawfleet-runtime", limits, secrets: {} }),
+        client.spawn({ sessionId, template: "clawfleet-runtime", limits, volume: volumeKey() }),
       ),
     );
     const inspectA = dockerInspect(`clawfleet-${a}`);
@@ -86,7 +87,7 @@ describe("container isolation on a real engine", () => {
     if (agent) await cleanupNode(agent.nodeId);
     if (agent) rmSync(agent.dataDir, { recursive: true, force: true });
     // The node's rules are global: leave what every test agent installs (test/helpers/fleet.ts).
-    installFirewall(DEFAULT_BLOCKED, undefined, undefined, [TEST_EGRESS_ALLOW]);
+    installFirewall(DEFAULT_BLOCKED, undefined, undefined, undefined, [TEST_EGRESS_ALLOW]);
     await blockedFake?.stop();
     await allowedFake?.stop();
     await blockedNs?.stop();
@@ -107,7 +108,11 @@ describe("container isolation on a real engine", () => {
     expect(h.NanoCpus).toBe(500_000_000);
     expect(h.PidsLimit).toBe(128);
     expect(h.Binds ?? []).toEqual([]);
-    expect(c?.Mounts.map((m: { Type: string }) => m.Type)).toEqual(["volume"]);
+    // The one host mount: the session's own encrypted volume, mounted by the agent in its data dir.
+    expect(c?.Mounts.map((m: { Type: string }) => m.Type)).toEqual(["bind"]);
+    expect(c?.Mounts[0].Source).toBe(`${agent.dataDir}/volumes/mnt/${a}/data`);
+    expect(c?.Mounts[0].Destination).toBe("/data");
+    expect(c?.Mounts[0].Propagation).toBe("rprivate");
     expect(JSON.stringify(c?.Mounts)).not.toContain("docker.sock");
     for (const bindings of Object.values(h.PortBindings) as { HostIp: string }[][]) {
       for (const binding of bindings) expect(binding.HostIp).toBe("127.0.0.1");
@@ -243,6 +248,13 @@ describe("container isolation on a real engine", () => {
     expect(rules).toContain("-A CLAWFLEET-FORWARD -i cf-+ -o docker0 -j DROP");
     expect(rules).toContain("-A CLAWFLEET-FORWARD -i cf-+ -o br-+ -j DROP");
     expect(rules).toContain("-A CLAWFLEET-INPUT -i cf-+ -j DROP");
+    // The node's one opening to containers: the provider gateway's port, on the incoming bridge's own
+    // address (test/agent/provider_gateway.test.ts proves another bridge's address stays closed).
+    expect(
+      rules.split("\n").filter((r) => r.startsWith("-A CLAWFLEET-INPUT") && r.endsWith("-j ACCEPT")),
+    ).toEqual([
+      "-A CLAWFLEET-INPUT -i cf-+ -p tcp -m tcp --dport 7480 -m addrtype --dst-type LOCAL --limit-iface-in -j ACCEPT",
+    ]);
     expect(rules).toContain("ip6 -A CLAWFLEET-INPUT -i cf-+ -j DROP");
     expect(rules).toContain("ip6 -A CLAWFLEET-FORWARD -i cf-+ -j DROP");
     expect(Bun.spawnSync(["ip6tables", "-S", "FORWARD"]).stdout.toString()).toContain(
@@ -265,6 +277,7 @@ describe("container isolation on a real engine", () => {
       apparmor: info.SecurityOptions.some((o) => o.includes("apparmor")),
       rootful: false,
       firewall: true,
+      encryptedVolumes: true,
     });
     expect(health.liveRestore).toBe(info.LiveRestoreEnabled);
     expect(health.dockerVersion).toMatch(/^\d+\.\d+/);

@@ -8,12 +8,13 @@ import { dirname, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { AgentClient, type AgentRequestError } from "../../agent/api/client.ts";
 import { parseKeyring } from "../../common/keyring.ts";
-import { agentEnv, cleanupNode, TEST_CLUSTER_SECRET } from "../helpers/fleet.ts";
+import { agentEnv, cleanupNode, TEST_CLUSTER_SECRET, volumeKey } from "../helpers/fleet.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { ensureTestboxImage, testboxTemplatesFile } from "./testbox/image.ts";
 
 const root = resolve(import.meta.dir, "../..");
 const limits = { cpuMillis: 1000, memoryMb: 256, pidsLimit: 128, diskMb: 512 };
+const volume = volumeKey();
 const keys = parseKeyring("K", TEST_CLUSTER_SECRET, "secret");
 const FRAME = 4 * 1024 * 1024 - 64;
 const FLOOD_MS = 30_000;
@@ -70,7 +71,7 @@ beforeAll(async () => {
     fingerprint: listening.fingerprint,
     keys,
   });
-  await client.spawn({ sessionId, template: "testbox", limits, secrets: {} });
+  await client.spawn({ sessionId, template: "testbox", limits, volume });
 });
 
 afterAll(async () => {
@@ -127,7 +128,7 @@ test("freezing a container ends its open sockets, and a frozen container takes n
     (error) => error,
   );
   expect(refused).not.toBeNull();
-  await client.restore(sessionId);
+  await client.restore(sessionId, { volume });
   await waitFor(
     "the gateway again",
     async () =>

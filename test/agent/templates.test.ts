@@ -1,15 +1,20 @@
 import { expect, test } from "bun:test";
 import { containerConfig } from "../../agent/isolation.ts";
+import { baseUrlEnv } from "../../agent/provider_gateway/providers.ts";
 import { BUILTIN_TEMPLATES, loadTemplates, TemplateError } from "../../agent/templates.ts";
 
 const spec = {
   sessionId: "0b6f2f8e-1f0e-4c7b-9f59-1a2b3c4d5e6f",
   template: "openclaw",
   limits: { cpuMillis: 1000, memoryMb: 1024, pidsLimit: 256, diskMb: 1024 },
-  secrets: { anthropic: "sk-ant-x", openai: "sk-y", openrouter: "sk-or-z", google: "AIza-w" },
 };
+const credential = "cfgw_0123456789abcdef";
+const providerEnv = (keyEnv: Record<string, string>) => ({
+  ...baseUrlEnv("http://10.224.0.1:7480"),
+  ...Object.fromEntries(Object.values(keyEnv).map((name) => [name, credential])),
+});
 
-test("the openclaw preset: port 18789, --bind lan, a per-container token, heap below the memory limit, key names", () => {
+test("the openclaw preset: port 18789, --bind lan, a per-container token, heap below the memory limit, gateway variables", () => {
   const openclaw = BUILTIN_TEMPLATES.find((t) => t.name === "openclaw");
   if (!openclaw) throw new Error("no openclaw preset");
   const config = containerConfig({
@@ -18,6 +23,9 @@ test("the openclaw preset: port 18789, --bind lan, a per-container token, heap b
     nodeId: "n",
     gatewayToken: "tok123",
     host: { apparmor: false },
+    dataSource: "/agent-data/volumes/mnt/s/data",
+    providerEnv: providerEnv(openclaw.keyEnv),
+    extraLabels: {},
   });
   expect(Object.keys(config.ExposedPorts)).toEqual(["18789/tcp"]);
   expect(config.Cmd?.join(" ")).toContain("--bind lan --port 18789");
@@ -27,15 +35,20 @@ test("the openclaw preset: port 18789, --bind lan, a per-container token, heap b
   );
   expect(heap).toBeGreaterThan(0);
   expect(heap).toBeLessThan(1024);
+  // Key variables hold the per-container credential; base URLs point at the node's gateway.
   for (const name of [
-    "ANTHROPIC_API_KEY=sk-ant-x",
-    "OPENAI_API_KEY=sk-y",
-    "OPENROUTER_API_KEY=sk-or-z",
-    "GEMINI_API_KEY=AIza-w",
+    `ANTHROPIC_API_KEY=${credential}`,
+    `OPENAI_API_KEY=${credential}`,
+    `OPENROUTER_API_KEY=${credential}`,
+    `GEMINI_API_KEY=${credential}`,
+    "ANTHROPIC_BASE_URL=http://10.224.0.1:7480/anthropic",
+    "OPENAI_BASE_URL=http://10.224.0.1:7480/openai/v1",
+    "OPENROUTER_BASE_URL=http://10.224.0.1:7480/openrouter/api/v1",
+    "GOOGLE_GEMINI_BASE_URL=http://10.224.0.1:7480/google",
   ]) {
     expect(config.Env).toContain(name);
   }
-  expect(JSON.stringify(config.Labels)).not.toContain("sk-");
+  expect(config.Env.join("\n")).not.toMatch(/=(sk-|AIza)/);
   expect(config.HostConfig.PortBindings["18789/tcp"]).toEqual([{ HostIp: "127.0.0.1", HostPort: "" }]);
 });
 
@@ -48,6 +61,9 @@ test("AppArmor is applied where the host has it", () => {
     nodeId: "n",
     gatewayToken: "t",
     host: { apparmor: true },
+    dataSource: "/agent-data/volumes/mnt/s/data",
+    providerEnv: {},
+    extraLabels: {},
   });
   expect(withAppArmor.HostConfig.SecurityOpt).toContain("apparmor=docker-default");
 });
@@ -105,13 +121,22 @@ test("a template cannot loosen the hardened configuration: its fields only name 
     nodeId: "n",
     gatewayToken: "t",
     host: { apparmor: false },
+    dataSource: "/agent-data/volumes/mnt/s/data",
+    providerEnv: providerEnv(custom.keyEnv),
+    extraLabels: {},
   });
   expect(config.Cmd).toEqual(["/srv", "--flag"]);
   expect(config.Env).toContain("FOO=bar");
   expect(config.HostConfig.CapDrop).toEqual(["ALL"]);
   expect(config.HostConfig.ReadonlyRootfs).toBe(true);
   expect(config.HostConfig.Mounts).toEqual([
-    { Type: "volume", Source: `clawfleet-data-${spec.sessionId}`, Target: "/state", ReadOnly: false },
+    {
+      Type: "bind",
+      Source: "/agent-data/volumes/mnt/s/data",
+      Target: "/state",
+      ReadOnly: false,
+      BindOptions: { Propagation: "rprivate" },
+    },
   ]);
   expect(config.HostConfig.PortBindings).toEqual({ "9000/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] });
 });

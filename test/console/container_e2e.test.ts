@@ -3,24 +3,21 @@
 // the container like a public server). A new user signs up, adds a key, spawns (progress shown),
 // chats (the reply streams in; the chat survives the automatic token refresh), runs a command in
 // the terminal (which resizes), freezes, restores, kills, and deletes the account.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page, WebSocketRoute } from "playwright-core";
+import { DEFAULT_BLOCKED, installFirewall } from "../../agent/firewall.ts";
 import type { RunningAgent } from "../../agent/server.ts";
 import { BUILTIN_TEMPLATES } from "../../agent/templates.ts";
 import { addNode } from "../../src/fleet/nodes.ts";
 import type { FakeProvider } from "../fakes/provider.ts";
-import {
-  cleanupNode,
-  dockerLeftovers,
-  ensureRuntimeImage,
-  startTestAgent,
-  TEST_CLUSTER_SECRET,
-} from "../helpers/fleet.ts";
+import { cleanupNode, dockerLeftovers, startTestAgent, TEST_CLUSTER_SECRET } from "../helpers/fleet.ts";
 import { createNetns, type Netns, startFakeProviderInNetns } from "../helpers/netns.ts";
 import { tempDir } from "../helpers/process.ts";
+import { pinnedRuntimeImage } from "../helpers/runtime_image.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { createTestCa, type TestCa } from "../helpers/test_ca.ts";
 import { launchBrowser, screenshot, type WatchedPage, watchedPage } from "./browser.ts";
 
 const PASSWORD = "correct horse battery staple";
@@ -29,6 +26,7 @@ const KEY = "sk-proj-e2e-console-key-0123456789abcdef";
 const XSS = `<img src=x onerror=alert(1)><script>alert("chat")</script>`;
 
 let netns: Netns;
+let ca: TestCa;
 let provider: FakeProvider;
 let agent: RunningAgent;
 let server: TestServer;
@@ -58,18 +56,27 @@ async function waitForScreen(p: Page, needle: RegExp, timeout = 15_000): Promise
 }
 
 beforeAll(async () => {
-  await ensureRuntimeImage();
+  const image = await pinnedRuntimeImage();
   netns = await createNetns();
-  provider = await startFakeProviderInNetns(netns);
-  // The built-in template, pointed at the fake provider instead of api.openai.com.
+  // The fake provider speaks HTTPS like a real one, with a certificate from a test CA the agent trusts;
+  // the container reaches it only through the node's provider gateway, which adds the key.
+  ca = createTestCa([netns.address]);
+  provider = await startFakeProviderInNetns(netns, 443, {
+    certFile: join(ca.dir, "server.pem"),
+    keyFile: join(ca.dir, "server.key"),
+    caPem: ca.caPem,
+  });
+  // The built-in template, on this checkout's runtime image.
   const runtime = BUILTIN_TEMPLATES.find((t) => t.name === "clawfleet-runtime");
   const templates = join(tempDir("cf-console-templates"), "templates.json");
-  writeFileSync(
-    templates,
-    JSON.stringify([{ ...runtime, env: { CLAWFLEET_OPENAI_BASE_URL: `http://${netns.address}/v1` } }]),
-  );
-  agent = await startTestAgent({ CLAWFLEET_AGENT_TEMPLATES: templates });
+  writeFileSync(templates, JSON.stringify([{ ...runtime, image }]));
   server = await startTestServer("pglite", { env: { CLAWFLEET_CLUSTER_SECRETS: TEST_CLUSTER_SECRET } });
+  agent = await startTestAgent({
+    CLAWFLEET_AGENT_TEMPLATES: templates,
+    CLAWFLEET_SERVER_URL: server.url,
+    CLAWFLEET_PROVIDER_UPSTREAMS: `openai=https://${netns.address}`,
+    CLAWFLEET_PROVIDER_CA: ca.caFile,
+  });
   await addNode(server.ctx.database.db, { name: "node-e2e", url: agent.url, fingerprint: agent.fingerprint });
   await server.reconcile();
   browser = await launchBrowser();
@@ -82,6 +89,10 @@ beforeAll(async () => {
   });
 });
 
+// The iptables chains are shared by every agent on this host; agents from other checkouts (without
+// the provider gateway's port) may replace them at any time: put this tree's rules back before each test.
+beforeEach(() => installFirewall(DEFAULT_BLOCKED));
+
 afterAll(async () => {
   await browser?.close();
   await server?.close();
@@ -89,6 +100,7 @@ afterAll(async () => {
   if (agent) await cleanupNode(agent.nodeId);
   await provider?.stop();
   await netns?.stop();
+  if (ca) rmSync(ca.dir, { recursive: true, force: true });
 });
 
 describe("the console end to end, with a real container", () => {
@@ -186,6 +198,21 @@ describe("the console end to end, with a real container", () => {
     expect(Number(cols2)).toBeLessThan(Number(cols1));
     expect(Number(rows2)).toBeLessThan(Number(rows1));
     await page.setViewportSize({ width: 1280, height: 860 });
+  });
+
+  test("terminal: a reload reattaches to the same shell, its output still on screen", async () => {
+    await page.goto(`${server.url}/terminal`);
+    await page.locator("#terminal-status", { hasText: "Connected." }).waitFor({ timeout: 20_000 });
+    await page.click("#terminal");
+    await page.keyboard.type("echo SHELL-$$-ONE\n");
+    const pid = /SHELL-(\d+)-ONE/.exec(await waitForScreen(page, /SHELL-\d+-ONE/))?.[1];
+    await page.reload();
+    await page.locator("#terminal-status", { hasText: "Connected." }).waitFor({ timeout: 20_000 });
+    await waitForScreen(page, /SHELL-\d+-ONE/);
+    await page.click("#terminal");
+    await page.keyboard.type("echo SHELL-$$-TWO\n");
+    const again = /SHELL-(\d+)-TWO/.exec(await waitForScreen(page, /SHELL-\d+-TWO/))?.[1];
+    expect(again).toBe(pid);
   });
 
   test("freeze, restore, then kill (after the warning) from the dashboard", async () => {

@@ -37,9 +37,9 @@ describeEachDriver("migrations", (db) => {
   test("RLS is enabled and forced on every user-owned table", async () => {
     const tables = rowsOf<{ relname: string; relrowsecurity: boolean; relforcerowsecurity: boolean }>(
       await db().db.execute(sql`select relname, relrowsecurity, relforcerowsecurity from pg_class
-        where relname in ('users', 'auth_sessions', 'credentials', 'agent_sessions', 'audit_log') order by 1`),
+        where relname in ('users', 'auth_sessions', 'credentials', 'agent_sessions', 'audit_log', 'token_usage') order by 1`),
     );
-    expect(tables).toHaveLength(5);
+    expect(tables).toHaveLength(6);
     for (const table of tables) {
       expect(table.relrowsecurity).toBe(true);
       expect(table.relforcerowsecurity).toBe(true);

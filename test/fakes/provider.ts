@@ -11,7 +11,15 @@
 // drives it through its /_fake control endpoints. The process exits when its stdin closes.
 
 export type FakeReply =
-  | { kind: "text"; chunks: string[]; delayMs?: number; model?: string; stopReason?: string }
+  | {
+      kind: "text";
+      chunks: string[];
+      delayMs?: number;
+      model?: string;
+      stopReason?: string;
+      /** Token counts to report (default: 11 in, one per chunk out). */
+      usage?: { input: number; output: number };
+    }
   | { kind: "http_error"; status: number; message?: string; retryAfter?: string }
   /** A stream that turns into something that is not JSON after `chunks`. */
   | { kind: "malformed"; chunks?: string[] }
@@ -32,6 +40,8 @@ export type RecordedRequest = {
   api: "openai" | "anthropic" | "unknown";
   method: string;
   path: string;
+  /** The query string, `?…` or empty. */
+  query: string;
   headers: Record<string, string>;
   body: unknown;
 };
@@ -128,6 +138,11 @@ async function* paced(parts: string[], delayMs: number): AsyncGenerator<string> 
   }
 }
 
+function usageOf(reply: FakeReply): { input: number; output: number } {
+  if (reply.kind === "text" && reply.usage) return reply.usage;
+  return { input: 11, output: "chunks" in reply ? (reply.chunks?.length ?? 0) : 0 };
+}
+
 function openAiStream(reply: FakeReply, model: string): Response {
   const id = `chatcmpl-${crypto.randomUUID().slice(0, 12)}`;
   const created = Math.floor(Date.now() / 1000);
@@ -158,7 +173,11 @@ function openAiStream(reply: FakeReply, model: string): Response {
         created,
         model,
         choices: [],
-        usage: { prompt_tokens: 11, completion_tokens: chunks.length, total_tokens: 11 + chunks.length },
+        usage: {
+          prompt_tokens: usageOf(reply).input,
+          completion_tokens: usageOf(reply).output,
+          total_tokens: usageOf(reply).input + usageOf(reply).output,
+        },
       }),
     );
     parts.push(sse("[DONE]"));
@@ -191,7 +210,7 @@ function anthropicStream(reply: FakeReply, model: string): Response {
           model,
           stop_reason: null,
           stop_sequence: null,
-          usage: { input_tokens: 11, output_tokens: 1 },
+          usage: { input_tokens: usageOf(reply).input, output_tokens: 1 },
         },
       },
       "message_start",
@@ -215,7 +234,7 @@ function anthropicStream(reply: FakeReply, model: string): Response {
         {
           type: "message_delta",
           delta: { stop_reason: reply.stopReason ?? "end_turn", stop_sequence: null },
-          usage: { output_tokens: chunks.length },
+          usage: { output_tokens: usageOf(reply).output },
         },
         "message_delta",
       ),
@@ -254,6 +273,7 @@ async function handleApi(state: State, request: Request, url: URL): Promise<Resp
     api,
     method: request.method,
     path: url.pathname,
+    query: url.search,
     headers: Object.fromEntries(request.headers.entries()),
     body,
   });
@@ -309,13 +329,17 @@ async function handleControl(state: State, request: Request, url: URL): Promise<
   }
 }
 
-export function startFakeProvider(options: { hostname?: string; port?: number } = {}): FakeProvider {
+/** `tls`: serve HTTPS with this certificate (test/helpers/test_ca.ts), as a real provider does. */
+export function startFakeProvider(
+  options: { hostname?: string; port?: number; tls?: { cert: string; key: string } } = {},
+): FakeProvider {
   const state: State = { rules: [], keys: null, requests: [] };
   const server = Bun.serve({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,
     // Scripted replies may pause longer than Bun's default idle timeout.
     idleTimeout: 0,
+    ...(options.tls ? { tls: options.tls } : {}),
     fetch(request) {
       const url = new URL(request.url);
       return url.pathname.startsWith("/_fake/")
@@ -324,7 +348,7 @@ export function startFakeProvider(options: { hostname?: string; port?: number } 
     },
   });
   const host = server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname;
-  const url = `http://${host}:${server.port}`;
+  const url = `${options.tls ? "https" : "http"}://${host}:${server.port}`;
   return {
     url,
     openaiBaseUrl: `${url}/v1`,
@@ -348,9 +372,15 @@ export function startFakeProvider(options: { hostname?: string; port?: number } 
 }
 
 /** Drives a fake provider running in another process (see the file comment). */
-export function connectFakeProvider(url: string, stopProcess: () => Promise<void>): FakeProvider {
+export function connectFakeProvider(
+  url: string,
+  stopProcess: () => Promise<void>,
+  /** The CA to trust when the fake serves HTTPS (--tls-cert). */
+  ca?: string,
+): FakeProvider {
   const control = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${url}/_fake/${path}`, {
+      ...(ca ? { tls: { ca } } : {}),
       method,
       headers: body === undefined ? {} : { "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -380,8 +410,23 @@ export function connectFakeProvider(url: string, stopProcess: () => Promise<void
 
 if (import.meta.main) {
   const { parseArgs } = await import("node:util");
-  const { values } = parseArgs({ options: { host: { type: "string" }, port: { type: "string" } } });
-  const fake = startFakeProvider({ hostname: values.host ?? "127.0.0.1", port: Number(values.port ?? 0) });
+  const { values } = parseArgs({
+    options: {
+      host: { type: "string" },
+      port: { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+    },
+  });
+  const certFile = values["tls-cert"];
+  const keyFile = values["tls-key"];
+  const fake = startFakeProvider({
+    hostname: values.host ?? "127.0.0.1",
+    port: Number(values.port ?? 0),
+    ...(certFile && keyFile
+      ? { tls: { cert: await Bun.file(certFile).text(), key: await Bun.file(keyFile).text() } }
+      : {}),
+  });
   process.stdout.write(`READY ${fake.url}\n`);
   // Exit with the parent: when it goes, stdin closes.
   for await (const _ of Bun.stdin.stream()) {

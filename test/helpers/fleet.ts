@@ -1,8 +1,10 @@
 // Real agents for tests: in-process (startAgent) or as a separate process, each with its own node id,
 // data dir and cluster secret; plus the runtime image they run.
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { loadAgentConfig } from "../../agent/config.ts";
 import { type RunningAgent, startAgent } from "../../agent/server.ts";
+import { VolumeManager } from "../../agent/volumes/volumes.ts";
 import { createLogger } from "../../common/log.ts";
 import { tempDir } from "./process.ts";
 
@@ -25,8 +27,16 @@ export function ensureRuntimeImage(): Promise<void> {
   return imageBuilt;
 }
 
+/** A fresh volume key, as the server would send it with a spawn or restore. */
+export function volumeKey(): { key: string } {
+  return { key: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64") };
+}
+
+/** Each test agent's data dir by node id, so cleanupNode can find volumes no container points at. */
+const dataDirs = new Map<string, string>();
+
 export function agentEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return {
+  const env: Record<string, string> = {
     CLAWFLEET_CLUSTER_SECRETS: TEST_CLUSTER_SECRET,
     CLAWFLEET_AGENT_LISTEN: "127.0.0.1:0",
     CLAWFLEET_AGENT_DATA_DIR: tempDir("cf-agent"),
@@ -36,6 +46,8 @@ export function agentEnv(extra: Record<string, string> = {}): Record<string, str
     CLAWFLEET_EGRESS_ALLOW: TEST_EGRESS_ALLOW,
     ...extra,
   };
+  dataDirs.set(env.CLAWFLEET_NODE_ID ?? "", env.CLAWFLEET_AGENT_DATA_DIR ?? "");
+  return env;
 }
 
 export async function startTestAgent(
@@ -49,16 +61,41 @@ export async function startTestAgent(
   );
 }
 
-/** Removes every container, volume and network a test agent's node created. */
-export async function cleanupNode(nodeId: string): Promise<void> {
+/**
+ * Removes every container, volume and network a test agent's node created; with `dataDir`, also the
+ * encrypted volumes it mounted there (unmounted and detached, so no loop device is left behind).
+ */
+export async function cleanupNode(nodeId: string, dataDir?: string): Promise<void> {
   const filter = `label=clawfleet.node=${nodeId}`;
   const ids = (cmd: string[]) => Bun.spawnSync(cmd).stdout.toString().split("\n").filter(Boolean);
   const containers = ids(["docker", "ps", "-aq", "--filter", filter]);
+  // Each container's one bind mount is <data dir>/volumes/mnt/<session>/data: where its volume lives.
+  const known = dataDir ?? dataDirs.get(nodeId);
+  const roots = new Set(known ? [join(known, "volumes")] : []);
+  for (const id of containers)
+    for (const m of (dockerInspect(id)?.Mounts ?? []) as { Type: string; Source: string }[]) {
+      const match = /^(.*\/volumes)\/mnt\/[^/]+\/data$/.exec(m.Source);
+      if (m.Type === "bind" && match?.[1]) roots.add(match[1]);
+    }
   if (containers.length) Bun.spawnSync(["docker", "rm", "-f", "-v", ...containers]);
   const volumes = ids(["docker", "volume", "ls", "-q", "--filter", filter]);
   if (volumes.length) Bun.spawnSync(["docker", "volume", "rm", "-f", ...volumes]);
   const networks = ids(["docker", "network", "ls", "-q", "--filter", filter]);
   if (networks.length) Bun.spawnSync(["docker", "network", "rm", ...networks]);
+  for (const root of roots) await destroyVolumes(root);
+}
+
+/** Unmounts, detaches and deletes every volume image under `root` (a test agent's data dir/volumes). */
+export async function destroyVolumes(root: string) {
+  if (!existsSync(root)) return;
+  const volumes = new VolumeManager(root, true);
+  const ids = new Set([
+    ...readdirSync(root)
+      .filter((n) => n.endsWith(".img"))
+      .map((n) => n.slice(0, -4)),
+    ...readdirSync(join(root, "mnt")),
+  ]);
+  for (const id of ids) await volumes.destroy(id).catch(() => {});
 }
 
 export function dockerInspect(name: string): Record<string, any> | null {

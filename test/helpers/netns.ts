@@ -142,14 +142,20 @@ export async function createNetns(): Promise<Netns> {
 const FAKES_DIR = `${import.meta.dir}/../fakes`;
 
 /** The fake provider, listening on the namespace's address like a public API server. */
-export async function startFakeProviderInNetns(netns: Netns, port = 80): Promise<FakeProvider> {
+/** `tls`: serve HTTPS with a certificate of test/helpers/test_ca.ts (issued for the namespace's address). */
+export async function startFakeProviderInNetns(
+  netns: Netns,
+  port = 80,
+  tls?: { certFile: string; keyFile: string; caPem: string },
+): Promise<FakeProvider> {
   const child = await netns.spawnReady(`${FAKES_DIR}/provider.ts`, [
     "--host",
     netns.address,
     "--port",
     String(port),
+    ...(tls ? ["--tls-cert", tls.certFile, "--tls-key", tls.keyFile] : []),
   ]);
-  return connectFakeProvider(child.url, child.stop);
+  return connectFakeProvider(child.url, child.stop, tls?.caPem);
 }
 
 /** The fake Telegram Bot API inside the namespace. */

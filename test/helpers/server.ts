@@ -1,10 +1,12 @@
 // A real clawfleet server for tests, in this process, on either database driver, on a free port.
 import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { createLogger, type LogFields } from "../../common/log.ts";
 import { loadServerConfig } from "../../src/config.ts";
 import type { DbDriver } from "../../src/db/client.ts";
 import { type RunningServer, startServer } from "../../src/server.ts";
 import { createPgDatabase } from "./db.ts";
+import { destroyVolumes } from "./fleet.ts";
 import { freePort, tempDir } from "./process.ts";
 
 export type TestServer = RunningServer & {
@@ -51,6 +53,8 @@ export async function startTestServer(
     async close() {
       await server.stop();
       await drop();
+      // All-in-one: the local agent's volumes live in the server's data dir; never rm -rf a mount.
+      await destroyVolumes(join(dataDir, "agent", "volumes"));
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

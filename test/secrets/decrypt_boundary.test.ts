@@ -15,7 +15,7 @@ function sources(dir: string): string[] {
   });
 }
 
-test("only spawn_secrets.ts decrypts provider keys (rotation re-seals inside aead.ts)", () => {
+test("only spawn_secrets.ts and volume_keys.ts decrypt (rotation re-seals inside aead.ts)", () => {
   const importers = sources(join(root, "src"))
     .filter((file) =>
       /import\s*{[^}]*\bopen\b[^}]*}\s*from\s*"[^"]*secrets\/aead(\.ts)?"|from\s*"\.\/aead\.ts"/.test(
@@ -29,7 +29,11 @@ test("only spawn_secrets.ts decrypts provider keys (rotation re-seals inside aea
     )
     .map((file) => relative(root, file));
   // node_secrets.ts opens only node signing secrets: its AAD binding names no user and no provider.
-  expect(importers.sort()).toEqual(["src/fleet/node_secrets.ts", "src/secrets/spawn_secrets.ts"]);
+  expect(importers.sort()).toEqual([
+    "src/fleet/node_secrets.ts",
+    "src/secrets/spawn_secrets.ts",
+    "src/secrets/volume_keys.ts",
+  ]);
   expect(readFileSync(join(root, "src/fleet/node_secrets.ts"), "utf8")).toContain(
     'userId: "node", provider: "node-secret"',
   );

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { sql } from "drizzle-orm";
 import type { RunningAgent } from "../../agent/server.ts";
+import { rowsOf } from "../../src/db/client.ts";
 import { addNode } from "../../src/fleet/nodes.ts";
+import { volumeKeyFor } from "../../src/secrets/volume_keys.ts";
 import { DRIVERS } from "../helpers/db.ts";
 import {
   cleanupNode,
@@ -20,6 +24,7 @@ for (const driver of DRIVERS) {
     let server: TestServer;
     let agent: RunningAgent;
     let token = "";
+    const agentLogs: string[] = [];
     const api = (path: string, init: RequestInit = {}) =>
       fetch(`${server.url}/api/v1${path}`, {
         ...init,
@@ -33,7 +38,7 @@ for (const driver of DRIVERS) {
 
     beforeAll(async () => {
       await ensureRuntimeImage();
-      agent = await startTestAgent();
+      agent = await startTestAgent({}, agentLogs);
       server = await startTestServer(driver, { env: { CLAWFLEET_CLUSTER_SECRETS: TEST_CLUSTER_SECRET } });
       await addNode(server.ctx.database.db, { name: "n1", url: agent.url, fingerprint: agent.fingerprint });
       await server.reconcile();
@@ -87,9 +92,11 @@ for (const driver of DRIVERS) {
       const containers = await agent.manager.list();
       expect(containers).toHaveLength(1);
       const inspect = dockerInspect(containers[0]?.dockerId ?? "");
-      expect(
-        inspect?.Config.Env.some((e: string) => e === "OPENAI_API_KEY=sk-proj-lifecycle-test-key-0123456789"),
-      ).toBe(true);
+      // The key stays with the node's provider gateway: the container holds its credential instead.
+      expect(inspect?.Config.Env.some((e: string) => /^OPENAI_API_KEY=cfgw_[0-9a-f]{64}$/.test(e))).toBe(
+        true,
+      );
+      expect(JSON.stringify(inspect)).not.toContain("sk-proj-lifecycle-test-key-0123456789");
       expect(JSON.stringify(inspect?.Config.Labels)).not.toContain("sk-proj");
       expect(server.logs.join("\n")).not.toContain("sk-proj-lifecycle-test-key-0123456789");
     });
@@ -196,13 +203,50 @@ for (const driver of DRIVERS) {
       expect(r.status).toBe(404);
     });
 
-    test("kill removes the container, its volume and its network", async () => {
+    test("a plan change reaches the running container's volume at the next reconcile", async () => {
       const [container] = await agent.manager.list();
       const sessionId = container?.sessionId ?? "";
-      expect(dockerLeftovers(sessionId).volumes).toHaveLength(1);
+      expect(container?.volumeMb).toBe(16384);
+      await server.ctx.database.db.execute(sql`update plans set disk_mb = 16448 where id = 'ultra'`);
+      await server.reconcile();
+      // The file always grows; the mounted filesystem grows online where the kernel lets the agent
+      // resize (CAP_SYS_RESOURCE), otherwise at the volume's next attach (test/agent/volumes/).
+      expect(Bun.file(agent.manager.volumes.imagePath(sessionId)).size).toBe(16448 * 1024 * 1024);
+      const capEff = BigInt(
+        `0x${/CapEff:\s+([0-9a-f]+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1]}`,
+      );
+      expect(agent.manager.volumes.sizeMb(sessionId)).toBe((capEff >> 24n) & 1n ? 16448 : 16384);
+    });
+
+    test("kill removes the stored key, the container, its volume image and its network", async () => {
+      const [container] = await agent.manager.list();
+      const sessionId = container?.sessionId ?? "";
+      const image = agent.manager.volumes.imagePath(sessionId);
+      expect(existsSync(image)).toBe(true);
+      expect(agent.manager.volumes.keyState(sessionId)).toBe("present");
+      const keyRows = async () =>
+        rowsOf(
+          await server.ctx.database.db.execute(
+            sql`select 1 from volume_keys where session_id = ${sessionId}`,
+          ),
+        ).length;
+      expect(await keyRows()).toBe(1);
+      // The key went to the node (the volume is unlocked) and reached no log on either side.
+      const [owner] = rowsOf<{ user_id: string }>(
+        await server.ctx.database.db.execute(sql`select user_id from agent_sessions where id = ${sessionId}`),
+      );
+      const key = await volumeKeyFor(server.ctx.database.db, server.ctx.keyring, {
+        userId: owner?.user_id ?? "",
+        sessionId,
+      });
+      expect(server.logs.join("\n")).not.toContain(key);
+      expect(agentLogs.join("\n")).not.toContain(key);
       const killed = await api("/session/kill", { method: "POST" });
       expect(killed.status).toBe(202);
       expect((await json(killed)).state).toBe("none");
+      expect(await keyRows()).toBe(0);
+      expect(existsSync(image)).toBe(false);
+      expect(agent.manager.volumes.keyState(sessionId)).toBe("absent");
       expect(dockerLeftovers(sessionId)).toEqual({ containers: [], volumes: [], networks: [] });
       expect((await api("/session/freeze", { method: "POST" })).status).toBe(409);
     });

@@ -1,10 +1,11 @@
 // Idle auto-freeze, node administration, usage and the audit trail, and the all-in-one mode.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
 import { eq, sql } from "drizzle-orm";
 import type { RunningAgent } from "../../agent/server.ts";
 import { rowsOf } from "../../src/db/client.ts";
 import { asSystem } from "../../src/db/rls.ts";
-import { agentSessions, users } from "../../src/db/schema.ts";
+import { agentSessions, users, volumeKeys } from "../../src/db/schema.ts";
 import { DRIVERS } from "../helpers/db.ts";
 import { cleanupNode, ensureRuntimeImage, startTestAgent, TEST_CLUSTER_SECRET } from "../helpers/fleet.ts";
 import { json, startTestServer, type TestServer } from "../helpers/server.ts";
@@ -149,7 +150,7 @@ for (const driver of DRIVERS) {
       expect((await u.call("/session")).body?.state).toBe("running");
     });
 
-    test("deleting the account kills the container and its data", async () => {
+    test("deleting the account kills the container and its data, the volume key first", async () => {
       const u = await signup(server);
       await u.call("/session/spawn", "POST");
       await until(
@@ -159,8 +160,20 @@ for (const driver of DRIVERS) {
       const [row] = await asSystem(server.ctx.database.db, (tx) =>
         tx.select().from(agentSessions).where(eq(agentSessions.userId, u.id)),
       );
+      const sessionId = row?.id ?? "";
+      const image = agent.manager.volumes.imagePath(sessionId);
+      expect(existsSync(image)).toBe(true);
+      const keyRows = async () =>
+        (
+          await asSystem(server.ctx.database.db, (tx) =>
+            tx.select().from(volumeKeys).where(eq(volumeKeys.sessionId, sessionId)),
+          )
+        ).length;
+      expect(await keyRows()).toBe(1);
       expect((await u.call("/account", "DELETE", { password: PASSWORD })).status).toBe(204);
-      expect(await agent.manager.get(row?.id ?? "")).toBeNull();
+      expect(await agent.manager.get(sessionId)).toBeNull();
+      expect(await keyRows()).toBe(0);
+      expect(existsSync(image)).toBe(false);
     });
   });
 }

@@ -3,6 +3,7 @@
 import type { sessionView } from "../../src/http/session.ts";
 import { SPAWN_STEPS } from "../../src/sessions/state_machine.ts";
 import { Alert, CsrfField, ErrorSlot, Time } from "../components/forms.tsx";
+import { TokenUsageCard } from "../components/token_usage.tsx";
 import { type ConsoleUser, Layout } from "../layout.tsx";
 
 export type ContainerView = Awaited<ReturnType<typeof sessionView>>;
@@ -119,8 +120,8 @@ export function ContainerCard(props: {
             ""
           ) : (
             <div class="alert alert-warn" role="status">
-              Your assistant needs an AI provider key to answer. <a href="/keys">Add a key</a> first; it is
-              given to the container when it starts.
+              Your assistant needs an AI provider key to answer. <a href="/keys">Add a key</a> (now or later:
+              keys reach a running container within seconds, and never enter it).
             </div>
           )}
           <div class="actions">
@@ -248,6 +249,8 @@ export function DashboardPage(props: {
   hasKeys: boolean;
   confirmKill?: boolean;
   error?: string | null;
+  tokens?: Parameters<typeof TokenUsageCard>[0]["tokens"];
+  history?: Parameters<typeof TokenUsageCard>[0]["history"];
 }) {
   const { plan } = props.view;
   return (
@@ -280,6 +283,11 @@ export function DashboardPage(props: {
             <dd safe>{`after ${plan.idle_freeze_minutes} idle minutes`}</dd>
           </dl>
         </section>
+        {props.tokens && props.history ? (
+          <TokenUsageCard tokens={props.tokens} history={props.history} />
+        ) : (
+          ""
+        )}
       </div>
     </Layout>
   );

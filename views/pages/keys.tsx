@@ -83,8 +83,9 @@ export function KeysSection(props: {
           </div>
         )}
         <p class="small muted">
-          Keys are stored encrypted and are never shown again, only their first and last characters. A running
-          container keeps the keys it started with: restart it (kill, then start) to use new ones.
+          Keys are stored encrypted and are never shown again, only their first and last characters. They
+          never enter your container: the node adds them to its requests on the way out. Adding, replacing or
+          deleting a key takes effect in your running container within seconds, with no restart.
         </p>
       </div>
 

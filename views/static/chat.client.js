@@ -106,7 +106,7 @@
         providerSelect.value = chosen;
         if (!(message.providers ?? []).some((p) => p.configured)) {
           setStatus(
-            "Connected, but your container has no AI key. Add one on the Keys page, then restart it.",
+            "Connected, but your account has no AI key. Add one on the Keys page: it works at once, no restart.",
           );
         }
         sendFrame({ type: "history.list", id: nextId("l") });

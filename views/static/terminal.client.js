@@ -54,6 +54,13 @@
   fit.fit();
 
   const encoder = new TextEncoder();
+  // One shell per tab: a reload (same tab, same sessionStorage) reattaches to it, and its recent
+  // output is replayed; another tab gets a shell of its own.
+  let reconnectId = sessionStorage.getItem("clawfleet-terminal");
+  if (!reconnectId) {
+    reconnectId = crypto.randomUUID();
+    sessionStorage.setItem("clawfleet-terminal", reconnectId);
+  }
   let socket = null;
   let retryMs = 1000;
   let stopped = false;
@@ -110,6 +117,7 @@
     }
     const url = new URL(host.dataset.socket, window.location.href);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    url.searchParams.set("reconnect", reconnectId);
     const ws = new WebSocket(url);
     ws.binaryType = "arraybuffer";
     socket = ws;
@@ -126,7 +134,8 @@
     ws.addEventListener("close", (event) => {
       if (socket !== ws) return;
       socket = null;
-      if (event.reason === "shell exited") {
+      if (event.reason === "the shell exited") {
+        sessionStorage.removeItem("clawfleet-terminal");
         stopped = true;
         setStatus("The shell has exited. Reload the page for a new one.");
         return;

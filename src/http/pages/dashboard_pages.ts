@@ -3,8 +3,10 @@
 
 import { ContainerCard, DashboardPage } from "../../../views/pages/dashboard.tsx";
 import type { AppContext } from "../../context.ts";
+import { tokenHistory, tokenUsageView } from "../../gateway/token_usage.ts";
 import { listCredentials } from "../../secrets/credentials.ts";
 import type { Lifecycle } from "../../sessions/lifecycle.ts";
+import { planFor } from "../../sessions/sessions_repo.ts";
 import type { SessionAction } from "../../sessions/state_machine.ts";
 import { sessionView } from "../session.ts";
 import type { PageBase } from "./page_base.ts";
@@ -31,12 +33,23 @@ async function card(
   return { view, hasKeys: keys.length > 0, ...opts };
 }
 
+const CHART_DAYS = 14;
+
+async function tokens(ctx: AppContext, user: SignedInUser) {
+  const plan = await planFor(ctx.database.db, user.id);
+  const [usage, history] = await Promise.all([
+    tokenUsageView(ctx.database.db, user.id, plan?.monthlyTokenBudget ?? null),
+    tokenHistory(ctx.database.db, user.id, CHART_DAYS),
+  ]);
+  return { tokens: usage, history };
+}
+
 export const dashboardPages = (ctx: AppContext, lifecycle: Lifecycle) => (app: PageBase) =>
   app
     .get(
       "/dashboard",
       page(ctx, { access: "user" }, async (_c, user) => {
-        return html(DashboardPage({ user, ...(await card(ctx, user, {})) }));
+        return html(DashboardPage({ user, ...(await card(ctx, user, {})), ...(await tokens(ctx, user)) }));
       }),
     )
     .get(
@@ -51,7 +64,7 @@ export const dashboardPages = (ctx: AppContext, lifecycle: Lifecycle) => (app: P
       page(ctx, { access: "user" }, async (c, user) => {
         const data = await card(ctx, user, { confirmKill: true });
         if (isHtmx(c.request)) return html(ContainerCard({ csrf: user.csrf, ...data }));
-        return html(DashboardPage({ user, ...data }));
+        return html(DashboardPage({ user, ...data, ...(await tokens(ctx, user)) }));
       }),
     )
     .post(
