@@ -428,6 +428,29 @@ export class ContainerManager {
     };
   }
 
+  /** The base URL of the container's webhook path on its published gateway port. */
+  async hookTarget(sessionId: string): Promise<string> {
+    const inspect = await this.require(sessionId);
+    if (inspect.State.Paused) throw new AgentError(409, "paused", "the container is frozen");
+    const template = this.template(inspect.Config.Labels[LABELS.template] ?? "");
+    if (!template.hookPath)
+      throw new AgentError(404, "no_webhook", `the ${template.name} template takes no webhooks`);
+    const port = this.hostPort(inspect, template);
+    if (!port) throw new AgentError(409, "no_port", "the container's gateway is not published");
+    return `http://127.0.0.1:${port}${template.hookPath.replace(/\/$/, "")}`;
+  }
+
+  /** The base URL of the container's app port (published on the node's loopback). */
+  async appTarget(sessionId: string): Promise<string> {
+    const inspect = await this.require(sessionId);
+    if (inspect.State.Paused) throw new AgentError(409, "paused", "the container is frozen");
+    const template = this.template(inspect.Config.Labels[LABELS.template] ?? "");
+    if (!template.appPort) throw new AgentError(404, "no_app", `the ${template.name} template has no app`);
+    const port = this.hostPort(inspect, template);
+    if (!port) throw new AgentError(409, "no_port", "the container's app port is not published");
+    return `http://127.0.0.1:${port}`;
+  }
+
   async terminalTarget(sessionId: string): Promise<{ containerId: string; shell: string[] }> {
     const inspect = await this.require(sessionId);
     if (inspect.State.Paused) throw new AgentError(409, "paused", "the container is frozen");

@@ -20,3 +20,18 @@ export function relayToGateway(
   relay.attach(new WebSocket(target.url, { headers: { authorization: `Bearer ${target.token}` } } as never));
   return relay;
 }
+
+/** An app's WebSocket (its own origin, through the server): relayed as is, no gateway token added. */
+export function relayToApp(
+  client: ServerWebSocket<unknown>,
+  url: string,
+  log: Logger,
+  opts: RelayOptions = {},
+): WsRelay {
+  const relay = new WsRelay(client, {
+    ...opts,
+    onRefused: (code) => log.warn("the container's app refused a WebSocket", { code }),
+  });
+  relay.attach(new WebSocket(url));
+  return relay;
+}

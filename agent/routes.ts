@@ -6,8 +6,11 @@ import type { Logger } from "../common/log.ts";
 import type { WsSession } from "../common/ws_relay.ts";
 import {
   type HealthReport,
+  HOOK_RELAY_MAX_BYTES,
+  parseAppRelayRequest,
   parseContainerSpec,
   parseGrowVolumeRequest,
+  parseHookRelayRequest,
   parseRestoreRequest,
   type RequestVerifier,
   SESSION_ID,
@@ -22,8 +25,9 @@ import {
 } from "./api/route_table.ts";
 import { AgentError, type ContainerManager } from "./containers.ts";
 import { type DockerClient, DockerError } from "./docker/client.ts";
+import { relayApp, relayHook } from "./hook_relay.ts";
 import type { OpenSockets } from "./open_sockets.ts";
-import { relayToGateway } from "./proxy.ts";
+import { relayToApp, relayToGateway } from "./proxy.ts";
 import { TerminalSession } from "./terminal.ts";
 import { RECONNECT_ID, type Shells } from "./terminal_shell.ts";
 import { VolumeError } from "./volumes/volumes.ts";
@@ -32,6 +36,7 @@ import { VolumeError } from "./volumes/volumes.ts";
 export type WsData = { start(ws: ServerWebSocket<WsData>): WsSession; session?: WsSession };
 
 export const MAX_BODY = 64 * 1024;
+const APP_SOCKET_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@/%?-]{0,2047}$/;
 
 /** An empty body is undefined; a body that is not JSON is null (which every parser refuses). */
 function parseJson(body: Uint8Array): unknown {
@@ -82,7 +87,11 @@ export function createRouter(deps: RouterDeps) {
   const handlers: Record<AgentRouteName, Handler> = {
     health: async () => json(200, await deps.health()),
     listContainers: async () => json(200, { containers: await manager.list() }),
-    spawn: async ({ body }) => {
+    spawn: async ({ body, request, server }) => {
+      // A spawn answers when the container is ready: longer than Bun's 10 s idle timeout for a slow
+      // template (OpenClaw: tens of seconds). The request is signed, and the wait is bounded by the
+      // template's health timeout, so this one request may stay quiet that long.
+      server.timeout(request, 0);
       let input: unknown;
       try {
         input = JSON.parse(new TextDecoder().decode(body));
@@ -122,6 +131,28 @@ export function createRouter(deps: RouterDeps) {
       return json(200, await manager.get(id));
     },
     stats: async ({ id }) => json(200, await manager.stats(id)),
+    hook: async ({ id, body }) => {
+      let input: unknown;
+      try {
+        input = JSON.parse(new TextDecoder().decode(body));
+      } catch {
+        return fail(400, "invalid_json", "the body must be JSON");
+      }
+      const hook = parseHookRelayRequest(input);
+      if (typeof hook === "string") return fail(400, "invalid_spec", hook);
+      return json(200, await relayHook(await manager.hookTarget(id), hook));
+    },
+    app: async ({ id, body }) => {
+      let input: unknown;
+      try {
+        input = JSON.parse(new TextDecoder().decode(body));
+      } catch {
+        return fail(400, "invalid_json", "the body must be JSON");
+      }
+      const request = parseAppRelayRequest(input);
+      if (typeof request === "string") return fail(400, "invalid_spec", request);
+      return json(200, await relayApp(await manager.appTarget(id), request));
+    },
     gateway: (call) =>
       upgrade(call, async () => {
         const target = await manager.gatewayTarget(call.id);
@@ -129,6 +160,21 @@ export function createRouter(deps: RouterDeps) {
           start: (ws) => {
             let forget = () => {};
             const relay = relayToGateway(ws, target, log, { onEnd: () => forget() });
+            forget = sockets.add(call.id, relay);
+            return relay;
+          },
+        };
+      }),
+    appSocket: (call) =>
+      upgrade(call, async () => {
+        const path = new URL(call.request.url).searchParams.get("path") ?? "/";
+        if (!APP_SOCKET_PATH.test(path) || path.includes(".."))
+          throw new AgentError(400, "invalid_spec", "bad app socket path");
+        const target = `${(await manager.appTarget(call.id)).replace(/^http:/, "ws:")}${path}`;
+        return {
+          start: (ws) => {
+            let forget = () => {};
+            const relay = relayToApp(ws, target, log, { onEnd: () => forget() });
             forget = sockets.add(call.id, relay);
             return relay;
           },
@@ -152,7 +198,11 @@ export function createRouter(deps: RouterDeps) {
   async function route(request: Request, server: Server<WsData>): Promise<Response | undefined> {
     const url = new URL(request.url);
     const body = new Uint8Array(await request.arrayBuffer());
-    if (body.byteLength > MAX_BODY) return fail(413, "too_large", "the request body is too large");
+    // Webhooks carry their sender's body; every other route takes a small JSON document.
+    const limit = /^\/v1\/containers\/[^/]+\/(hook|app)$/.test(url.pathname)
+      ? HOOK_RELAY_MAX_BYTES
+      : MAX_BODY;
+    if (body.byteLength > limit) return fail(413, "too_large", "the request body is too large");
     const verdict = await verifier.verify(
       request.method,
       `${url.pathname}${url.search}`,

@@ -9,7 +9,7 @@ import { ConfigError } from "../common/config_error.ts";
 import { createLogger, type Logger } from "../common/log.ts";
 import { noDebugPages } from "../common/no_debug_pages.ts";
 import { MAX_FRAME } from "../common/ws_relay.ts";
-import { type HealthReport, RequestVerifier } from "./api/contract.ts";
+import { type HealthReport, HOOK_RELAY_MAX_BYTES, RequestVerifier } from "./api/contract.ts";
 import type { AgentConfig } from "./config.ts";
 import { nodeSecret } from "./config.ts";
 import { ContainerManager } from "./containers.ts";
@@ -18,7 +18,7 @@ import { FirewallError, installFirewall, listRules } from "./firewall.ts";
 import { OpenSockets } from "./open_sockets.ts";
 import { ProviderGateway } from "./provider_gateway/gateway.ts";
 import { ServerChannel, type ServerLink } from "./provider_gateway/server_channel.ts";
-import { createRouter, MAX_BODY, type WsData } from "./routes.ts";
+import { createRouter, type WsData } from "./routes.ts";
 import { Shells } from "./terminal_shell.ts";
 import { ensureCertificate } from "./tls.ts";
 import { probeEncryptedVolumes } from "./volumes/probe.ts";
@@ -185,7 +185,8 @@ export async function startAgent(
     hostname: config.listen.host,
     port: config.listen.port,
     tls: { cert: tls.cert, key: tls.key },
-    maxRequestBodySize: MAX_BODY,
+    // The hook route takes the largest bodies; the router holds every other route to MAX_BODY.
+    maxRequestBodySize: HOOK_RELAY_MAX_BYTES,
     ...noDebugPages(log, "agent"),
     fetch: router,
     websocket: {

@@ -26,6 +26,10 @@ export type Template = {
   /** Sets NODE_OPTIONS=--max-old-space-size below the memory limit (Node-based images). */
   nodeHeap?: boolean;
   shell: string[];
+  /** Where inbound webhooks go on the gateway port (`/hooks/<slug>/<secret>/x` → `<hookPath>/x`). */
+  hookPath?: string;
+  /** The port of the template's web app (its own origin); only the gateway port is published, so it must be that one. */
+  appPort?: number;
 };
 
 const KEY_ENV = {
@@ -49,20 +53,25 @@ export const BUILTIN_TEMPLATES: Template[] = [
     shell: ["/bin/sh"],
   },
   {
-    // OpenClaw's gateway image (pulled by the operator; nothing is fetched by the agent).
+    // Built offline from npm by `npm run image:openclaw` (scripts/image_openclaw.ts, docs/OPENCLAW.md);
+    // the image's entrypoint is node + openclaw, its configuration reads the token and the provider
+    // base URLs from the environment. Operators may point the template at another image.
     name: "openclaw",
-    image: "ghcr.io/openclaw/openclaw:latest",
+    image: "clawfleet-openclaw:2026.9.6",
     port: 18789,
     gatewayPath: "/",
-    // --allow-unconfigured: a fresh data volume holds no openclaw.json yet.
-    command: ["node", "dist/index.js", "gateway", "--bind", "lan", "--port", "18789", "--allow-unconfigured"],
+    command: ["gateway", "--bind", "lan", "--port", "18789", "--auth", "token"],
     user: "1000:1000",
-    dataPath: "/home/node/.openclaw",
-    health: { path: "/", timeoutMs: 120_000 },
+    dataPath: "/data",
+    // /readyz, not /: the Control UI page answers while the gateway still refuses WebSocket connects.
+    health: { path: "/readyz", timeoutMs: 120_000 },
     keyEnv: KEY_ENV,
     tokenEnv: "OPENCLAW_GATEWAY_TOKEN",
-    env: { HOME: "/home/node" },
     nodeHeap: true,
+    // OpenClaw's gateway takes webhooks on its own port under /hooks.
+    hookPath: "/hooks",
+    // The Control UI is served by the gateway itself.
+    appPort: 18789,
     shell: ["/bin/sh"],
   },
 ];
@@ -83,6 +92,8 @@ const FIELDS = new Set([
   "env",
   "nodeHeap",
   "shell",
+  "hookPath",
+  "appPort",
 ]);
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const URL_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@/%-]*$/;
@@ -141,6 +152,13 @@ function validate(raw: unknown, index: number): Template {
   }
   if (t.command !== undefined && !isStringArray(t.command)) throw fail("command must be a list of strings");
   if (t.shell !== undefined && !isStringArray(t.shell)) throw fail("shell must be a list of strings");
+  if (
+    t.hookPath !== undefined &&
+    (typeof t.hookPath !== "string" || !URL_PATH.test(t.hookPath) || t.hookPath.includes(".."))
+  )
+    throw fail("bad hookPath");
+  if (t.appPort !== undefined && t.appPort !== t.port)
+    throw fail("appPort must be the template's port (the one port published on the node)");
   if (t.nodeHeap !== undefined && typeof t.nodeHeap !== "boolean")
     throw fail("nodeHeap must be true or false");
   return {

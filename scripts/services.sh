@@ -22,6 +22,7 @@ command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v mkfs.ext4 >/dev/null 2>&1 || need_apt+=(e2fsprogs)
 command -v resize2fs >/dev/null 2>&1 || need_apt+=(e2fsprogs)
 command -v losetup >/dev/null 2>&1 || need_apt+=(util-linux)
+command -v pebble >/dev/null 2>&1 || need_apt+=(pebble) # Let's Encrypt's test CA, for the ACME tests
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   apt-get update -qq >&2

@@ -5,6 +5,7 @@ import { ConfigError } from "../common/config_error.ts";
 import { parseCidr } from "../common/ip.ts";
 import { type KeyringEntry, parseKeyring } from "../common/keyring.ts";
 import type { LogLevel } from "../common/log.ts";
+import { type AcmeConfig, HOSTNAME, parseAcmeConfig } from "./tls/acme_config.ts";
 
 export type ServerConfig = {
   dataDir: string;
@@ -17,6 +18,12 @@ export type ServerConfig = {
   agentListen: { host: string; port: number };
   dockerSocket: string;
   tls: { cert: string; key: string } | null;
+  /** Automatic HTTPS through ACME, when CLAWFLEET_DOMAIN is set. */
+  acme: AcmeConfig | null;
+  /** How long an inbound webhook waits for a frozen container to come back before a 503. */
+  hookWaitMs: number;
+  /** Container apps at `<slug>.<apps domain>` (CLAWFLEET_APPS_DOMAIN; needs CLAWFLEET_PUBLIC_URL). */
+  appsDomain: string | null;
   trustedProxies: string[];
   signup: { mode: SignupMode; perAddressPerHour: number; globalPerHour: number };
   logLevel: LogLevel;
@@ -50,6 +57,9 @@ export function flagsToEnv(args: string[]): Env {
     "docker-socket": "DOCKER_SOCKET",
     "tls-cert": "CLAWFLEET_TLS_CERT",
     "tls-key": "CLAWFLEET_TLS_KEY",
+    domain: "CLAWFLEET_DOMAIN",
+    "http-port": "CLAWFLEET_HTTP_PORT",
+    "acme-directory": "CLAWFLEET_ACME_DIRECTORY",
     "trusted-proxies": "CLAWFLEET_TRUSTED_PROXIES",
     signup: "CLAWFLEET_SIGNUP",
     "log-level": "CLAWFLEET_LOG_LEVEL",
@@ -69,7 +79,7 @@ export function flagsToEnv(args: string[]): Env {
   return env;
 }
 
-function parsePort(name: string, raw: string): number {
+export function parsePort(name: string, raw: string): number {
   if (!/^\d{1,5}$/.test(raw)) throw new ConfigError(`${name}: "${raw}" is not a port number (1-65535)`);
   const port = Number(raw);
   if (port < 1 || port > 65535) throw new ConfigError(`${name}: ${port} is out of range (1-65535)`);
@@ -104,6 +114,20 @@ function parseUrl(name: string, raw: string, protocols: string[]): string {
     throw new ConfigError(`${name}: protocol must be one of ${protocols.join(", ")}`);
   }
   return raw;
+}
+
+function parseAppsDomain(raw: string | undefined, publicUrl: string | undefined): string | null {
+  if (!raw) return null;
+  const domain = raw.toLowerCase();
+  if (!HOSTNAME.test(domain)) throw new ConfigError(`CLAWFLEET_APPS_DOMAIN: "${raw}" is not a DNS name`);
+  if (!publicUrl)
+    throw new ConfigError(
+      "CLAWFLEET_APPS_DOMAIN: needs CLAWFLEET_PUBLIC_URL (the console's origin for the handshake)",
+    );
+  const consoleHost = new URL(publicUrl).hostname;
+  if (consoleHost === domain || consoleHost.endsWith(`.${domain}`))
+    throw new ConfigError("CLAWFLEET_APPS_DOMAIN: the console must not be inside the apps domain");
+  return domain;
 }
 
 export function loadServerConfig(env: Env = process.env, args: string[] = []): ServerConfig {
@@ -162,6 +186,9 @@ export function loadServerConfig(env: Env = process.env, args: string[] = []): S
     agentListen: parseHostPort("CLAWFLEET_AGENT_LISTEN", get("CLAWFLEET_AGENT_LISTEN") ?? "0.0.0.0:7443"),
     dockerSocket: get("DOCKER_SOCKET") ?? "/var/run/docker.sock",
     tls: cert && key ? { cert, key } : null,
+    acme: parseAcmeConfig(get, Boolean(cert)),
+    appsDomain: parseAppsDomain(get("CLAWFLEET_APPS_DOMAIN"), publicUrl),
+    hookWaitMs: parseDuration("CLAWFLEET_HOOK_WAIT", get("CLAWFLEET_HOOK_WAIT") ?? "30s"),
     trustedProxies,
     signup: {
       mode: signupMode,

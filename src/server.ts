@@ -1,9 +1,14 @@
 // One server process: database, keys, the Elysia app, the session WebSocket proxy, /metrics, the
 // background loops (elected through advisory locks), and in all-in-one mode a local agent.
 
+import type { Server } from "bun";
 import type { KeyringEntry } from "../common/keyring.ts";
 import { createLogger, type Logger } from "../common/log.ts";
 import { noDebugPages } from "../common/no_debug_pages.ts";
+import { appSlugOf } from "./apps/app_host.ts";
+import { APP_OPEN_PATH, createAppOpenHandler } from "./apps/app_open.ts";
+import { createAppProxy } from "./apps/app_proxy.ts";
+import { createAppSockets, dispatchSockets } from "./apps/app_socket.ts";
 import { accessTokenSigner } from "./auth/access_tokens.ts";
 import { assertAdmin } from "./auth/admin_guard.ts";
 import { deriveAuthKeys } from "./auth/keys.ts";
@@ -22,6 +27,7 @@ import type { AgentConnector } from "./fleet/agent_port.ts";
 import { Fleet } from "./fleet/fleet.ts";
 import { maybeStartLocalAgent } from "./fleet/local_agent.ts";
 import { agentChannel, isAgentChannelPath } from "./gateway/agent_channel.ts";
+import { createHookHandler, isHookRequest } from "./hooks/hook_request.ts";
 import { verifyAccess } from "./http/api_base.ts";
 import { buildApp } from "./http/app.ts";
 import { isSecureRequest } from "./http/client_ip.ts";
@@ -39,6 +45,8 @@ import { loadMasterKeyring } from "./secrets/master_keys.ts";
 import { volumeKeyFor } from "./secrets/volume_keys.ts";
 import { Lifecycle } from "./sessions/lifecycle.ts";
 import { reconcileOnce } from "./sessions/reconciler.ts";
+import { type AutoHttps, startAutoHttps } from "./tls/auto_https.ts";
+import { PLAIN_HTTP_WARNING, servesPlainHttpPublicly } from "./tls/plain_http_warning.ts";
 
 export type ServerOptions = {
   connect?: AgentConnector;
@@ -50,6 +58,8 @@ export type RunningServer = {
   ctx: AppContext;
   lifecycle: Lifecycle;
   reconcile(): Promise<void>;
+  /** Automatic HTTPS when CLAWFLEET_DOMAIN is set (renewIfDue is for operators' tools and tests). */
+  autoHttps: AutoHttps | null;
   stop(): Promise<void>;
 };
 
@@ -99,8 +109,18 @@ export async function startServer(
   const openSockets = new OpenSockets();
   const stopSignOutListener = await closeSocketsOnSignOut(database, openSockets, log);
   const proxy = createSessionWsProxy(ctx, lifecycle, openSockets);
-  const app = buildApp(ctx, lifecycle);
   const tokens = accessTokenSigner(ctx.auth.keys.accessTokenSecret);
+  const handleHook = createHookHandler(ctx, lifecycle);
+  const appSockets = createAppSockets(ctx, lifecycle);
+  const apps =
+    config.appsDomain && config.publicUrl
+      ? {
+          domain: config.appsDomain,
+          open: createAppOpenHandler(ctx, tokens, config.appsDomain, config.publicUrl),
+          proxy: createAppProxy(ctx, lifecycle, config.publicUrl, appSockets),
+        }
+      : null;
+  const app = buildApp(ctx, lifecycle);
 
   async function metricsResponse(request: Request): Promise<Response> {
     const header = request.headers.get("authorization");
@@ -120,14 +140,28 @@ export async function startServer(
     });
   }
 
-  const tls = config.tls ? { cert: Bun.file(config.tls.cert), key: Bun.file(config.tls.key) } : undefined;
-  const server = Bun.serve({
+  const autoHttps = config.acme
+    ? await startAutoHttps({
+        acme: config.acme,
+        dataDir: config.dataDir,
+        host: config.host,
+        httpsPort: config.port,
+        log,
+      })
+    : null;
+  const tls = autoHttps
+    ? autoHttps.certificate
+    : config.tls
+      ? { cert: Bun.file(config.tls.cert), key: Bun.file(config.tls.key) }
+      : undefined;
+  if (servesPlainHttpPublicly(config.host, Boolean(tls))) log.warn(PLAIN_HTTP_WARNING, { host: config.host });
+  const serveOptions = (tlsOptions: typeof tls) => ({
     port: config.port,
     hostname: config.host,
-    tls,
+    tls: tlsOptions,
     maxRequestBodySize: 1024 * 1024,
     ...noDebugPages(log, "server"),
-    async fetch(request, srv) {
+    async fetch(request: Request, srv: Server<unknown>) {
       const peer = srv.requestIP(request)?.address ?? "unknown";
       const url = new URL(request.url);
       if (SESSION_WS_PATHS[url.pathname] && request.headers.get("upgrade")?.toLowerCase() === "websocket") {
@@ -140,6 +174,20 @@ export async function startServer(
           log.error("WebSocket upgrade failed", { error, path: url.pathname });
           return jsonResponse(500, errorBody("internal", "Something went wrong on our side."));
         }
+      }
+      const appSlug = apps ? appSlugOf(request.headers.get("host"), apps.domain) : null;
+      if (apps && appSlug) {
+        // An app's own origin: nothing of the console (pages, API, cookies, headers) applies here.
+        const response = await apps.proxy(request, appSlug, peer, srv as never);
+        metrics.requests.inc({ route: "/apps", status: String(response?.status ?? 101) });
+        return response;
+      }
+      if (apps && url.pathname === APP_OPEN_PATH) return apps.open(request);
+      if (isHookRequest(url.pathname)) {
+        // Apart from the rest: the URL holds the hook secret, so it never reaches logs or metrics.
+        const response = await handleHook(request, peer);
+        metrics.requests.inc({ route: "/hooks", status: String(response.status) });
+        return response;
       }
       const requestId = newRequestId();
       const headers = new Headers(request.headers);
@@ -173,7 +221,18 @@ export async function startServer(
       });
       return withRequestId(response, requestId);
     },
-    websocket: proxy.handlers as never,
+    websocket: dispatchSockets(proxy.handlers, appSockets.handlers) as never,
+  });
+  let server = Bun.serve(serveOptions(tls));
+  // Bun cannot swap a listener's certificate in place: a renewed one gets a new listener on the same
+  // port once the old one stopped accepting (open connections finish on the old certificate).
+  autoHttps?.onRenewed(async (pair) => {
+    const old = server;
+    // Not awaited: stop() closes the listening socket at once but resolves only when long-lived
+    // WebSockets end.
+    void old.stop();
+    server = Bun.serve(serveOptions(pair));
+    log.info("https: serving the renewed certificate", { domain: config.acme?.domain });
   });
 
   const reconcile = () =>
@@ -213,12 +272,15 @@ export async function startServer(
     ctx,
     lifecycle,
     reconcile,
+    autoHttps,
     /** Graceful: WebSocket clients get a close frame (1001), in-flight requests finish, then the rest. */
     async stop() {
       proxy.closeAll(1001, "server shutting down");
+      appSockets.closeAll(1001, "server shutting down");
       await reconciler.stop();
       await housekeeping.stop();
       await stopSignOutListener().catch(() => {});
+      await autoHttps?.stop();
       await server.stop();
       await local?.agent.stop();
       await database.close();

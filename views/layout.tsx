@@ -5,7 +5,13 @@ import { type AssetName, assetUrl } from "../src/http/static.ts";
 import { render } from "./render.ts";
 
 /** The signed-in user as the views see them. */
-export type ConsoleUser = { email: string; isAdmin: boolean; csrf: string };
+export type ConsoleUser = {
+  email: string;
+  isAdmin: boolean;
+  csrf: string;
+  /** Admins only: the server serves plain HTTP where others can reach it (src/tls/plain_http_warning.ts). */
+  plainHttpWarning?: boolean;
+};
 
 export type NavKey = "dashboard" | "keys" | "chat" | "terminal" | "account" | "admin";
 
@@ -97,6 +103,12 @@ export function Layout(props: {
         </header>
         <main id="main" class={props.narrow ? "narrow" : undefined} tabindex="-1">
           <div id="flash" class="flash" role="alert" aria-live="assertive"></div>
+          {props.user?.plainHttpWarning ? (
+            <div id="plain-http-warning" class="alert alert-error" role="alert">
+              This server serves plain HTTP on a non-loopback address: passwords and cookies cross the network
+              unencrypted. Set CLAWFLEET_DOMAIN for automatic HTTPS, or put a TLS proxy in front.
+            </div>
+          ) : null}
           {props.children}
         </main>
       </body>

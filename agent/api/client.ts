@@ -205,9 +205,21 @@ export class AgentClient {
     return this.call("stats", sessionId, undefined, 10_000);
   }
 
-  /** A signed, pinned WebSocket to a container's gateway or terminal. */
-  async connect(sessionId: string, kind: "gateway" | "terminal", reconnect?: string): Promise<WebSocket> {
-    const query = kind === "terminal" && reconnect ? `?reconnect=${encodeURIComponent(reconnect)}` : "";
+  /**
+   * A signed, pinned WebSocket to a container's gateway or terminal (`extra`: the shell to reattach),
+   * or to its app's own socket (`extra`: the path in the container).
+   */
+  async connect(
+    sessionId: string,
+    kind: "gateway" | "terminal" | "appSocket",
+    extra?: string,
+  ): Promise<WebSocket> {
+    const query =
+      kind === "terminal" && extra
+        ? `?reconnect=${encodeURIComponent(extra)}`
+        : kind === "appSocket"
+          ? `?path=${encodeURIComponent(extra ?? "/")}`
+          : "";
     const path = `${routePath(kind, sessionId)}${query}`;
     const headers = await signRequest(this.key(), "GET", path, "", Date.now(), this.opts.nodeId ?? null);
     headers[VERSION_HEADER] = AGENT_API_VERSION;

@@ -137,6 +137,65 @@ export function parseUsageReports(input: unknown): TokenUsageReport[] | string {
   return reports as TokenUsageReport[];
 }
 
+/** The largest webhook body relayed (Telegram, Slack and most senders stay far below it). */
+export const HOOK_MAX_BODY = 256 * 1024;
+/** What the agent accepts on the hook route: the body travels base64 inside JSON. */
+export const HOOK_RELAY_MAX_BYTES = Math.ceil((HOOK_MAX_BODY * 4) / 3) + 64 * 1024;
+
+/** One inbound webhook, relayed server → agent → container; the body is never kept by either. */
+export type HookRelayRequest = {
+  /** After the hook secret: `/telegram`, with its query string. */
+  path: string;
+  method: "POST";
+  headers: Record<string, string>;
+  bodyBase64: string;
+};
+
+export type HookRelayResponse = {
+  status: number;
+  headers: Record<string, string>;
+  bodyBase64: string;
+};
+
+/** A request to a container's app (its own origin, `<slug>.<apps domain>`), relayed the same way. */
+export type AppRelayRequest = Omit<HookRelayRequest, "method"> & { method: AppMethod };
+export const APP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+export type AppMethod = (typeof APP_METHODS)[number];
+
+/** Checks a relayed app request; a string says what is wrong. */
+export function parseAppRelayRequest(input: unknown): AppRelayRequest | string {
+  const method = (input as { method?: unknown } | null)?.method;
+  if (typeof method !== "string" || !(APP_METHODS as readonly string[]).includes(method))
+    return "method not relayed";
+  const parsed = parseHookRelayRequest({ ...(input as object), method: "POST" });
+  return typeof parsed === "string" ? parsed : { ...parsed, method: method as AppMethod };
+}
+
+const HOOK_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@/%?-]{0,1023}$/;
+
+/** Checks a relayed hook request; a string says what is wrong. */
+export function parseHookRelayRequest(input: unknown): HookRelayRequest | string {
+  if (!input || typeof input !== "object") return "the body must be an object";
+  const body = input as Record<string, unknown>;
+  if (typeof body.path !== "string" || !HOOK_PATH.test(body.path) || body.path.includes(".."))
+    return "bad path";
+  if (body.method !== "POST") return "only POST is relayed";
+  if (typeof body.bodyBase64 !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(body.bodyBase64))
+    return "bodyBase64 must be base64";
+  const headers = body.headers;
+  if (!headers || typeof headers !== "object" || Array.isArray(headers)) return "headers must be an object";
+  for (const [name, value] of Object.entries(headers)) {
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(name) || typeof value !== "string" || value.length > 8192)
+      return `bad header ${name.slice(0, 64)}`;
+  }
+  return {
+    path: body.path,
+    method: "POST",
+    headers: headers as Record<string, string>,
+    bodyBase64: body.bodyBase64,
+  };
+}
+
 // v1: `v1\n<METHOD>\n…` under a cluster secret every agent shares (root on one node could then
 // command all of them). v2: `v2\n<node id>\n<METHOD>\n…` under a secret minted for that node alone,
 // so a signature made for one node is worthless on another.

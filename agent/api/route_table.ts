@@ -3,11 +3,14 @@
 // dispatches from this table (a route without a handler does not compile) and the server's client
 // builds every request from it, so neither side can drift from the other.
 import type {
+  AppRelayRequest,
   ContainerInfo,
   ContainerSpec,
   ContainerStats,
   GrowVolumeRequest,
   HealthReport,
+  HookRelayRequest,
+  HookRelayResponse,
   RestoreRequest,
 } from "./contract.ts";
 
@@ -27,6 +30,9 @@ export const AGENT_ROUTES = {
   stats: { method: "GET", path: "/v1/containers/:id/stats" },
   gateway: { method: "GET", path: "/v1/containers/:id/gateway" },
   terminal: { method: "GET", path: "/v1/containers/:id/terminal" },
+  hook: { method: "POST", path: "/v1/containers/:id/hook" },
+  app: { method: "POST", path: "/v1/containers/:id/app" },
+  appSocket: { method: "GET", path: "/v1/containers/:id/app-socket" },
 } as const;
 
 export type AgentRouteName = keyof typeof AGENT_ROUTES;
@@ -44,9 +50,12 @@ export type AgentRouteTypes = {
   stats: { request: undefined; response: ContainerStats };
   gateway: { request: undefined; response: WebSocket };
   terminal: { request: undefined; response: WebSocket };
+  hook: { request: HookRelayRequest; response: HookRelayResponse };
+  app: { request: AppRelayRequest; response: HookRelayResponse };
+  appSocket: { request: undefined; response: WebSocket };
 };
 
-export const WEBSOCKET_ROUTES: ReadonlySet<AgentRouteName> = new Set(["gateway", "terminal"]);
+export const WEBSOCKET_ROUTES: ReadonlySet<AgentRouteName> = new Set(["gateway", "terminal", "appSocket"]);
 
 /** The concrete path of a route, `:id` filled in. */
 export function routePath(name: AgentRouteName, id?: string): string {
@@ -100,6 +109,9 @@ export const AGENT_ERROR_CODES = [
   "volume_missing",
   "node_out_of_disk",
   "no_bridge_address",
+  "no_webhook",
+  "no_app",
+  "container_unreachable",
 ] as const;
 
 export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];

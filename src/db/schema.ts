@@ -266,6 +266,19 @@ export const volumeKeys = pgTable("volume_keys", {
   ciphertext: bytea("ciphertext").notNull(),
   createdAt: createdAt(),
 });
+/** Inbound webhooks (migrations/0006_https.sql): a public slug and the SHA-256 of the hook secret. */
+export const sessionHooks = pgTable(
+  "session_hooks",
+  {
+    userId: uuid("user_id")
+      .primaryKey()
+      .references(() => users.id, { onDelete: "cascade" }),
+    slug: text("slug").notNull(),
+    secretHash: text("secret_hash").notNull(),
+    rotatedAt: timestamp("rotated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("session_hooks_slug_key").on(t.slug)],
+);
 
 /** Single-use signup links minted by administrators (CLAWFLEET_SIGNUP=invite); only the hash is kept. */
 export const invites = pgTable(

@@ -47,6 +47,9 @@ export function agentConnector(keys: ClusterKey[], keyring?: MasterKeyring): Age
       },
       stats: async (sessionId) => (await ready()).stats(sessionId).catch(() => null),
       connect: async (sessionId, kind, reconnect) => (await ready()).connect(sessionId, kind, reconnect),
+      connectApp: async (sessionId, path) => (await ready()).connect(sessionId, "appSocket", path),
+      relayHook: async (sessionId, hook) => (await ready()).call("hook", sessionId, hook, 35_000),
+      relayApp: async (sessionId, request) => (await ready()).call("app", sessionId, request, 35_000),
     };
     clients.set(node.id, { address: node, agent });
     return agent;

@@ -2,7 +2,15 @@
 // fingerprint-pinned client of agent/api/client.ts (src/fleet/agent_connector.ts); keeping the control
 // plane on this narrow port means the lifecycle code never sees HTTP, signing or TLS. The shapes are
 // the agent contract's own (`import type`), so the two sides cannot drift.
-import type { ContainerInfo, ContainerSpec, ContainerStats, HealthReport } from "../../agent/api/contract.ts";
+import type {
+  AppRelayRequest,
+  ContainerInfo,
+  ContainerSpec,
+  ContainerStats,
+  HealthReport,
+  HookRelayRequest,
+  HookRelayResponse,
+} from "../../agent/api/contract.ts";
 
 export type NodeAddress = {
   id: string;
@@ -34,6 +42,12 @@ export interface NodeAgent {
   stats(sessionId: string): Promise<AgentStats | null>;
   /** Opens the agent's WSS for a container: `kind` gateway or terminal (`reconnect`: the shell to reattach). */
   connect(sessionId: string, kind: "gateway" | "terminal", reconnect?: string): Promise<WebSocket>;
+  /** Opens the agent's WSS to a container app's WebSocket at `path`. */
+  connectApp(sessionId: string, path: string): Promise<WebSocket>;
+  /** Relays one inbound webhook to the container and returns its answer. */
+  relayHook(sessionId: string, hook: HookRelayRequest): Promise<HookRelayResponse>;
+  /** Relays one request to the container's app port and returns its answer. */
+  relayApp(sessionId: string, request: AppRelayRequest): Promise<HookRelayResponse>;
 }
 
 export type AgentConnector = (node: NodeAddress) => NodeAgent;

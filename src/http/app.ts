@@ -20,6 +20,7 @@ import { healthRoutes } from "./health.ts";
 import { openApiRoutes } from "./openapi.ts";
 import { consolePages } from "./pages/console_pages.ts";
 import { sessionRoutes } from "./session.ts";
+import { sessionHookRoutes } from "./session_hook.ts";
 import { staticRoutes } from "./static.ts";
 import { usageRoutes } from "./usage.ts";
 
@@ -44,6 +45,7 @@ export function buildApi(ctx: AppContext, lifecycle: Lifecycle) {
     .use(accountDelete(ctx, accountDeletionHooks(lifecycle)))
     .use(credentialsRoutes(ctx))
     .use(sessionRoutes(ctx, lifecycle))
+    .use(sessionHookRoutes(ctx))
     .use(usageRoutes(ctx, lifecycle))
     .use(adminRoutes(ctx, lifecycle))
     .use(adminInvitesRoutes(ctx));

@@ -102,6 +102,20 @@ export const API_OPERATIONS: Record<string, Record<string, Op>> = {
       responses: { 202: "Accepted, new state", 409: "Not possible in this state" },
     },
   },
+  "/session/hook": {
+    get: {
+      summary: "The session's webhook slug (never the secret)",
+      auth: true,
+      responses: { 200: "{configured, slug, rotated_at}" },
+    },
+  },
+  "/session/hook/rotate": {
+    post: {
+      summary: "A new webhook secret, shown once; the old one stops working",
+      auth: true,
+      responses: { 201: "{slug, secret, url}" },
+    },
+  },
   "/session/gateway": {
     get: {
       summary: "WebSocket to the container's agent gateway",

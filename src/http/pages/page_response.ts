@@ -13,6 +13,7 @@ import { CSRF_HEADER, csrfTokenFor, csrfTokenValid } from "../../auth/csrf.ts";
 import { getUser } from "../../auth/users.ts";
 import type { AppContext } from "../../context.ts";
 import { UserError } from "../../errors.ts";
+import { plainHttpWarningFor } from "../../tls/plain_http_warning.ts";
 import { enforceApiRate } from "../rate_limit.ts";
 import { pageOriginAllowed } from "./page_origin.ts";
 
@@ -192,5 +193,6 @@ async function loadUser(ctx: AppContext, session: SignedInSession): Promise<Sign
     email: row.email,
     isAdmin: row.isAdmin,
     csrf: await csrfTokenFor(ctx.auth.keys.csrfKey, session.sessionId),
+    plainHttpWarning: row.isAdmin && plainHttpWarningFor(ctx.config),
   };
 }

@@ -1,6 +1,6 @@
 // The test gateway inside `clawfleet-testbox` (image.ts): what the agent's gateway proxy is tested
 // against. HTTP on $PORT (8080): GET /healthz, GET /stats (what it saw), WS /gateway, which needs
-// `Authorization: Bearer $CLAWFLEET_GATEWAY_TOKEN` like the real runtime. On the socket every frame is
+// `Authorization: Bearer $CLAWFLEET_GATEWAY_TOKEN` like the real runtime; POST /hooks/* echoes a webhook. On the socket every frame is
 // echoed with its type, except text commands:
 //   !flood N SIZE   send N binary frames of SIZE bytes (a big-endian sequence number first), as
 //                   fast as this end's own back-pressure allows
@@ -57,6 +57,31 @@ const server = Bun.serve<Conn, never>({
     const path = new URL(request.url).pathname;
     if (path === "/healthz") return new Response("ok");
     if (path === "/stats") return Response.json(stats);
+    // An app's own WebSocket (no gateway token): echoes like /gateway.
+    if (path === "/app-socket") {
+      if (srv.upgrade(request, { data: { sink: false } })) return undefined;
+      return new Response("upgrade required", { status: 426 });
+    }
+    // An app page (a template's appPort), for the apps-origin tests.
+    if (path === "/app")
+      return new Response('<!doctype html><title>testbox app</title><p id="app">testbox app</p>', {
+        headers: { "content-type": "text/html; charset=utf-8" },
+      });
+    // Webhook echo (a template's hookPath "/hooks"): what arrived, so a test can compare.
+    if (path.startsWith("/hooks/")) {
+      return request.text().then((body) =>
+        Response.json(
+          {
+            method: request.method,
+            path,
+            query: new URL(request.url).search,
+            body,
+            headers: Object.fromEntries(request.headers),
+          },
+          { status: 201, headers: { "x-testbox": "1" } },
+        ),
+      );
+    }
     if (path === "/gateway") {
       if (token && request.headers.get("authorization") !== `Bearer ${token}`) {
         stats.unauthorized++;
