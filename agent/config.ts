@@ -6,6 +6,7 @@ import { ConfigError } from "../common/config_error.ts";
 import { type KeyringEntry, parseKeyring } from "../common/keyring.ts";
 import type { LogLevel } from "../common/log.ts";
 import { isProvider, PROVIDERS, type Provider } from "../common/providers.ts";
+import { NON_PUBLIC_IPV4, parseEgressAllow } from "./egress.ts";
 import { DEFAULT_GATEWAY_PORT } from "./provider_gateway/gateway.ts";
 import { PROVIDER_ROUTES } from "./provider_gateway/providers.ts";
 import { loadTemplates, type Template, TemplateError } from "./templates.ts";
@@ -15,10 +16,15 @@ export type AgentConfig = {
   listen: { host: string; port: number };
   dockerSocket: string;
   clusterKeys: KeyringEntry[];
+  /** Secrets for this node alone (v2 signatures bound to `nodeId`). */
+  nodeKeys: KeyringEntry[];
   nodeId: string;
   /** The built-in templates plus the admin's (CLAWFLEET_AGENT_TEMPLATES): the image allow-list. */
   templates: Template[];
+  /** Destinations containers may not reach: every non-public range plus CLAWFLEET_AGENT_BLOCKED. */
   blocked: string[];
+  /** Opened by the operator ahead of the blocks (CLAWFLEET_EGRESS_ALLOW). */
+  egressAllow: string[];
   allowRootful: boolean;
   /** Run on a host whose ext4 cannot encrypt: volumes are then size-limited images in plaintext. */
   allowUnencryptedVolumes: boolean;
@@ -50,6 +56,7 @@ const FLAGS: Record<string, string> = {
   "node-id": "CLAWFLEET_NODE_ID",
   templates: "CLAWFLEET_AGENT_TEMPLATES",
   blocked: "CLAWFLEET_AGENT_BLOCKED",
+  "egress-allow": "CLAWFLEET_EGRESS_ALLOW",
   capacity: "CLAWFLEET_AGENT_CAPACITY",
   "server-url": "CLAWFLEET_SERVER_URL",
 };
@@ -86,10 +93,16 @@ export function loadAgentConfig(env: Env, args: string[], opts: { needSecrets?: 
   }
   const get = (name: string) => (merged[name] === "" ? undefined : merged[name]);
 
+  // This node's own secrets (minted by `clawfleet nodes add`, v2 signatures) and, during a migration,
+  // the cluster-wide ones (v1, accepted only while set).
   const secrets = get("CLAWFLEET_CLUSTER_SECRETS");
-  if (!secrets && opts.needSecrets !== false)
-    throw new ConfigError("CLAWFLEET_CLUSTER_SECRETS: required (kid:secret,… shared with the server)");
+  const ownSecrets = get("CLAWFLEET_NODE_SECRETS");
+  if (!secrets && !ownSecrets && opts.needSecrets !== false)
+    throw new ConfigError(
+      "CLAWFLEET_NODE_SECRETS: required (what `clawfleet nodes add` printed), or CLAWFLEET_CLUSTER_SECRETS",
+    );
   const clusterKeys = secrets ? parseKeyring("CLAWFLEET_CLUSTER_SECRETS", secrets, "secret") : [];
+  const nodeKeys = ownSecrets ? parseKeyring("CLAWFLEET_NODE_SECRETS", ownSecrets, "secret") : [];
 
   const listenRaw = get("CLAWFLEET_AGENT_LISTEN") ?? "0.0.0.0:7443";
   const listen = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(listenRaw);
@@ -118,7 +131,8 @@ export function loadAgentConfig(env: Env, args: string[], opts: { needSecrets?: 
     throw new ConfigError(`CLAWFLEET_AGENT_TEMPLATES: ${error.message}`);
   }
 
-  const blocked = ["169.254.0.0/16"];
+  const blocked = [...NON_PUBLIC_IPV4];
+  const egressAllow = parseEgressAllow(get("CLAWFLEET_EGRESS_ALLOW"));
   for (const cidr of (get("CLAWFLEET_AGENT_BLOCKED") ?? "")
     .split(",")
     .map((s) => s.trim())
@@ -169,9 +183,11 @@ export function loadAgentConfig(env: Env, args: string[], opts: { needSecrets?: 
     listen: { host: (listen[1] ?? "").replace(/^\[|\]$/g, ""), port: Number(listen[2]) },
     dockerSocket: get("DOCKER_SOCKET") ?? "/var/run/docker.sock",
     clusterKeys,
+    nodeKeys,
     nodeId,
     templates,
     blocked,
+    egressAllow,
     allowRootful,
     allowUnencryptedVolumes,
     capacity,

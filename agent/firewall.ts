@@ -9,19 +9,20 @@
 //                      node, stays closed). ACCEPT, not RETURN: it is the node's one deliberate
 //                      opening, and a host firewall further down INPUT must not silently undo it.
 //   CLAWFLEET-FORWARD  container → another container (another cf- bridge, docker0, any other Docker
-//                      bridge br-…), or → a blocked range (169.254.0.0/16 always, plus what the
-//                      operator names): dropped.
+//                      bridge br-…): dropped; then what the operator opened (CLAWFLEET_EGRESS_ALLOW)
+//                      returns, and every non-public range (agent/egress.ts) is dropped.
 // Everything else (public egress) continues through Docker's own rules. IPv6: the agent creates no
 // IPv6 networks (Docker disables IPv6 in such containers); as a second wall, every IPv6 packet from a
 // clawfleet bridge is dropped too. The rules are per node: with several agents on one host (tests),
 // the last one started sets the blocked list.
 import { isIpv4Cidr } from "./config.ts";
+import { NON_PUBLIC_IPV4 } from "./egress.ts";
 import { BRIDGE_PREFIX } from "./isolation.ts";
 import { DEFAULT_GATEWAY_PORT } from "./provider_gateway/gateway.ts";
 
 export const INPUT_CHAIN = "CLAWFLEET-INPUT";
 export const FORWARD_CHAIN = "CLAWFLEET-FORWARD";
-export const DEFAULT_BLOCKED = ["169.254.0.0/16"];
+export const DEFAULT_BLOCKED = NON_PUBLIC_IPV4;
 
 type Run = { code: number; stdout: string; stderr: string };
 export type Iptables = (args: string[], family?: 4 | 6) => Run;
@@ -51,7 +52,11 @@ export class FirewallError extends Error {}
 type Rule = { chain: string; rule: string[] };
 const bridges = `${BRIDGE_PREFIX}+`;
 
-export function desiredRules(blocked: string[], gatewayPort = DEFAULT_GATEWAY_PORT): Rule[] {
+export function desiredRules(
+  blocked: string[],
+  gatewayPort = DEFAULT_GATEWAY_PORT,
+  allow: string[] = [],
+): Rule[] {
   return [
     {
       chain: INPUT_CHAIN,
@@ -81,6 +86,7 @@ export function desiredRules(blocked: string[], gatewayPort = DEFAULT_GATEWAY_PO
     { chain: FORWARD_CHAIN, rule: ["-i", bridges, "-o", bridges, "-j", "DROP"] },
     { chain: FORWARD_CHAIN, rule: ["-i", bridges, "-o", "docker0", "-j", "DROP"] },
     { chain: FORWARD_CHAIN, rule: ["-i", bridges, "-o", "br-+", "-j", "DROP"] },
+    ...allow.map((cidr) => ({ chain: FORWARD_CHAIN, rule: ["-i", bridges, "-d", cidr, "-j", "RETURN"] })),
     ...blocked.map((cidr) => ({ chain: FORWARD_CHAIN, rule: ["-i", bridges, "-d", cidr, "-j", "DROP"] })),
     { chain: FORWARD_CHAIN, rule: ["-j", "RETURN"] },
   ];
@@ -117,8 +123,9 @@ export function installFirewall(
   iptables: Iptables = runIptables,
   restore: IptablesRestore = runIptablesRestore,
   gatewayPort = DEFAULT_GATEWAY_PORT,
+  allow: string[] = [],
 ): void {
-  for (const cidr of blocked) {
+  for (const cidr of [...blocked, ...allow]) {
     if (!isIpv4Cidr(cidr)) throw new FirewallError(`not an IPv4 address or CIDR: ${cidr}`);
   }
   for (const family of [4, 6] as const) {
@@ -133,7 +140,7 @@ export function installFirewall(
     const forwardParent = family === 4 ? "DOCKER-USER" : "FORWARD";
     if (family === 4 && iptables(["-n", "-L", "DOCKER-USER"], 4).code !== 0) must(["-N", "DOCKER-USER"]);
     const result = restore(
-      restoreScript(family === 4 ? desiredRules(blocked, gatewayPort) : desiredIpv6Rules()),
+      restoreScript(family === 4 ? desiredRules(blocked, gatewayPort, allow) : desiredIpv6Rules()),
       family,
     );
     if (result.code !== 0)

@@ -1,11 +1,13 @@
 // The one place the hardened container configuration is built. Whatever the caller asked for, every
-// container gets: no capabilities, no-new-privileges, the default seccomp profile (AppArmor's
-// docker-default where the host has AppArmor), a read-only root with a small tmpfs /tmp, memory /
-// CPU / pids limits from the plan, no host mounts but one: its own encrypted volume (a bind mount of
-// the directory where the agent mounted the session's ext4 image, agent/volumes/), never the Docker
-// socket, its gateway published on 127.0.0.1 only, its own bridge network with ICC off,
-// on-failure restarts (at most 5), bounded logs, and labels tying it to its session and node.
+// container gets: no capabilities, no-new-privileges, clawfleet's seccomp profile (agent/seccomp.ts:
+// stricter than Docker's default) and AppArmor's docker-default where the host has AppArmor, a
+// read-only root with a small tmpfs /tmp, memory / CPU / pids limits from the plan, nofile and nproc
+// ulimits, no host mounts but one: its own encrypted volume (a bind mount of the directory where the
+// agent mounted the session's ext4 image, agent/volumes/), never the Docker socket, its gateway
+// published on 127.0.0.1 only, its own bridge network with ICC off, on-failure restarts (at most 5),
+// bounded logs, and labels tying it to its session and node.
 import type { ContainerSpec, LiveLimits } from "./api/contract.ts";
+import { SECCOMP_PROFILE } from "./seccomp.ts";
 import type { Template } from "./templates.ts";
 
 export const LABELS = {
@@ -69,6 +71,13 @@ export function resourceLimits(limits: LiveLimits) {
 }
 
 /**
+ * Open files: plenty for a runtime with many sockets, far below the node's own limit. Processes:
+ * the plan's pids limit again (on this kernel RLIMIT_NPROC is counted per user namespace, so per
+ * container even though userns-remap maps every container's uid 1000 to the same host uid).
+ */
+export const NOFILE_LIMIT = 4096;
+
+/**
  * `providerEnv`: the provider gateway's base URLs and the per-container credential in the template's
  * key variables (never a key: keys stay in the agent, see provider_gateway/).
  */
@@ -107,7 +116,15 @@ export function containerConfig(opts: {
       CapDrop: ["ALL"],
       CapAdd: [],
       Privileged: false,
-      SecurityOpt: ["no-new-privileges:true", ...(host.apparmor ? ["apparmor=docker-default"] : [])],
+      SecurityOpt: [
+        "no-new-privileges:true",
+        `seccomp=${SECCOMP_PROFILE}`,
+        ...(host.apparmor ? ["apparmor=docker-default"] : []),
+      ],
+      Ulimits: [
+        { Name: "nofile", Soft: NOFILE_LIMIT, Hard: NOFILE_LIMIT },
+        { Name: "nproc", Soft: spec.limits.pidsLimit, Hard: spec.limits.pidsLimit },
+      ],
       ReadonlyRootfs: true,
       Tmpfs: { "/tmp": "rw,noexec,nosuid,nodev,size=64m" },
       ...resourceLimits(spec.limits),

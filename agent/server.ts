@@ -7,6 +7,7 @@ import { rootCertificates } from "node:tls";
 import type { ServerWebSocket } from "bun";
 import { ConfigError } from "../common/config_error.ts";
 import { createLogger, type Logger } from "../common/log.ts";
+import { noDebugPages } from "../common/no_debug_pages.ts";
 import { MAX_FRAME } from "../common/ws_relay.ts";
 import { type HealthReport, HOOK_RELAY_MAX_BYTES, RequestVerifier } from "./api/contract.ts";
 import type { AgentConfig } from "./config.ts";
@@ -112,7 +113,7 @@ export async function startAgent(
   const engine = await checkEngine(docker, config, log);
   if (config.firewall) {
     try {
-      installFirewall(config.blocked, undefined, undefined, config.providerGateway.port);
+      installFirewall(config.blocked, undefined, undefined, config.providerGateway.port, config.egressAllow);
     } catch (error) {
       if (!(error instanceof FirewallError)) throw error;
       throw new ConfigError(
@@ -168,7 +169,10 @@ export async function startAgent(
     firewall: config.firewall ? listRules() : [],
   });
   const router = createRouter({
-    verifier: new RequestVerifier(config.clusterKeys),
+    verifier: new RequestVerifier({
+      cluster: config.clusterKeys,
+      node: { nodeId: config.nodeId, keys: config.nodeKeys },
+    }),
     manager,
     docker,
     health,
@@ -183,6 +187,7 @@ export async function startAgent(
     tls: { cert: tls.cert, key: tls.key },
     // The hook route takes the largest bodies; the router holds every other route to MAX_BODY.
     maxRequestBodySize: HOOK_RELAY_MAX_BYTES,
+    ...noDebugPages(log, "agent"),
     fetch: router,
     websocket: {
       maxPayloadLength: MAX_FRAME,

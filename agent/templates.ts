@@ -65,7 +65,9 @@ export const BUILTIN_TEMPLATES: Template[] = [
     dataPath: "/data",
     // /readyz, not /: the Control UI page answers while the gateway still refuses WebSocket connects.
     health: { path: "/readyz", timeoutMs: 120_000 },
-    keyEnv: KEY_ENV,
+    // No OPENROUTER_API_KEY: with it set, OpenClaw 2026.9.6 starts a state migration that runs a
+    // command the minimal image does not have, and the gateway exits 78 (docs/OPENCLAW.md).
+    keyEnv: { anthropic: KEY_ENV.anthropic, openai: KEY_ENV.openai, google: KEY_ENV.google },
     tokenEnv: "OPENCLAW_GATEWAY_TOKEN",
     nodeHeap: true,
     // OpenClaw's gateway takes webhooks on its own port under /hooks.
@@ -117,9 +119,9 @@ function validate(raw: unknown, index: number): Template {
     throw fail("bad port");
   if (typeof t.dataPath !== "string" || !/^\/[A-Za-z0-9._/-]+$/.test(t.dataPath) || t.dataPath.includes(".."))
     throw fail("bad dataPath");
-  if (typeof t.user !== "string" || !/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/.test(t.user))
-    throw fail("user must be set (name or uid[:gid])");
-  if (/^(0|root)(:|$)/.test(t.user)) throw fail("user must not be root");
+  if (typeof t.user !== "string") throw fail("user must be set (uid:gid)");
+  const userProblem = nonRootUserProblem(t.user);
+  if (userProblem) throw fail(userProblem);
   if (t.gatewayPath !== undefined && (typeof t.gatewayPath !== "string" || !URL_PATH.test(t.gatewayPath)))
     throw fail("bad gatewayPath");
   const health = t.health as Record<string, unknown> | undefined;
@@ -189,4 +191,18 @@ export function loadTemplates(extraJson: string | null): Template[] {
     });
   }
   return all;
+}
+
+/**
+ * The container's user as numbers, neither of them 0. A name is refused because the agent cannot see
+ * what the image's /etc/passwd maps it to (`toor` may well be uid 0), and `00` or `1000:0` are root
+ * (or root's group) however they are spelled.
+ */
+export function nonRootUserProblem(user: string): string | null {
+  const match = /^(\d{1,10})(?::(\d{1,10}))?$/.exec(user);
+  if (!match) return "user must be numeric uid:gid (names can map to root inside the image)";
+  const [uid, gid] = [Number(match[1]), match[2] === undefined ? null : Number(match[2])];
+  if (uid === 0 || gid === 0) return "user must not be root (uid 0) or in root's group (gid 0)";
+  if (uid > 4294967294 || (gid !== null && gid > 4294967294)) return "user ids must be below 2^32 - 1";
+  return null;
 }

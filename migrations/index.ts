@@ -5,6 +5,7 @@ import m0001 from "./0001_rls_and_roles.sql" with { type: "text" };
 import m0002 from "./0002_volumes.sql" with { type: "text" };
 import m0003 from "./0003_gateway.sql" with { type: "text" };
 import m0004 from "./0004_accounts.sql" with { type: "text" };
+import m0005 from "./0005_security.sql" with { type: "text" };
 import m0006 from "./0006_https.sql" with { type: "text" };
 
 export type EmbeddedMigration = { name: string; sql: string };
@@ -15,5 +16,6 @@ export const MIGRATIONS: EmbeddedMigration[] = [
   { name: "0002_volumes", sql: m0002 },
   { name: "0003_gateway", sql: m0003 },
   { name: "0004_accounts", sql: m0004 },
+  { name: "0005_security", sql: m0005 },
   { name: "0006_https", sql: m0006 },
 ];

@@ -2,6 +2,7 @@
 // whose message is the one line printed before exiting.
 import { resolve } from "node:path";
 import { ConfigError } from "../common/config_error.ts";
+import { parseCidr } from "../common/ip.ts";
 import { type KeyringEntry, parseKeyring } from "../common/keyring.ts";
 import type { LogLevel } from "../common/log.ts";
 import { type AcmeConfig, HOSTNAME, parseAcmeConfig } from "./tls/acme_config.ts";
@@ -24,6 +25,7 @@ export type ServerConfig = {
   /** Container apps at `<slug>.<apps domain>` (CLAWFLEET_APPS_DOMAIN; needs CLAWFLEET_PUBLIC_URL). */
   appsDomain: string | null;
   trustedProxies: string[];
+  signup: { mode: SignupMode; perAddressPerHour: number; globalPerHour: number };
   logLevel: LogLevel;
   session: { absoluteMs: number; idleMs: number };
   fleet: { reconcileIntervalMs: number; spawnRetryAfterMs: number; spawnTimeoutMs: number };
@@ -33,6 +35,15 @@ export type ServerConfig = {
 import { type AccountsConfig, loadAccountsConfig } from "./config_accounts.ts";
 
 const LOG_LEVELS: LogLevel[] = ["debug", "info", "warn", "error"];
+
+export type SignupMode = "open" | "invite" | "closed";
+const SIGNUP_MODES: SignupMode[] = ["open", "invite", "closed"];
+
+function parseCount(name: string, raw: string): number {
+  if (!/^\d{1,7}$/.test(raw) || Number(raw) < 1)
+    throw new ConfigError(`${name}: must be a whole number from 1`);
+  return Number(raw);
+}
 
 type Env = Record<string, string | undefined>;
 
@@ -53,6 +64,7 @@ export function flagsToEnv(args: string[]): Env {
     "http-port": "CLAWFLEET_HTTP_PORT",
     "acme-directory": "CLAWFLEET_ACME_DIRECTORY",
     "trusted-proxies": "CLAWFLEET_TRUSTED_PROXIES",
+    signup: "CLAWFLEET_SIGNUP",
     "log-level": "CLAWFLEET_LOG_LEVEL",
     "session-max-age": "CLAWFLEET_SESSION_MAX_AGE",
     "session-idle-timeout": "CLAWFLEET_SESSION_IDLE_TIMEOUT",
@@ -151,9 +163,16 @@ export function loadServerConfig(env: Env = process.env, args: string[] = []): S
     .map((s) => s.trim())
     .filter(Boolean);
   for (const proxy of trustedProxies) {
-    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(proxy)) {
-      throw new ConfigError(`CLAWFLEET_TRUSTED_PROXIES: "${proxy}" is not an IP address or CIDR`);
+    if (!parseCidr(proxy)) {
+      throw new ConfigError(
+        `CLAWFLEET_TRUSTED_PROXIES: "${proxy}" is not an IP address or CIDR (IPv4 up to /32, IPv6 up to /128)`,
+      );
     }
+  }
+
+  const signupMode = (get("CLAWFLEET_SIGNUP") ?? "open") as SignupMode;
+  if (!SIGNUP_MODES.includes(signupMode)) {
+    throw new ConfigError(`CLAWFLEET_SIGNUP: must be one of ${SIGNUP_MODES.join(", ")}`);
   }
 
   const masterRaw = get("CLAWFLEET_MASTER_KEYS");
@@ -174,6 +193,17 @@ export function loadServerConfig(env: Env = process.env, args: string[] = []): S
     appsDomain: parseAppsDomain(get("CLAWFLEET_APPS_DOMAIN"), publicUrl),
     hookWaitMs: parseDuration("CLAWFLEET_HOOK_WAIT", get("CLAWFLEET_HOOK_WAIT") ?? "30s"),
     trustedProxies,
+    signup: {
+      mode: signupMode,
+      perAddressPerHour: parseCount(
+        "CLAWFLEET_SIGNUP_LIMIT_PER_ADDRESS",
+        get("CLAWFLEET_SIGNUP_LIMIT_PER_ADDRESS") ?? "5",
+      ),
+      globalPerHour: parseCount(
+        "CLAWFLEET_SIGNUP_LIMIT_GLOBAL",
+        get("CLAWFLEET_SIGNUP_LIMIT_GLOBAL") ?? "100",
+      ),
+    },
     logLevel,
     fleet: {
       reconcileIntervalMs: parseDuration(

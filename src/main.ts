@@ -4,6 +4,7 @@ import { createLogger } from "../common/log.ts";
 import { ADMIN_CREATE_HELP, runAdminCreate } from "./cli/admin_create.ts";
 import { UsageError, wantsHelp } from "./cli/args.ts";
 import { runBackupCommand } from "./cli/backup_command.ts";
+import { INVITES_HELP, runInvites } from "./cli/invites.ts";
 import { KEYS_HELP, runKeysRotate } from "./cli/keys_rotate.ts";
 import { NODES_HELP, runNodes } from "./cli/nodes.ts";
 import { runUsers, USERS_HELP } from "./cli/users.ts";
@@ -21,6 +22,7 @@ Commands:
   migrate         apply database migrations and exit
   admin create    create an administrator account
   nodes           add, list, drain, activate or remove fleet nodes
+  invites         create, list or revoke signup invite links (CLAWFLEET_SIGNUP=invite)
   keys rotate     re-encrypt every stored provider key under the newest master key
   users           print a password-reset link for a user, or change a user's plan
   backup          write an encrypted dump of the database (--out FILE)
@@ -62,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
     migrate: MIGRATE_HELP,
     admin: ADMIN_CREATE_HELP,
     nodes: NODES_HELP,
+    invites: INVITES_HELP,
     keys: KEYS_HELP,
     users: USERS_HELP,
     backup: BACKUP_HELP,
@@ -117,6 +120,9 @@ async function main(argv: string[]): Promise<number> {
     }
     case "nodes":
       out(await runNodes(config, args));
+      return 0;
+    case "invites":
+      out(await runInvites(config, args));
       return 0;
     case "keys":
       out(await runKeysRotate(config, args));

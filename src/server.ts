@@ -4,6 +4,7 @@
 import type { Server } from "bun";
 import type { KeyringEntry } from "../common/keyring.ts";
 import { createLogger, type Logger } from "../common/log.ts";
+import { noDebugPages } from "../common/no_debug_pages.ts";
 import { appSlugOf } from "./apps/app_host.ts";
 import { APP_OPEN_PATH, createAppOpenHandler } from "./apps/app_open.ts";
 import { createAppProxy } from "./apps/app_proxy.ts";
@@ -39,7 +40,9 @@ import { securityHeaders } from "./http/security_headers.ts";
 import { createMailer } from "./mail/mailer.ts";
 import { metrics, routeLabel } from "./observability/metrics.ts";
 import { renderMetrics } from "./observability/metrics_route.ts";
+import { OpenSockets } from "./proxy/open_sockets.ts";
 import { createSessionWsProxy, SESSION_WS_PATHS } from "./proxy/session_ws.ts";
+import { closeSocketsOnSignOut } from "./proxy/sign_out_listener.ts";
 import { loadMasterKeyring } from "./secrets/master_keys.ts";
 import { volumeKeyFor } from "./secrets/volume_keys.ts";
 import { Lifecycle } from "./sessions/lifecycle.ts";
@@ -95,7 +98,7 @@ export async function startServer(
   const lifecycle = new Lifecycle({
     db: database.db,
     log,
-    fleet: new Fleet(database.db, options.connect ?? agentConnector(clusterKeys)),
+    fleet: new Fleet(database.db, options.connect ?? agentConnector(clusterKeys, keyring)),
     volumeKeyFor: (session) => volumeKeyFor(database.db, keyring, session),
     defaultTemplate: "clawfleet-runtime",
   });
@@ -106,7 +109,9 @@ export async function startServer(
     fetch: ((input: string | URL | Request, init?: RequestInit) =>
       channel.handle(new Request(input, init))) as typeof fetch,
   });
-  const proxy = createSessionWsProxy(ctx, lifecycle);
+  const openSockets = new OpenSockets();
+  const stopSignOutListener = await closeSocketsOnSignOut(database, openSockets, log);
+  const proxy = createSessionWsProxy(ctx, lifecycle, openSockets);
   const tokens = accessTokenSigner(ctx.auth.keys.accessTokenSecret);
   const handleHook = createHookHandler(ctx, lifecycle);
   const appSockets = createAppSockets(ctx, lifecycle);
@@ -158,11 +163,20 @@ export async function startServer(
     hostname: config.host,
     tls: tlsOptions,
     maxRequestBodySize: 1024 * 1024,
+    ...noDebugPages(log, "server"),
     async fetch(request: Request, srv: Server<unknown>) {
       const peer = srv.requestIP(request)?.address ?? "unknown";
       const url = new URL(request.url);
       if (SESSION_WS_PATHS[url.pathname] && request.headers.get("upgrade")?.toLowerCase() === "websocket") {
-        return proxy.upgrade(request, srv as never, peer);
+        try {
+          return await proxy.upgrade(request, srv as never, peer);
+        } catch (error) {
+          if (isDatabaseUnavailable(error)) {
+            return jsonResponse(503, errorBody("database_unavailable", "Try again in a moment."));
+          }
+          log.error("WebSocket upgrade failed", { error, path: url.pathname });
+          return jsonResponse(500, errorBody("internal", "Something went wrong on our side."));
+        }
       }
       const appSlug = apps ? appSlugOf(request.headers.get("host"), apps.domain) : null;
       if (apps && appSlug) {
@@ -272,6 +286,7 @@ export async function startServer(
       appSockets.closeAll(1001, "server shutting down");
       await reconciler.stop();
       await housekeeping.stop();
+      await stopSignOutListener().catch(() => {});
       await autoHttps?.stop();
       await server.stop();
       await local?.agent.stop();

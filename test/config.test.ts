@@ -43,7 +43,28 @@ describe("loadServerConfig", () => {
       /^CLAWFLEET_TRUSTED_PROXIES: /,
     ],
     ["CLAWFLEET_LOG_LEVEL", { CLAWFLEET_LOG_LEVEL: "loud" }, /^CLAWFLEET_LOG_LEVEL: /],
+    // `/33` once trusted half the internet (the mask wrapped around); IPv6 gets the same strictness.
+    [
+      "CLAWFLEET_TRUSTED_PROXIES /33",
+      { CLAWFLEET_TRUSTED_PROXIES: "10.0.0.1/33" },
+      /^CLAWFLEET_TRUSTED_PROXIES: /,
+    ],
+    [
+      "CLAWFLEET_TRUSTED_PROXIES /129",
+      { CLAWFLEET_TRUSTED_PROXIES: "fd00::/129" },
+      /^CLAWFLEET_TRUSTED_PROXIES: /,
+    ],
+    [
+      "CLAWFLEET_TRUSTED_PROXIES 1::2::3",
+      { CLAWFLEET_TRUSTED_PROXIES: "1::2::3" },
+      /^CLAWFLEET_TRUSTED_PROXIES: /,
+    ],
   ];
+
+  test("CLAWFLEET_TRUSTED_PROXIES accepts IPv4 and IPv6 addresses and CIDRs", () => {
+    const config = loadServerConfig({ CLAWFLEET_TRUSTED_PROXIES: "10.0.0.0/8, 192.0.2.1, fd00::/8, ::1" });
+    expect(config.trustedProxies).toEqual(["10.0.0.0/8", "192.0.2.1", "fd00::/8", "::1"]);
+  });
   for (const [name, env, pattern] of bad) {
     test(`a bad ${name} is one clear line naming the variable`, () => {
       let caught: unknown;

@@ -86,7 +86,10 @@ export async function fetchPinnedCertificate(url: string, fingerprint: string): 
 export class AgentClient {
   private tls: Promise<TlsOptions> | null = null;
 
-  constructor(readonly opts: { url: string; fingerprint: string; keys: ClusterKey[] }) {}
+  /** `nodeId` set: `keys` are that node's own secrets and requests are signed v2 for it alone. */
+  constructor(
+    readonly opts: { url: string; fingerprint: string; keys: ClusterKey[]; nodeId?: string | null },
+  ) {}
 
   private tlsOptions(): Promise<TlsOptions> {
     this.tls ??= fetchPinnedCertificate(this.opts.url, this.opts.fingerprint)
@@ -115,7 +118,14 @@ export class AgentClient {
     const { method } = AGENT_ROUTES[name];
     const path = routePath(name, id);
     const payload = body === undefined ? "" : JSON.stringify(body);
-    const headers = await signRequest(this.key(), method, path, payload);
+    const headers = await signRequest(
+      this.key(),
+      method,
+      path,
+      payload,
+      Date.now(),
+      this.opts.nodeId ?? null,
+    );
     headers[VERSION_HEADER] = AGENT_API_VERSION;
     if (payload) headers["content-type"] = "application/json";
     let response: Response;
@@ -214,7 +224,7 @@ export class AgentClient {
           ? `?path=${encodeURIComponent(extra ?? "/")}`
           : "";
     const path = `${routePath(kind, sessionId)}${query}`;
-    const headers = await signRequest(this.key(), "GET", path, "");
+    const headers = await signRequest(this.key(), "GET", path, "", Date.now(), this.opts.nodeId ?? null);
     headers[VERSION_HEADER] = AGENT_API_VERSION;
     const wsUrl = `${this.opts.url.replace(/^https:/, "wss:")}${path}`;
     return new WebSocket(wsUrl, { headers, tls: await this.tlsOptions() } as never);

@@ -12,6 +12,8 @@ export const SIGNATURE_HEADERS = {
   timestamp: "x-clawfleet-timestamp",
   nonce: "x-clawfleet-nonce",
   signature: "x-clawfleet-signature",
+  /** v2 only: the node the request is meant for, bound into the signature. */
+  nodeId: "x-clawfleet-node-id",
 } as const;
 
 export const SIGNATURE_WINDOW_SECONDS = 60;
@@ -194,15 +196,22 @@ export function parseHookRelayRequest(input: unknown): HookRelayRequest | string
   };
 }
 
+// v1: `v1\n<METHOD>\n…` under a cluster secret every agent shares (root on one node could then
+// command all of them). v2: `v2\n<node id>\n<METHOD>\n…` under a secret minted for that node alone,
+// so a signature made for one node is worthless on another.
 function canonical(
+  nodeId: string | null,
   method: string,
   pathAndQuery: string,
   timestamp: string,
   nonce: string,
   bodyHash: string,
 ): string {
-  return `v1\n${method.toUpperCase()}\n${pathAndQuery}\n${timestamp}\n${nonce}\n${bodyHash}`;
+  const rest = `${method.toUpperCase()}\n${pathAndQuery}\n${timestamp}\n${nonce}\n${bodyHash}`;
+  return nodeId === null ? `v1\n${rest}` : `v2\n${nodeId}\n${rest}`;
 }
+
+export const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 async function hmacHex(secret: Uint8Array<ArrayBuffer>, message: string): Promise<string> {
   return encodeHexLowerCase(await hmacSha256(secret, message));
@@ -214,20 +223,26 @@ export async function signRequest(
   pathAndQuery: string,
   body: Uint8Array | string = "",
   now = Date.now(),
+  /** Set: a v2 signature bound to this node (with that node's own secret). */
+  nodeId: string | null = null,
 ): Promise<Record<string, string>> {
   const timestamp = String(Math.floor(now / 1000));
   const nonce = encodeBase64urlNoPadding(crypto.getRandomValues(new Uint8Array(16)));
   const signature = await hmacHex(
     key.secret,
-    canonical(method, pathAndQuery, timestamp, nonce, sha256Hex(body)),
+    canonical(nodeId, method, pathAndQuery, timestamp, nonce, sha256Hex(body)),
   );
   return {
     [SIGNATURE_HEADERS.keyId]: key.id,
     [SIGNATURE_HEADERS.timestamp]: timestamp,
     [SIGNATURE_HEADERS.nonce]: nonce,
-    [SIGNATURE_HEADERS.signature]: `v1=${signature}`,
+    ...(nodeId === null ? {} : { [SIGNATURE_HEADERS.nodeId]: nodeId }),
+    [SIGNATURE_HEADERS.signature]: `${nodeId === null ? "v1" : "v2"}=${signature}`,
   };
 }
+
+/** What an agent accepts: v2 for its own node id (its node secrets); v1 only with cluster secrets. */
+export type VerifierKeys = { cluster: ClusterKey[]; node?: { nodeId: string; keys: ClusterKey[] } };
 
 export type VerifyResult = { ok: true; keyId: string } | { ok: false; reason: string };
 
@@ -235,10 +250,13 @@ export type VerifyResult = { ok: true; keyId: string } | { ok: false; reason: st
 export class RequestVerifier {
   private seen = new Map<string, number>();
   private prunedAt = 0;
+  private readonly accepted: VerifierKeys;
   constructor(
-    private readonly keys: ClusterKey[],
+    keys: ClusterKey[] | VerifierKeys,
     private readonly windowSeconds = SIGNATURE_WINDOW_SECONDS,
-  ) {}
+  ) {
+    this.accepted = Array.isArray(keys) ? { cluster: keys } : keys;
+  }
 
   async verify(
     method: string,
@@ -251,14 +269,28 @@ export class RequestVerifier {
     const timestamp = headers.get(SIGNATURE_HEADERS.timestamp) ?? "";
     const nonce = headers.get(SIGNATURE_HEADERS.nonce) ?? "";
     const signature = headers.get(SIGNATURE_HEADERS.signature) ?? "";
-    const key = this.keys.find((k) => k.id === keyId);
+    const version = signature.startsWith("v2=") ? "v2" : "v1";
+    const node = this.accepted.node;
+    let boundTo: string | null = null;
+    if (version === "v2") {
+      const claimed = headers.get(SIGNATURE_HEADERS.nodeId);
+      if (!node) return { ok: false, reason: "v2 signatures need a node id and node secret here" };
+      if (claimed !== node.nodeId) return { ok: false, reason: "request meant for another node" };
+      boundTo = node.nodeId;
+    } else if (this.accepted.cluster.length === 0) {
+      return { ok: false, reason: "v1 signatures are accepted only while CLAWFLEET_CLUSTER_SECRETS is set" };
+    }
+    // v1 only ever with a cluster secret: a node's own secret signs for that node alone (v2).
+    const candidates =
+      version === "v2" ? [...(node?.keys ?? []), ...this.accepted.cluster] : this.accepted.cluster;
+    const key = candidates.find((k) => k.id === keyId);
     if (!key) return { ok: false, reason: "unknown key id" };
     if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: "malformed timestamp" };
     if (Math.abs(Number(timestamp) - now / 1000) > this.windowSeconds)
       return { ok: false, reason: "timestamp outside the window" };
     if (!/^[A-Za-z0-9_-]{22,128}$/.test(nonce))
       return { ok: false, reason: "nonce must be at least 128 bits of base64url" };
-    const expected = `v1=${await hmacHex(key.secret, canonical(method, pathAndQuery, timestamp, nonce, sha256Hex(body)))}`;
+    const expected = `${version}=${await hmacHex(key.secret, canonical(boundTo, method, pathAndQuery, timestamp, nonce, sha256Hex(body)))}`;
     if (!constantTimeEqual(signature, expected)) {
       return { ok: false, reason: "bad signature" };
     }

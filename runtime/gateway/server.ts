@@ -1,6 +1,7 @@
 // The runtime's HTTP surface: GET /healthz, and the WebSocket gateway at /gateway (bearer token
 // checked before the upgrade when CLAWFLEET_GATEWAY_TOKEN is set). Anything else is a JSON 404.
 import type { Server } from "bun";
+import { noDebugPages } from "../../common/no_debug_pages.ts";
 import { bearerTokenMatches } from "./auth.ts";
 import { type GatewayDeps, GatewaySession } from "./session.ts";
 
@@ -23,6 +24,7 @@ export function startGatewayServer(deps: GatewayDeps): Server<SocketData> {
   return Bun.serve<SocketData>({
     hostname: config.host,
     port: config.port,
+    ...noDebugPages(log, "gateway"),
     fetch(request, server) {
       const url = new URL(request.url);
       if (url.pathname === "/healthz") {

@@ -7,6 +7,7 @@ import { asUser, isUuid } from "../db/rls.ts";
 import { authSessions } from "../db/schema.ts";
 import { forgetAccountHistory } from "./account_history.ts";
 import { AuthError, passwordWorkGuard } from "./auth_error.ts";
+import { throttledPasswordCheck } from "./login_throttle.ts";
 import { checkPassword } from "./password_policy.ts";
 import { hashPassword, verifyPassword } from "./passwords.ts";
 import { revokeFamily, revokeOtherFamilies } from "./refresh_tokens.ts";
@@ -86,7 +87,9 @@ export async function changePassword(
   const db = ctx.database.db;
   const user = await getUser(db, caller.userId);
   if (!user) throw signInAgain();
-  const ok = await passwordWorkGuard(() => verifyPassword(input.currentPassword, user.passwordHash));
+  const ok = await throttledPasswordCheck(db, { email: user.email, ip: caller.ip }, () =>
+    passwordWorkGuard(() => verifyPassword(input.currentPassword, user.passwordHash)),
+  );
   if (!ok) throw new AuthError(403, "wrong_password", "The current password is incorrect.");
   const problem = checkPassword(input.newPassword, user.email);
   if (problem) throw new AuthError(400, problem.code, problem.message);
@@ -109,7 +112,9 @@ export async function deleteAccount(
   const db = ctx.database.db;
   const user = await getUser(db, caller.userId);
   if (!user) throw signInAgain();
-  const ok = await passwordWorkGuard(() => verifyPassword(password, user.passwordHash));
+  const ok = await throttledPasswordCheck(db, { email: user.email, ip: caller.ip }, () =>
+    passwordWorkGuard(() => verifyPassword(password, user.passwordHash)),
+  );
   if (!ok) throw new AuthError(403, "wrong_password", "The password is incorrect.");
   for (const hook of beforeDelete) await hook(caller.userId);
   await deleteUser(db, caller.userId);

@@ -1,7 +1,7 @@
 import { audit } from "../audit.ts";
 import type { AppContext } from "../context.ts";
 import { AuthError, type ClientMeta, passwordWorkGuard } from "./auth_error.ts";
-import { checkLogin, recordLogin } from "./login_throttle.ts";
+import { throttledPasswordCheck } from "./login_throttle.ts";
 import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword } from "./passwords.ts";
 import { createFamily } from "./refresh_tokens.ts";
 import type { SignedIn } from "./signup.ts";
@@ -19,20 +19,12 @@ export async function logIn(
 ): Promise<SignedIn> {
   const db = ctx.database.db;
   const email = normaliseEmail(input.email) ?? input.email.trim().toLowerCase().slice(0, 320);
-  const verdict = await checkLogin(db, email, meta.ip);
-  if (!verdict.allowed) {
-    throw new AuthError(
-      429,
-      "too_many_attempts",
-      "Too many sign-in attempts. Wait a moment and try again.",
-      verdict.retryAfterSeconds,
-    );
-  }
   const user = await findUserByEmail(db, email);
-  const ok = await passwordWorkGuard(async () =>
-    verifyPassword(input.password, user?.passwordHash ?? (await dummyPasswordHash())),
+  const ok = await throttledPasswordCheck(db, { email, ip: meta.ip }, async () =>
+    passwordWorkGuard(async () =>
+      verifyPassword(input.password, user?.passwordHash ?? (await dummyPasswordHash())),
+    ).then((matches) => Boolean(user && matches)),
   );
-  await recordLogin(db, email, meta.ip, Boolean(user && ok));
   if (!user || !ok) throw INVALID();
   // Only after the password: an unknown email and a wrong password still look the same.
   await verifySecondFactor(ctx, user.id, input.totpCode, meta.ip);

@@ -12,6 +12,7 @@ import { constantTimeEqual, hmacSha256, sha256Hex } from "../../common/crypto.ts
 import type { Db } from "../db/client.ts";
 import { asSystem, asUser } from "../db/rls.ts";
 import { authSessions } from "../db/schema.ts";
+import { notifySignInsEnded } from "./sign_ins_ended.ts";
 
 export type SessionPolicy = { absoluteMs: number; idleMs: number; graceMs: number };
 
@@ -107,6 +108,7 @@ export async function rotate(
       .update(authSessions)
       .set({ revokedAt: new Date(now), revokedReason: "refresh token reused" })
       .where(eq(authSessions.id, id));
+    await notifySignInsEnded(tx, { userId: family.userId, signInId: id, except: null });
     return { ok: false, reason: "reused" } as const;
   });
 }
@@ -128,21 +130,24 @@ export async function isFamilyActive(db: Db, userId: string, sessionId: string, 
   return row.expiresAt.getTime() > now && row.lastUsedAt.getTime() + policy.idleMs > now;
 }
 
+// Both revocations also tell every replica to close the sockets opened under the ended sign-ins.
 export function revokeFamily(db: Db, userId: string, sessionId: string, reason: string) {
-  return asUser(db, userId, (tx) =>
-    tx
+  return asUser(db, userId, async (tx) => {
+    const revoked = await tx
       .update(authSessions)
       .set({ revokedAt: new Date(), revokedReason: reason })
       .where(
         and(eq(authSessions.id, sessionId), eq(authSessions.userId, userId), isNull(authSessions.revokedAt)),
       )
-      .returning({ id: authSessions.id }),
-  );
+      .returning({ id: authSessions.id });
+    if (revoked.length) await notifySignInsEnded(tx, { userId, signInId: sessionId, except: null });
+    return revoked;
+  });
 }
 
 export function revokeOtherFamilies(db: Db, userId: string, keepSessionId: string | null, reason: string) {
-  return asUser(db, userId, (tx) =>
-    tx
+  return asUser(db, userId, async (tx) => {
+    await tx
       .update(authSessions)
       .set({ revokedAt: new Date(), revokedReason: reason })
       .where(
@@ -151,6 +156,7 @@ export function revokeOtherFamilies(db: Db, userId: string, keepSessionId: strin
           isNull(authSessions.revokedAt),
           keepSessionId ? sql`${authSessions.id} <> ${keepSessionId}` : sql`true`,
         ),
-      ),
-  );
+      );
+    await notifySignInsEnded(tx, { userId, signInId: null, except: keepSessionId });
+  });
 }

@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { asSystem, asUser } from "../db/rls.ts";
 import { plans, users } from "../db/schema.ts";
+import { notifySignInsEnded } from "./sign_ins_ended.ts";
 
 export type PublicUser = { id: string; email: string; is_admin: boolean; plan: string; created_at: string };
 
@@ -70,5 +71,10 @@ export function updatePasswordHash(db: Db, userId: string, passwordHash: string,
 }
 
 export function deleteUser(db: Db, userId: string) {
-  return asUser(db, userId, (tx) => tx.delete(users).where(eq(users.id, userId)).returning({ id: users.id }));
+  return asUser(db, userId, async (tx) => {
+    const deleted = await tx.delete(users).where(eq(users.id, userId)).returning({ id: users.id });
+    // The cascade ends every sign-in: their sockets on every replica close too.
+    if (deleted.length) await notifySignInsEnded(tx, { userId, signInId: null, except: null });
+    return deleted;
+  });
 }

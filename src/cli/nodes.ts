@@ -1,5 +1,7 @@
 import type { ServerConfig } from "../config.ts";
+import { mintNodeSecret } from "../fleet/node_secrets.ts";
 import { addNode, findNode, listNodes, removeNode, setNodeState } from "../fleet/nodes.ts";
+import { loadMasterKeyring } from "../secrets/master_keys.ts";
 import { parseFlags, UsageError } from "./args.ts";
 import { withDatabase } from "./database.ts";
 
@@ -12,7 +14,9 @@ Commands:
   activate <name|id>                                                  accept containers again
   remove <name|id> [--force]                                          forget it (must be empty)
 
-The fingerprint is what \`clawfleet-agent cert\` prints on the node.
+The fingerprint is what \`clawfleet-agent cert\` prints on the node. \`add\` mints a secret for that
+node alone and prints the two variables to set on it (CLAWFLEET_NODE_ID, CLAWFLEET_NODE_SECRETS);
+requests to it are then signed with that secret, bound to the node (signature v2).
 `;
 
 export async function runNodes(config: ServerConfig, args: string[]): Promise<string> {
@@ -38,7 +42,8 @@ export async function runNodes(config: ServerConfig, args: string[]): Promise<st
           throw new UsageError("nodes add needs --name, --url and --fingerprint");
         }
         const node = await addNode(db, { name, url, fingerprint }, { via: "cli" });
-        return `node ${node.name} added (${node.id})\n`;
+        const minted = await mintNodeSecret(db, await loadMasterKeyring(config), node);
+        return `node ${node.name} added (${node.id})\nStart clawfleet-agent on it with (shown once):\n${minted.env}\n`;
       }
       case "list": {
         const rows = await listNodes(db);

@@ -21,6 +21,8 @@ export type Database = {
   driver: DbDriver;
   /** Tries to become the one holder of a cluster-wide advisory lock; see src/db/leader.ts. */
   tryLock(key: number): Promise<HeldLock | null>;
+  /** LISTENs on a channel (NOTIFY from any process on this database); returns the UNLISTEN. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 };
 
@@ -50,6 +52,7 @@ async function openPglite(dataDir: string | null): Promise<Database> {
     db: drizzlePglite(client, { schema }) as unknown as Db,
     driver: "pglite",
     tryLock: async () => ({ release: async () => {}, alive: async () => !client.closed }),
+    listen: (channel, onPayload) => client.listen(channel, onPayload),
     close: () => client.close(),
   };
 }
@@ -84,6 +87,11 @@ async function openPostgres(url: string): Promise<Database> {
             () => false,
           ),
       };
+    },
+    async listen(channel, onPayload) {
+      // postgres.js keeps one dedicated connection for LISTEN and listens again after a reconnect.
+      const { unlisten } = await client.listen(channel, onPayload);
+      return unlisten;
     },
     close: () => client.end({ timeout: 5 }),
   };

@@ -128,6 +128,10 @@ export const nodes = pgTable(
     lastHealth: jsonb("last_health"),
     lastSeenAt: timestamp("last_seen_at", { withTimezone: true }),
     createdAt: createdAt(),
+    /** This node's own signing secret, sealed (src/fleet/node_secrets.ts); null: cluster secret. */
+    secretKeyId: text("secret_key_id"),
+    secretNonce: bytea("secret_nonce"),
+    secretCiphertext: bytea("secret_ciphertext"),
   },
   (t) => [
     uniqueIndex("nodes_name_key").on(t.name),
@@ -275,6 +279,23 @@ export const sessionHooks = pgTable(
     rotatedAt: timestamp("rotated_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex("session_hooks_slug_key").on(t.slug)],
+);
+
+/** Single-use signup links minted by administrators (CLAWFLEET_SIGNUP=invite); only the hash is kept. */
+export const invites = pgTable(
+  "invites",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tokenHash: text("token_hash").notNull(),
+    email: text("email"),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true }),
+    usedBy: uuid("used_by").references(() => users.id, { onDelete: "set null" }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  },
+  (t) => [uniqueIndex("invites_token_hash_key").on(t.tokenHash)],
 );
 
 export const ACCOUNT_TOKEN_PURPOSES = ["password_reset", "verify_email"] as const;

@@ -1,33 +1,56 @@
 // Connects the control plane's NodeAgent port to real agents through the signed, pinned client.
-// One client per node (its pinned certificate is cached), rebuilt if the node's address changes.
+// One client per node (its pinned certificate is cached), rebuilt if the node's address or secret
+// changes. A node with its own secret is signed for with it (v2, bound to the node); the others with
+// the cluster secret (v1), as long as one is configured.
 import { AgentClient } from "../../agent/api/client.ts";
 import type { ClusterKey } from "../../agent/api/contract.ts";
+import type { MasterKeyring } from "../secrets/master_keys.ts";
 import type { AgentConnector, NodeAddress, NodeAgent } from "./agent_port.ts";
+import { nodeSigning } from "./node_secrets.ts";
 
-export function agentConnector(keys: ClusterKey[]): AgentConnector {
+function sameAddress(a: NodeAddress, b: NodeAddress): boolean {
+  const sealed = (n: NodeAddress) =>
+    n.secretCiphertext ? Buffer.from(n.secretCiphertext).toString("hex") : "";
+  return a.url === b.url && a.fingerprint === b.fingerprint && sealed(a) === sealed(b);
+}
+
+export function agentConnector(keys: ClusterKey[], keyring?: MasterKeyring): AgentConnector {
   const clients = new Map<string, { address: NodeAddress; agent: NodeAgent }>();
   return (node) => {
     const cached = clients.get(node.id);
-    if (cached && cached.address.url === node.url && cached.address.fingerprint === node.fingerprint)
-      return cached.agent;
-    const client = new AgentClient({ url: node.url, fingerprint: node.fingerprint, keys });
+    if (cached && sameAddress(cached.address, node)) return cached.agent;
+    let client: Promise<AgentClient> | null = null;
+    const ready = () => {
+      client ??= (async () => {
+        const own = keyring && node.name ? await nodeSigning(keyring, { ...node, name: node.name }) : null;
+        return own
+          ? new AgentClient({
+              url: node.url,
+              fingerprint: node.fingerprint,
+              keys: [own.key],
+              nodeId: own.nodeId,
+            })
+          : new AgentClient({ url: node.url, fingerprint: node.fingerprint, keys });
+      })();
+      return client;
+    };
     const agent: NodeAgent = {
-      health: () => client.health(),
-      spawn: (request) => client.spawn(request),
-      get: (sessionId) => client.get(sessionId),
-      list: () => client.list(),
-      freeze: (sessionId) => client.freeze(sessionId),
-      restore: (sessionId, volume) => client.restore(sessionId, { volume }),
-      updateLimits: (sessionId, limits) => client.updateLimits(sessionId, limits),
-      remove: (sessionId) => client.remove(sessionId),
+      health: async () => (await ready()).health(),
+      spawn: async (request) => (await ready()).spawn(request),
+      get: async (sessionId) => (await ready()).get(sessionId),
+      list: async () => (await ready()).list(),
+      freeze: async (sessionId) => (await ready()).freeze(sessionId),
+      restore: async (sessionId, volume) => (await ready()).restore(sessionId, { volume }),
+      updateLimits: async (sessionId, limits) => (await ready()).updateLimits(sessionId, limits),
+      remove: async (sessionId) => (await ready()).remove(sessionId),
       growVolume: async (sessionId, diskMb) => {
-        await client.growVolume(sessionId, diskMb);
+        await (await ready()).growVolume(sessionId, diskMb);
       },
-      stats: (sessionId) => client.stats(sessionId).catch(() => null),
-      connect: (sessionId, kind, reconnect) => client.connect(sessionId, kind, reconnect),
-      connectApp: (sessionId, path) => client.connect(sessionId, "appSocket", path),
-      relayHook: (sessionId, hook) => client.call("hook", sessionId, hook, 35_000),
-      relayApp: (sessionId, request) => client.call("app", sessionId, request, 35_000),
+      stats: async (sessionId) => (await ready()).stats(sessionId).catch(() => null),
+      connect: async (sessionId, kind, reconnect) => (await ready()).connect(sessionId, kind, reconnect),
+      connectApp: async (sessionId, path) => (await ready()).connect(sessionId, "appSocket", path),
+      relayHook: async (sessionId, hook) => (await ready()).call("hook", sessionId, hook, 35_000),
+      relayApp: async (sessionId, request) => (await ready()).call("app", sessionId, request, 35_000),
     };
     clients.set(node.id, { address: node, agent });
     return agent;

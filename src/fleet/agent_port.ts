@@ -13,7 +13,16 @@ import type {
   LiveLimits,
 } from "../../agent/api/contract.ts";
 
-export type NodeAddress = { id: string; url: string; fingerprint: string };
+export type NodeAddress = {
+  id: string;
+  url: string;
+  fingerprint: string;
+  /** The node's own sealed signing secret (src/fleet/node_secrets.ts), when it has one. */
+  name?: string;
+  secretKeyId?: string | null;
+  secretNonce?: Uint8Array | null;
+  secretCiphertext?: Uint8Array | null;
+};
 
 export type AgentHealth = HealthReport;
 export type AgentContainer = ContainerInfo;

@@ -13,8 +13,10 @@ export class Fleet {
     private readonly connect: AgentConnector,
   ) {}
 
-  agentFor(node: Pick<NodeRow, "id" | "url" | "fingerprint">): NodeAgent {
-    return this.connect({ id: node.id, url: node.url, fingerprint: node.fingerprint });
+  /** A full node row carries its sealed secret: the connector then signs v2 for that node. */
+  agentFor(node: Pick<NodeRow, "id" | "url" | "fingerprint"> & Partial<NodeRow>): NodeAgent {
+    const { id, url, fingerprint, name, secretKeyId, secretNonce, secretCiphertext } = node;
+    return this.connect({ id, url, fingerprint, name, secretKeyId, secretNonce, secretCiphertext });
   }
 
   /** The node and its agent, or null when the node is no longer registered. */

@@ -44,6 +44,7 @@ export async function maybeStartLocalAgent(
       DOCKER_SOCKET: config.dockerSocket,
       CLAWFLEET_AGENT_TEMPLATES: process.env.CLAWFLEET_AGENT_TEMPLATES,
       CLAWFLEET_AGENT_BLOCKED: process.env.CLAWFLEET_AGENT_BLOCKED,
+      CLAWFLEET_EGRESS_ALLOW: process.env.CLAWFLEET_EGRESS_ALLOW,
       CLAWFLEET_AGENT_CAPACITY: process.env.CLAWFLEET_AGENT_CAPACITY,
     },
     [

@@ -6,6 +6,7 @@ import type { Lifecycle } from "../sessions/lifecycle.ts";
 import { accountDelete } from "./account_delete.ts";
 import { accountExport } from "./account_export.ts";
 import { adminRoutes } from "./admin.ts";
+import { adminInvitesRoutes } from "./admin_invites.ts";
 import { adminUsersPlan } from "./admin_users_plan.ts";
 import { createApiBase } from "./api_base.ts";
 import { authLogin } from "./auth_login.ts";
@@ -54,6 +55,7 @@ export function buildApi(ctx: AppContext, lifecycle: Lifecycle) {
       .use(sessionHookRoutes(ctx))
       .use(usageRoutes(ctx, lifecycle))
       .use(adminRoutes(ctx, lifecycle))
+      .use(adminInvitesRoutes(ctx))
       // Accounts for real users (issue 17).
       .use(authPasswordReset(ctx))
       .use(authVerifyEmail(ctx))

@@ -16,5 +16,11 @@ export const authSignup = (ctx: AppContext) => (app: ApiBase) =>
       c.set.status = 201;
       return { user: toPublicUser(user), ...(await issueTokens(ctx, c, session)) };
     },
-    { body: t.Object({ email: t.String({ maxLength: 320 }), password: t.String({ maxLength: 4096 }) }) },
+    {
+      body: t.Object({
+        email: t.String({ maxLength: 320 }),
+        password: t.String({ maxLength: 4096 }),
+        invite: t.Optional(t.String({ maxLength: 100 })),
+      }),
+    },
   );

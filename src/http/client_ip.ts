@@ -1,31 +1,18 @@
 // The client's address: the socket peer, unless the peer is a trusted proxy, in which case the
 // right-most untrusted address of X-Forwarded-For.
-function ipv4ToInt(ip: string): number | null {
-  const parts = ip.split(".");
-  if (parts.length !== 4) return null;
-  let value = 0;
-  for (const part of parts) {
-    const n = Number(part);
-    if (!/^\d{1,3}$/.test(part) || n > 255) return null;
-    value = value * 256 + n;
-  }
-  return value;
-}
+
+import { inCidr, parseCidr, parseIp } from "../../common/ip.ts";
+import type { Logger } from "../../common/log.ts";
 
 function normalise(ip: string): string {
   return ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip;
 }
 
+/** Whether an address lies in a rule: one address or a CIDR, IPv4 or IPv6 (common/ip.ts). */
 export function ipMatches(ip: string, rule: string): boolean {
-  const [base = "", bitsText] = rule.split("/");
-  const addr = normalise(ip);
-  if (bitsText === undefined) return addr === normalise(base);
-  const a = ipv4ToInt(addr);
-  const b = ipv4ToInt(base);
-  if (a === null || b === null) return false;
-  const bits = Number(bitsText);
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return (a & mask) >>> 0 === (b & mask) >>> 0;
+  const address = parseIp(ip);
+  const range = parseCidr(rule);
+  return Boolean(address && range && inCidr(address, range));
 }
 
 export function clientIp(request: Request, peer: string | undefined, trustedProxies: string[]): string {
@@ -53,5 +40,29 @@ export function isSecureRequest(
   return (
     trustedProxies.some((rule) => ipMatches(remote, rule)) &&
     request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim() === "https"
+  );
+}
+
+// Peers already warned about, so a busy proxy is named once rather than on every request.
+const warnedPeers = new Set<string>();
+
+/**
+ * X-Forwarded-For from a peer we do not trust is ignored, which is right for a stranger but wrong
+ * for an operator's own reverse proxy: every user would then share the proxy's address (one login
+ * throttle, one rate limit for everybody). Say so loudly, once per peer.
+ */
+export function warnUntrustedForwarding(
+  log: Logger,
+  request: Request,
+  peer: string | undefined,
+  trustedProxies: string[],
+): void {
+  if (!request.headers.has("x-forwarded-for") || !peer) return;
+  if (trustedProxies.some((rule) => ipMatches(peer, rule)) || warnedPeers.has(peer)) return;
+  if (warnedPeers.size >= 1000) return;
+  warnedPeers.add(peer);
+  log.warn(
+    "X-Forwarded-For from an untrusted peer is ignored: if this is your reverse proxy, list it in CLAWFLEET_TRUSTED_PROXIES, otherwise every user behind it shares one address for rate limits and the login throttle",
+    { peer },
   );
 }

@@ -19,9 +19,15 @@ const json = (fields: Record<string, string>) => ({
 export const API_OPERATIONS: Record<string, Record<string, Op>> = {
   "/auth/signup": {
     post: {
-      summary: "Create an account",
-      body: { email: "string", password: "string" },
-      responses: { 201: "Signed up", 400: "Invalid input", 409: "Email taken" },
+      summary: "Create an account (an invite token when CLAWFLEET_SIGNUP=invite)",
+      body: { email: "string", password: "string", invite: "string" },
+      responses: {
+        201: "Signed up",
+        400: "Invalid input",
+        403: "Signup closed, or the invite is not valid",
+        409: "Email taken",
+        429: "Too many signups (Retry-After)",
+      },
     },
   },
   "/auth/login": {
@@ -150,6 +156,22 @@ export const API_OPERATIONS: Record<string, Record<string, Op>> = {
     get: { summary: "Daily aggregates (no user ids)", auth: true, responses: { 200: "Days" } },
   },
   "/admin/audit": { get: { summary: "Audit log", auth: true, responses: { 200: "Entries" } } },
+  "/admin/invites": {
+    get: { summary: "Invite links (never their tokens)", auth: true, responses: { 200: "Invites" } },
+    post: {
+      summary: "Mint a single-use signup link (token and url shown once)",
+      auth: true,
+      body: { email: "string", expires_in_days: "integer" },
+      responses: { 201: "Minted", 400: "Invalid input" },
+    },
+  },
+  "/admin/invites/{id}": {
+    delete: {
+      summary: "Revoke a pending invite",
+      auth: true,
+      responses: { 204: "Revoked", 404: "No such invite" },
+    },
+  },
   ...ACCOUNT_OPERATIONS,
 };
 

@@ -68,7 +68,9 @@ export async function enforceApiRate(
 export function pruneRateCounters(ctx: AppContext, now = Date.now()) {
   return asSystem(ctx.database.db, (tx) =>
     tx.execute(
-      sql`delete from rate_counters where window_start < ${new Date(now - 2 * WINDOW_MS).toISOString()}::timestamptz`,
+      // Signup windows last an hour (src/auth/signup_throttle.ts); API windows a minute.
+      sql`delete from rate_counters where window_start < ${new Date(now - 2 * WINDOW_MS).toISOString()}::timestamptz
+        and (bucket not like 'signup:%' or window_start < ${new Date(now - 2 * 3600_000).toISOString()}::timestamptz)`,
     ),
   );
 }

@@ -2,7 +2,7 @@
 // arrived over HTTPS, and the origin our own pages would send. Shared by the API and console bases.
 import { expectedOrigin } from "../auth/csrf.ts";
 import type { AppContext } from "../context.ts";
-import { clientIp, isSecureRequest } from "./client_ip.ts";
+import { clientIp, isSecureRequest, warnUntrustedForwarding } from "./client_ip.ts";
 
 /** src/server.ts puts the socket peer here, after removing any client-sent value. */
 export const PEER_HEADER = "x-clawfleet-peer";
@@ -14,6 +14,7 @@ export function requestFacts(
 ) {
   const peer = request.headers.get(PEER_HEADER) ?? server?.requestIP(request)?.address;
   const secure = isSecureRequest(request, peer, ctx.config.trustedProxies);
+  warnUntrustedForwarding(ctx.log, request, peer, ctx.config.trustedProxies);
   return {
     ip: clientIp(request, peer, ctx.config.trustedProxies),
     secure,

@@ -6,7 +6,6 @@ import { MAX_FRAME, WsRelay } from "../../common/ws_relay.ts";
 import { accessTokenSigner } from "../auth/access_tokens.ts";
 import { ACCESS_COOKIE } from "../auth/cookies.ts";
 import { expectedOrigin } from "../auth/csrf.ts";
-import { PERSONAL_TOKEN_PREFIX, verifyPersonalToken } from "../auth/personal_tokens.ts";
 import type { AppContext } from "../context.ts";
 import { getNode } from "../fleet/nodes.ts";
 import { verifyAccess } from "../http/api_base.ts";
@@ -14,6 +13,7 @@ import { clientIp, isSecureRequest } from "../http/client_ip.ts";
 import { errorBody } from "../http/errors.ts";
 import type { Lifecycle } from "../sessions/lifecycle.ts";
 import { getSessionView, touchActivity } from "../sessions/sessions_repo.ts";
+import { OpenSockets } from "./open_sockets.ts";
 import { SocketLimits } from "./socket_limits.ts";
 
 export const SESSION_WS_PATHS: Record<string, "gateway" | "terminal"> = {
@@ -33,6 +33,8 @@ type Data = {
   sessionId: string;
   nodeId: string;
   relay?: WsRelay;
+  signIn: { userId: string; signInId: string; checkedAt: number };
+  unregister?: () => void;
 };
 
 function reject(status: number, code: string, message: string, retryAfterSeconds?: number) {
@@ -44,12 +46,18 @@ function reject(status: number, code: string, message: string, retryAfterSeconds
 function cookie(request: Request, name: string): string | null {
   for (const part of (request.headers.get("cookie") ?? "").split(";")) {
     const [k, ...v] = part.trim().split("=");
-    if (k === name) return decodeURIComponent(v.join("="));
+    if (k !== name) continue;
+    // A malformed escape is bad input (a 401 below), never an exception out of the upgrade.
+    try {
+      return decodeURIComponent(v.join("="));
+    } catch {
+      return null;
+    }
   }
   return null;
 }
 
-export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle) {
+export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle, sockets = new OpenSockets()) {
   const tokens = accessTokenSigner(ctx.auth.keys.accessTokenSecret);
   const metrics: ProxyMetrics = { open: 0, total: 0, bytesIn: 0, bytesOut: 0 };
   const ACTIVITY_EVERY_MS = 30_000;
@@ -73,11 +81,8 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle) {
       : origin
         ? cookie(request, ACCESS_COOKIE)
         : null;
-    const auth = !token
-      ? null
-      : token.startsWith(PERSONAL_TOKEN_PREFIX)
-        ? await verifyPersonalToken(ctx, token)
-        : await verifyAccess(ctx, tokens, token);
+    const checkedAt = Date.now();
+    const auth = token ? await verifyAccess(ctx, tokens, token) : null;
     if (!auth) return reject(401, "unauthenticated", "Sign in to continue.");
 
     let view = await getSessionView(ctx.database.db, auth.userId);
@@ -92,7 +97,8 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle) {
     const refused = limits.acquire(auth.userId);
     if (refused) return reject(429, "too_many_sockets", refused.message, refused.retryAfterSeconds);
     const reconnect = new URL(request.url).searchParams.get("reconnect") ?? "";
-    const data: Data = { kind, userId: auth.userId, sessionId: session.id, nodeId: session.nodeId };
+    const signIn = { userId: auth.userId, signInId: auth.sessionId, checkedAt };
+    const data: Data = { kind, userId: auth.userId, sessionId: session.id, nodeId: session.nodeId, signIn };
     if (kind === "terminal" && UUID.test(reconnect)) data.reconnect = reconnect;
     if (server.upgrade(request, { data })) return undefined;
     limits.release(auth.userId);
@@ -104,6 +110,9 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle) {
     maxPayloadLength: MAX_FRAME,
     open(ws: ServerWebSocket<Data>) {
       open.add(ws);
+      ws.data.unregister = sockets.register(ws.data.signIn, ws.data.signIn.checkedAt, () =>
+        ws.data.relay ? ws.data.relay.shut(1008, "signed out") : ws.close(1008, "signed out"),
+      );
       metrics.open++;
       metrics.total++;
       let lastTouch = 0;
@@ -133,6 +142,7 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle) {
     },
     close(ws, code, reason) {
       open.delete(ws);
+      ws.data.unregister?.();
       limits.release(ws.data.userId);
       ws.data.relay?.close(code, reason);
     },

@@ -436,8 +436,14 @@ describe("the compiled agent binary, copied alone into an empty folder", () => {
       JSON.stringify([{ name: "x", image: "x:1", port: 1, dataPath: "/d", user: "0:0" }]),
     );
     for (const [env, variable] of [
-      [{}, "CLAWFLEET_CLUSTER_SECRETS"],
+      // Neither this node's own secret nor a cluster secret: nothing could sign for it.
+      [{}, "CLAWFLEET_NODE_SECRETS"],
       [{ CLAWFLEET_CLUSTER_SECRETS: "nocolon" }, "CLAWFLEET_CLUSTER_SECRETS"],
+      [{ CLAWFLEET_NODE_SECRETS: "nocolon" }, "CLAWFLEET_NODE_SECRETS"],
+      [
+        { CLAWFLEET_CLUSTER_SECRETS: secret, CLAWFLEET_EGRESS_ALLOW: "169.254.169.254" },
+        "CLAWFLEET_EGRESS_ALLOW",
+      ],
       [{ CLAWFLEET_CLUSTER_SECRETS: secret, CLAWFLEET_AGENT_LISTEN: "everywhere" }, "CLAWFLEET_AGENT_LISTEN"],
       [
         { CLAWFLEET_CLUSTER_SECRETS: secret, CLAWFLEET_AGENT_BLOCKED: "10.0.0.0/99" },

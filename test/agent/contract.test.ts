@@ -115,3 +115,47 @@ test("a spawn spec is the three high-level fields and nothing else (no keys: the
     expect(typeof parseContainerSpec(bad)).toBe("string");
   }
 });
+
+test("v2 binds the node id: documented canonical string, refused by another node and as v1", async () => {
+  const [own] = parseKeyring("CLAWFLEET_NODE_SECRETS", `n1:${"a".repeat(40)}`, "secret");
+  if (!own) throw new Error("keyring");
+  const body = '{"x":2}';
+  const headers = await signRequest(own, "delete", "/v1/containers/x", body, 1_700_000_000_000, "node-a");
+  const canonical = [
+    "v2",
+    "node-a",
+    "DELETE",
+    "/v1/containers/x",
+    "1700000000",
+    headers[SIGNATURE_HEADERS.nonce],
+    createHash("sha256").update(body).digest("hex"),
+  ].join("\n");
+  const expected = createHmac("sha256", Buffer.from(own.secret)).update(canonical).digest("hex");
+  expect(headers[SIGNATURE_HEADERS.signature]).toBe(`v2=${expected}`);
+  expect(headers[SIGNATURE_HEADERS.nodeId]).toBe("node-a");
+
+  const now = 1_700_000_000_000;
+  const verify = (verifier: RequestVerifier, h: Record<string, string>, method = "DELETE") =>
+    verifier.verify(method, "/v1/containers/x", new Headers(h), body, now);
+  const nodeA = () => new RequestVerifier({ cluster: [], node: { nodeId: "node-a", keys: [own] } });
+  expect(await verify(nodeA(), headers)).toEqual({ ok: true, keyId: "n1" });
+  // The same secret and signature presented to another node: refused.
+  const nodeB = new RequestVerifier({ cluster: [], node: { nodeId: "node-b", keys: [own] } });
+  expect(await verify(nodeB, headers)).toEqual({ ok: false, reason: "request meant for another node" });
+  // Claiming node-b in the header while the signature binds node-a: bad signature on node-b.
+  const relabelled = { ...headers, [SIGNATURE_HEADERS.nodeId]: "node-b" };
+  expect((await verify(nodeB, relabelled)).ok).toBe(false);
+  // A node's own secret never signs v1, and v1 is refused once no cluster secret is configured.
+  const v1 = await signRequest(own, "DELETE", "/v1/containers/x", body, now);
+  expect(await verify(nodeA(), v1)).toEqual({
+    ok: false,
+    reason: "v1 signatures are accepted only while CLAWFLEET_CLUSTER_SECRETS is set",
+  });
+  const migrating = new RequestVerifier({ cluster: [newer], node: { nodeId: "node-a", keys: [own] } });
+  expect((await verify(migrating, v1)).ok).toBe(false);
+  expect(
+    (await verify(migrating, await signRequest(newer, "DELETE", "/v1/containers/x", body, now))).ok,
+  ).toBe(true);
+  // Without a node binding (old agents) a v2 signature is not understood.
+  expect((await verify(new RequestVerifier([newer]), headers)).ok).toBe(false);
+});

@@ -1,9 +1,12 @@
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
+import { parseEgressAllow } from "../../agent/egress.ts";
 import { DEFAULT_BLOCKED, desiredRules, installFirewall, listRules } from "../../agent/firewall.ts";
+import { ConfigError } from "../../common/config_error.ts";
+import { TEST_EGRESS_ALLOW } from "../helpers/fleet.ts";
 
-// The node's rules are global: leave the default set behind, not one of this test's lists.
-afterAll(() => installFirewall(DEFAULT_BLOCKED));
+// The node's rules are global: leave what every test agent installs, not one of this test's lists.
+afterAll(() => installFirewall(DEFAULT_BLOCKED, undefined, undefined, undefined, [TEST_EGRESS_ALLOW]));
 
 test("agents installing their rules at the same moment leave the chains whole and in order", async () => {
   const firewall = join(import.meta.dir, "../../agent/firewall.ts");
@@ -58,4 +61,35 @@ test("a malformed blocked range is refused before anything is installed", () => 
     installFirewall(["10.0.0.0/8", "10.0.0.256"], record, () => ({ code: 0, stderr: "" })),
   ).toThrow("not an IPv4 address or CIDR: 10.0.0.256");
   expect(calls).toEqual([]);
+});
+
+test("every non-public range is blocked by default; opened ones return first; link-local never opens", () => {
+  const forward = desiredRules(DEFAULT_BLOCKED, undefined, ["10.1.2.0/24"]).map((r) => r.rule.join(" "));
+  for (const range of ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8"]) {
+    expect(forward).toContain(`-i cf-+ -d ${range} -j DROP`);
+  }
+  for (const range of [
+    "169.254.0.0/16",
+    "0.0.0.0/8",
+    "192.0.0.0/24",
+    "198.18.0.0/15",
+    "224.0.0.0/4",
+    "240.0.0.0/4",
+  ]) {
+    expect(forward).toContain(`-i cf-+ -d ${range} -j DROP`);
+  }
+  const opened = forward.indexOf("-i cf-+ -d 10.1.2.0/24 -j RETURN");
+  expect(opened).toBeGreaterThan(forward.indexOf("-i cf-+ -o br-+ -j DROP"));
+  expect(opened).toBeLessThan(forward.indexOf("-i cf-+ -d 10.0.0.0/8 -j DROP"));
+  expect(parseEgressAllow(" 10.9.8.7 , 192.168.5.0/24")).toEqual(["10.9.8.7/32", "192.168.5.0/24"]);
+  for (const bad of [
+    "169.254.169.254",
+    "169.0.0.0/8",
+    "0.0.0.0/0",
+    "fd00::/8",
+    "10.0.0.1/33",
+    "example.com",
+  ]) {
+    expect(() => parseEgressAllow(bad)).toThrow(ConfigError);
+  }
 });

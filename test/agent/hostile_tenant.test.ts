@@ -24,6 +24,15 @@ const ATTEMPTS = [
   "ptrace_host_process",
   "kill_host_process",
   "keyctl",
+  "add_key",
+  "request_key",
+  "io_uring_setup",
+  "userfaultfd",
+  "perf_event_open",
+  "ptrace_own_child",
+  "process_vm_readv",
+  "raise_nofile",
+  "open_files_past_limit",
   "bpf",
   "raw_socket",
   "packet_socket",
@@ -126,6 +135,26 @@ describe("a hostile tenant", () => {
     expect(forks).toBeGreaterThan(0);
     expect(forks).toBeLessThan(128);
     expect(output).toContain("allowed 0");
+  });
+
+  test("seccomp refusals are EPERM from the profile, and the ulimits are the agent's", () => {
+    for (const attempt of [
+      "io_uring_setup",
+      "userfaultfd",
+      "perf_event_open",
+      "ptrace_own_child",
+      "add_key",
+    ]) {
+      expect(output).toContain(`${attempt} BLOCKED Operation not permitted`);
+    }
+    expect(output).toContain("nofile 4096 4096");
+    expect(output).toContain("nproc 128 128");
+    const opened = Number(/files_opened (\d+)/.exec(output)?.[1]);
+    expect(opened).toBeGreaterThan(4000);
+    expect(opened).toBeLessThan(4096);
+    const opts = dockerInspect(`clawfleet-${attacker}`)?.HostConfig.SecurityOpt as string[];
+    const profile = JSON.parse(opts.find((o) => o.startsWith("seccomp="))?.slice(8) ?? "{}");
+    expect(profile.defaultAction).toBe("SCMP_ACT_ERRNO");
   });
 
   test("the node stays healthy: the agent answers and the neighbour is untouched", async () => {

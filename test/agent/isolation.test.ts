@@ -1,11 +1,13 @@
 // Every isolation rule of DESIGN.md, checked on real containers: from `docker inspect`, from the host
 // (/proc), and from inside (what a tenant's shell can and cannot do). Blocks are proven against
-// stand-ins the test owns: another container, the agent's own port, and an address inside a network
-// namespace the test creates and adds to the blocked list. Nothing is ever sent to 169.254.169.254:
-// that block is read from the installed rules.
+// stand-ins the test owns: another container, the agent's own port, and addresses inside network
+// namespaces the test creates (198.18.0.0/15, blocked by default like every non-public range; one
+// of them opened with CLAWFLEET_EGRESS_ALLOW). Nothing is ever sent to 169.254.169.254 or any other
+// address the test does not own: those blocks are read from the installed rules.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { AgentClient } from "../../agent/api/client.ts";
+import { NON_PUBLIC_IPV4 } from "../../agent/egress.ts";
 import { DEFAULT_BLOCKED, installFirewall } from "../../agent/firewall.ts";
 import type { RunningAgent } from "../../agent/server.ts";
 import { parseKeyring } from "../../common/keyring.ts";
@@ -16,6 +18,7 @@ import {
   ensureRuntimeImage,
   startTestAgent,
   TEST_CLUSTER_SECRET,
+  TEST_EGRESS_ALLOW,
   volumeKey,
 } from "../helpers/fleet.ts";
 import { createNetns, type Netns, startFakeProviderInNetns } from "../helpers/netns.ts";
@@ -59,7 +62,8 @@ describe("container isolation on a real engine", () => {
     // Listening on every address, so the only thing between a container and the agent is the firewall.
     agent = await startTestAgent({
       CLAWFLEET_AGENT_LISTEN: "0.0.0.0:0",
-      CLAWFLEET_AGENT_BLOCKED: `${blockedNs.address}/32`,
+      // Only this one stand-in is opened: its neighbour in 198.18/15 stays blocked by default.
+      CLAWFLEET_EGRESS_ALLOW: `${allowedNs.address}/32`,
     });
     client = new AgentClient({
       url: agent.url,
@@ -82,8 +86,8 @@ describe("container isolation on a real engine", () => {
     await agent?.stop();
     if (agent) await cleanupNode(agent.nodeId);
     if (agent) rmSync(agent.dataDir, { recursive: true, force: true });
-    // The node's rules are global: drop this test's stand-in from the blocked list again.
-    installFirewall(DEFAULT_BLOCKED);
+    // The node's rules are global: leave what every test agent installs (test/helpers/fleet.ts).
+    installFirewall(DEFAULT_BLOCKED, undefined, undefined, undefined, [TEST_EGRESS_ALLOW]);
     await blockedFake?.stop();
     await allowedFake?.stop();
     await blockedNs?.stop();
@@ -198,15 +202,48 @@ describe("container isolation on a real engine", () => {
     expect(result.out).not.toContain("CONNECTED");
   });
 
-  test("a blocked stand-in address is unreachable while an unblocked one answers (egress works)", () => {
+  test("a non-public stand-in is unreachable by default, one opened by CLAWFLEET_EGRESS_ALLOW answers", async () => {
+    // From the node both answer, so a failure from the container is the firewall's.
+    for (const ns of [allowedNs, blockedNs]) {
+      const fromHost = await fetch(`http://${ns.address}:8088/v1/models`, {
+        signal: AbortSignal.timeout(3000),
+      }).then(
+        (r) => r.status,
+        () => 0,
+      );
+      expect(fromHost).toBeGreaterThan(0);
+    }
     expect(httpFromInside(nameA, allowedNs.address, 8088, "/v1/models")).toContain("HTTP/1.1 ");
     expect(httpFromInside(nameA, blockedNs.address, 8088, "/v1/models")).not.toContain("HTTP/1.1 ");
   });
 
+  test("DNS keeps working: Docker's resolver answers inside the container", () => {
+    // A name only Docker's embedded resolver knows: no query leaves the node.
+    const answer = execIn(nameA, `nslookup -type=a clawfleet-${a} 127.0.0.11`);
+    const ipA = (
+      Object.values(dockerInspect(nameA)?.NetworkSettings.Networks ?? {})[0] as { IPAddress: string }
+    ).IPAddress;
+    expect(answer.out).toContain(ipA);
+  });
+
+  test("IPv6 is refused: no IPv6 address or route in the container, and every IPv6 packet dropped", async () => {
+    const addresses = execIn(nameA, "cat /proc/net/if_inet6 2>/dev/null; echo end").out;
+    // Only loopback (::1) at most: no global or link-local address to send from.
+    expect(addresses.split("\n").filter((l) => l.trim() && l !== "end" && !l.endsWith(" lo"))).toEqual([]);
+    const rules = (await client.health()).firewall;
+    expect(rules).toContain("ip6 -A CLAWFLEET-FORWARD -i cf-+ -j DROP");
+  });
+
   test("the installed rules drop link-local metadata, other containers and the node for every bridge", async () => {
-    const rules = (await client.health()).firewall.join("\n");
-    expect(rules).toContain("-A CLAWFLEET-FORWARD -d 169.254.0.0/16 -i cf-+ -j DROP");
-    expect(rules).toContain(`-A CLAWFLEET-FORWARD -d ${blockedNs.address}/32 -i cf-+ -j DROP`);
+    const list = (await client.health()).firewall;
+    const rules = list.join("\n");
+    for (const range of NON_PUBLIC_IPV4) {
+      expect(rules).toContain(`-A CLAWFLEET-FORWARD -d ${range} -i cf-+ -j DROP`);
+    }
+    // The opened stand-in returns before the drops; container-to-container drops come first of all.
+    const opened = list.indexOf(`-A CLAWFLEET-FORWARD -d ${allowedNs.address}/32 -i cf-+ -j RETURN`);
+    expect(opened).toBeGreaterThan(list.indexOf("-A CLAWFLEET-FORWARD -i cf-+ -o br-+ -j DROP"));
+    expect(opened).toBeLessThan(list.indexOf("-A CLAWFLEET-FORWARD -d 198.18.0.0/15 -i cf-+ -j DROP"));
     expect(rules).toContain("-A CLAWFLEET-FORWARD -i cf-+ -o cf-+ -j DROP");
     expect(rules).toContain("-A CLAWFLEET-FORWARD -i cf-+ -o docker0 -j DROP");
     expect(rules).toContain("-A CLAWFLEET-FORWARD -i cf-+ -o br-+ -j DROP");

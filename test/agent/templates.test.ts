@@ -39,7 +39,6 @@ test("the openclaw preset: port 18789, --bind lan, a per-container token, heap b
   for (const name of [
     `ANTHROPIC_API_KEY=${credential}`,
     `OPENAI_API_KEY=${credential}`,
-    `OPENROUTER_API_KEY=${credential}`,
     `GEMINI_API_KEY=${credential}`,
     "ANTHROPIC_BASE_URL=http://10.224.0.1:7480/anthropic",
     "OPENAI_BASE_URL=http://10.224.0.1:7480/openai/v1",
@@ -49,6 +48,8 @@ test("the openclaw preset: port 18789, --bind lan, a per-container token, heap b
     expect(config.Env).toContain(name);
   }
   expect(config.Env.join("\n")).not.toMatch(/=(sk-|AIza)/);
+  // OpenClaw fails to start with an OpenRouter key set (docs/OPENCLAW.md).
+  expect(config.Env.some((e) => e.startsWith("OPENROUTER_API_KEY="))).toBe(false);
   expect(config.HostConfig.PortBindings["18789/tcp"]).toEqual([{ HostIp: "127.0.0.1", HostPort: "" }]);
 });
 
@@ -78,6 +79,12 @@ test("admins add or replace templates by config; unsafe ones are refused", () =>
   expect(all.find((t) => t.name === "mine")?.gatewayPath).toBe("/");
   for (const bad of [
     [{ name: "root", image: "x:1", port: 1, dataPath: "/d", user: "0:0" }],
+    // Root spelled otherwise, root's group, and names that may map to root inside the image.
+    [{ name: "zeros", image: "x:1", port: 1, dataPath: "/d", user: "00" }],
+    [{ name: "rootgroup", image: "x:1", port: 1, dataPath: "/d", user: "1000:0" }],
+    [{ name: "rootgroup2", image: "x:1", port: 1, dataPath: "/d", user: "1000:000" }],
+    [{ name: "named", image: "x:1", port: 1, dataPath: "/d", user: "toor" }],
+    [{ name: "named2", image: "x:1", port: 1, dataPath: "/d", user: "app:root" }],
     [{ name: "slash", image: "x:1", port: 1, dataPath: "/", user: "1:1" }],
     [{ name: "Bad Name", image: "x:1", port: 1, dataPath: "/d", user: "1:1" }],
     [{ name: "raw", image: "x:1", port: 1, dataPath: "/d", user: "1:1", HostConfig: { Privileged: true } }],

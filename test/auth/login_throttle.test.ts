@@ -103,6 +103,91 @@ for (const driver of DRIVERS) {
       ).toBe(401);
     });
 
+    test("60 parallel guesses at one account: only the free five reach the password check", async () => {
+      const email = `parallel-${crypto.randomUUID().slice(0, 6)}@example.test`;
+      expect((await post("/auth/signup", { email, password: PASSWORD }, "198.51.100.60")).status).toBe(201);
+      const guesses = await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          post("/auth/login", { email, password: `parallel guess ${i}` }, `203.0.113.${100 + i}`),
+        ),
+      );
+      const statuses = guesses.map((r) => r.status);
+      // Each reservation is one attempt: a 401 (checked) or a 503 (argon2 queue full); the rest wait.
+      // Sequentially the throttle lets 5 through, then one after 1 s, 2 s, 4 s…: the burst lasts a
+      // few seconds, so at most 5 + 3. Without the reservation all 60 passed the one check.
+      const checked = statuses.filter((s) => s === 401 || s === 503).length;
+      expect(checked).toBeGreaterThanOrEqual(5);
+      expect(checked).toBeLessThanOrEqual(8);
+      expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(52);
+    });
+
+    test("per-IP keys take IPv6 /64s: rotating addresses inside one /64 buys no attempts", async () => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 22; i++) {
+        const response = await post(
+          "/auth/login",
+          { email: `v6spray${i}@example.test`, password: "wrong password" },
+          `2001:db8:77:1:${(i + 1).toString(16)}::${i + 7}`,
+        );
+        statuses.push(response.status);
+      }
+      expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
+      expect(statuses.slice(20)).toEqual([429, 429]);
+      // The next /64 is another client.
+      expect(
+        (await post("/auth/login", { email: "v6spray0@example.test", password: "x" }, "2001:db8:77:2::1"))
+          .status,
+      ).toBe(401);
+    });
+
+    test("current-password checks (password change, account deletion) count in the login throttle", async () => {
+      const email = `stolen-${crypto.randomUUID().slice(0, 6)}@example.test`;
+      const signed = await json(await post("/auth/signup", { email, password: PASSWORD }, "198.51.100.70"));
+      const ip = "203.0.113.170";
+      const as = (path: string, method: string, body: unknown) =>
+        fetch(`${server.url}/api/v1${path}`, {
+          method,
+          headers: {
+            "content-type": "application/json",
+            "x-forwarded-for": ip,
+            authorization: `Bearer ${signed.access_token}`,
+          },
+          body: JSON.stringify(body),
+        });
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        statuses.push(
+          (
+            await as("/auth/password", "POST", {
+              current_password: `g${i} wrong`,
+              new_password: `${PASSWORD}!`,
+            })
+          ).status,
+        );
+      }
+      statuses.push((await as("/account", "DELETE", { password: "another wrong one" })).status);
+      for (let i = 0; i < 2; i++) {
+        statuses.push(
+          (
+            await as("/auth/password", "POST", {
+              current_password: `h${i} wrong`,
+              new_password: `${PASSWORD}!`,
+            })
+          ).status,
+        );
+      }
+      statuses.push((await as("/account", "DELETE", { password: PASSWORD })).status);
+      expect(statuses).toEqual([403, 403, 403, 403, 403, 429, 429, 429]);
+      // The account still exists: the right password, once the wait is due, was never checked.
+      expect(
+        (
+          await fetch(`${server.url}/api/v1/auth/me`, {
+            headers: { authorization: `Bearer ${signed.access_token}` },
+          })
+        ).status,
+      ).toBe(200);
+    });
+
     test("unknown email and wrong password take comparable time (same argon2 work)", async () => {
       const email = `timing-${crypto.randomUUID().slice(0, 6)}@example.test`;
       await post("/auth/signup", { email, password: PASSWORD }, "198.51.100.20");
@@ -146,10 +231,32 @@ for (const driver of DRIVERS) {
       const statuses = (await Promise.all(flood)).map((r) => r.status);
       clearInterval(watcher);
       expect(peak).toBeLessThanOrEqual(2);
-      expect(statuses.every((s) => s === 401 || s === 503)).toBe(true);
+      expect(statuses.filter((s) => s !== 401 && s !== 503)).toEqual([]);
     });
   });
 }
+
+describe("X-Forwarded-For from an untrusted peer", () => {
+  test("is ignored, and named once in a loud warning", async () => {
+    const server = await startTestServer("pglite");
+    try {
+      for (let i = 0; i < 3; i++) {
+        await fetch(`${server.url}/api/v1/auth/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-forwarded-for": `198.51.100.${i}` },
+          body: JSON.stringify({ email: "xff@example.test", password: "wrong password" }),
+        });
+      }
+      const warnings = server.logs.filter((line) => line.includes("CLAWFLEET_TRUSTED_PROXIES"));
+      expect(warnings.length).toBe(1);
+      expect(JSON.parse(warnings[0] ?? "{}").level).toBe("warn");
+      const recorded = await asSystem(server.ctx.database.db, (tx) => tx.select().from(loginAttempts));
+      expect(new Set(recorded.map((r) => r.ip))).toEqual(new Set(["127.0.0.1"]));
+    } finally {
+      await server.close();
+    }
+  });
+});
 
 describe("rate limits hold across two server processes sharing one PostgreSQL", () => {
   const procs: ReturnType<typeof Bun.spawn>[] = [];

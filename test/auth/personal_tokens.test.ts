@@ -50,17 +50,6 @@ for (const driver of DRIVERS) {
       expect(row?.expiresAt).toBeNull();
     });
 
-    test("valid for the session WebSockets too (past sign-in: no container yet is a 409, not a 401)", async () => {
-      const account = await api.signup();
-      const { token } = await json(await api.call("POST", "/tokens", { name: "ws" }, account.access));
-      const upgrade = (bearer: string) =>
-        fetch(`${server.url}/api/v1/session/gateway`, {
-          headers: { authorization: `Bearer ${bearer}`, upgrade: "websocket", connection: "Upgrade" },
-        });
-      expect((await upgrade(token)).status).toBe(409);
-      expect((await upgrade(`cfp_${"B".repeat(43)}`)).status).toBe(401);
-    });
-
     test("refused for password, two-factor, token management and account deletion", async () => {
       const account = await api.signup();
       const { token } = await json(await api.call("POST", "/tokens", { name: "limited" }, account.access));

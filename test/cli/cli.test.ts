@@ -71,10 +71,13 @@ for (const driver of DRIVERS) {
     test("nodes add, list, drain, activate, remove", async () => {
       const env = await target();
       const fp = `sha256:${"ab:".repeat(31)}ab`;
-      expect(
-        cli(["nodes", "add", "--name", "n1", "--url", "https://10.0.0.5:7443", "--fingerprint", fp], env)
-          .code,
-      ).toBe(0);
+      const added = cli(
+        ["nodes", "add", "--name", "n1", "--url", "https://10.0.0.5:7443", "--fingerprint", fp],
+        env,
+      );
+      expect(added.code).toBe(0);
+      // A secret for this node alone, shown once, with the node id it is bound to.
+      expect(added.out).toMatch(/\nCLAWFLEET_NODE_ID=n1\nCLAWFLEET_NODE_SECRETS=node:[A-Za-z0-9_-]{43}\n$/);
       expect(cli(["nodes", "list"], env).out).toMatch(
         /^n1\tactive\thttps:\/\/10\.0\.0\.5:7443\tnever seen\n$/,
       );

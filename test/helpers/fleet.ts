@@ -9,6 +9,7 @@ import { createLogger } from "../../common/log.ts";
 import { tempDir } from "./process.ts";
 
 const root = join(import.meta.dir, "../..");
+export const TEST_EGRESS_ALLOW = "198.18.0.0/15";
 export const TEST_CLUSTER_SECRET = `test:${"s".repeat(16)}${crypto.randomUUID()}`;
 
 let imageBuilt: Promise<void> | null = null;
@@ -40,6 +41,9 @@ export function agentEnv(extra: Record<string, string> = {}): Record<string, str
     CLAWFLEET_AGENT_LISTEN: "127.0.0.1:0",
     CLAWFLEET_AGENT_DATA_DIR: tempDir("cf-agent"),
     CLAWFLEET_NODE_ID: `test-${crypto.randomUUID().slice(0, 8)}`,
+    // The fake providers of end-to-end tests live in 198.18.0.0/15 (test/helpers/netns.ts), a range
+    // the agent blocks by default: tests open it the way an operator opens an internal mirror.
+    CLAWFLEET_EGRESS_ALLOW: TEST_EGRESS_ALLOW,
     ...extra,
   };
   dataDirs.set(env.CLAWFLEET_NODE_ID ?? "", env.CLAWFLEET_AGENT_DATA_DIR ?? "");

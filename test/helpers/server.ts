@@ -36,6 +36,9 @@ export async function startTestServer(
     HOST: "127.0.0.1",
     CLAWFLEET_MASTER_KEYS: TEST_MASTER_KEYS,
     DOCKER_SOCKET: "/nonexistent.sock",
+    // Suites sign many accounts up from 127.0.0.1; the signup throttle has its own tests.
+    CLAWFLEET_SIGNUP_LIMIT_PER_ADDRESS: "100000",
+    CLAWFLEET_SIGNUP_LIMIT_GLOBAL: "100000",
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...opts.env,
   });

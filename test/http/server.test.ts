@@ -50,6 +50,10 @@ for (const driver of DRIVERS) {
         }),
       );
       const auth = { authorization: `Bearer ${signup.access_token}` };
+      // The first account of an install is its administrator: make this one an ordinary user first.
+      await asSystem(server.ctx.database.db, (tx) =>
+        tx.update(users).set({ isAdmin: false }).where(eq(users.id, signup.user.id)),
+      );
       expect((await fetch(`${server.url}/metrics`, { headers: auth })).status).toBe(403);
       await asSystem(server.ctx.database.db, (tx) =>
         tx.update(users).set({ isAdmin: true }).where(eq(users.id, signup.user.id)),

@@ -28,7 +28,15 @@ test("only spawn_secrets.ts and volume_keys.ts decrypt (rotation re-seals inside
       ),
     )
     .map((file) => relative(root, file));
-  expect(importers.sort()).toEqual(["src/secrets/spawn_secrets.ts", "src/secrets/volume_keys.ts"]);
+  // node_secrets.ts opens only node signing secrets: its AAD binding names no user and no provider.
+  expect(importers.sort()).toEqual([
+    "src/fleet/node_secrets.ts",
+    "src/secrets/spawn_secrets.ts",
+    "src/secrets/volume_keys.ts",
+  ]);
+  expect(readFileSync(join(root, "src/fleet/node_secrets.ts"), "utf8")).toContain(
+    'userId: "node", provider: "node-secret"',
+  );
   expect(readFileSync(join(root, "src/secrets/spawn_secrets.ts"), "utf8")).toContain(
     "export async function decryptSecretsForSpawn",
   );

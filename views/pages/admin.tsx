@@ -1,6 +1,9 @@
 // The operator's page: fleet nodes with health and capacity, aggregate usage (no per-user data) and
 // the audit log. Every value shown here can come from outside (node health, audit details): all safe.
+
+import type { InviteSummary } from "../../src/auth/invites.ts";
 import { Time } from "../components/forms.tsx";
+import { InvitesSection } from "../components/invites.tsx";
 import { type ConsoleUser, Layout } from "../layout.tsx";
 
 type Capacity = { cpuMillis: number; memoryMb: number; containers: number };
@@ -59,6 +62,7 @@ export function AdminPage(props: {
   nodes: AdminNode[];
   usage: AdminUsageDay[];
   audit: AdminAuditEntry[];
+  invites?: { list: InviteSummary[]; mode: string; link?: string | null; error?: string | null };
 }) {
   return (
     <Layout title="Admin" user={props.user} active="admin">
@@ -127,6 +131,18 @@ export function AdminPage(props: {
           </div>
         )}
       </section>
+
+      {props.invites ? (
+        <InvitesSection
+          csrf={props.user.csrf}
+          invites={props.invites.list}
+          mode={props.invites.mode}
+          link={props.invites.link}
+          error={props.invites.error}
+        />
+      ) : (
+        ""
+      )}
 
       <section class="card" aria-labelledby="usage-heading">
         <h2 id="usage-heading">Usage</h2>

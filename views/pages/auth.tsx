@@ -59,7 +59,7 @@ export function LoginPage(props: { error?: string | null; email?: string; notice
   );
 }
 
-export function SignupPage(props: { error?: string | null; email?: string }) {
+export function SignupPage(props: { error?: string | null; email?: string; invite?: string | null }) {
   return (
     <Layout title="Create account" user={null} narrow>
       <h1>Create your account</h1>
@@ -67,6 +67,7 @@ export function SignupPage(props: { error?: string | null; email?: string }) {
       <section class="card">
         <form id="signup-form" method="post" action="/signup" hx-post="/signup" hx-swap="none">
           <ErrorSlot message={props.error} />
+          {props.invite ? <input type="hidden" name="invite" value={props.invite} /> : ""}
           <Field
             id="signup-email"
             label="Email"

@@ -17,6 +17,10 @@ const meta = (c: { ip: string; request: Request }): ClientMeta => ({
   userAgent: c.request.headers.get("user-agent"),
 });
 
+/** An invite token from the link or the form, kept only when it has the shape of one. */
+const inviteParam = (value: unknown) =>
+  typeof value === "string" && /^cfi_[A-Za-z0-9_-]{43}$/.test(value) ? value : null;
+
 export const authPages = (ctx: AppContext) => (app: PageBase) =>
   app
     .get(
@@ -57,7 +61,9 @@ export const authPages = (ctx: AppContext) => (app: PageBase) =>
     .get(
       "/signup",
       page(ctx, { access: "public" }, async (c) =>
-        c.session ? redirect(c.request, "/dashboard") : html(SignupPage({})),
+        c.session
+          ? redirect(c.request, "/dashboard")
+          : html(SignupPage({ invite: inviteParam(c.query.invite) })),
       ),
     )
     .post(
@@ -65,12 +71,19 @@ export const authPages = (ctx: AppContext) => (app: PageBase) =>
       page(ctx, { access: "public", mutation: true }, async (c) => {
         const form = formFields(c.body);
         const email = (form.email ?? "").slice(0, 320);
+        const invite = inviteParam(form.invite);
         try {
-          const { user, session } = await signUp(ctx, { email, password: form.password ?? "" }, meta(c));
+          const { user, session } = await signUp(
+            ctx,
+            { email, password: form.password ?? "", invite: invite ?? undefined },
+            meta(c),
+          );
           await setConsoleCookies(ctx, c.tokens, c.cookie, { ...session, userId: user.id }, c.secure);
           return redirect(c.request, "/dashboard");
         } catch (error) {
-          return formFailure(ctx, c.request, null, error, (message) => SignupPage({ error: message, email }));
+          return formFailure(ctx, c.request, null, error, (message) =>
+            SignupPage({ error: message, email, invite }),
+          );
         }
       }),
     )

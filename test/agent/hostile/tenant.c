@@ -1,9 +1,10 @@
 /* What a hostile tenant tries from inside its container. Each attempt prints one line:
  *   <name> BLOCKED <errno text>   or   <name> ALLOWED
  * Arguments: <other container ip> <port> <node address> <agent port> <a host pid (dockerd)>
- * ptrace of the tenant's own processes is allowed (Docker's default seccomp profile permits it and it
- * crosses no boundary); what must fail is reaching any process outside the container.
- * Network probes use non-blocking connects with a short timeout; nothing is ever sent to a
+ * The system calls clawfleet's seccomp profile refuses on top of Docker's default (io_uring,
+ * userfaultfd, perf_event_open, the key syscalls, bpf, ptrace and process_vm_*) are each tried here,
+ * ptrace and process_vm_readv even on the tenant's own child. */
+/* Network probes use non-blocking connects with a short timeout; nothing is ever sent to a
  * link-local or outside address (the metadata block is proven from the firewall rules instead). */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,7 +20,10 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
+#include <linux/perf_event.h>
 #include <sys/reboot.h>
+#include <sys/resource.h>
+#include <sys/uio.h>
 #include <sys/socket.h>
 #include <sys/swap.h>
 #include <sys/syscall.h>
@@ -68,6 +72,37 @@ int main(int argc, char **argv) {
   report("keyctl", (int)syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3 /* session */, 1));
   union bpf_attr attr; memset(&attr, 0, sizeof attr);
   report("bpf", (int)syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof attr));
+  report("add_key", (int)syscall(SYS_add_key, "user", "k", "v", 1, -2 /* process keyring */));
+  report("request_key", (int)syscall(SYS_request_key, "user", "k", NULL, 0));
+  unsigned char uring_params[120]; memset(uring_params, 0, sizeof uring_params);
+  report("io_uring_setup", (int)syscall(425 /* io_uring_setup */, 4, uring_params));
+  report("userfaultfd", (int)syscall(SYS_userfaultfd, 0));
+  struct perf_event_attr pe; memset(&pe, 0, sizeof pe);
+  pe.type = PERF_TYPE_SOFTWARE; pe.size = sizeof pe; pe.config = PERF_COUNT_SW_CPU_CLOCK;
+  pe.exclude_kernel = 1; pe.exclude_hv = 1;
+  report("perf_event_open", (int)syscall(SYS_perf_event_open, &pe, 0, -1, -1, 0));
+  /* Its own child: even that must be out of reach of ptrace and process_vm_readv. */
+  pid_t own = fork();
+  if (own == 0) { pause(); _exit(0); }
+  report("ptrace_own_child", ptrace(PTRACE_ATTACH, own, NULL, NULL) < 0 ? -1 : 0);
+  char probe[8]; struct iovec local = {probe, sizeof probe}, remote = {probe, sizeof probe};
+  report("process_vm_readv", (int)process_vm_readv(own, &local, 1, &remote, 1, 0));
+  kill(own, SIGKILL); waitpid(own, NULL, 0);
+  /* ulimits: the open-files limit holds and cannot be raised. */
+  struct rlimit nofile; getrlimit(RLIMIT_NOFILE, &nofile);
+  struct rlimit nproc; getrlimit(RLIMIT_NPROC, &nproc);
+  printf("nofile %llu %llu\nnproc %llu %llu\n", (unsigned long long)nofile.rlim_cur,
+         (unsigned long long)nofile.rlim_max, (unsigned long long)nproc.rlim_cur, (unsigned long long)nproc.rlim_max);
+  struct rlimit more = {nofile.rlim_max + 1, nofile.rlim_max + 1};
+  report("raise_nofile", setrlimit(RLIMIT_NOFILE, &more));
+  int opened = 0, last_errno = 0;
+  for (; opened < 100000; opened++) {
+    if (open("/dev/null", O_RDONLY) < 0) { last_errno = errno; break; }
+  }
+  for (int fd = 3; fd < opened + 3; fd++) close(fd);
+  errno = last_errno;
+  report("open_files_past_limit", last_errno ? -1 : 0);
+  printf("files_opened %d\n", opened);
   report("raw_socket", socket(AF_INET, SOCK_RAW, IPPROTO_ICMP));
   report("packet_socket", socket(AF_PACKET, SOCK_RAW, 0));
   report("setuid_root", setuid(0));
