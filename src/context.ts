@@ -1,6 +1,6 @@
 import type { Logger } from "../common/log.ts";
 import type { AuthKeys } from "./auth/keys.ts";
-import type { SessionPolicy } from "./auth/refresh_tokens.ts";
+import type { SignInPolicy } from "./auth/refresh_tokens.ts";
 import type { ServerConfig } from "./config.ts";
 import type { Database } from "./db/client.ts";
 import type { Mailer } from "./mail/mailer.ts";
@@ -11,7 +11,7 @@ export type AppContext = {
   config: ServerConfig;
   database: Database;
   log: Logger;
-  auth: { keys: AuthKeys; policy: SessionPolicy };
+  auth: { keys: AuthKeys; policy: SignInPolicy };
   keyring: MasterKeyring;
   /** Null without CLAWFLEET_SMTP_URL. */
   mailer: Mailer | null;

@@ -14,7 +14,7 @@ import { pruneHistory } from "./auth/account_history.ts";
 import { assertAdmin } from "./auth/admin_guard.ts";
 import { deriveAuthKeys } from "./auth/keys.ts";
 import { pruneLoginAttempts } from "./auth/login_throttle.ts";
-import { DEFAULT_SESSION_POLICY } from "./auth/refresh_tokens.ts";
+import { DEFAULT_SIGN_IN_POLICY } from "./auth/refresh_tokens.ts";
 import { getUser } from "./auth/users.ts";
 import type { ServerConfig } from "./config.ts";
 import type { AppContext } from "./context.ts";
@@ -89,7 +89,7 @@ export async function startServer(
     mailer: createMailer(config.accounts),
     auth: {
       keys: await deriveAuthKeys(keyring.newestSecret),
-      policy: { ...DEFAULT_SESSION_POLICY, ...config.session },
+      policy: { ...DEFAULT_SIGN_IN_POLICY, ...config.session },
     },
   };
 

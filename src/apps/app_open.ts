@@ -3,7 +3,7 @@
 // 60-second single-use ticket. A slug that is not the user's own is refused here, so another user's
 // app origin never gets a ticket.
 import type { accessTokenSigner } from "../auth/access_tokens.ts";
-import { verifyAccessToken } from "../auth/cookie_session.ts";
+import { verifyAccessToken } from "../auth/cookie_sign_in.ts";
 import { ACCESS_COOKIE } from "../auth/cookies.ts";
 import type { AppContext } from "../context.ts";
 import { ensureSlug } from "../hooks/hook_secrets.ts";
@@ -47,7 +47,7 @@ export function createAppOpenHandler(ctx: AppContext, tokens: Signer, appsDomain
     const ticket = await signGrant(ctx.auth.keys.accessTokenSecret, {
       kind: "ticket",
       userId: signedIn.userId,
-      authSessionId: signedIn.sessionId,
+      authSessionId: signedIn.signInId,
       slug,
     });
     const target = new URL(`${appOrigin(publicUrl, appsDomain, slug)}${APP_AUTH_PATH}`);

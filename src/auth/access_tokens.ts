@@ -9,11 +9,11 @@ export function accessTokenSigner(secret: Uint8Array<ArrayBuffer>) {
   const signer = plugin.decorator.accessJwt;
   return {
     plugin,
-    sign: (userId: string, sessionId: string) => signer.sign({ sub: userId, sid: sessionId }),
-    async verify(token: string): Promise<{ userId: string; sessionId: string } | null> {
+    sign: (userId: string, signInId: string) => signer.sign({ sub: userId, sid: signInId }),
+    async verify(token: string): Promise<{ userId: string; signInId: string } | null> {
       const payload = await signer.verify(token);
       if (!payload || !isUuid(payload.sub) || !isUuid(payload.sid)) return null;
-      return { userId: payload.sub, sessionId: payload.sid };
+      return { userId: payload.sub, signInId: payload.sid };
     },
   };
 }

@@ -4,7 +4,7 @@ import { and, desc, gt, isNull } from "drizzle-orm";
 import { audit } from "../audit.ts";
 import type { AppContext } from "../context.ts";
 import { asUser, isUuid } from "../db/rls.ts";
-import { authSessions } from "../db/schema.ts";
+import { signIns } from "../db/schema.ts";
 import { forgetAccountHistory } from "./account_history.ts";
 import { AuthError, passwordWorkGuard } from "./auth_error.ts";
 import { throttledPasswordCheck } from "./login_throttle.ts";
@@ -13,9 +13,9 @@ import { hashPassword, verifyPassword } from "./passwords.ts";
 import { revokeFamily, revokeOtherFamilies } from "./refresh_tokens.ts";
 import { deleteUser, getUser, updatePasswordHash } from "./users.ts";
 
-export type Caller = { userId: string; sessionId: string; ip: string };
+export type Caller = { userId: string; signInId: string; ip: string };
 
-export type SessionSummary = {
+export type SignInSummary = {
   id: string;
   created_at: string;
   last_used_at: string;
@@ -31,30 +31,26 @@ export type AccountDeletionHook = (userId: string) => Promise<void>;
 const signInAgain = () => new AuthError(401, "unauthenticated", "Sign in to continue.");
 
 export async function logOut(ctx: AppContext, caller: Caller): Promise<void> {
-  await revokeFamily(ctx.database.db, caller.userId, caller.sessionId, "logout");
+  await revokeFamily(ctx.database.db, caller.userId, caller.signInId, "logout");
   await audit(ctx.database.db, {
     action: "auth.logout",
     userId: caller.userId,
-    target: caller.sessionId,
+    target: caller.signInId,
     ip: caller.ip,
   });
 }
 
 /** The user's live sessions (not revoked, not past their absolute or idle limit), newest use first. */
-export async function listSessions(ctx: AppContext, caller: Caller): Promise<SessionSummary[]> {
+export async function listSignIns(ctx: AppContext, caller: Caller): Promise<SignInSummary[]> {
   const idleCutoff = new Date(Date.now() - ctx.auth.policy.idleMs);
   const rows = await asUser(ctx.database.db, caller.userId, (tx) =>
     tx
       .select()
-      .from(authSessions)
+      .from(signIns)
       .where(
-        and(
-          isNull(authSessions.revokedAt),
-          gt(authSessions.expiresAt, new Date()),
-          gt(authSessions.lastUsedAt, idleCutoff),
-        ),
+        and(isNull(signIns.revokedAt), gt(signIns.expiresAt, new Date()), gt(signIns.lastUsedAt, idleCutoff)),
       )
-      .orderBy(desc(authSessions.lastUsedAt)),
+      .orderBy(desc(signIns.lastUsedAt)),
   );
   return rows.map((row) => ({
     id: row.id,
@@ -63,11 +59,11 @@ export async function listSessions(ctx: AppContext, caller: Caller): Promise<Ses
     expires_at: row.expiresAt.toISOString(),
     user_agent: row.userAgent,
     ip: row.ip,
-    current: row.id === caller.sessionId,
+    current: row.id === caller.signInId,
   }));
 }
 
-export async function revokeSession(ctx: AppContext, caller: Caller, id: string): Promise<void> {
+export async function revokeSignIn(ctx: AppContext, caller: Caller, id: string): Promise<void> {
   const revoked = isUuid(id) ? await revokeFamily(ctx.database.db, caller.userId, id, "revoked by user") : [];
   if (revoked.length === 0) throw new AuthError(404, "not_found", "No such session.");
   await audit(ctx.database.db, {
@@ -95,7 +91,7 @@ export async function changePassword(
   if (problem) throw new AuthError(400, problem.code, problem.message);
   const hash = await passwordWorkGuard(() => hashPassword(input.newPassword));
   await updatePasswordHash(db, caller.userId, hash, true);
-  await revokeOtherFamilies(db, caller.userId, caller.sessionId, "password changed");
+  await revokeOtherFamilies(db, caller.userId, caller.signInId, "password changed");
   await audit(db, { action: "auth.password_changed", userId: caller.userId, ip: caller.ip });
 }
 

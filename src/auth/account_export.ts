@@ -3,14 +3,7 @@
 import { desc, eq, or } from "drizzle-orm";
 import type { AppContext } from "../context.ts";
 import { asSystem, asUser } from "../db/rls.ts";
-import {
-  agentSessions,
-  auditLog,
-  authSessions,
-  credentials,
-  loginAttempts,
-  totpFactors,
-} from "../db/schema.ts";
+import { agentSessions, auditLog, credentials, loginAttempts, signIns, totpFactors } from "../db/schema.ts";
 import { UserError } from "../errors.ts";
 import { listPersonalTokens } from "./personal_tokens.ts";
 import { getUser } from "./users.ts";
@@ -21,10 +14,10 @@ export async function exportAccount(ctx: AppContext, userId: string) {
   const db = ctx.database.db;
   const user = await getUser(db, userId);
   if (!user) throw new UserError(401, "unauthenticated", "Sign in to continue.");
-  const [keys, signIns, session, totp] = await asUser(db, userId, (tx) =>
+  const [keys, signInRows, session, totp] = await asUser(db, userId, (tx) =>
     Promise.all([
       tx.select().from(credentials).orderBy(credentials.createdAt),
-      tx.select().from(authSessions).orderBy(desc(authSessions.createdAt)),
+      tx.select().from(signIns).orderBy(desc(signIns.createdAt)),
       tx.select().from(agentSessions),
       tx.select({ enabledAt: totpFactors.enabledAt }).from(totpFactors),
     ]),
@@ -64,7 +57,7 @@ export async function exportAccount(ctx: AppContext, userId: string) {
     container: session[0]
       ? { state: session[0].state, template: session[0].template, created_at: iso(session[0].createdAt) }
       : null,
-    sign_ins: signIns.map((s) => ({
+    sign_ins: signInRows.map((s) => ({
       id: s.id,
       created_at: iso(s.createdAt),
       last_used_at: iso(s.lastUsedAt),

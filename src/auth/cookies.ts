@@ -9,7 +9,7 @@ type CookieJar = Record<
   { value?: unknown; set(opts: Record<string, unknown>): unknown; remove(): unknown } | undefined
 >;
 
-export function setSessionCookies(
+export function setSignInCookies(
   cookie: CookieJar,
   tokens: { accessToken: string; refreshToken: string; accessMaxAge: number; refreshMaxAge: number },
   secure: boolean,
@@ -29,7 +29,7 @@ export function setSessionCookies(
   });
 }
 
-export function clearSessionCookies(cookie: CookieJar) {
+export function clearSignInCookies(cookie: CookieJar) {
   for (const name of [ACCESS_COOKIE, REFRESH_COOKIE]) {
     if (cookie[name]?.value) cookie[name]?.set({ value: "", path: "/", maxAge: 0, httpOnly: true });
   }

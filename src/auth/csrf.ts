@@ -11,17 +11,17 @@ export function isSafeMethod(method: string): boolean {
   return SAFE.has(method.toUpperCase());
 }
 
-export async function csrfTokenFor(key: CryptoKey, sessionId: string): Promise<string> {
-  return encodeBase64urlNoPadding(await hmacSha256(key, `csrf|${sessionId}`));
+export async function csrfTokenFor(key: CryptoKey, signInId: string): Promise<string> {
+  return encodeBase64urlNoPadding(await hmacSha256(key, `csrf|${signInId}`));
 }
 
 export async function csrfTokenValid(
   key: CryptoKey,
-  sessionId: string,
+  signInId: string,
   presented: string | null,
 ): Promise<boolean> {
   if (!presented) return false;
-  const expected = await csrfTokenFor(key, sessionId);
+  const expected = await csrfTokenFor(key, signInId);
   return constantTimeEqual(presented, expected);
 }
 

@@ -32,6 +32,6 @@ export async function logIn(
     await updatePasswordHash(db, user.id, await hashPassword(input.password), false);
   }
   const session = await createFamily(db, ctx.auth.keys.refreshKey, ctx.auth.policy, user.id, meta);
-  await audit(db, { action: "auth.login", userId: user.id, target: session.sessionId, ip: meta.ip });
+  await audit(db, { action: "auth.login", userId: user.id, target: session.signInId, ip: meta.ip });
   return { user, session };
 }

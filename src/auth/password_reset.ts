@@ -8,7 +8,7 @@ import type { ServerConfig } from "../config.ts";
 import type { AppContext } from "../context.ts";
 import type { Db } from "../db/client.ts";
 import { asSystem } from "../db/rls.ts";
-import { authSessions, users } from "../db/schema.ts";
+import { signIns, users } from "../db/schema.ts";
 import { publicLink } from "../mail/links.ts";
 import { passwordResetMail } from "../mail/templates.ts";
 import { consumeAccountToken, issueAccountToken, peekAccountToken } from "./account_tokens.ts";
@@ -78,9 +78,9 @@ export async function confirmPasswordReset(
       })
       .where(eq(users.id, used.userId));
     await tx
-      .update(authSessions)
+      .update(signIns)
       .set({ revokedAt: now, revokedReason: "password reset" })
-      .where(and(eq(authSessions.userId, used.userId), isNull(authSessions.revokedAt)));
+      .where(and(eq(signIns.userId, used.userId), isNull(signIns.revokedAt)));
     return used.userId;
   });
   if (!userId) throw INVALID_LINK();

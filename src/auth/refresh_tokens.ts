@@ -11,18 +11,18 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import { constantTimeEqual, hmacSha256, sha256Hex } from "../../common/crypto.ts";
 import type { Db } from "../db/client.ts";
 import { asSystem, asUser } from "../db/rls.ts";
-import { authSessions } from "../db/schema.ts";
+import { signIns } from "../db/schema.ts";
 import { notifySignInsEnded } from "./sign_ins_ended.ts";
 
-export type SessionPolicy = { absoluteMs: number; idleMs: number; graceMs: number };
+export type SignInPolicy = { absoluteMs: number; idleMs: number; graceMs: number };
 
-export const DEFAULT_SESSION_POLICY: SessionPolicy = {
+export const DEFAULT_SIGN_IN_POLICY: SignInPolicy = {
   absoluteMs: 30 * 24 * 3600_000,
   idleMs: 7 * 24 * 3600_000,
   graceMs: 10_000,
 };
 
-export type IssuedRefresh = { sessionId: string; userId: string; refreshToken: string };
+export type IssuedRefresh = { signInId: string; userId: string; refreshToken: string };
 
 export type RefreshOutcome =
   | ({ ok: true } & IssuedRefresh)
@@ -39,7 +39,7 @@ const TOKEN =
 export async function createFamily(
   db: Db,
   key: CryptoKey,
-  policy: SessionPolicy,
+  policy: SignInPolicy,
   userId: string,
   meta: { userAgent: string | null; ip: string | null },
 ): Promise<IssuedRefresh> {
@@ -47,7 +47,7 @@ export async function createFamily(
   const salt = encodeBase64urlNoPadding(crypto.getRandomValues(new Uint8Array(32)));
   const refreshToken = await tokenFor(key, id, 0, salt);
   await asUser(db, userId, (tx) =>
-    tx.insert(authSessions).values({
+    tx.insert(signIns).values({
       id,
       userId,
       salt,
@@ -58,13 +58,13 @@ export async function createFamily(
       ip: meta.ip,
     }),
   );
-  return { sessionId: id, userId, refreshToken };
+  return { signInId: id, userId, refreshToken };
 }
 
 export async function rotate(
   db: Db,
   key: CryptoKey,
-  policy: SessionPolicy,
+  policy: SignInPolicy,
   presented: string,
 ): Promise<RefreshOutcome> {
   const match = TOKEN.exec(presented);
@@ -73,7 +73,7 @@ export async function rotate(
   const generation = Number(genText);
 
   return asSystem(db, async (tx) => {
-    const [family] = await tx.select().from(authSessions).where(eq(authSessions.id, id)).for("update");
+    const [family] = await tx.select().from(signIns).where(eq(signIns.id, id)).for("update");
     if (!family) return { ok: false, reason: "unknown" } as const;
     if (!constantTimeEqual(presented, await tokenFor(key, id, generation, family.salt))) {
       return { ok: false, reason: "forged" } as const;
@@ -86,15 +86,15 @@ export async function rotate(
     if (generation === family.generation) {
       const next = await tokenFor(key, id, generation + 1, family.salt);
       await tx
-        .update(authSessions)
+        .update(signIns)
         .set({
           generation: generation + 1,
           tokenHash: sha256Hex(next),
           rotatedAt: new Date(now),
           lastUsedAt: new Date(now),
         })
-        .where(eq(authSessions.id, id));
-      return { ok: true, sessionId: id, userId: family.userId, refreshToken: next } as const;
+        .where(eq(signIns.id, id));
+      return { ok: true, signInId: id, userId: family.userId, refreshToken: next } as const;
     }
     const withinGrace =
       generation === family.generation - 1 &&
@@ -102,28 +102,28 @@ export async function rotate(
       now - family.rotatedAt.getTime() <= policy.graceMs;
     if (withinGrace) {
       const current = await tokenFor(key, id, family.generation, family.salt);
-      return { ok: true, sessionId: id, userId: family.userId, refreshToken: current } as const;
+      return { ok: true, signInId: id, userId: family.userId, refreshToken: current } as const;
     }
     await tx
-      .update(authSessions)
+      .update(signIns)
       .set({ revokedAt: new Date(now), revokedReason: "refresh token reused" })
-      .where(eq(authSessions.id, id));
+      .where(eq(signIns.id, id));
     await notifySignInsEnded(tx, { userId: family.userId, signInId: id, except: null });
     return { ok: false, reason: "reused" } as const;
   });
 }
 
 /** True while the family behind an access token is neither revoked nor expired. */
-export async function isFamilyActive(db: Db, userId: string, sessionId: string, policy: SessionPolicy) {
+export async function isFamilyActive(db: Db, userId: string, signInId: string, policy: SignInPolicy) {
   const [row] = await asUser(db, userId, (tx) =>
     tx
       .select({
-        revokedAt: authSessions.revokedAt,
-        expiresAt: authSessions.expiresAt,
-        lastUsedAt: authSessions.lastUsedAt,
+        revokedAt: signIns.revokedAt,
+        expiresAt: signIns.expiresAt,
+        lastUsedAt: signIns.lastUsedAt,
       })
-      .from(authSessions)
-      .where(eq(authSessions.id, sessionId)),
+      .from(signIns)
+      .where(eq(signIns.id, signInId)),
   );
   if (!row || row.revokedAt) return false;
   const now = Date.now();
@@ -131,32 +131,30 @@ export async function isFamilyActive(db: Db, userId: string, sessionId: string, 
 }
 
 // Both revocations also tell every replica to close the sockets opened under the ended sign-ins.
-export function revokeFamily(db: Db, userId: string, sessionId: string, reason: string) {
+export function revokeFamily(db: Db, userId: string, signInId: string, reason: string) {
   return asUser(db, userId, async (tx) => {
     const revoked = await tx
-      .update(authSessions)
+      .update(signIns)
       .set({ revokedAt: new Date(), revokedReason: reason })
-      .where(
-        and(eq(authSessions.id, sessionId), eq(authSessions.userId, userId), isNull(authSessions.revokedAt)),
-      )
-      .returning({ id: authSessions.id });
-    if (revoked.length) await notifySignInsEnded(tx, { userId, signInId: sessionId, except: null });
+      .where(and(eq(signIns.id, signInId), eq(signIns.userId, userId), isNull(signIns.revokedAt)))
+      .returning({ id: signIns.id });
+    if (revoked.length) await notifySignInsEnded(tx, { userId, signInId: signInId, except: null });
     return revoked;
   });
 }
 
-export function revokeOtherFamilies(db: Db, userId: string, keepSessionId: string | null, reason: string) {
+export function revokeOtherFamilies(db: Db, userId: string, keepSignInId: string | null, reason: string) {
   return asUser(db, userId, async (tx) => {
     await tx
-      .update(authSessions)
+      .update(signIns)
       .set({ revokedAt: new Date(), revokedReason: reason })
       .where(
         and(
-          eq(authSessions.userId, userId),
-          isNull(authSessions.revokedAt),
-          keepSessionId ? sql`${authSessions.id} <> ${keepSessionId}` : sql`true`,
+          eq(signIns.userId, userId),
+          isNull(signIns.revokedAt),
+          keepSignInId ? sql`${signIns.id} <> ${keepSignInId}` : sql`true`,
         ),
       );
-    await notifySignInsEnded(tx, { userId, signInId: null, except: keepSessionId });
+    await notifySignInsEnded(tx, { userId, signInId: null, except: keepSignInId });
   });
 }

@@ -63,7 +63,7 @@ export const users = pgTable(
  * One row per refresh-token family (a signed-in device). A refresh token is derived from the family's
  * random salt and its generation (see src/auth/refresh_tokens.ts); only its hash is stored.
  */
-export const authSessions = pgTable(
+export const signIns = pgTable(
   "auth_sessions",
   {
     id: uuid("id").primaryKey().defaultRandom(),

@@ -1,6 +1,6 @@
 import { t } from "elysia";
 import { type AccountDeletionHook, deleteAccount } from "../auth/account.ts";
-import { clearSessionCookies } from "../auth/cookies.ts";
+import { clearSignInCookies } from "../auth/cookies.ts";
 import type { AppContext } from "../context.ts";
 import { type ApiBase, requireSignIn } from "./api_base.ts";
 
@@ -15,7 +15,7 @@ export const accountDelete =
       async (c) => {
         const auth = await requireSignIn(ctx, c);
         await deleteAccount(ctx, { ...auth, ip: c.ip }, c.body.password, beforeDelete);
-        clearSessionCookies(c.cookie);
+        clearSignInCookies(c.cookie);
         c.set.status = 204;
         return "";
       },

@@ -4,7 +4,7 @@
 
 import { Elysia } from "elysia";
 import { ACCESS_TOKEN_SECONDS, accessTokenSigner } from "../auth/access_tokens.ts";
-import { sessionFromCookies, verifyAccessToken } from "../auth/cookie_session.ts";
+import { signInFromCookies, verifyAccessToken } from "../auth/cookie_sign_in.ts";
 import { CSRF_HEADER, csrfTokenValid, isSafeMethod, originAllowed } from "../auth/csrf.ts";
 import { PERSONAL_TOKEN_PREFIX, verifyPersonalToken } from "../auth/personal_tokens.ts";
 import type { AppContext } from "../context.ts";
@@ -14,8 +14,8 @@ import { requestFacts } from "./request_facts.ts";
 
 export { ACCESS_TOKEN_SECONDS };
 
-/** `token`: a personal access token, whose id stands in sessionId (it belongs to no sign-in). */
-export type Auth = { userId: string; sessionId: string; via: "bearer" | "cookie" | "token" };
+/** `token`: a personal access token, whose id stands in signInId (it belongs to no sign-in). */
+export type Auth = { userId: string; signInId: string; via: "bearer" | "cookie" | "token" };
 
 export function createApiBase(ctx: AppContext) {
   const tokens = accessTokenSigner(ctx.auth.keys.accessTokenSecret);
@@ -35,12 +35,12 @@ export function createApiBase(ctx: AppContext) {
       const header = request.headers.get("authorization");
       if (header?.startsWith(`Bearer ${PERSONAL_TOKEN_PREFIX}`)) {
         const found = await verifyPersonalToken(ctx, header.slice(7).trim());
-        auth = found && { userId: found.userId, sessionId: found.tokenId, via: "token" };
+        auth = found && { userId: found.userId, signInId: found.tokenId, via: "token" };
       } else if (header?.startsWith("Bearer ")) {
         const found = await fromToken(header.slice(7).trim());
         auth = found && { ...found, via: "bearer" };
       } else {
-        const found = await sessionFromCookies(ctx, tokens, cookie, secure);
+        const found = await signInFromCookies(ctx, tokens, cookie, secure);
         auth = found && { ...found, via: "cookie" };
       }
       return { auth, issueAccess };
@@ -65,7 +65,7 @@ export async function requireUser(
         ? String((c.body as { _csrf: unknown })._csrf)
         : null;
     const presented = request.headers.get(CSRF_HEADER) ?? fromBody;
-    if (!(await csrfTokenValid(ctx.auth.keys.csrfKey, auth.sessionId, presented))) {
+    if (!(await csrfTokenValid(ctx.auth.keys.csrfKey, auth.signInId, presented))) {
       throw new ApiError(403, "csrf_failed", "The form expired. Reload the page and try again.");
     }
   }

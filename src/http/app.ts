@@ -15,7 +15,7 @@ import { authMe } from "./auth_me.ts";
 import { authPassword } from "./auth_password.ts";
 import { authPasswordReset } from "./auth_password_reset.ts";
 import { authRefresh } from "./auth_refresh.ts";
-import { authSessionsRoutes } from "./auth_sessions.ts";
+import { signInsRoutes } from "./auth_sessions.ts";
 import { authSignup } from "./auth_signup.ts";
 import { authTotp } from "./auth_totp.ts";
 import { authVerifyEmail } from "./auth_verify_email.ts";
@@ -47,7 +47,7 @@ export function buildApi(ctx: AppContext, lifecycle: Lifecycle) {
       .use(authRefresh(ctx))
       .use(authLogout(ctx))
       .use(authMe(ctx))
-      .use(authSessionsRoutes(ctx))
+      .use(signInsRoutes(ctx))
       .use(authPassword(ctx))
       .use(accountDelete(ctx, accountDeletionHooks(lifecycle)))
       .use(credentialsRoutes(ctx))

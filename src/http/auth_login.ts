@@ -3,7 +3,7 @@ import { logIn } from "../auth/login.ts";
 import { toPublicUser } from "../auth/users.ts";
 import type { AppContext } from "../context.ts";
 import type { ApiBase } from "./api_base.ts";
-import { issueTokens } from "./auth_session_issue.ts";
+import { issueTokens } from "./auth_sign_in_issue.ts";
 
 export const authLogin = (ctx: AppContext) => (app: ApiBase) =>
   app.post(

@@ -1,5 +1,5 @@
 import { logOut } from "../auth/account.ts";
-import { clearSessionCookies } from "../auth/cookies.ts";
+import { clearSignInCookies } from "../auth/cookies.ts";
 import type { AppContext } from "../context.ts";
 import { type ApiBase, requireUser } from "./api_base.ts";
 
@@ -7,7 +7,7 @@ export const authLogout = (ctx: AppContext) => (app: ApiBase) =>
   app.post("/auth/logout", async (c) => {
     const auth = await requireUser(ctx, c);
     await logOut(ctx, { ...auth, ip: c.ip });
-    clearSessionCookies(c.cookie);
+    clearSignInCookies(c.cookie);
     c.set.status = 204;
     return "";
   });

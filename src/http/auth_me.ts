@@ -10,9 +10,9 @@ export const authMe = (ctx: AppContext) => (app: ApiBase) =>
       const auth = await requireUser(ctx, c);
       const row = await getUserWithPlan(ctx.database.db, auth.userId);
       if (!row) throw new ApiError(401, "unauthenticated", "Sign in to continue.");
-      return { user: toPublicUser(row.users), session_id: auth.sessionId };
+      return { user: toPublicUser(row.users), session_id: auth.signInId };
     })
     .get("/auth/csrf", async (c) => {
       const auth = await requireUser(ctx, c);
-      return { csrf_token: await csrfTokenFor(ctx.auth.keys.csrfKey, auth.sessionId) };
+      return { csrf_token: await csrfTokenFor(ctx.auth.keys.csrfKey, auth.signInId) };
     });

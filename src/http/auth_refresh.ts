@@ -3,7 +3,7 @@ import { audit } from "../audit.ts";
 import { rotate } from "../auth/refresh_tokens.ts";
 import type { AppContext } from "../context.ts";
 import type { ApiBase } from "./api_base.ts";
-import { issueTokens } from "./auth_session_issue.ts";
+import { issueTokens } from "./auth_sign_in_issue.ts";
 import { ApiError } from "./errors.ts";
 
 export const authRefresh = (ctx: AppContext) => (app: ApiBase) =>

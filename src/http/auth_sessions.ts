@@ -1,16 +1,16 @@
-import { listSessions, revokeSession } from "../auth/account.ts";
+import { listSignIns, revokeSignIn } from "../auth/account.ts";
 import type { AppContext } from "../context.ts";
 import { type ApiBase, requireUser } from "./api_base.ts";
 
-export const authSessionsRoutes = (ctx: AppContext) => (app: ApiBase) =>
+export const signInsRoutes = (ctx: AppContext) => (app: ApiBase) =>
   app
     .get("/auth/sessions", async (c) => {
       const auth = await requireUser(ctx, c);
-      return { sessions: await listSessions(ctx, { ...auth, ip: c.ip }) };
+      return { sessions: await listSignIns(ctx, { ...auth, ip: c.ip }) };
     })
     .delete("/auth/sessions/:id", async (c) => {
       const auth = await requireUser(ctx, c);
-      await revokeSession(ctx, { ...auth, ip: c.ip }, c.params.id);
+      await revokeSignIn(ctx, { ...auth, ip: c.ip }, c.params.id);
       c.set.status = 204;
       return "";
     });

@@ -97,7 +97,7 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle, sock
     const refused = limits.acquire(auth.userId);
     if (refused) return reject(429, "too_many_sockets", refused.message, refused.retryAfterSeconds);
     const reconnect = new URL(request.url).searchParams.get("reconnect") ?? "";
-    const signIn = { userId: auth.userId, signInId: auth.sessionId, checkedAt };
+    const signIn = { userId: auth.userId, signInId: auth.signInId, checkedAt };
     const data: Data = { kind, userId: auth.userId, sessionId: session.id, nodeId: session.nodeId, signIn };
     if (kind === "terminal" && UUID.test(reconnect)) data.reconnect = reconnect;
     if (server.upgrade(request, { data })) return undefined;

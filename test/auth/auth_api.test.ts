@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
 import { rowsOf } from "../../src/db/client.ts";
 import { asSystem } from "../../src/db/rls.ts";
-import { authSessions, users } from "../../src/db/schema.ts";
+import { signIns, users } from "../../src/db/schema.ts";
 import { DRIVERS } from "../helpers/db.ts";
 import { CookieClient, json, startTestServer, type TestServer } from "../helpers/server.ts";
 
@@ -117,7 +117,7 @@ for (const driver of DRIVERS) {
       const me = await fetch(`${server.url}/api/v1/auth/me`, { headers: bearer(second.access_token) });
       expect(me.status).toBe(401);
       const [family] = await asSystem(server.ctx.database.db, (tx) =>
-        tx.select().from(authSessions).where(eq(authSessions.userId, user.user.id)),
+        tx.select().from(signIns).where(eq(signIns.userId, user.user.id)),
       );
       expect(family?.revokedReason).toBe("refresh token reused");
     });
@@ -258,7 +258,7 @@ for (const driver of DRIVERS) {
       expect((await del(PASSWORD)).status).toBe(204);
       const left = await asSystem(server.ctx.database.db, async (tx) => ({
         users: await tx.select().from(users).where(eq(users.id, user.user.id)),
-        sessions: await tx.select().from(authSessions).where(eq(authSessions.userId, user.user.id)),
+        sessions: await tx.select().from(signIns).where(eq(signIns.userId, user.user.id)),
       }));
       expect(left).toEqual({ users: [], sessions: [] });
       expect((await post("/auth/login", { email: user.email, password: PASSWORD })).status).toBe(401);

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { deriveAuthKeys } from "../../src/auth/keys.ts";
-import { createFamily, rotate, type SessionPolicy } from "../../src/auth/refresh_tokens.ts";
+import { createFamily, rotate, type SignInPolicy } from "../../src/auth/refresh_tokens.ts";
 import { asSystem } from "../../src/db/rls.ts";
 import { users } from "../../src/db/schema.ts";
 import { describeEachDriver } from "../helpers/db.ts";
@@ -20,7 +20,7 @@ describeEachDriver("refresh-token lifetimes", (db) => {
   }
 
   test("the idle timeout ends a family that was not used", async () => {
-    const policy: SessionPolicy = { absoluteMs: 60_000, idleMs: 300, graceMs: 10_000 };
+    const policy: SignInPolicy = { absoluteMs: 60_000, idleMs: 300, graceMs: 10_000 };
     const family = await createFamily(db().db, keys.refreshKey, policy, await newUser(), meta);
     await Bun.sleep(400);
     expect(await rotate(db().db, keys.refreshKey, policy, family.refreshToken)).toEqual({
@@ -30,7 +30,7 @@ describeEachDriver("refresh-token lifetimes", (db) => {
   });
 
   test("the absolute lifetime ends a family even while it is used", async () => {
-    const policy: SessionPolicy = { absoluteMs: 600, idleMs: 60_000, graceMs: 10_000 };
+    const policy: SignInPolicy = { absoluteMs: 600, idleMs: 60_000, graceMs: 10_000 };
     let token = (await createFamily(db().db, keys.refreshKey, policy, await newUser(), meta)).refreshToken;
     for (let i = 0; i < 3; i++) {
       const outcome = await rotate(db().db, keys.refreshKey, policy, token);
@@ -43,7 +43,7 @@ describeEachDriver("refresh-token lifetimes", (db) => {
   });
 
   test("the previous token stops working once the grace period has passed", async () => {
-    const policy: SessionPolicy = { absoluteMs: 60_000, idleMs: 60_000, graceMs: 200 };
+    const policy: SignInPolicy = { absoluteMs: 60_000, idleMs: 60_000, graceMs: 200 };
     const first = await createFamily(db().db, keys.refreshKey, policy, await newUser(), meta);
     const second = await rotate(db().db, keys.refreshKey, policy, first.refreshToken);
     expect(second.ok).toBe(true);
@@ -57,7 +57,7 @@ describeEachDriver("refresh-token lifetimes", (db) => {
   });
 
   test("only a hash of the token is stored", async () => {
-    const policy: SessionPolicy = { absoluteMs: 60_000, idleMs: 60_000, graceMs: 200 };
+    const policy: SignInPolicy = { absoluteMs: 60_000, idleMs: 60_000, graceMs: 200 };
     const family = await createFamily(db().db, keys.refreshKey, policy, await newUser(), meta);
     const secretPart = family.refreshToken.split(".")[2] ?? "";
     const dump = JSON.stringify(

@@ -4,7 +4,7 @@ import { parseKeyring } from "../../common/keyring.ts";
 import { BACKUP_TABLES, BackupError, createBackup, restoreBackup } from "../../src/cli/backup.ts";
 import { rowsOf } from "../../src/db/client.ts";
 import { asSystem, asUser } from "../../src/db/rls.ts";
-import { auditLog, authSessions, credentials, users } from "../../src/db/schema.ts";
+import { auditLog, credentials, signIns, users } from "../../src/db/schema.ts";
 import { DRIVERS, freshDatabase, type TestDatabase } from "../helpers/db.ts";
 
 const keyring = parseKeyring(
@@ -40,7 +40,7 @@ for (const driver of DRIVERS) {
       const userId = user?.id ?? "";
       await asUser(source.db, userId, async (tx) => {
         await tx
-          .insert(authSessions)
+          .insert(signIns)
           .values({ userId, salt: "s", tokenHash: "h", expiresAt: new Date(Date.now() + 1000) });
         await tx.insert(credentials).values({
           userId,

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
 import { rowsOf } from "../../src/db/client.ts";
 import { asSystem, asUser } from "../../src/db/rls.ts";
-import { agentSessions, auditLog, authSessions, credentials, users } from "../../src/db/schema.ts";
+import { agentSessions, auditLog, credentials, signIns, users } from "../../src/db/schema.ts";
 import { describeEachDriver } from "../helpers/db.ts";
 
 describeEachDriver("row-level security through the app's connection helper", (db) => {
@@ -13,7 +13,7 @@ describeEachDriver("row-level security through the app's connection helper", (db
     return asSystem(db().db, async (tx) => {
       const [user] = await tx.insert(users).values({ email, passwordHash: "x" }).returning({ id: users.id });
       if (!user) throw new Error("no user");
-      await tx.insert(authSessions).values({
+      await tx.insert(signIns).values({
         userId: user.id,
         tokenHash: `hash-${email}`,
         salt: "s",
@@ -42,7 +42,7 @@ describeEachDriver("row-level security through the app's connection helper", (db
   test("a user sees only their own rows in every user-owned table", async () => {
     await asUser(db().db, alice, async (tx) => {
       expect((await tx.select().from(users)).map((u) => u.id)).toEqual([alice]);
-      for (const table of [authSessions, credentials, agentSessions, auditLog]) {
+      for (const table of [signIns, credentials, agentSessions, auditLog]) {
         const rows = await tx.select({ userId: table.userId }).from(table);
         expect(rows.length).toBe(1);
         expect(rows[0]?.userId).toBe(alice);
@@ -94,7 +94,7 @@ describeEachDriver("row-level security through the app's connection helper", (db
 
   test("a query with no user id sees nothing", async () => {
     await asUser(db().db, null, async (tx) => {
-      for (const table of [users, authSessions, credentials, agentSessions, auditLog]) {
+      for (const table of [users, signIns, credentials, agentSessions, auditLog]) {
         expect(await tx.select().from(table)).toEqual([]);
       }
     });

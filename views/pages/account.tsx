@@ -1,5 +1,5 @@
 // The account page: signed-in devices (revoke any), password change, account deletion.
-import type { SessionSummary } from "../../src/auth/account.ts";
+import type { SignInSummary } from "../../src/auth/account.ts";
 import { Alert, CsrfField, ErrorSlot, Field, Time } from "../components/forms.tsx";
 import { type ConsoleUser, Layout } from "../layout.tsx";
 
@@ -30,8 +30,8 @@ export function deviceName(userAgent: string | null): string {
   return browser ?? system ?? userAgent.slice(0, 60);
 }
 
-export function SessionsSection(props: {
-  sessions: SessionSummary[];
+export function SignInsSection(props: {
+  sessions: SignInSummary[];
   csrf: string;
   notice?: string | null;
   /** Sent beside another section's answer, to refresh this one too (htmx out-of-band swap). */
@@ -184,7 +184,7 @@ export function DeleteAccountSection(props: { csrf: string; error?: string | nul
 
 export function AccountPage(props: {
   user: ConsoleUser;
-  sessions: SessionSummary[];
+  sessions: SignInSummary[];
   plan: string;
   createdAt: Date;
   passwordError?: string | null;
@@ -202,7 +202,7 @@ export function AccountPage(props: {
           Two-factor sign-in, access tokens and your data
         </a>
       </p>
-      <SessionsSection sessions={props.sessions} csrf={props.user.csrf} />
+      <SignInsSection sessions={props.sessions} csrf={props.user.csrf} />
       <div class="grid">
         <PasswordSection csrf={props.user.csrf} error={props.passwordError} />
         <DeleteAccountSection csrf={props.user.csrf} error={props.deleteError} />

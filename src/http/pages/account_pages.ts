@@ -1,15 +1,15 @@
 // The account page: sessions, password, deletion; the rules are the account services of src/auth,
 // shared with the JSON API.
 
-import { AccountPage, PasswordSection, SessionsSection } from "../../../views/pages/account.tsx";
+import { AccountPage, PasswordSection, SignInsSection } from "../../../views/pages/account.tsx";
 import {
   type AccountDeletionHook,
   changePassword,
   deleteAccount,
-  listSessions,
-  revokeSession,
+  listSignIns,
+  revokeSignIn,
 } from "../../auth/account.ts";
-import { clearSessionCookies } from "../../auth/cookies.ts";
+import { clearSignInCookies } from "../../auth/cookies.ts";
 import { getUser } from "../../auth/users.ts";
 import type { AppContext } from "../../context.ts";
 import type { PageBase } from "./page_base.ts";
@@ -24,7 +24,7 @@ import {
   type SignedInUser,
 } from "./page_response.ts";
 
-const caller = (user: SignedInUser, ip: string) => ({ userId: user.id, sessionId: user.sessionId, ip });
+const caller = (user: SignedInUser, ip: string) => ({ userId: user.id, signInId: user.signInId, ip });
 
 async function accountPage(
   ctx: AppContext,
@@ -33,7 +33,7 @@ async function accountPage(
   errors: { passwordError?: string; deleteError?: string } = {},
 ) {
   const [sessions, row] = await Promise.all([
-    listSessions(ctx, caller(user, ip)),
+    listSignIns(ctx, caller(user, ip)),
     getUser(ctx.database.db, user.id),
   ]);
   if (!row) throw new PageError(401, "Sign in to continue.");
@@ -50,15 +50,15 @@ export const accountPages = (ctx: AppContext, beforeDelete: AccountDeletionHook[
       "/account/sessions/:id/revoke",
       page(ctx, { access: "user", mutation: true }, async (c, user) => {
         const id = c.params.id ?? "";
-        await revokeSession(ctx, caller(user, c.ip), id);
-        if (id === user.sessionId) {
-          clearSessionCookies(c.cookie);
+        await revokeSignIn(ctx, caller(user, c.ip), id);
+        if (id === user.signInId) {
+          clearSignInCookies(c.cookie);
           return redirect(c.request, "/login");
         }
         if (!isHtmx(c.request)) return redirect(c.request, "/account");
-        const sessions = await listSessions(ctx, caller(user, c.ip));
+        const sessions = await listSignIns(ctx, caller(user, c.ip));
         return html(
-          SessionsSection({ sessions, csrf: user.csrf, notice: "That device has been signed out." }),
+          SignInsSection({ sessions, csrf: user.csrf, notice: "That device has been signed out." }),
         );
       }),
     )
@@ -77,12 +77,12 @@ export const accountPages = (ctx: AppContext, beforeDelete: AccountDeletionHook[
           );
         }
         if (!isHtmx(c.request)) return redirect(c.request, "/account");
-        const sessions = await listSessions(ctx, caller(user, c.ip));
+        const sessions = await listSignIns(ctx, caller(user, c.ip));
         return html(
           `${PasswordSection({
             csrf: user.csrf,
             notice: "Password changed. Your other devices have been signed out.",
-          })}${SessionsSection({ sessions, csrf: user.csrf, outOfBand: true })}`,
+          })}${SignInsSection({ sessions, csrf: user.csrf, outOfBand: true })}`,
         );
       }),
     )
@@ -100,7 +100,7 @@ export const accountPages = (ctx: AppContext, beforeDelete: AccountDeletionHook[
             accountPage(ctx, user, c.ip, { deleteError: message }),
           );
         }
-        clearSessionCookies(c.cookie);
+        clearSignInCookies(c.cookie);
         return redirect(c.request, "/login?deleted=1");
       }),
     );

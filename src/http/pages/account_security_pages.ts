@@ -57,7 +57,7 @@ async function acting(
   }
 }
 
-const caller = (user: SignedInUser, ip: string) => ({ userId: user.id, sessionId: user.sessionId, ip });
+const caller = (user: SignedInUser, ip: string) => ({ userId: user.id, signInId: user.signInId, ip });
 
 export const accountSecurityPages = (ctx: AppContext) => (app: PageBase) =>
   app

@@ -4,8 +4,8 @@
 import { LoginPage, SignupPage } from "../../../views/pages/auth.tsx";
 import { logOut } from "../../auth/account.ts";
 import type { ClientMeta } from "../../auth/auth_error.ts";
-import { setConsoleCookies } from "../../auth/cookie_session.ts";
-import { clearSessionCookies } from "../../auth/cookies.ts";
+import { setConsoleCookies } from "../../auth/cookie_sign_in.ts";
+import { clearSignInCookies } from "../../auth/cookies.ts";
 import { logIn } from "../../auth/login.ts";
 import { signUp } from "../../auth/signup.ts";
 import type { AppContext } from "../../context.ts";
@@ -90,8 +90,8 @@ export const authPages = (ctx: AppContext) => (app: PageBase) =>
     .post(
       "/logout",
       page(ctx, { access: "user", mutation: true }, async (c, user) => {
-        await logOut(ctx, { userId: user.id, sessionId: user.sessionId, ip: c.ip });
-        clearSessionCookies(c.cookie);
+        await logOut(ctx, { userId: user.id, signInId: user.signInId, ip: c.ip });
+        clearSignInCookies(c.cookie);
         return redirect(c.request, "/login");
       }),
     );

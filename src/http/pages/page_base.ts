@@ -3,7 +3,7 @@
 // API's). The hooks are local, so they neither leak into the JSON API nor pick up its JSON errors.
 import { Elysia } from "elysia";
 import { accessTokenSigner } from "../../auth/access_tokens.ts";
-import { sessionFromCookies } from "../../auth/cookie_session.ts";
+import { signInFromCookies } from "../../auth/cookie_sign_in.ts";
 import type { AppContext } from "../../context.ts";
 import { requestFacts } from "../request_facts.ts";
 
@@ -12,7 +12,7 @@ export function createPageBase(ctx: AppContext) {
   return new Elysia()
     .derive({ as: "local" }, ({ request, server }) => ({ ...requestFacts(ctx, request, server), tokens }))
     .resolve({ as: "local" }, async ({ cookie, secure }) => ({
-      session: await sessionFromCookies(ctx, tokens, cookie, secure),
+      session: await signInFromCookies(ctx, tokens, cookie, secure),
     }));
 }
 

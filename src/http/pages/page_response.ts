@@ -8,7 +8,7 @@ import { ErrorPage } from "../../../views/pages/auth.tsx";
 import { render } from "../../../views/render.ts";
 import type { accessTokenSigner } from "../../auth/access_tokens.ts";
 import { assertAdmin } from "../../auth/admin_guard.ts";
-import type { SignedInSession } from "../../auth/cookie_session.ts";
+import type { SignIn } from "../../auth/cookie_sign_in.ts";
 import { CSRF_HEADER, csrfTokenFor, csrfTokenValid } from "../../auth/csrf.ts";
 import { getUser } from "../../auth/users.ts";
 import type { AppContext } from "../../context.ts";
@@ -27,14 +27,14 @@ export type PageRequest = {
   ip: string;
   secure: boolean;
   origin: string;
-  session: SignedInSession | null;
+  session: SignIn | null;
   tokens: ReturnType<typeof accessTokenSigner>;
   body: unknown;
   params: Record<string, string>;
   query: Record<string, string | undefined>;
 };
 
-export type SignedInUser = ConsoleUser & { id: string; sessionId: string };
+export type SignedInUser = ConsoleUser & { id: string; signInId: string };
 
 /** A refusal whose message is meant for the person in front of the page. */
 export class PageError extends UserError {
@@ -171,7 +171,7 @@ export function page<C extends PageRequest>(
       if (options.access === "admin") assertAdmin(user, "open this page");
       if (options.mutation) {
         const presented = c.request.headers.get(CSRF_HEADER) ?? formFields(c.body)._csrf ?? null;
-        if (!(await csrfTokenValid(ctx.auth.keys.csrfKey, user.sessionId, presented))) {
+        if (!(await csrfTokenValid(ctx.auth.keys.csrfKey, user.signInId, presented))) {
           throw new PageError(403, EXPIRED);
         }
         // Console actions count against the plan's request rate like the API's do.
@@ -184,15 +184,15 @@ export function page<C extends PageRequest>(
   };
 }
 
-async function loadUser(ctx: AppContext, session: SignedInSession): Promise<SignedInUser | null> {
+async function loadUser(ctx: AppContext, session: SignIn): Promise<SignedInUser | null> {
   const row = await getUser(ctx.database.db, session.userId);
   if (!row) return null;
   return {
     id: row.id,
-    sessionId: session.sessionId,
+    signInId: session.signInId,
     email: row.email,
     isAdmin: row.isAdmin,
-    csrf: await csrfTokenFor(ctx.auth.keys.csrfKey, session.sessionId),
+    csrf: await csrfTokenFor(ctx.auth.keys.csrfKey, session.signInId),
     plainHttpWarning: row.isAdmin && plainHttpWarningFor(ctx.config),
   };
 }

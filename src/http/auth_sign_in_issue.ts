@@ -1,11 +1,11 @@
 // What signup, login and refresh answer: a token pair in the body (API clients) and, for a browser
 // request (one that carries an Origin, already checked to be ours), the same pair as HttpOnly cookies.
-import { setSessionCookies } from "../auth/cookies.ts";
+import { setSignInCookies } from "../auth/cookies.ts";
 import { csrfTokenFor } from "../auth/csrf.ts";
 import type { AppContext } from "../context.ts";
 import { ACCESS_TOKEN_SECONDS } from "./api_base.ts";
 
-type CookieJar = Parameters<typeof setSessionCookies>[0];
+type CookieJar = Parameters<typeof setSignInCookies>[0];
 
 export async function issueTokens(
   ctx: AppContext,
@@ -15,16 +15,16 @@ export async function issueTokens(
     secure: boolean;
     issueAccess: (u: string, s: string) => Promise<string>;
   },
-  session: { userId: string; sessionId: string; refreshToken: string },
+  session: { userId: string; signInId: string; refreshToken: string },
 ) {
-  const accessToken = await c.issueAccess(session.userId, session.sessionId);
+  const accessToken = await c.issueAccess(session.userId, session.signInId);
   const body: Record<string, unknown> = {
     access_token: accessToken,
     refresh_token: session.refreshToken,
     expires_in: ACCESS_TOKEN_SECONDS,
   };
   if (c.request.headers.has("origin")) {
-    setSessionCookies(
+    setSignInCookies(
       c.cookie,
       {
         accessToken,
@@ -34,7 +34,7 @@ export async function issueTokens(
       },
       c.secure,
     );
-    body.csrf_token = await csrfTokenFor(ctx.auth.keys.csrfKey, session.sessionId);
+    body.csrf_token = await csrfTokenFor(ctx.auth.keys.csrfKey, session.signInId);
   }
   return body;
 }

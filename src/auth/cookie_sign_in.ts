@@ -5,26 +5,26 @@ import type { AppContext } from "../context.ts";
 import { ACCESS_TOKEN_SECONDS, type accessTokenSigner } from "./access_tokens.ts";
 import {
   ACCESS_COOKIE,
-  clearSessionCookies,
+  clearSignInCookies,
   cookieValue,
   REFRESH_COOKIE,
-  setSessionCookies,
+  setSignInCookies,
 } from "./cookies.ts";
 import { isFamilyActive, rotate } from "./refresh_tokens.ts";
 
 type Signer = ReturnType<typeof accessTokenSigner>;
-type CookieJar = Parameters<typeof setSessionCookies>[0];
-export type SignedInSession = { userId: string; sessionId: string };
+type CookieJar = Parameters<typeof setSignInCookies>[0];
+export type SignIn = { userId: string; signInId: string };
 
 /** A valid access token whose sign-in (refresh family) is still active. */
 export async function verifyAccessToken(
   ctx: AppContext,
   tokens: Signer,
   token: string,
-): Promise<SignedInSession | null> {
+): Promise<SignIn | null> {
   const found = await tokens.verify(token);
   if (!found) return null;
-  return (await isFamilyActive(ctx.database.db, found.userId, found.sessionId, ctx.auth.policy))
+  return (await isFamilyActive(ctx.database.db, found.userId, found.signInId, ctx.auth.policy))
     ? found
     : null;
 }
@@ -34,11 +34,11 @@ export async function setConsoleCookies(
   ctx: AppContext,
   tokens: Signer,
   cookie: CookieJar,
-  session: SignedInSession & { refreshToken: string },
+  session: SignIn & { refreshToken: string },
   secure: boolean,
 ): Promise<string> {
-  const accessToken = await tokens.sign(session.userId, session.sessionId);
-  setSessionCookies(
+  const accessToken = await tokens.sign(session.userId, session.signInId);
+  setSignInCookies(
     cookie,
     {
       accessToken,
@@ -51,12 +51,12 @@ export async function setConsoleCookies(
   return accessToken;
 }
 
-export async function sessionFromCookies(
+export async function signInFromCookies(
   ctx: AppContext,
   tokens: Signer,
   cookie: CookieJar,
   secure: boolean,
-): Promise<SignedInSession | null> {
+): Promise<SignIn | null> {
   const access = cookieValue(cookie, ACCESS_COOKIE);
   const found = access ? await verifyAccessToken(ctx, tokens, access) : null;
   if (found) return found;
@@ -64,9 +64,9 @@ export async function sessionFromCookies(
   if (!refresh) return null;
   const outcome = await rotate(ctx.database.db, ctx.auth.keys.refreshKey, ctx.auth.policy, refresh);
   if (!outcome.ok) {
-    clearSessionCookies(cookie);
+    clearSignInCookies(cookie);
     return null;
   }
   await setConsoleCookies(ctx, tokens, cookie, outcome, secure);
-  return { userId: outcome.userId, sessionId: outcome.sessionId };
+  return { userId: outcome.userId, signInId: outcome.signInId };
 }
