@@ -66,6 +66,16 @@ export function mirrorClose(
   else socket.close(1011, "unexpected close");
 }
 
+/** The parts of a Bun WebSocket handler that hand a socket's events to the relay it carries. */
+export const relayedSocketEvents = {
+  message(ws: ServerWebSocket<{ relay?: WsRelay }>, message: string | Buffer) {
+    ws.data.relay?.message(typeof message === "string" ? message : new Uint8Array(message));
+  },
+  drain(ws: ServerWebSocket<{ relay?: WsRelay }>) {
+    ws.data.relay?.drain();
+  },
+};
+
 export type RelayOptions = {
   /** Called (cheaply, often) whenever a frame passes either way. */
   onActivity?: () => void;

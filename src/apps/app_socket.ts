@@ -3,14 +3,14 @@
 // open a socket to another's), the container woken when frozen, then the one relay
 // (common/ws_relay.ts) browser ⇄ server ⇄ agent ⇄ the container's app port.
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
-import { MAX_FRAME, WsRelay } from "../../common/ws_relay.ts";
+import { MAX_FRAME, relayedSocketEvents, WsRelay } from "../../common/ws_relay.ts";
 import type { AppContext } from "../context.ts";
 import { UserError } from "../errors.ts";
 import { wakeSession } from "../hooks/wake_session.ts";
 import { clientIp } from "../http/client_ip.ts";
 import { userErrorResponse } from "../http/errors.ts";
 import type { Lifecycle } from "../sessions/lifecycle.ts";
-import { touchActivity } from "../sessions/sessions_repo.ts";
+import { activityRecorder } from "../sessions/sessions_repo.ts";
 
 export type AppSocketData = { app: true; sessionId: string; nodeId: string; path: string; relay?: WsRelay };
 
@@ -64,24 +64,13 @@ export function createAppSockets(ctx: AppContext, lifecycle: Lifecycle) {
     maxPayloadLength: MAX_FRAME,
     open(ws) {
       open.add(ws);
-      let lastTouch = 0;
       const relay = new WsRelay(ws as ServerWebSocket<unknown>, {
-        onActivity: () => {
-          const now = Date.now();
-          if (now - lastTouch < ACTIVITY_EVERY_MS) return;
-          lastTouch = now;
-          void touchActivity(db, ws.data.sessionId).catch(() => {});
-        },
+        onActivity: activityRecorder(db, ws.data.sessionId, ACTIVITY_EVERY_MS),
       });
       ws.data.relay = relay;
       void connectUpstream(ws, relay);
     },
-    message(ws, message) {
-      ws.data.relay?.message(typeof message === "string" ? message : new Uint8Array(message));
-    },
-    drain(ws) {
-      ws.data.relay?.drain();
-    },
+    ...relayedSocketEvents,
     close(ws, code, reason) {
       open.delete(ws);
       ws.data.relay?.close(code, reason);

@@ -2,7 +2,7 @@
 // the console's access cookie; Origin checked), make sure their container runs (a frozen one is
 // restored on connect), then relay to the node's agent over its signed, pinned WSS.
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
-import { MAX_FRAME, WsRelay } from "../../common/ws_relay.ts";
+import { MAX_FRAME, relayedSocketEvents, WsRelay } from "../../common/ws_relay.ts";
 import { accessTokenSigner } from "../auth/access_tokens.ts";
 import { ACCESS_COOKIE } from "../auth/cookies.ts";
 import { expectedOrigin } from "../auth/csrf.ts";
@@ -12,7 +12,7 @@ import { verifyAccess } from "../http/api_base.ts";
 import { clientIp, isSecureRequest } from "../http/client_ip.ts";
 import { errorBody } from "../http/errors.ts";
 import type { Lifecycle } from "../sessions/lifecycle.ts";
-import { getSessionView, touchActivity } from "../sessions/sessions_repo.ts";
+import { activityRecorder, getSessionView } from "../sessions/sessions_repo.ts";
 import { OpenSockets } from "./open_sockets.ts";
 import { SocketLimits } from "./socket_limits.ts";
 
@@ -115,16 +115,10 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle, sock
       );
       metrics.open++;
       metrics.total++;
-      let lastTouch = 0;
       // Made before the agent is reached, so the browser's first frames wait in the relay's bounded,
       // back-pressured queue rather than in a list of our own.
       const relay = new WsRelay(ws as ServerWebSocket<unknown>, {
-        onActivity: () => {
-          const now = Date.now();
-          if (now - lastTouch < ACTIVITY_EVERY_MS) return;
-          lastTouch = now;
-          void touchActivity(ctx.database.db, ws.data.sessionId).catch(() => {});
-        },
+        onActivity: activityRecorder(ctx.database.db, ws.data.sessionId, ACTIVITY_EVERY_MS),
         onEnd: () => {
           metrics.open--;
           metrics.bytesIn += relay.bytesIn;
@@ -134,12 +128,7 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle, sock
       ws.data.relay = relay;
       void connectUpstream(ws, relay);
     },
-    message(ws, message) {
-      ws.data.relay?.message(typeof message === "string" ? message : new Uint8Array(message));
-    },
-    drain(ws) {
-      ws.data.relay?.drain();
-    },
+    ...relayedSocketEvents,
     close(ws, code, reason) {
       open.delete(ws);
       ws.data.unregister?.();

@@ -105,6 +105,20 @@ export async function planFor(db: Db, userId: string) {
   return row?.plan ?? null;
 }
 
+/**
+ * What a relayed socket calls on every frame: records the session as active (so the idle freeze
+ * waits) at most once per `everyMs`, since frames can arrive thousands of times a second.
+ */
+export function activityRecorder(db: Db, id: string, everyMs = 30_000): () => void {
+  let last = 0;
+  return () => {
+    const now = Date.now();
+    if (now - last < everyMs) return;
+    last = now;
+    void touchActivity(db, id).catch(() => {});
+  };
+}
+
 export async function touchActivity(db: Db, id: string) {
   await asSystem(db, (tx) =>
     tx.update(agentSessions).set({ lastActivityAt: sql`now()` }).where(eq(agentSessions.id, id)),

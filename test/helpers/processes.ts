@@ -80,6 +80,9 @@ export async function serverProcess(env: Record<string, string>): Promise<Server
     CLAWFLEET_DATA_DIR: tempDir("cf-serverproc"),
     CLAWFLEET_ALL_IN_ONE: "off",
     CLAWFLEET_LOG_LEVEL: "warn",
+    // Tests sign many users up from 127.0.0.1; the signup throttle has its own test.
+    CLAWFLEET_SIGNUP_LIMIT_PER_ADDRESS: "100000",
+    CLAWFLEET_SIGNUP_LIMIT_GLOBAL: "100000",
     ...env,
   };
   let proc: Subprocess | null = null;

@@ -15,7 +15,7 @@ function sources(dir: string): string[] {
   });
 }
 
-test("only spawn_secrets.ts and volume_keys.ts decrypt (rotation re-seals inside aead.ts)", () => {
+test("only spawn_secrets.ts, volume_keys.ts, totp.ts and node_secrets.ts decrypt (rotation re-seals inside aead.ts)", () => {
   const importers = sources(join(root, "src"))
     .filter((file) =>
       /import\s*{[^}]*\bopen\b[^}]*}\s*from\s*"[^"]*secrets\/aead(\.ts)?"|from\s*"\.\/aead\.ts"/.test(
@@ -28,8 +28,10 @@ test("only spawn_secrets.ts and volume_keys.ts decrypt (rotation re-seals inside
       ),
     )
     .map((file) => relative(root, file));
-  // node_secrets.ts opens only node signing secrets: its AAD binding names no user and no provider.
+  // node_secrets.ts opens only node signing secrets: its AAD binding names no user and no provider;
+  // totp.ts opens only the user's TOTP secret, to check a code.
   expect(importers.sort()).toEqual([
+    "src/auth/totp.ts",
     "src/fleet/node_secrets.ts",
     "src/secrets/spawn_secrets.ts",
     "src/secrets/volume_keys.ts",
