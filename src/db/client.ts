@@ -99,8 +99,8 @@ async function openPostgres(url: string): Promise<Database> {
 
 /**
  * PGlite's wasm heap holds PostgreSQL's shared buffers, 128 MB by default, most of which an embedded
- * control-plane database (a few thousand rows) never uses: 16 MB takes the idle server from ~300 to
- * ~140 MiB resident (docs/BENCHMARKS.md, "PGlite memory").
+ * control-plane database (a few thousand rows) never uses: with 16 MB an opened database idles at
+ * ~147 MiB resident instead of ~300 (docs/DATABASE.md).
  */
 const PGLITE_SETTINGS = ["shared_buffers=16MB", "work_mem=2MB", "maintenance_work_mem=16MB"];
 
