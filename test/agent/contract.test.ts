@@ -62,7 +62,9 @@ test("during a rotation the agent accepts every listed key; unknown ids, stale a
   const short = { ...(await signRequest(newer, "GET", "/v1/health")), [SIGNATURE_HEADERS.nonce]: "abc" };
   expect((await check(short)).ok).toBe(false);
   const tampered = await signRequest(newer, "GET", "/v1/health");
-  tampered[SIGNATURE_HEADERS.signature] = `${tampered[SIGNATURE_HEADERS.signature]?.slice(0, -1)}0`;
+  // Flip the last hex digit (a fixed replacement would leave it unchanged one time in sixteen).
+  const signature = tampered[SIGNATURE_HEADERS.signature] ?? "";
+  tampered[SIGNATURE_HEADERS.signature] = `${signature.slice(0, -1)}${signature.endsWith("0") ? "1" : "0"}`;
   expect((await check(tampered)).ok).toBe(false);
 });
 
