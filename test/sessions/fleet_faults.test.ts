@@ -14,6 +14,9 @@ import { waitFor } from "../helpers/wait.ts";
 
 const PASSWORD = "correct horse battery staple";
 
+/** GET /session at most 240 times a minute: faster polling would hit the plan's 300/min API limit. */
+const SESSION_POLL_MS = 250;
+
 describe("fleet with separate processes [postgres]", () => {
   let dbUrl = "";
   let drop = async () => {};
@@ -101,6 +104,8 @@ describe("fleet with separate processes [postgres]", () => {
         `${name} running`,
         () => u.call("/session"),
         (v) => v.state === "running" || v.state === "failed",
+        60_000,
+        SESSION_POLL_MS,
       );
       expect(s.state).toBe("running");
       placed.push(s.node);
@@ -113,6 +118,8 @@ describe("fleet with separate processes [postgres]", () => {
       "fifth fails",
       () => fifth.call("/session"),
       (v) => v.state === "failed",
+      60_000,
+      SESSION_POLL_MS,
     );
     expect(failed.failure_reason).toMatch(/full/);
   });
@@ -167,6 +174,7 @@ describe("fleet with separate processes [postgres]", () => {
       () => u.call("/session"),
       (v) => v.state === "running" || v.state === "failed",
       60_000,
+      SESSION_POLL_MS,
     );
     expect(s.state).toBe("running");
     expect(dockerLeftovers(sessionId?.id ?? "").containers).toHaveLength(1);
@@ -207,6 +215,8 @@ describe("fleet with separate processes [postgres]", () => {
       "running",
       () => u.call("/session"),
       (v) => v.state === "running",
+      60_000,
+      SESSION_POLL_MS,
     );
     const [row] = await asSystem(database.db, (tx) =>
       tx.select().from(agentSessions).where(eq(agentSessions.userId, u.id)),
@@ -217,6 +227,7 @@ describe("fleet with separate processes [postgres]", () => {
       () => u.call("/session"),
       (v) => v.state === "failed",
       20_000,
+      SESSION_POLL_MS,
     );
     expect(failed.failure_reason).toMatch(/lost/);
 
@@ -226,6 +237,8 @@ describe("fleet with separate processes [postgres]", () => {
       "running",
       () => v.call("/session"),
       (s) => s.state === "running",
+      60_000,
+      SESSION_POLL_MS,
     );
     const [orphan] = await asSystem(database.db, (tx) =>
       tx.select().from(agentSessions).where(eq(agentSessions.userId, v.id)),
