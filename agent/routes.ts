@@ -49,15 +49,6 @@ function parseJson(body: Uint8Array): unknown {
   }
 }
 
-/** A body that must be JSON (empty included): its value, or the 400 the client gets. */
-function jsonBody(body: Uint8Array): unknown {
-  try {
-    return JSON.parse(new TextDecoder().decode(body));
-  } catch {
-    return fail(400, "invalid_json", "the body must be JSON");
-  }
-}
-
 function json(status: number, body: unknown) {
   return new Response(JSON.stringify(body), {
     status,
@@ -102,8 +93,12 @@ export function createRouter(deps: RouterDeps) {
       // template (OpenClaw: tens of seconds). The request is signed, and the wait is bounded by the
       // template's health timeout, so this one request may stay quiet that long.
       server.timeout(request, 0);
-      const input = jsonBody(body);
-      if (input instanceof Response) return input;
+      let input: unknown;
+      try {
+        input = JSON.parse(new TextDecoder().decode(body));
+      } catch {
+        return fail(400, "invalid_json", "the body must be JSON");
+      }
       const spec = parseContainerSpec(input);
       if (typeof spec === "string") return fail(400, "invalid_spec", spec);
       return json(201, await manager.spawn(spec));
@@ -137,8 +132,12 @@ export function createRouter(deps: RouterDeps) {
       return json(200, await manager.get(id));
     },
     updateLimits: async ({ id, body }) => {
-      const input = jsonBody(body);
-      if (input instanceof Response) return input;
+      let input: unknown;
+      try {
+        input = JSON.parse(new TextDecoder().decode(body));
+      } catch {
+        return fail(400, "invalid_json", "the body must be JSON");
+      }
       const limits = parseLiveLimits(input);
       if (typeof limits === "string") return fail(400, "invalid_limits", limits);
       await manager.updateLimits(id, limits);
@@ -146,15 +145,23 @@ export function createRouter(deps: RouterDeps) {
     },
     stats: async ({ id }) => json(200, await manager.stats(id)),
     hook: async ({ id, body }) => {
-      const input = jsonBody(body);
-      if (input instanceof Response) return input;
+      let input: unknown;
+      try {
+        input = JSON.parse(new TextDecoder().decode(body));
+      } catch {
+        return fail(400, "invalid_json", "the body must be JSON");
+      }
       const hook = parseHookRelayRequest(input);
       if (typeof hook === "string") return fail(400, "invalid_spec", hook);
       return json(200, await relayHook(await manager.hookTarget(id), hook));
     },
     app: async ({ id, body }) => {
-      const input = jsonBody(body);
-      if (input instanceof Response) return input;
+      let input: unknown;
+      try {
+        input = JSON.parse(new TextDecoder().decode(body));
+      } catch {
+        return fail(400, "invalid_json", "the body must be JSON");
+      }
       const request = parseAppRelayRequest(input);
       if (typeof request === "string") return fail(400, "invalid_spec", request);
       return json(200, await relayApp(await manager.appTarget(id), request));
