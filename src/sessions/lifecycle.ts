@@ -181,6 +181,13 @@ export class Lifecycle {
       });
     } catch (error) {
       clearInterval(watcher);
+      if (error instanceof AgentRequestError && error.code === "node_out_of_disk") {
+        // The node answered: it has no disk for the plan's volume. Retrying there cannot help.
+        log.warn("node out of disk for a spawn", { session: row.id, node: node.id });
+        await agent.remove(row.id).catch(() => {});
+        await fail("The node has no disk left for your plan's storage. Try again later, or ask your admin.");
+        return;
+      }
       if (error instanceof AgentRequestError && error.status === 503) {
         // The node went away mid-spawn: leave the session spawning; the reconciler drives it again
         // (the agent's spawn is idempotent) once the node answers, or fails it after the timeout.

@@ -8,7 +8,7 @@ import { eq, inArray } from "drizzle-orm";
 import { type Database, openDatabase } from "../../src/db/client.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { asSystem } from "../../src/db/rls.ts";
-import { agentSessions, users } from "../../src/db/schema.ts";
+import { agentSessions, plans, users } from "../../src/db/schema.ts";
 import { addNode } from "../../src/fleet/nodes.ts";
 import { createPgDatabase } from "../helpers/db.ts";
 import { cleanupNode, ensureRuntimeImage, TEST_CLUSTER_SECRET } from "../helpers/fleet.ts";
@@ -59,6 +59,9 @@ describe("chaos: kill -9 of agent, server or PostgreSQL during lifecycle actions
     drop = created.drop;
     database = await openDatabase({ databaseUrl: created.url, dataDir: null });
     await migrate(database.db);
+    // Volumes are preallocated: 16 GiB per ultra container would need more disk than a CI machine
+    // may have free. Placement is about memory; the volume only needs to exist.
+    await asSystem(database.db, (tx) => tx.update(plans).set({ diskMb: 256 }).where(eq(plans.id, "ultra")));
     const target = new URL(created.url);
     pgProxy = startTcpProxy(Number(target.port));
     target.port = String(pgProxy.port);

@@ -5,7 +5,7 @@ import { eq } from "drizzle-orm";
 import { type Database, openDatabase } from "../../src/db/client.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { asSystem } from "../../src/db/rls.ts";
-import { agentSessions, users } from "../../src/db/schema.ts";
+import { agentSessions, plans, users } from "../../src/db/schema.ts";
 import { addNode } from "../../src/fleet/nodes.ts";
 import { createPgDatabase } from "../helpers/db.ts";
 import { cleanupNode, dockerLeftovers, ensureRuntimeImage, TEST_CLUSTER_SECRET } from "../helpers/fleet.ts";
@@ -58,6 +58,9 @@ describe("fleet with separate processes [postgres]", () => {
     drop = created.drop;
     database = await openDatabase({ databaseUrl: dbUrl, dataDir: null });
     await migrate(database.db);
+    // Volumes are preallocated: 16 GiB per ultra container would need more disk than a CI machine
+    // may have free. Placement is about memory; the volume only needs to exist.
+    await asSystem(database.db, (tx) => tx.update(plans).set({ diskMb: 256 }).where(eq(plans.id, "ultra")));
     // Ultra plan: 2048 MB each; capacity for two per node.
     agents = await Promise.all([
       agentProcess(TEST_CLUSTER_SECRET, { CLAWFLEET_AGENT_CAPACITY: "cpu=8000,memory=4200,containers=10" }),
