@@ -87,6 +87,13 @@ export async function changePassword(
     passwordWorkGuard(() => verifyPassword(input.currentPassword, user.passwordHash)),
   );
   if (!ok) throw new AuthError(403, "wrong_password", "The current password is incorrect.");
+  if (input.newPassword === input.currentPassword) {
+    throw new AuthError(
+      400,
+      "password_unchanged",
+      "The new password is the same as the current one. Choose a different one.",
+    );
+  }
   const problem = checkPassword(input.newPassword, user.email);
   if (problem) throw new AuthError(400, problem.code, problem.message);
   const hash = await passwordWorkGuard(() => hashPassword(input.newPassword));

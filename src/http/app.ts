@@ -24,6 +24,7 @@ import { errorHandler } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
 import { openApiRoutes } from "./openapi.ts";
 import { consolePages } from "./pages/console_pages.ts";
+import { consoleErrorPage } from "./pages/page_not_found.ts";
 import { sessionRoutes } from "./session.ts";
 import { sessionHookRoutes } from "./session_hook.ts";
 import { staticRoutes } from "./static.ts";
@@ -69,7 +70,7 @@ export function buildApi(ctx: AppContext, lifecycle: Lifecycle) {
 export function buildApp(ctx: AppContext, lifecycle: Lifecycle) {
   return (
     new Elysia()
-      .use(errorHandler(ctx.log))
+      .use(errorHandler(ctx.log, consoleErrorPage(ctx)))
       .use(healthRoutes(ctx))
       .use(openApiRoutes(pkg.version))
       // The web console (issue 8): its static files, then its pages. Mounted before the API so the

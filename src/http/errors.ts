@@ -36,39 +36,52 @@ export function userErrorResponse(error: UserError): Response {
   return jsonError(error.status, error.code, error.message, error.headers);
 }
 
-export function errorHandler(log: Logger) {
-  return new Elysia({ name: "error-handler" }).onError({ as: "global" }, ({ code, error, request }) => {
-    if (error instanceof UserError) return userErrorResponse(error);
-    switch (code) {
-      case "VALIDATION":
-        return jsonError(400, "invalid_request", "The request body or parameters are not valid.");
-      case "PARSE":
-        return jsonError(400, "invalid_body", "The request body could not be parsed.");
-      case "NOT_FOUND":
-        return jsonError(404, "not_found", "No such route.");
-      case "INVALID_COOKIE_SIGNATURE":
-        return jsonError(401, "invalid_cookie", "A cookie was tampered with.");
-    }
-    if (isDatabaseUnavailable(error)) {
-      return jsonError(
-        503,
-        "database_unavailable",
-        "The service is briefly unavailable. Try again in a moment.",
-        {
-          "retry-after": "5",
-        },
-      );
-    }
-    const status = (error as { status?: number }).status;
-    if (typeof status === "number" && status >= 400 && status < 500) {
-      return jsonError(status, "bad_request", "The request could not be handled.");
-    }
-    log.error("unhandled error", {
-      error,
-      method: request.method,
-      path: new URL(request.url).pathname,
-      request_id: request.headers.get("x-request-id"),
-    });
-    return jsonError(500, "internal", "Something went wrong on our side.");
+/** Lets the console answer a browser's failed page navigation with HTML (src/http/pages/page_not_found.ts). */
+export type HtmlErrorPage = (request: Request, status: number, message: string) => Promise<Response | null>;
+
+export function errorHandler(log: Logger, htmlPage?: HtmlErrorPage) {
+  return new Elysia({ name: "error-handler" }).onError({ as: "global" }, async (context) => {
+    const response = jsonFailure(log, context);
+    if (!htmlPage || response.status < 400) return response;
+    const { message } = ((await response.clone().json()) as ReturnType<typeof errorBody>).error;
+    return (await htmlPage(context.request, response.status, message)) ?? response;
   });
+}
+
+function jsonFailure(
+  log: Logger,
+  { code, error, request }: { code: unknown; error: unknown; request: Request },
+) {
+  if (error instanceof UserError) return userErrorResponse(error);
+  switch (code) {
+    case "VALIDATION":
+      return jsonError(400, "invalid_request", "The request body or parameters are not valid.");
+    case "PARSE":
+      return jsonError(400, "invalid_body", "The request body could not be parsed.");
+    case "NOT_FOUND":
+      return jsonError(404, "not_found", "No such route.");
+    case "INVALID_COOKIE_SIGNATURE":
+      return jsonError(401, "invalid_cookie", "A cookie was tampered with.");
+  }
+  if (isDatabaseUnavailable(error)) {
+    return jsonError(
+      503,
+      "database_unavailable",
+      "The service is briefly unavailable. Try again in a moment.",
+      {
+        "retry-after": "5",
+      },
+    );
+  }
+  const status = (error as { status?: number }).status;
+  if (typeof status === "number" && status >= 400 && status < 500) {
+    return jsonError(status, "bad_request", "The request could not be handled.");
+  }
+  log.error("unhandled error", {
+    error,
+    method: request.method,
+    path: new URL(request.url).pathname,
+    request_id: request.headers.get("x-request-id"),
+  });
+  return jsonError(500, "internal", "Something went wrong on our side.");
 }

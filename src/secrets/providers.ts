@@ -1,11 +1,16 @@
 // The providers a user can store a key for, how each key looks, and the preview shown instead of it.
 import { isProvider, PROVIDERS, type Provider } from "../../common/providers.ts";
 
-const FORMATS: Record<Provider, { pattern: RegExp; example: string }> = {
-  anthropic: { pattern: /^sk-ant-[A-Za-z0-9_-]{20,200}$/, example: "sk-ant-…" },
-  openai: { pattern: /^sk-(?!ant-|or-)[A-Za-z0-9_-]{20,250}$/, example: "sk-… or sk-proj-…" },
-  google: { pattern: /^AIza[0-9A-Za-z_-]{35}$/, example: "AIza… (39 characters)" },
-  openrouter: { pattern: /^sk-or-[A-Za-z0-9_-]{20,200}$/, example: "sk-or-…" },
+// `named`: the provider with its article, as a sentence says it ("an Anthropic key").
+const FORMATS: Record<Provider, { pattern: RegExp; example: string; named: string }> = {
+  anthropic: { pattern: /^sk-ant-[A-Za-z0-9_-]{20,200}$/, example: "sk-ant-…", named: "an Anthropic" },
+  openai: {
+    pattern: /^sk-(?!ant-|or-)[A-Za-z0-9_-]{20,250}$/,
+    example: "sk-… or sk-proj-…",
+    named: "an OpenAI",
+  },
+  google: { pattern: /^AIza[0-9A-Za-z_-]{35}$/, example: "AIza… (39 characters)", named: "a Google" },
+  openrouter: { pattern: /^sk-or-[A-Za-z0-9_-]{20,200}$/, example: "sk-or-…", named: "an OpenRouter" },
 };
 
 const PREFIXES: Record<Provider, RegExp> = {
@@ -26,7 +31,7 @@ export function checkKey(provider: string, key: string): KeyProblem | null {
   if (!format.pattern.test(key)) {
     return {
       code: "invalid_key_format",
-      message: `That does not look like a ${provider} key (expected ${format.example}, no spaces).`,
+      message: `That does not look like ${format.named} key (expected ${format.example}, no spaces).`,
     };
   }
   return null;

@@ -153,7 +153,7 @@ describe("web console in chromium", () => {
     await page.fill("#key-value", XSS);
     await page.click("#add-key-form button[type=submit]");
     const slot = page.locator("#add-key-form [data-error-slot]");
-    await slot.getByText("That does not look like a openai key").waitFor();
+    await slot.getByText("That does not look like an OpenAI key").waitFor();
     expect(await slot.textContent()).not.toContain("script");
     // The form kept what was typed, so it can be corrected.
     expect(await page.inputValue("#key-value")).toBe(XSS);
@@ -301,7 +301,7 @@ describe("web console in chromium", () => {
     await plain.page.fill("#key-value", "AIza-not-a-real-key");
     await plain.page.click("#add-key-form button[type=submit]");
     expect(await plain.page.locator("#add-key-form .alert-error").textContent()).toContain(
-      "That does not look like a google key",
+      "That does not look like a Google key",
     );
     expect(plain.incidents.dialogs).toEqual([]);
     await plain.context.close();

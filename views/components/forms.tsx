@@ -8,10 +8,21 @@ export function CsrfField(props: { token: string }) {
  * Where a failed htmx request's message goes (console.js puts the server's error fragment in the
  * nearest one), pre-filled when a full page is re-rendered with an error.
  */
+// @kitajs/html types autofocus on form controls only; any focusable element may carry it.
+const AUTOFOCUS = { autofocus: true } as Record<string, unknown>;
+
 export function ErrorSlot(props: { message?: string | null }) {
   return (
     <div class="form-error" data-error-slot role="alert" aria-live="assertive">
-      {props.message ? <Alert kind="error" message={props.message} /> : ""}
+      {props.message ? (
+        // A page rendered again after a failed form (no JavaScript): the message takes the focus,
+        // ahead of any field's autofocus, as console.js does after an htmx failure.
+        <div class="alert alert-error" role="alert" tabindex="-1" {...AUTOFOCUS} safe>
+          {props.message}
+        </div>
+      ) : (
+        ""
+      )}
     </div>
   );
 }

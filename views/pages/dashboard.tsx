@@ -46,18 +46,20 @@ function ActionButton(props: {
   );
 }
 
+/** A button (it opens the confirmation, it goes nowhere): a GET form, so it works without JavaScript. */
 function KillButton() {
   return (
-    <a
-      class="button danger"
-      id="kill-button"
-      href="/dashboard/kill"
+    <form
+      method="get"
+      action="/dashboard/kill"
       hx-get="/dashboard/kill"
       hx-target="#container-card"
       hx-swap="outerHTML"
     >
-      Kill…
-    </a>
+      <button type="submit" class="danger" id="kill-button">
+        Kill…
+      </button>
+    </form>
   );
 }
 

@@ -17,13 +17,65 @@ const PLACEHOLDERS: Record<string, string> = {
   openrouter: "sk-or-…",
 };
 
+const labelOf = (provider: string) => PROVIDER_LABELS[provider] ?? provider;
+
+/** Asks first, naming the key, like the container's kill; Cancel has the focus. */
+function DeleteKeyConfirm(props: { credential: CredentialSummary; csrf: string }) {
+  const { credential } = props;
+  const label = labelOf(credential.provider);
+  return (
+    <div
+      class="confirm-box"
+      id="delete-key-confirm"
+      role="alertdialog"
+      aria-labelledby="delete-key-title"
+      aria-describedby="delete-key-text"
+    >
+      <h3 id="delete-key-title" safe>
+        {`Delete your ${label} key ${credential.key_preview}?`}
+      </h3>
+      <p id="delete-key-text" safe>
+        {`Your assistant stops using it within seconds, and anything that needs ${label} fails until you add a key again. The key cannot be shown or restored: to use it again, paste it from your provider's dashboard.`}
+      </p>
+      <form
+        method="post"
+        action={`/keys/${credential.id}/delete`}
+        hx-post={`/keys/${credential.id}/delete`}
+        hx-target="#keys-section"
+        hx-swap="outerHTML"
+      >
+        <CsrfField token={props.csrf} />
+        <div class="actions">
+          <button type="submit" class="danger" id="confirm-delete-key-button">
+            Yes, delete this key
+          </button>
+          <a
+            class="button secondary"
+            href="/keys"
+            hx-get="/keys/section"
+            hx-target="#keys-section"
+            hx-swap="outerHTML"
+            id="cancel-delete-key-button"
+            data-autofocus
+          >
+            Cancel
+          </a>
+        </div>
+      </form>
+    </div>
+  );
+}
+
 export function KeysSection(props: {
   keys: CredentialSummary[];
   csrf: string;
   notice?: string | null;
   error?: string | null;
   provider?: string;
+  /** The key whose deletion is being confirmed. */
+  confirmDelete?: string | null;
 }) {
+  const confirming = props.keys.find((key) => key.id === props.confirmDelete);
   return (
     <section id="keys-section" aria-labelledby="keys-heading">
       {props.notice ? <Alert kind="success" message={props.notice} /> : ""}
@@ -50,7 +102,7 @@ export function KeysSection(props: {
                 {props.keys.map((key) => (
                   <tr data-provider={key.provider}>
                     <td data-label="Provider" safe>
-                      {PROVIDER_LABELS[key.provider] ?? key.provider}
+                      {labelOf(key.provider)}
                     </td>
                     <td data-label="Key" class="mono key-preview" safe>
                       {key.key_preview}
@@ -60,19 +112,18 @@ export function KeysSection(props: {
                     </td>
                     <td>
                       <form
-                        method="post"
+                        method="get"
                         action={`/keys/${key.id}/delete`}
-                        hx-post={`/keys/${key.id}/delete`}
+                        hx-get={`/keys/${key.id}/delete`}
                         hx-target="#keys-section"
                         hx-swap="outerHTML"
                       >
-                        <CsrfField token={props.csrf} />
                         <button
                           type="submit"
                           class="link danger"
-                          aria-label={`Delete the ${PROVIDER_LABELS[key.provider] ?? key.provider} key`}
+                          aria-label={`Delete the ${labelOf(key.provider)} key ${key.key_preview}…`}
                         >
-                          Delete
+                          Delete…
                         </button>
                       </form>
                     </td>
@@ -82,6 +133,7 @@ export function KeysSection(props: {
             </table>
           </div>
         )}
+        {confirming ? <DeleteKeyConfirm credential={confirming} csrf={props.csrf} /> : ""}
         <p class="small muted">
           Keys are stored encrypted and are never shown again, only their first and last characters. They
           never enter your container: the node adds them to its requests on the way out. Adding, replacing or
@@ -145,6 +197,7 @@ export function KeysPage(props: {
   error?: string | null;
   notice?: string | null;
   provider?: string;
+  confirmDelete?: string | null;
 }) {
   return (
     <Layout title="Keys" user={props.user} active="keys">
@@ -156,6 +209,7 @@ export function KeysPage(props: {
         error={props.error}
         notice={props.notice}
         provider={props.provider}
+        confirmDelete={props.confirmDelete}
       />
     </Layout>
   );

@@ -2,7 +2,8 @@
 // - A failed request (4xx/5xx) shows the server's friendly message in the error slot nearest to the
 //   element that sent it, instead of replacing what the user was looking at.
 // - A request that never got an answer (offline, server down) says so in the same place.
-// - After a swap, an element marked data-autofocus gets the focus (the kill confirmation's Cancel).
+// - After a swap, an element marked data-autofocus gets the focus (the kill confirmation's Cancel);
+//   after a failure, the message does, so a keyboard or screen-reader user lands on what went wrong.
 (() => {
   const NETWORK_MESSAGE = "Could not reach clawfleet. Check your connection and try again.";
 
@@ -16,6 +17,14 @@
     return document.getElementById("flash");
   }
 
+  function focusAlertIn(slot) {
+    const alert = slot?.querySelector?.(".alert");
+    if (!alert) return false;
+    alert.setAttribute("tabindex", "-1");
+    alert.focus();
+    return true;
+  }
+
   function showText(slot, message) {
     if (!slot) return;
     const box = document.createElement("div");
@@ -23,6 +32,7 @@
     box.setAttribute("role", "alert");
     box.textContent = message;
     slot.replaceChildren(box);
+    focusAlertIn(slot);
   }
 
   document.addEventListener("htmx:before:request", (event) => {
@@ -50,6 +60,7 @@
 
   document.addEventListener("htmx:after:swap", (event) => {
     const target = event.detail?.ctx?.target;
+    if (target?.matches?.("[data-error-slot], #flash") && focusAlertIn(target)) return;
     const inTarget = target?.isConnected ? target.querySelector?.("[data-autofocus]") : null;
     const focus = inTarget ?? document.querySelector("#container-card [data-autofocus]");
     if (focus && typeof focus.focus === "function") focus.focus();

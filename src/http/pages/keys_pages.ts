@@ -43,15 +43,40 @@ export const keysPages = (ctx: AppContext) => (app: PageBase) =>
         }
       }),
     )
+    .get(
+      "/keys/section",
+      page(ctx, { access: "user" }, async (c, user) => {
+        if (!isHtmx(c.request)) return redirect(c.request, "/keys");
+        return html(KeysSection({ keys: await listCredentials(ctx.database.db, user.id), csrf: user.csrf }));
+      }),
+    )
+    .get(
+      "/keys/:id/delete",
+      page(ctx, { access: "user" }, async (c, user) => {
+        const keys = await listCredentials(ctx.database.db, user.id);
+        if (!keys.some((key) => key.id === c.params.id)) {
+          throw new PageError(404, "That key no longer exists. Reload the page to see your keys.");
+        }
+        const confirmDelete = c.params.id;
+        if (isHtmx(c.request)) return html(KeysSection({ keys, csrf: user.csrf, confirmDelete }));
+        return html(KeysPage({ user, keys, confirmDelete }));
+      }),
+    )
     .post(
       "/keys/:id/delete",
       page(ctx, { access: "user", mutation: true }, async (c, user) => {
         const id = c.params.id ?? "";
-        if (!(await deleteCredential(ctx.database.db, user.id, id, { ip: c.ip, via: "console" }))) {
+        const deleted = (await listCredentials(ctx.database.db, user.id)).find((key) => key.id === id);
+        if (
+          !deleted ||
+          !(await deleteCredential(ctx.database.db, user.id, id, { ip: c.ip, via: "console" }))
+        ) {
           throw new PageError(404, "That key no longer exists. Reload the page to see your keys.");
         }
         if (!isHtmx(c.request)) return redirect(c.request, "/keys");
         const keys = await listCredentials(ctx.database.db, user.id);
-        return html(KeysSection({ keys, csrf: user.csrf, notice: "Key deleted." }));
+        const label = PROVIDER_LABELS[deleted.provider] ?? deleted.provider;
+        const notice = `Deleted your ${label} key (${deleted.key_preview}).`;
+        return html(KeysSection({ keys, csrf: user.csrf, notice }));
       }),
     );
