@@ -174,7 +174,8 @@ describe("web console in chromium", () => {
     expect(await page.locator("#keys-table tbody tr").count()).toBe(2);
 
     await page.click('#keys-table tr[data-provider="anthropic"] button');
-    await page.getByText("Key deleted.").waitFor();
+    await page.click("#confirm-delete-key-button");
+    await page.getByText("Deleted your Anthropic (Claude) key").waitFor();
     expect(await page.locator("#keys-table tbody tr").count()).toBe(1);
   });
 

@@ -62,7 +62,8 @@
     const target = event.detail?.ctx?.target;
     if (target?.matches?.("[data-error-slot], #flash") && focusAlertIn(target)) return;
     const inTarget = target?.isConnected ? target.querySelector?.("[data-autofocus]") : null;
-    const focus = inTarget ?? document.querySelector("#container-card [data-autofocus]");
+    // An outerHTML swap leaves the old target detached: look in the page for what replaced it.
+    const focus = inTarget ?? document.querySelector("main [data-autofocus]");
     if (focus && typeof focus.focus === "function") focus.focus();
   });
 })();

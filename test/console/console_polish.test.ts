@@ -1,0 +1,269 @@
+// Issue 21's polish in a real browser: HTML pages for unknown console URLs (JSON stays for /api),
+// key deletion that asks first and names the key, the password rules (strength estimate, a new
+// password equal to the old one), accessibility (focus ring on the dark header, Kill… a button, focus
+// on the error after a failed sign-in, a compact phone header) and no CSP violation anywhere.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Browser, Page } from "playwright-core";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { launchBrowser, screenshot, type WatchedPage, watchedPage } from "./browser.ts";
+
+const EMAIL = "polish@example.test";
+const PASSWORD = "lantern quarry whistle 58";
+const NEW_PASSWORD = "harbour violet tandem 17";
+
+let server: TestServer;
+let browser: Browser;
+let main: WatchedPage;
+let page: Page;
+
+async function signUp(p: Page, email: string, password: string) {
+  await p.goto(`${server.url}/signup`);
+  await p.fill("#signup-email", email);
+  await p.fill("#signup-password", password);
+  await Promise.all([p.waitForURL(`${server.url}/dashboard`), p.click("#signup-form button[type=submit]")]);
+}
+
+/** WCAG relative luminance contrast between two `rgb(…)` colours. */
+function contrast(a: string, b: string): number {
+  const luminance = (color: string) => {
+    const [r, g, bl] = (color.match(/[\d.]+/g) ?? []).slice(0, 3).map((v) => {
+      const c = Number(v) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * (r ?? 0) + 0.7152 * (g ?? 0) + 0.0722 * (bl ?? 0);
+  };
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x) as [number, number];
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+beforeAll(async () => {
+  server = await startTestServer("pglite");
+  browser = await launchBrowser();
+  main = await watchedPage(browser);
+  page = main.page;
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe("console polish (issue 21)", () => {
+  test("an unknown console URL is an HTML page with a way out; /api stays JSON", async () => {
+    const response = await page.goto(`${server.url}/no/such/page`);
+    expect(response?.status()).toBe(404);
+    expect(response?.headers()["content-type"]).toContain("text/html");
+    expect(response?.headers()["content-security-policy"]).toContain("script-src 'self'");
+    expect(await page.locator("h1").textContent()).toBe("Not found");
+    expect(await page.locator("main").textContent()).not.toContain("{");
+    await page.locator('main a[href="/login"]').waitFor();
+    await screenshot(page, "not-found");
+
+    const api = await page.request.get(`${server.url}/api/v1/no-such-route`, {
+      headers: { accept: "text/html" },
+    });
+    expect(api.status()).toBe(404);
+    expect(await api.json()).toMatchObject({ error: { code: "not_found", message: "No such route." } });
+    // A script asking for JSON on a console path gets JSON too.
+    const scripted = await page.request.get(`${server.url}/no/such/page`, {
+      headers: { accept: "application/json" },
+    });
+    expect(scripted.status()).toBe(404);
+    expect((await scripted.json()).error.code).toBe("not_found");
+  });
+
+  test("the first account becomes the administrator; its 404 page keeps the navigation", async () => {
+    // Refused first: a guessable password off the common list, then an ordinary one.
+    await page.goto(`${server.url}/signup`);
+    await page.fill("#signup-email", EMAIL);
+    await page.fill("#signup-password", "password123456");
+    await page.click("#signup-form button[type=submit]");
+    const slot = page.locator("#signup-form [data-error-slot]");
+    await slot.getByText("This password would be easy to guess.").waitFor();
+    expect(await slot.textContent()).toContain("similar to a commonly used password");
+    await signUp(page, EMAIL, PASSWORD);
+    expect(await page.locator('.nav a[href="/admin"]').count()).toBe(1);
+    await page.goto(`${server.url}/keys/extra/path/here`);
+    expect(await page.locator("h1").textContent()).toBe("Not found");
+    expect(await page.locator(".who").textContent()).toBe(EMAIL);
+    await page.locator('main a[href="/dashboard"]').waitFor();
+  });
+
+  test("deleting a key asks first and names it; Cancel has the focus; keyboard only", async () => {
+    await page.goto(`${server.url}/keys`);
+    await page.selectOption("#key-provider", "anthropic");
+    await page.fill("#key-value", "sk-ant-polish-test-key-0123456789wxyz");
+    await page.click("#add-key-form button[type=submit]");
+    await page.getByText("Saved your Anthropic (Claude) key (sk-ant-…wxyz).").waitFor();
+    await page.selectOption("#key-provider", "anthropic");
+    await page.fill("#key-value", "not a key at all");
+    await page.click("#add-key-form button[type=submit]");
+    await page.getByText("That does not look like an Anthropic key").waitFor();
+
+    const deleteButton = page.locator('#keys-table tr[data-provider="anthropic"] button');
+    expect(await deleteButton.textContent()).toBe("Delete…");
+    await deleteButton.focus();
+    await page.keyboard.press("Enter");
+    const dialog = page.locator('#keys-section [role="alertdialog"]');
+    await dialog.waitFor();
+    expect(await dialog.locator("h3").textContent()).toBe("Delete your Anthropic (Claude) key sk-ant-…wxyz?");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("cancel-delete-key-button");
+    await screenshot(page, "keys-delete-confirm");
+    await page.keyboard.press("Enter");
+    await dialog.waitFor({ state: "detached" });
+    expect(await page.locator("#keys-table tbody tr").count()).toBe(1);
+
+    await deleteButton.focus();
+    await page.keyboard.press("Enter");
+    await page.locator("#confirm-delete-key-button").focus();
+    await page.keyboard.press("Enter");
+    await page.getByText("Deleted your Anthropic (Claude) key (sk-ant-…wxyz).").waitFor();
+    expect(await page.locator("#keys-table").count()).toBe(0);
+  });
+
+  test("without JavaScript the key deletion asks first too", async () => {
+    const plain = await watchedPage(browser, { javaScriptEnabled: false });
+    await plain.page.goto(`${server.url}/login`);
+    await plain.page.fill("#login-email", EMAIL);
+    await plain.page.fill("#login-password", PASSWORD);
+    await plain.page.click("#login-form button[type=submit]");
+    await plain.page.waitForURL(`${server.url}/dashboard`);
+    await plain.page.goto(`${server.url}/keys`);
+    await plain.page.selectOption("#key-provider", "openai");
+    await plain.page.fill("#key-value", "sk-proj-polish-plain-key-0123456789abcd");
+    await plain.page.click("#add-key-form button[type=submit]");
+    await plain.page.waitForURL(`${server.url}/keys`);
+    await plain.page.click('#keys-table tr[data-provider="openai"] button');
+    expect(await plain.page.locator("#delete-key-confirm h3").textContent()).toBe(
+      "Delete your OpenAI key sk-proj-…abcd?",
+    );
+    await plain.page.click("#confirm-delete-key-button");
+    await plain.page.waitForURL(`${server.url}/keys`);
+    expect(await plain.page.locator("#keys-table").count()).toBe(0);
+    expect(plain.incidents.csp).toEqual([]);
+    await plain.context.close();
+  });
+
+  test("a new password equal to the old one, or guessable, is refused", async () => {
+    await page.goto(`${server.url}/account`);
+    await page.fill("#current-password", PASSWORD);
+    await page.fill("#new-password", PASSWORD);
+    await page.click("#password-form button[type=submit]");
+    const slot = page.locator("#password-form [data-error-slot]");
+    await slot.getByText("The new password is the same as the current one.").waitFor();
+    // The message took the focus.
+    expect(await page.evaluate(() => document.activeElement?.closest("[data-error-slot]") !== null)).toBe(
+      true,
+    );
+    await page.fill("#current-password", PASSWORD);
+    await page.fill("#new-password", "polish@example.test 2026");
+    await page.click("#password-form button[type=submit]");
+    await slot.getByText("This password would be easy to guess.").waitFor();
+    await page.fill("#current-password", PASSWORD);
+    await page.fill("#new-password", NEW_PASSWORD);
+    await page.click("#password-form button[type=submit]");
+    await page.getByText("Password changed.").waitFor();
+  });
+
+  test("Kill… is a button that opens the confirmation from the keyboard", async () => {
+    await server.ctx.database.db.execute(
+      // A failed container offers Kill without needing a node.
+      (await import("drizzle-orm")).sql`insert into agent_sessions (user_id, state, failure_reason)
+        select id, 'failed', 'test' from users where email = ${EMAIL}
+        on conflict (user_id) do update set state = 'failed'`,
+    );
+    await page.goto(`${server.url}/dashboard`);
+    const kill = page.locator("#kill-button");
+    expect(await kill.evaluate((el) => el.tagName)).toBe("BUTTON");
+    await kill.focus();
+    await page.keyboard.press("Enter");
+    await page.locator('#container-card [role="alertdialog"]').waitFor();
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("cancel-kill-button");
+  });
+
+  test("the focus ring on the dark navigation is clearly visible", async () => {
+    await page.goto(`${server.url}/dashboard`);
+    // Tab from the skip link to the brand, then into the navigation.
+    await page.locator(".skip-link").focus();
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Tab");
+    const ring = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement;
+      const style = getComputedStyle(el);
+      const header = getComputedStyle(document.querySelector(".site-header") as Element);
+      return {
+        href: el.getAttribute("href"),
+        outlineStyle: style.outlineStyle,
+        outlineWidth: Number.parseFloat(style.outlineWidth),
+        outlineColor: style.outlineColor,
+        headerColor: header.backgroundColor,
+      };
+    });
+    expect(ring.href).toBe("/dashboard");
+    expect(ring.outlineStyle).toBe("solid");
+    expect(ring.outlineWidth).toBeGreaterThanOrEqual(2);
+    expect(contrast(ring.outlineColor, ring.headerColor)).toBeGreaterThanOrEqual(3);
+    await screenshot(page, "nav-focus");
+  });
+
+  test("a failed sign-in puts the focus on the message, with and without JavaScript", async () => {
+    const other = await watchedPage(browser);
+    await other.page.goto(`${server.url}/login`);
+    await other.page.fill("#login-email", EMAIL);
+    await other.page.fill("#login-password", "wrong guess entirely");
+    await other.page.keyboard.press("Enter");
+    await other.page.getByText("The email or password is incorrect.").waitFor();
+    expect(await other.page.evaluate(() => document.activeElement?.textContent)).toBe(
+      "The email or password is incorrect.",
+    );
+    expect(other.incidents.csp).toEqual([]);
+    await other.context.close();
+
+    const plain = await watchedPage(browser, { javaScriptEnabled: false });
+    await plain.page.goto(`${server.url}/login`);
+    await plain.page.fill("#login-email", EMAIL);
+    await plain.page.fill("#login-password", "wrong guess entirely");
+    await plain.page.keyboard.press("Enter");
+    await plain.page.waitForURL(`${server.url}/login`);
+    await plain.page.locator("#login-form .alert-error").waitFor();
+    expect(await plain.page.evaluate(() => document.activeElement?.classList.contains("alert"))).toBe(true);
+    await plain.context.close();
+  });
+
+  test("on a 390 px phone the header is compact and every page fits", async () => {
+    const phone = await watchedPage(browser, { viewport: { width: 390, height: 844 } });
+    await phone.page.goto(`${server.url}/login`);
+    await phone.page.fill("#login-email", EMAIL);
+    await phone.page.fill("#login-password", NEW_PASSWORD);
+    await Promise.all([
+      phone.page.waitForURL(`${server.url}/dashboard`),
+      phone.page.click("#login-form button[type=submit]"),
+    ]);
+    for (const path of ["/dashboard", "/keys", "/account", "/admin", "/nowhere"]) {
+      await phone.page.goto(`${server.url}${path}`);
+      const box = await phone.page.locator(".site-header").boundingBox();
+      const fits = await phone.page.evaluate(
+        () => document.documentElement.scrollWidth <= window.innerWidth + 1,
+      );
+      expect({ path, fits, compact: (box?.height ?? 999) <= 844 / 8 }).toEqual({
+        path,
+        fits: true,
+        compact: true,
+      });
+    }
+    // Every navigation link is reachable (the row scrolls sideways inside the header).
+    await phone.page.locator('.nav a[href="/admin"]').scrollIntoViewIfNeeded();
+    expect(await phone.page.locator('.nav a[href="/admin"]').isVisible()).toBe(true);
+    await phone.page.goto(`${server.url}/dashboard`);
+    await screenshot(phone.page, "dashboard-phone");
+    expect(phone.incidents.csp).toEqual([]);
+    await phone.context.close();
+  });
+
+  test("no page broke the CSP, threw, or opened a dialog", () => {
+    expect(main.incidents.csp).toEqual([]);
+    expect(main.incidents.pageErrors).toEqual([]);
+    expect(main.incidents.dialogs).toEqual([]);
+    expect(main.incidents.consoleErrors.filter((m) => !/status of 4\d\d/.test(m))).toEqual([]);
+  });
+});
