@@ -1,7 +1,7 @@
 // Reading the audit log for administrators: newest first, filtered by who (an email, matching the
 // person acted on or the one acting), what (an action) and when (a day range, UTC), a page at a time.
 // Pages are keyset pages on the id ("older than entry N"), so new events never shift what a page shows.
-import { and, desc, eq, gte, ilike, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gte, ilike, lt, or, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Db } from "./db/client.ts";
 import { asSystem } from "./db/rls.ts";
@@ -56,9 +56,8 @@ export async function listAuditPage(db: Db, filter: AuditFilter, size = AUDIT_PA
   if (filter.action) conditions.push(eq(auditLog.action, filter.action));
   if (filter.from) conditions.push(gte(auditLog.createdAt, new Date(`${filter.from}T00:00:00Z`)));
   if (filter.to) {
-    conditions.push(
-      lt(auditLog.createdAt, sql`${new Date(`${filter.to}T00:00:00Z`)}::timestamptz + interval '1 day'`),
-    );
+    const dayAfter = new Date(Date.parse(`${filter.to}T00:00:00Z`) + 86_400_000);
+    conditions.push(lt(auditLog.createdAt, dayAfter));
   }
   if (filter.before !== undefined) conditions.push(lt(auditLog.id, filter.before));
   const rows = await asSystem(db, (tx) =>

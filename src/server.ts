@@ -217,7 +217,8 @@ export async function startServer(
         }
       }
       const secure = isSecureRequest(request, peer, config.trustedProxies);
-      for (const [name, value] of Object.entries(securityHeaders(secure))) response.headers.set(name, value);
+      for (const [name, value] of Object.entries(securityHeaders(secure, url.pathname)))
+        response.headers.set(name, value);
       metrics.requests.inc({
         route: routeLabel(url.pathname, response.status),
         status: String(response.status),

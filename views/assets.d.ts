@@ -23,3 +23,7 @@ declare module "*.svg" {
   const text: string;
   export default text;
 }
+declare module "*/api-reference/dist/browser/standalone.js" {
+  const text: string;
+  export default text;
+}

@@ -1,7 +1,7 @@
-// The OpenAPI 3.1 document of /api/v1, and a small viewer page (no external scripts; served from the
-// binary). Kept by hand beside the routes; test/http/openapi.test.ts checks every route is listed.
+// The OpenAPI 3.1 document of /api/v1, and its reader at /api/docs (openapi_viewer.ts). Kept by hand beside the routes; test/http/openapi.test.ts checks every route is listed.
 import { Elysia } from "elysia";
 import { ACCOUNT_OPERATIONS } from "./openapi_accounts.ts";
+import { API_DOCS_PATH, apiDocsPage } from "./openapi_viewer.ts";
 
 export type Op = {
   summary: string;
@@ -218,29 +218,13 @@ export function openApiDocument(version: string) {
   };
 }
 
-const VIEWER = (doc: ReturnType<typeof openApiDocument>) => {
-  const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-  const rows = Object.entries(doc.paths)
-    .flatMap(([path, ops]) =>
-      Object.entries(
-        ops as Record<string, { summary: string; responses: Record<string, { description: string }> }>,
-      ).map(
-        ([method, op]) =>
-          `<tr><td><code>${method.toUpperCase()}</code></td><td><code>${esc(path)}</code></td><td>${esc(op.summary)}</td><td>${Object.entries(
-            op.responses,
-          )
-            .map(([c, r]) => `${c} ${esc(r.description)}`)
-            .join("<br>")}</td></tr>`,
-      ),
-    )
-    .join("");
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>clawfleet API</title></head><body><h1>clawfleet API ${esc(doc.info.version)}</h1><p>Machine-readable: <a href="/api/v1/openapi.json">/api/v1/openapi.json</a></p><table><thead><tr><th>Method</th><th>Path</th><th>What</th><th>Responses</th></tr></thead><tbody>${rows}</tbody></table></body></html>`;
-};
-
 export function openApiRoutes(version: string) {
   const doc = openApiDocument(version);
-  const page = VIEWER(doc);
+  const page = apiDocsPage(doc.info.version);
   return new Elysia({ name: "openapi" })
     .get("/api/v1/openapi.json", () => doc)
-    .get("/api/docs", () => new Response(page, { headers: { "content-type": "text/html; charset=utf-8" } }));
+    .get(
+      API_DOCS_PATH,
+      () => new Response(page, { headers: { "content-type": "text/html; charset=utf-8" } }),
+    );
 }

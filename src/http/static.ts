@@ -8,6 +8,11 @@ import xtermJs from "@xterm/xterm/lib/xterm.js" with { type: "text" };
 import { Elysia } from "elysia";
 import htmxJs from "htmx.org/dist/htmx.min.js" with { type: "text" };
 import { sha256Hex } from "../../common/crypto.ts";
+// Its package exports no path to the browser bundle, hence the path into node_modules.
+import scalarJs from "../../node_modules/@scalar/api-reference/dist/browser/standalone.js" with {
+  type: "text",
+};
+import apiDocsJs from "../../views/static/api_docs.client.js" with { type: "text" };
 import chatJs from "../../views/static/chat.client.js" with { type: "text" };
 import consoleJs from "../../views/static/console.client.js" with { type: "text" };
 import consoleCss from "../../views/static/console.css" with { type: "text" };
@@ -34,6 +39,8 @@ const ASSETS: Record<string, Asset> = {
   "chat.js": asset(chatJs, JS),
   "terminal.js": asset(terminalJs, JS),
   "favicon.svg": asset(faviconSvg, "image/svg+xml"),
+  "scalar.js": asset(scalarJs, JS),
+  "api_docs.js": asset(apiDocsJs, JS),
 };
 
 export type AssetName = keyof typeof ASSETS;

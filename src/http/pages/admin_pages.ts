@@ -1,46 +1,69 @@
-// The administrators' page: nodes (registry, last health, capacity against what is placed on them),
-// invite links, aggregate usage and the latest audit events.
+// The administrators' page: nodes (registry, last health, capacity against what is placed on them,
+// drain and activate), invite links, aggregate usage and the audit log (filtered, paged).
 import { desc } from "drizzle-orm";
+import { AuditSection, auditQuery } from "../../../views/components/admin_audit.tsx";
+import { type AdminNode, NodesSection } from "../../../views/components/admin_nodes.tsx";
 import { InvitesSection } from "../../../views/components/invites.tsx";
 import { AdminPage } from "../../../views/pages/admin.tsx";
+import { type AuditFilter, auditActions, auditFilterFrom, listAuditPage } from "../../audit_query.ts";
 import { createInvite, inviteUrl, listInvites, revokeInvite } from "../../auth/invites.ts";
 import type { AppContext } from "../../context.ts";
 import { asSystem } from "../../db/rls.ts";
-import { auditLog, usageDaily } from "../../db/schema.ts";
-import { listNodes } from "../../fleet/nodes.ts";
+import { usageDaily } from "../../db/schema.ts";
+import { getNode, listNodes, setNodeState } from "../../fleet/nodes.ts";
 import type { Lifecycle } from "../../sessions/lifecycle.ts";
 import type { PageBase } from "./page_base.ts";
-import { formFailure, formFields, html, isHtmx, page, redirect, type SignedInUser } from "./page_response.ts";
+import {
+  formFailure,
+  formFields,
+  html,
+  isHtmx,
+  PageError,
+  page,
+  redirect,
+  type SignedInUser,
+} from "./page_response.ts";
 
-const AUDIT_ROWS = 100;
 const USAGE_ROWS = 60;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const NODE_ACTIONS = { drain: "draining", activate: "active" } as const;
 
 type InviteNotice = { link?: string | null; error?: string | null };
 
 export const adminPages = (ctx: AppContext, lifecycle: Lifecycle) => {
-  async function adminPage(user: SignedInUser, notice: InviteNotice = {}) {
+  async function nodeRows(): Promise<AdminNode[]> {
+    const [rows, loads] = await Promise.all([listNodes(ctx.database.db), lifecycle.fleet.nodeLoads()]);
+    return rows.map((n) => ({
+      id: n.id,
+      name: n.name,
+      url: n.url,
+      state: n.state,
+      capacity: n.capacity,
+      used: loads.find((l) => l.id === n.id)?.used ?? null,
+      health: (n.lastHealth as Record<string, unknown> | null) ?? null,
+      lastSeenAt: n.lastSeenAt,
+    }));
+  }
+
+  async function auditSection(filter: AuditFilter) {
     const db = ctx.database.db;
-    const [rows, loads, usage, audit, invites] = await Promise.all([
-      listNodes(db),
-      lifecycle.fleet.nodeLoads(),
+    const [page, actions] = await Promise.all([listAuditPage(db, filter), auditActions(db)]);
+    return { ...page, filter, actions };
+  }
+
+  async function adminPage(user: SignedInUser, notice: InviteNotice = {}, filter: AuditFilter = {}) {
+    const db = ctx.database.db;
+    const [nodes, usage, audit, invites] = await Promise.all([
+      nodeRows(),
       asSystem(db, (tx) =>
         tx.select().from(usageDaily).orderBy(desc(usageDaily.day), usageDaily.planId).limit(USAGE_ROWS),
       ),
-      asSystem(db, (tx) => tx.select().from(auditLog).orderBy(desc(auditLog.id)).limit(AUDIT_ROWS)),
+      auditSection(filter),
       listInvites(db),
     ]);
     return AdminPage({
       user,
-      nodes: rows.map((n) => ({
-        id: n.id,
-        name: n.name,
-        url: n.url,
-        state: n.state,
-        capacity: n.capacity,
-        used: loads.find((l) => l.id === n.id)?.used ?? null,
-        health: (n.lastHealth as Record<string, unknown> | null) ?? null,
-        lastSeenAt: n.lastSeenAt,
-      })),
+      nodes,
       usage: usage.map((r) => ({
         day: String(r.day),
         plan: r.planId,
@@ -64,7 +87,39 @@ export const adminPages = (ctx: AppContext, lifecycle: Lifecycle) => {
     app
       .get(
         "/admin",
-        page(ctx, { access: "admin" }, async (_c, user) => html(await adminPage(user))),
+        page(ctx, { access: "admin" }, async (c, user) =>
+          html(await adminPage(user, {}, auditFilterFrom(c.query))),
+        ),
+      )
+      .get(
+        "/admin/audit",
+        page(ctx, { access: "admin" }, async (c) => {
+          const filter = auditFilterFrom(c.query);
+          if (!isHtmx(c.request)) return redirect(c.request, `/admin${auditQuery(filter, filter.before)}`);
+          return html(AuditSection(await auditSection(filter)));
+        }),
+      )
+      .post(
+        "/admin/nodes/:id/:action",
+        page(ctx, { access: "admin", mutation: true }, async (c, user) => {
+          const action = c.params.action as keyof typeof NODE_ACTIONS;
+          const id = c.params.id ?? "";
+          const node = UUID.test(id) ? await getNode(ctx.database.db, id) : null;
+          if (!Object.hasOwn(NODE_ACTIONS, action) || !node) {
+            throw new PageError(404, "That node no longer exists. Reload the page to see the fleet.");
+          }
+          await setNodeState(ctx.database.db, node.id, NODE_ACTIONS[action], {
+            userId: user.id,
+            ip: c.ip,
+            via: "console",
+          });
+          if (!isHtmx(c.request)) return redirect(c.request, "/admin");
+          const notice =
+            action === "drain"
+              ? `Node ${node.name} is draining: no new containers go there; the running ones stay.`
+              : `Node ${node.name} is active: new containers may be placed there.`;
+          return html(NodesSection({ nodes: await nodeRows(), csrf: user.csrf, notice }));
+        }),
       )
       .post(
         "/admin/invites",
