@@ -111,6 +111,9 @@ export function Layout(props: {
           ) : null}
           {props.children}
         </main>
+        <footer class="site-footer">
+          <a href="/api/docs">API reference</a>
+        </footer>
       </body>
     </html>,
   )}`;

@@ -1,26 +1,35 @@
 // The OpenAPI 3.1 document of /api/v1, and its reader at /api/docs (openapi_viewer.ts). Kept by hand beside the routes; test/http/openapi.test.ts checks every route is listed.
 import { Elysia } from "elysia";
 import { ACCOUNT_OPERATIONS } from "./openapi_accounts.ts";
+import { SCHEMAS, type SchemaName } from "./openapi_schemas.ts";
 import { API_DOCS_PATH, apiDocsPage } from "./openapi_viewer.ts";
 
 export type Op = {
   summary: string;
   auth?: boolean;
+  /** Field name to JSON type; a trailing "?" marks an optional field. */
   body?: Record<string, string>;
   responses: Record<string, string>;
+  /** The schema of the success answer (its 200 or 201), from openapi_schemas.ts. */
+  ok?: SchemaName;
 };
 
 const json = (fields: Record<string, string>) => ({
   type: "object",
-  properties: Object.fromEntries(Object.entries(fields).map(([k, type]) => [k, { type }])),
-  required: Object.keys(fields),
+  properties: Object.fromEntries(
+    Object.entries(fields).map(([k, type]) => [k, { type: type.replace(/\?$/, "") }]),
+  ),
+  required: Object.entries(fields)
+    .filter(([, type]) => !type.endsWith("?"))
+    .map(([k]) => k),
 });
 
 export const API_OPERATIONS: Record<string, Record<string, Op>> = {
   "/auth/signup": {
     post: {
+      ok: "SignedIn",
       summary: "Create an account (an invite token when CLAWFLEET_SIGNUP=invite)",
-      body: { email: "string", password: "string", invite: "string" },
+      body: { email: "string", password: "string", invite: "string?" },
       responses: {
         201: "Signed up",
         400: "Invalid input",
@@ -32,24 +41,33 @@ export const API_OPERATIONS: Record<string, Record<string, Op>> = {
   },
   "/auth/login": {
     post: {
+      ok: "SignedIn",
       summary: "Sign in (totp_code too when two-factor is on)",
-      body: { email: "string", password: "string" },
+      body: { email: "string", password: "string", totp_code: "string?" },
       responses: { 200: "Signed in", 401: "Wrong email or password", 429: "Too many attempts (Retry-After)" },
     },
   },
   "/auth/refresh": {
     post: {
+      ok: "TokenPair",
       summary: "Rotate the refresh token",
       body: { refresh_token: "string" },
       responses: { 200: "New token pair", 401: "Ended or reused (family revoked)" },
     },
   },
   "/auth/logout": { post: { summary: "End this sign-in", auth: true, responses: { 204: "Signed out" } } },
-  "/auth/me": { get: { summary: "The signed-in user", auth: true, responses: { 200: "User" } } },
+  "/auth/me": { get: { ok: "Me", summary: "The signed-in user", auth: true, responses: { 200: "User" } } },
   "/auth/csrf": {
-    get: { summary: "The CSRF token for cookie sessions", auth: true, responses: { 200: "Token" } },
+    get: {
+      ok: "CsrfToken",
+      summary: "The CSRF token for cookie sessions",
+      auth: true,
+      responses: { 200: "Token" },
+    },
   },
-  "/auth/sessions": { get: { summary: "List sign-ins", auth: true, responses: { 200: "Sessions" } } },
+  "/auth/sessions": {
+    get: { ok: "SignIns", summary: "List sign-ins", auth: true, responses: { 200: "Sessions" } },
+  },
   "/auth/sessions/{id}": {
     delete: {
       summary: "Revoke a sign-in",
@@ -74,8 +92,14 @@ export const API_OPERATIONS: Record<string, Record<string, Op>> = {
     },
   },
   "/credentials": {
-    get: { summary: "List provider keys (previews only)", auth: true, responses: { 200: "Credentials" } },
+    get: {
+      ok: "Credentials",
+      summary: "List provider keys (previews only)",
+      auth: true,
+      responses: { 200: "Credentials" },
+    },
     post: {
+      ok: "CredentialSaved",
       summary: "Add a provider key",
       auth: true,
       body: { provider: "string", key: "string" },
@@ -91,6 +115,7 @@ export const API_OPERATIONS: Record<string, Record<string, Op>> = {
   },
   "/session": {
     get: {
+      ok: "Session",
       summary: "The container's state",
       auth: true,
       responses: { 200: "{state, status, container_id, hostname, node, plan, progress, created_at}" },
@@ -98,6 +123,7 @@ export const API_OPERATIONS: Record<string, Record<string, Op>> = {
   },
   "/session/{action}": {
     post: {
+      ok: "Session",
       summary: "spawn | freeze | restore | kill",
       auth: true,
       responses: { 202: "Accepted, new state", 409: "Not possible in this state" },
@@ -105,6 +131,7 @@ export const API_OPERATIONS: Record<string, Record<string, Op>> = {
   },
   "/session/hook": {
     get: {
+      ok: "Hook",
       summary: "The session's webhook slug (never the secret)",
       auth: true,
       responses: { 200: "{configured, slug, rotated_at}" },
@@ -112,6 +139,7 @@ export const API_OPERATIONS: Record<string, Record<string, Op>> = {
   },
   "/session/hook/rotate": {
     post: {
+      ok: "HookSecret",
       summary: "A new webhook secret, shown once; the old one stops working",
       auth: true,
       responses: { 201: "{slug, secret, url}" },
@@ -132,14 +160,30 @@ export const API_OPERATIONS: Record<string, Record<string, Op>> = {
     },
   },
   "/usage": {
-    get: { summary: "Live usage, plan limits and token totals", auth: true, responses: { 200: "Usage" } },
+    get: {
+      ok: "Usage",
+      summary: "Live usage, plan limits and token totals",
+      auth: true,
+      responses: { 200: "Usage" },
+    },
   },
   "/usage/history": {
-    get: { summary: "Tokens per day for the last ?days=N days", auth: true, responses: { 200: "History" } },
+    get: {
+      ok: "UsageHistory",
+      summary: "Tokens per day for the last ?days=N days",
+      auth: true,
+      responses: { 200: "History" },
+    },
   },
   "/admin/nodes": {
-    get: { summary: "Fleet nodes", auth: true, responses: { 200: "Nodes", 403: "Not an admin" } },
+    get: {
+      ok: "Nodes",
+      summary: "Fleet nodes",
+      auth: true,
+      responses: { 200: "Nodes", 403: "Not an admin" },
+    },
     post: {
+      ok: "NodeAdded",
       summary: "Register a node",
       auth: true,
       body: { name: "string", url: "string", fingerprint: "string" },
@@ -147,21 +191,34 @@ export const API_OPERATIONS: Record<string, Record<string, Op>> = {
     },
   },
   "/admin/nodes/{id}/{action}": {
-    post: { summary: "drain | activate", auth: true, responses: { 200: "New state" } },
+    post: { ok: "NodeState", summary: "drain | activate", auth: true, responses: { 200: "New state" } },
   },
   "/admin/nodes/{id}": {
     delete: { summary: "Remove an empty node", auth: true, responses: { 204: "Removed" } },
   },
   "/admin/usage": {
-    get: { summary: "Daily aggregates (no user ids)", auth: true, responses: { 200: "Days" } },
+    get: {
+      ok: "AdminUsage",
+      summary: "Daily aggregates (no user ids)",
+      auth: true,
+      responses: { 200: "Days" },
+    },
   },
-  "/admin/audit": { get: { summary: "Audit log", auth: true, responses: { 200: "Entries" } } },
+  "/admin/audit": {
+    get: { ok: "AuditEntries", summary: "Audit log", auth: true, responses: { 200: "Entries" } },
+  },
   "/admin/invites": {
-    get: { summary: "Invite links (never their tokens)", auth: true, responses: { 200: "Invites" } },
+    get: {
+      ok: "Invites",
+      summary: "Invite links (never their tokens)",
+      auth: true,
+      responses: { 200: "Invites" },
+    },
     post: {
+      ok: "InviteMinted",
       summary: "Mint a single-use signup link (token and url shown once)",
       auth: true,
-      body: { email: "string", expires_in_days: "integer" },
+      body: { email: "string?", expires_in_days: "integer?" },
       responses: { 201: "Minted", 400: "Invalid input" },
     },
   },
@@ -194,7 +251,13 @@ export function openApiDocument(version: string) {
                 description,
                 ...(Number(code) >= 400
                   ? { content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } }
-                  : {}),
+                  : op.ok && (code === "200" || code === "201" || code === "202")
+                    ? {
+                        content: {
+                          "application/json": { schema: { $ref: `#/components/schemas/${op.ok}` } },
+                        },
+                      }
+                    : {}),
               },
             ]),
           ),
@@ -211,9 +274,7 @@ export function openApiDocument(version: string) {
         bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
         cookie: { type: "apiKey", in: "cookie", name: "cf_access" },
       },
-      schemas: {
-        Error: json({ error: "object" }),
-      },
+      schemas: SCHEMAS,
     },
   };
 }

@@ -32,6 +32,7 @@ export const ACCOUNT_OPERATIONS: Record<string, Record<string, Op>> = {
   },
   "/auth/totp/setup": {
     post: {
+      ok: "TotpSetup",
       summary: "Start two-factor setup: {secret, otpauth_uri, qr_svg} (password sign-in only)",
       auth: true,
       responses: { 200: "Setup", 409: "Already enabled" },
@@ -39,6 +40,7 @@ export const ACCOUNT_OPERATIONS: Record<string, Record<string, Op>> = {
   },
   "/auth/totp/enable": {
     post: {
+      ok: "RecoveryCodes",
       summary: "Turn two-factor on with a valid code: {recovery_codes} (ten, shown once)",
       auth: true,
       body: { code: "string" },
@@ -54,11 +56,17 @@ export const ACCOUNT_OPERATIONS: Record<string, Record<string, Op>> = {
     },
   },
   "/tokens": {
-    get: { summary: "List personal access tokens (no secrets)", auth: true, responses: { 200: "Tokens" } },
+    get: {
+      ok: "PersonalTokens",
+      summary: "List personal access tokens (no secrets)",
+      auth: true,
+      responses: { 200: "Tokens" },
+    },
     post: {
+      ok: "PersonalTokenCreated",
       summary: "Create a personal access token {name, expires_in_days?}: the cfp_ token is shown once",
       auth: true,
-      body: { name: "string" },
+      body: { name: "string", expires_in_days: "integer?" },
       responses: { 201: "{id, token, …}", 400: "Invalid input", 403: "Not with a token" },
     },
   },
@@ -71,6 +79,7 @@ export const ACCOUNT_OPERATIONS: Record<string, Record<string, Op>> = {
   },
   "/account/export": {
     get: {
+      ok: "AccountExport",
       summary: "Download my data: account, key metadata, sign-ins, tokens, audit entries",
       auth: true,
       responses: { 200: "JSON export" },
@@ -78,6 +87,7 @@ export const ACCOUNT_OPERATIONS: Record<string, Record<string, Op>> = {
   },
   "/admin/users/{id}/plan": {
     put: {
+      ok: "PlanChanged",
       summary: "Change a user's plan; container limits follow at its next spawn",
       auth: true,
       body: { plan: "string" },

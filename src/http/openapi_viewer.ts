@@ -17,7 +17,7 @@ export function apiDocsPage(version: string): string {
 <script src="${assetUrl("scalar.js")}" defer></script>
 </head>
 <body>
-<div id="api-reference" data-spec-url="/api/v1/openapi.json"></div>
+<div id="clawfleet-api-reference" data-spec-url="/api/v1/openapi.json"></div>
 <noscript><p>The API reference needs JavaScript. The description itself is
 <a href="/api/v1/openapi.json">/api/v1/openapi.json</a> (OpenAPI 3.1); <a href="/dashboard">back to the console</a>.</p></noscript>
 </body>

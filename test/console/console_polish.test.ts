@@ -3,12 +3,14 @@
 // password equal to the old one), accessibility (focus ring on the dark header, Kill… a button, focus
 // on the error after a failed sign-in, a compact phone header) and no CSP violation anywhere.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import type { Browser, Page } from "playwright-core";
 import { auditLog, nodes, users } from "../../src/db/schema.ts";
 import { addNode } from "../../src/fleet/nodes.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { launchBrowser, screenshot, type WatchedPage, watchedPage } from "./browser.ts";
+import { launchBrowser, SCREENSHOTS, screenshot, type WatchedPage, watchedPage } from "./browser.ts";
 
 const EMAIL = "polish@example.test";
 const PASSWORD = "lantern quarry whistle 58";
@@ -400,6 +402,41 @@ describe("console polish (issue 21)", () => {
     expect(await plain.page.locator("#audit-table tbody tr").count()).toBe(1);
     await plain.context.close();
     await screenshot(page, "admin-audit");
+  });
+
+  test("the API reference: Scalar from the binary, linked from the console, no CSP violation", async () => {
+    await page.goto(`${server.url}/dashboard`);
+    const docs = await watchedPage(browser);
+    const elsewhere: string[] = [];
+    docs.page.on("request", (request) => {
+      const url = request.url();
+      if (!url.startsWith(server.url) && !url.startsWith("data:") && !url.startsWith("blob:"))
+        elsewhere.push(url);
+    });
+    const href = await page.locator('.site-footer a[href="/api/docs"]').getAttribute("href");
+    const response = await docs.page.goto(`${server.url}${href}`);
+    const csp = response?.headers()["content-security-policy"] ?? "";
+    expect(csp).toContain("script-src 'self';");
+    expect(csp).not.toContain("unsafe-eval");
+    expect(csp).toContain("connect-src 'self'");
+    // Scalar drew the operations with their schemas from /api/v1/openapi.json.
+    await docs.page
+      .getByText("Sign in (totp_code too when two-factor is on)")
+      .first()
+      .waitFor({ timeout: 30_000 });
+    await docs.page.getByText("Rotate the refresh token").first().waitFor();
+    // One viewer, ours: the schemas of the answers are shown, and none of Scalar's hosted extras.
+    const text = (await docs.page.locator("body").textContent()) ?? "";
+    expect(text).toContain('"refresh_token"');
+    expect(text).not.toContain("Ask AI");
+    expect(text).not.toContain("fonts.scalar.com");
+    expect(text.split("Rotate the refresh token").length - 1).toBeLessThanOrEqual(2);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await docs.page.screenshot({ path: join(SCREENSHOTS, "api-docs.png") });
+    expect(docs.incidents.csp).toEqual([]);
+    expect(docs.incidents.pageErrors).toEqual([]);
+    expect(elsewhere).toEqual([]);
+    await docs.context.close();
   });
 
   test("no page broke the CSP, threw, or opened a dialog", () => {

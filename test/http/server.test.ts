@@ -74,7 +74,12 @@ for (const driver of DRIVERS) {
       expect(Object.keys(doc.paths)).toContain("/api/v1/session/{action}");
       const page = await fetch(`${server.url}/api/docs`);
       expect(page.headers.get("content-type")).toContain("text/html");
-      expect(await page.text()).toContain("/api/v1/auth/login");
+      const html = await page.text();
+      expect(html).toContain('data-spec-url="/api/v1/openapi.json"');
+      const viewer = html.match(/src="(\/static\/scalar\.js\?v=[0-9a-f]+)"/)?.[1];
+      const script = await fetch(`${server.url}${viewer}`);
+      expect(script.status).toBe(200);
+      expect((await script.text()).length).toBeGreaterThan(1_000_000);
     });
   });
 }
