@@ -63,7 +63,7 @@ export function Layout(props: {
         </a>
         <header class="site-header">
           <div class="inner">
-            <a class="brand" href={user ? "/dashboard" : "/login"}>
+            <a class="brand" href={user ? "/dashboard" : "/"}>
               clawfleet
             </a>
             {user ? (

@@ -20,7 +20,8 @@ const FIRST_ACCOUNT_LOCK = sql`select pg_advisory_xact_lock(${0x534947}, 0)`; //
 const emailTaken = () =>
   new AuthError(409, "email_taken", "An account with this email already exists. Sign in instead.");
 
-async function noAccountsYet(ctx: AppContext): Promise<boolean> {
+/** A fresh install: the next account is the first, and becomes the administrator. */
+export async function noAccountsYet(ctx: AppContext): Promise<boolean> {
   const [row] = await asSystem(ctx.database.db, (tx) => tx.select({ n: count() }).from(users));
   return (row?.n ?? 0) === 0;
 }

@@ -63,9 +63,10 @@ afterAll(async () => {
 });
 
 describe("web console in chromium", () => {
-  test("the root sends a visitor to sign in; the sign-in and sign-up pages render", async () => {
+  test("the root shows a visitor the front page; the sign-in and sign-up pages render", async () => {
     await page.goto(server.url);
-    expect(page.url()).toBe(`${server.url}/login`);
+    expect(page.url()).toBe(`${server.url}/`);
+    await Promise.all([page.waitForURL(`${server.url}/login`), page.click("#landing-login")]);
     expect(await page.locator("h1").textContent()).toBe("Sign in");
     await screenshot(page, "login");
     await page.goto(`${server.url}/signup`);

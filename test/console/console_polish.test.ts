@@ -99,6 +99,22 @@ describe("console polish (issue 21)", () => {
     expect((await scripted.json()).error.code).toBe("not_found");
   });
 
+  test("the front page tells a new install that the first account becomes the administrator", async () => {
+    await page.goto(server.url);
+    expect(await page.locator("h1").textContent()).toContain("Your own AI assistant");
+    expect(await page.locator("#first-account-note").textContent()).toContain("becomes its administrator");
+    expect(await page.locator("#landing-signup").textContent()).toBe("Create the administrator account");
+    await screenshot(page, "landing");
+    const phone = await watchedPage(browser, { viewport: { width: 390, height: 844 } });
+    await phone.page.goto(server.url);
+    expect(
+      await phone.page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1),
+    ).toBe(true);
+    await screenshot(phone.page, "landing-phone");
+    expect(phone.incidents.csp).toEqual([]);
+    await phone.context.close();
+  });
+
   test("the first account becomes the administrator; its 404 page keeps the navigation", async () => {
     // Refused first: a guessable password off the common list, then an ordinary one.
     await page.goto(`${server.url}/signup`);
@@ -108,8 +124,18 @@ describe("console polish (issue 21)", () => {
     const slot = page.locator("#signup-form [data-error-slot]");
     await slot.getByText("This password would be easy to guess.").waitFor();
     expect(await slot.textContent()).toContain("similar to a commonly used password");
+    await page.goto(server.url);
+    await Promise.all([page.waitForURL(`${server.url}/signup`), page.click("#landing-signup")]);
     await signUp(page, EMAIL, PASSWORD);
     expect(await page.locator('.nav a[href="/admin"]').count()).toBe(1);
+    // Signed in, the root is the dashboard; signed out, the front page no longer offers admin.
+    await page.goto(server.url);
+    expect(page.url()).toBe(`${server.url}/dashboard`);
+    const visitor = await watchedPage(browser);
+    await visitor.page.goto(server.url);
+    expect(await visitor.page.locator("#first-account-note").count()).toBe(0);
+    expect(await visitor.page.locator("#landing-signup").textContent()).toBe("Create an account");
+    await visitor.context.close();
     await page.goto(`${server.url}/keys/extra/path/here`);
     expect(await page.locator("h1").textContent()).toBe("Not found");
     expect(await page.locator(".who").textContent()).toBe(EMAIL);

@@ -2,12 +2,13 @@
 // the JSON API runs); these routes only read the form, set or clear the session cookies and answer.
 
 import { LoginPage, SignupPage } from "../../../views/pages/auth.tsx";
+import { LandingPage } from "../../../views/pages/landing.tsx";
 import { logOut } from "../../auth/account.ts";
 import type { ClientMeta } from "../../auth/auth_error.ts";
 import { setConsoleCookies } from "../../auth/cookie_sign_in.ts";
 import { clearSignInCookies } from "../../auth/cookies.ts";
 import { logIn } from "../../auth/login.ts";
-import { signUp } from "../../auth/signup.ts";
+import { noAccountsYet, signUp } from "../../auth/signup.ts";
 import type { AppContext } from "../../context.ts";
 import type { PageBase } from "./page_base.ts";
 import { formFailure, formFields, html, page, redirect, safeNext } from "./page_response.ts";
@@ -25,7 +26,10 @@ export const authPages = (ctx: AppContext) => (app: PageBase) =>
   app
     .get(
       "/",
-      page(ctx, { access: "public" }, async (c) => redirect(c.request, c.session ? "/dashboard" : "/login")),
+      page(ctx, { access: "public" }, async (c) => {
+        if (c.session) return redirect(c.request, "/dashboard");
+        return html(LandingPage({ firstAccount: await noAccountsYet(ctx), signup: ctx.config.signup.mode }));
+      }),
     )
     .get(
       "/login",
