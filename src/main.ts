@@ -1,13 +1,14 @@
 #!/usr/bin/env bun
 import { ConfigError } from "../common/config_error.ts";
 import { createLogger } from "../common/log.ts";
-import { ADMIN_CREATE_HELP, runAdminCreate } from "./cli/admin_create.ts";
+import { ADMIN_CREATE_HELP } from "./cli/admin_create.ts";
+import { forwardToServer, startAdminSocket } from "./cli/admin_socket.ts";
 import { UsageError, wantsHelp } from "./cli/args.ts";
-import { runBackupCommand } from "./cli/backup_command.ts";
-import { INVITES_HELP, runInvites } from "./cli/invites.ts";
-import { KEYS_HELP, runKeysRotate } from "./cli/keys_rotate.ts";
-import { NODES_HELP, runNodes } from "./cli/nodes.ts";
-import { runUsers, USERS_HELP } from "./cli/users.ts";
+import { runCommand } from "./cli/commands.ts";
+import { INVITES_HELP } from "./cli/invites.ts";
+import { KEYS_HELP } from "./cli/keys_rotate.ts";
+import { NODES_HELP } from "./cli/nodes.ts";
+import { USERS_HELP } from "./cli/users.ts";
 import { loadServerConfig } from "./config.ts";
 import { isDatabaseDriverGlitch } from "./db/availability.ts";
 import { UserError } from "./errors.ts";
@@ -92,8 +93,10 @@ async function main(argv: string[]): Promise<number> {
       process.on("uncaughtException", survive);
       process.on("unhandledRejection", survive);
       const server = await startServer(config, log);
+      const adminSocket = await startAdminSocket(config, server.ctx.database.db, log);
       const shutdown = async (signal: string) => {
         log.info("shutting down", { signal });
+        adminSocket.stop();
         await server.stop();
         process.exit(0);
       };
@@ -113,32 +116,20 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
-    case "admin": {
-      if (args[0] !== "create") throw new UsageError("unknown admin command (see clawfleet admin --help)");
-      out(await runAdminCreate(config, args.slice(1), readStdin));
-      return 0;
+    default: {
+      // While `serve` runs (the embedded database is then its alone), commands go through its admin
+      // socket in the data dir; otherwise they open the database here.
+      const forwarded = await forwardToServer(config, command, args, readStdin);
+      if (!forwarded) {
+        out(await runCommand(config, command, args, readStdin));
+        return 0;
+      }
+      if (forwarded.code === 0) out(forwarded.output);
+      else process.stderr.write(`clawfleet: ${forwarded.output}\n`);
+      return forwarded.code;
     }
-    case "nodes":
-      out(await runNodes(config, args));
-      return 0;
-    case "invites":
-      out(await runInvites(config, args));
-      return 0;
-    case "keys":
-      out(await runKeysRotate(config, args));
-      return 0;
-    case "users":
-      out(await runUsers(config, args));
-      return 0;
-    case "backup":
-    case "restore":
-      out(await runBackupCommand(command, config, args));
-      return 0;
-    default:
-      throw new UsageError(`unknown command "${command}" (see clawfleet --help)`);
   }
 }
-
 main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exit(code);
