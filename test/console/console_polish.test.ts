@@ -7,7 +7,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import type { Browser, Page } from "playwright-core";
-import { auditLog, nodes, users } from "../../src/db/schema.ts";
+import { agentSessions, auditLog, nodes, users } from "../../src/db/schema.ts";
 import { addNode } from "../../src/fleet/nodes.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { launchBrowser, SCREENSHOTS, screenshot, type WatchedPage, watchedPage } from "./browser.ts";
@@ -311,6 +311,53 @@ describe("console polish (issue 21)", () => {
     await screenshot(phone.page, "dashboard-phone");
     expect(phone.incidents.csp).toEqual([]);
     await phone.context.close();
+  });
+
+  test("a device signed out elsewhere is told why on the sign-in page", async () => {
+    const other = await watchedPage(browser, { userAgent: "PolishTestDevice/1.0" });
+    await other.page.goto(`${server.url}/login`);
+    await other.page.fill("#login-email", EMAIL);
+    await other.page.fill("#login-password", NEW_PASSWORD);
+    await Promise.all([
+      other.page.waitForURL(`${server.url}/dashboard`),
+      other.page.click("#login-form button[type=submit]"),
+    ]);
+    await page.goto(`${server.url}/account`);
+    await page.locator('#sessions-table tr:has([title="PolishTestDevice/1.0"]) button').click();
+    await page.getByText("That device has been signed out.").waitFor();
+    await other.page.goto(`${server.url}/keys`);
+    expect(other.page.url()).toBe(`${server.url}/login?next=%2Fkeys&ended=elsewhere`);
+    expect(await other.page.locator("main .alert").first().textContent()).toBe(
+      "You were signed out from another device. Sign in again to continue.",
+    );
+    await screenshot(other.page, "login-signed-out-elsewhere");
+    // An unknown code in the link shows nothing.
+    await other.page.goto(`${server.url}/login?ended=%3Cscript%3E`);
+    expect(await other.page.locator("main .alert").count()).toBe(0);
+    expect(other.incidents.csp).toEqual([]);
+    await other.context.close();
+  });
+
+  test("the terminal says it is waking a frozen container", async () => {
+    const db = server.ctx.database.db;
+    const [me] = await db.select().from(users).where(eq(users.email, EMAIL));
+    await db
+      .update(agentSessions)
+      .set({ state: "frozen" })
+      .where(eq(agentSessions.userId, me?.id ?? ""));
+    const plain = await watchedPage(browser, { javaScriptEnabled: false });
+    await plain.page.goto(`${server.url}/login`);
+    await plain.page.fill("#login-email", EMAIL);
+    await plain.page.fill("#login-password", NEW_PASSWORD);
+    await plain.page.click("#login-form button[type=submit]");
+    await plain.page.waitForURL(`${server.url}/dashboard`);
+    await plain.page.goto(`${server.url}/terminal`);
+    expect(await plain.page.locator("#terminal-status").textContent()).toBe("Waking your container…");
+    await plain.context.close();
+    await db
+      .update(agentSessions)
+      .set({ state: "failed" })
+      .where(eq(agentSessions.userId, me?.id ?? ""));
   });
 
   test("admin: nodes drain and activate from the keyboard, table words never split", async () => {

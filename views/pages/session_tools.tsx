@@ -106,7 +106,7 @@ export function TerminalPage(props: { user: ConsoleUser; state: string }) {
       {ready ? (
         <>
           <p class="terminal-status" id="terminal-status" role="status" aria-live="polite">
-            Connecting…
+            {props.state === "frozen" ? "Waking your container…" : "Connecting…"}
           </p>
           <div class="terminal-wrap">
             <section

@@ -62,6 +62,7 @@
     sessionStorage.setItem("clawfleet-terminal", reconnectId);
   }
   let socket = null;
+  let signInUrl = "/login";
   let retryMs = 1000;
   let stopped = false;
 
@@ -92,7 +93,10 @@
       headers: { accept: "application/json" },
       cache: "no-store",
     });
-    if (response.status === 401) return "signed-out";
+    if (response.status === 401) {
+      signInUrl = (await response.json().catch(() => ({}))).login ?? "/login";
+      return "signed-out";
+    }
     if (!response.ok) throw new Error(`status ${response.status}`);
     return (await response.json()).state;
   }
@@ -107,7 +111,8 @@
       return retry("Could not reach clawfleet.");
     }
     if (state === "signed-out") {
-      window.location.assign("/login");
+      // A same-site path only (the server's answer says why the sign-in ended).
+      window.location.assign(signInUrl.startsWith("/") && !signInUrl.startsWith("//") ? signInUrl : "/login");
       return;
     }
     if (state !== "running" && state !== "frozen") {
@@ -115,6 +120,9 @@
       setStatus("Your container is not running. Start it on the dashboard.");
       return;
     }
+    // A frozen container is restored when the socket connects: say so, it takes a few seconds.
+    if (state === "frozen")
+      setStatus("Waking your container… It was frozen while idle; this takes a few seconds.");
     const url = new URL(host.dataset.socket, window.location.href);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     url.searchParams.set("reconnect", reconnectId);

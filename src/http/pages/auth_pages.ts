@@ -12,6 +12,7 @@ import { noAccountsYet, signUp } from "../../auth/signup.ts";
 import type { AppContext } from "../../context.ts";
 import type { PageBase } from "./page_base.ts";
 import { formFailure, formFields, html, page, redirect, safeNext } from "./page_response.ts";
+import { ENDED_MESSAGES, isEndedReason } from "./sign_in_ended.ts";
 
 const meta = (c: { ip: string; request: Request }): ClientMeta => ({
   ip: c.ip,
@@ -40,7 +41,9 @@ export const authPages = (ctx: AppContext) => (app: PageBase) =>
             ? "Your account has been deleted. Goodbye!"
             : c.query.reset === "1"
               ? "Your password has been changed. Sign in with the new one."
-              : null;
+              : isEndedReason(c.query.ended)
+                ? ENDED_MESSAGES[c.query.ended]
+                : null;
         return html(LoginPage({ notice }));
       }),
     )

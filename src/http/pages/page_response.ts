@@ -16,6 +16,7 @@ import { UserError } from "../../errors.ts";
 import { plainHttpWarningFor } from "../../tls/plain_http_warning.ts";
 import { enforceApiRate } from "../rate_limit.ts";
 import { pageOriginAllowed } from "./page_origin.ts";
+import { endedSignInReason } from "./sign_in_ended.ts";
 
 /** What a page handler gets from Elysia (the page base's derive and resolve included). */
 export type PageRequest = {
@@ -126,11 +127,15 @@ export function safeNext(next: string | undefined): string {
   return next && /^\/[A-Za-z0-9/_-]*$/.test(next) && !next.startsWith("//") ? next : "/dashboard";
 }
 
-function signInRedirect(request: Request): Response {
+/** To sign in, back here afterwards, saying why when a sign-in this browser had has ended. */
+async function signInRedirect(ctx: AppContext, request: Request): Promise<Response> {
   const next = new URL(request.url).pathname;
-  const location =
-    request.method === "GET" && next !== "/" ? `/login?next=${encodeURIComponent(next)}` : "/login";
-  return redirect(request, location);
+  const params = new URLSearchParams();
+  if (request.method === "GET" && next !== "/") params.set("next", next);
+  const ended = await endedSignInReason(ctx, request).catch(() => null);
+  if (ended) params.set("ended", ended);
+  const query = params.toString();
+  return redirect(request, query ? `/login?${query}` : "/login");
 }
 
 export type PageOptions = {
@@ -167,7 +172,7 @@ export function page<C extends PageRequest>(
       }
       if (options.access === "public") return await (handler as (c: C) => Promise<Response>)(c);
       user = c.session ? await loadUser(ctx, c.session) : null;
-      if (!user) return signInRedirect(c.request);
+      if (!user) return await signInRedirect(ctx, c.request);
       if (options.access === "admin") assertAdmin(user, "open this page");
       if (options.mutation) {
         const presented = c.request.headers.get(CSRF_HEADER) ?? formFields(c.body)._csrf ?? null;

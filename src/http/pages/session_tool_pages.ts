@@ -7,6 +7,7 @@ import type { AppContext } from "../../context.ts";
 import { sessionView } from "../session.ts";
 import type { PageBase } from "./page_base.ts";
 import { html, page } from "./page_response.ts";
+import { endedSignInReason } from "./sign_in_ended.ts";
 
 function json(status: number, body: unknown) {
   return new Response(JSON.stringify(body), {
@@ -30,7 +31,11 @@ export const sessionToolPages = (ctx: AppContext) => (app: PageBase) =>
       ),
     )
     .get("/console/session", async (c) => {
-      if (!c.session) return json(401, { signed_in: false });
+      if (!c.session) {
+        // Why, when a sign-in has ended, so the page can take the user to a sign-in that says so.
+        const ended = await endedSignInReason(ctx, c.request).catch(() => null);
+        return json(401, { signed_in: false, login: ended ? `/login?ended=${ended}` : "/login" });
+      }
       try {
         const view = await sessionView(ctx, c.session.userId);
         return json(200, { signed_in: true, state: view.state, progress: view.progress });
