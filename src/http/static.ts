@@ -16,6 +16,7 @@ import apiDocsJs from "../../views/static/api_docs.client.js" with { type: "text
 import chatJs from "../../views/static/chat.client.js" with { type: "text" };
 import consoleJs from "../../views/static/console.client.js" with { type: "text" };
 import consoleCss from "../../views/static/console.css" with { type: "text" };
+import dashboardJs from "../../views/static/dashboard.client.js" with { type: "text" };
 import faviconSvg from "../../views/static/favicon.svg" with { type: "text" };
 import terminalJs from "../../views/static/terminal.client.js" with { type: "text" };
 
@@ -37,6 +38,7 @@ const ASSETS: Record<string, Asset> = {
   "console.css": asset(consoleCss, CSS),
   "console.js": asset(consoleJs, JS),
   "chat.js": asset(chatJs, JS),
+  "dashboard.js": asset(dashboardJs, JS),
   "terminal.js": asset(terminalJs, JS),
   "favicon.svg": asset(faviconSvg, "image/svg+xml"),
   "scalar.js": asset(scalarJs, JS),

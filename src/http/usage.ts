@@ -1,10 +1,10 @@
 import type { AppContext } from "../context.ts";
-import { getNode } from "../fleet/nodes.ts";
 import { MAX_HISTORY_DAYS, tokenHistory, tokenUsageView } from "../gateway/token_usage.ts";
 import type { Lifecycle } from "../sessions/lifecycle.ts";
 import { getSessionView, planFor } from "../sessions/sessions_repo.ts";
 import { type ApiBase, requireUser } from "./api_base.ts";
 import { ApiError } from "./errors.ts";
+import { liveUsage } from "./live_usage.ts";
 import { presentSession } from "./session.ts";
 
 /**
@@ -18,25 +18,7 @@ export const usageRoutes = (ctx: AppContext, lifecycle: Lifecycle) => (app: ApiB
       const raw = await getSessionView(ctx.database.db, auth.userId);
       if (!raw) throw new ApiError(401, "unauthenticated", "Sign in to continue.");
       const view = presentSession(raw);
-      let live: Record<string, number> | null = null;
-      const session = raw.session;
-      if (session?.nodeId && (session.state === "running" || session.state === "frozen")) {
-        const node = await getNode(ctx.database.db, session.nodeId);
-        const stats = node
-          ? await lifecycle.fleet
-              .agentFor(node)
-              .stats(session.id)
-              .catch(() => null)
-          : null;
-        if (stats) {
-          live = {
-            cpu_percent: stats.cpuPercent,
-            memory_bytes: stats.memoryBytes,
-            memory_limit_bytes: stats.memoryLimitBytes,
-            pids: stats.pids,
-          };
-        }
-      }
+      const live = await liveUsage(ctx, lifecycle, raw.session);
       const plan = await planFor(ctx.database.db, auth.userId);
       const tokens = await tokenUsageView(ctx.database.db, auth.userId, plan?.monthlyTokenBudget ?? null);
       return { state: view.state, plan: view.plan, live, tokens };

@@ -128,6 +128,18 @@ describe("the console end to end, with a real container", () => {
     await containerState(page, "running", 90_000);
     expect(await page.locator("#container-card").textContent()).toContain("node-e2e");
     await screenshot(page, "dashboard-running");
+    // Live usage from the node, polled, with a sparkline growing one point per answer.
+    await page.goto(`${server.url}/dashboard`);
+    await page.locator('#live-badge[data-live="live"]').waitFor({ timeout: 20_000 });
+    expect(await page.locator("#live-pids [data-value]").textContent()).toMatch(/^[1-9]\d*$/);
+    expect(await page.locator("#live-memory [data-value]").textContent()).toMatch(/^\d+ MB$/);
+    await page.waitForFunction(
+      () =>
+        (document.querySelector("#live-cpu polyline")?.getAttribute("points") ?? "").split(" ").length >= 2,
+      undefined,
+      { timeout: 20_000 },
+    );
+    await screenshot(page, "dashboard-live");
   });
 
   test("chat: the reply streams in piece by piece, and hostile text stays text", async () => {
@@ -189,6 +201,18 @@ describe("the console end to end, with a real container", () => {
     const first = await waitForScreen(page, /TERM-42\s+1000\s+SIZE-A \d+ \d+/);
     const [, rows1, cols1] = /SIZE-A (\d+) (\d+)/.exec(first) ?? [];
     await screenshot(page, "terminal");
+    // Copy (nothing selected: the whole screen) puts the output on the clipboard.
+    await main.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.url });
+    await page.click("#terminal-copy");
+    await page.locator("#terminal-copied", { hasText: "Copied" }).waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toContain("TERM-42");
+    // Full screen and back, with the keyboard.
+    await page.locator("#terminal-fullscreen").focus();
+    await page.keyboard.press("Enter");
+    await page.locator('#terminal-fullscreen[aria-pressed="true"]').waitFor();
+    expect(await page.evaluate(() => document.fullscreenElement?.id)).toBe("terminal-wrap");
+    await page.locator("#terminal-fullscreen").click();
+    await page.locator('#terminal-fullscreen[aria-pressed="false"]').waitFor();
 
     await page.setViewportSize({ width: 700, height: 600 });
     await Bun.sleep(400);

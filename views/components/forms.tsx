@@ -87,11 +87,12 @@ export function formatTime(iso: string | Date | null | undefined): string {
   return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 
-export function Time(props: { value: string | Date | null | undefined }) {
+/** `relative`: console.js shows "3 minutes ago" (the exact time in its tooltip); without JavaScript the exact time. */
+export function Time(props: { value: string | Date | null | undefined; relative?: boolean }) {
   const date = props.value ? new Date(props.value) : null;
   const iso = date && !Number.isNaN(date.getTime()) ? date.toISOString() : undefined;
   return (
-    <time datetime={iso} safe>
+    <time datetime={iso} data-relative={props.relative && iso ? "" : undefined} safe>
       {formatTime(props.value)}
     </time>
   );

@@ -3,6 +3,7 @@
 import type { sessionView } from "../../src/http/session.ts";
 import { SPAWN_STEPS } from "../../src/sessions/state_machine.ts";
 import { Alert, CsrfField, ErrorSlot, Time } from "../components/forms.tsx";
+import { LiveUsageCard } from "../components/live_usage.tsx";
 import { TokenUsageCard } from "../components/token_usage.tsx";
 import { type ConsoleUser, Layout } from "../layout.tsx";
 
@@ -235,7 +236,7 @@ export function ContainerCard(props: {
           <dd safe>{view.node ?? "—"}</dd>
           <dt>Since</dt>
           <dd>
-            <Time value={view.created_at} />
+            <Time value={view.created_at} relative />
           </dd>
         </dl>
       ) : (
@@ -255,8 +256,9 @@ export function DashboardPage(props: {
   history?: Parameters<typeof TokenUsageCard>[0]["history"];
 }) {
   const { plan } = props.view;
+  const live = props.view.state === "running" || props.view.state === "frozen";
   return (
-    <Layout title="Dashboard" user={props.user} active="dashboard" scripts={[]}>
+    <Layout title="Dashboard" user={props.user} active="dashboard" scripts={live ? ["dashboard.js"] : []}>
       <h1>Dashboard</h1>
       {props.error ? <ErrorSlot message={props.error} /> : ""}
       <div class="grid">
@@ -266,6 +268,11 @@ export function DashboardPage(props: {
           hasKeys={props.hasKeys}
           confirmKill={props.confirmKill}
         />
+        {live ? (
+          <LiveUsageCard cpuMillis={plan.cpu_millis} memoryMb={plan.memory_mb} pidsLimit={plan.pids_limit} />
+        ) : (
+          ""
+        )}
         <section class="card" aria-labelledby="plan-heading">
           <h2 id="plan-heading">
             Your plan: <span safe>{plan.name}</span>

@@ -108,7 +108,16 @@ export function TerminalPage(props: { user: ConsoleUser; state: string }) {
           <p class="terminal-status" id="terminal-status" role="status" aria-live="polite">
             {props.state === "frozen" ? "Waking your container…" : "Connecting…"}
           </p>
-          <div class="terminal-wrap">
+          <div class="terminal-wrap" id="terminal-wrap">
+            <div class="terminal-tools" role="toolbar" aria-label="Terminal">
+              <button type="button" class="secondary" id="terminal-copy" aria-describedby="terminal-copied">
+                Copy
+              </button>
+              <button type="button" class="secondary" id="terminal-fullscreen" aria-pressed="false">
+                Full screen
+              </button>
+              <span class="small" id="terminal-copied" role="status" aria-live="polite"></span>
+            </div>
             <section
               id="terminal"
               data-socket="/api/v1/session/terminal"

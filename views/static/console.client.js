@@ -35,6 +35,35 @@
     focusAlertIn(slot);
   }
 
+  // <time data-relative>: "3 minutes ago", with the exact time (the server's text) as the tooltip.
+  const UNITS = [
+    ["year", 31536000],
+    ["month", 2592000],
+    ["day", 86400],
+    ["hour", 3600],
+    ["minute", 60],
+  ];
+  const phrase = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+  function relativeText(date) {
+    const seconds = Math.round((date.getTime() - Date.now()) / 1000);
+    if (Math.abs(seconds) < 45) return "just now";
+    for (const [unit, size] of UNITS) {
+      if (Math.abs(seconds) >= size) return phrase.format(Math.round(seconds / size), unit);
+    }
+    return phrase.format(Math.round(seconds / 60), "minute");
+  }
+  function refreshTimes() {
+    for (const element of document.querySelectorAll("time[data-relative][datetime]")) {
+      const date = new Date(element.getAttribute("datetime"));
+      if (Number.isNaN(date.getTime())) continue;
+      if (!element.title) element.title = element.textContent;
+      element.textContent = relativeText(date);
+    }
+  }
+  document.addEventListener("DOMContentLoaded", refreshTimes);
+  document.addEventListener("htmx:after:swap", refreshTimes);
+  setInterval(refreshTimes, 30000);
+
   document.addEventListener("htmx:before:request", (event) => {
     const source = event.detail?.ctx?.sourceElement;
     const slot = source ? errorSlotFor(source) : null;

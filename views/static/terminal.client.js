@@ -158,5 +158,50 @@
     retryMs = Math.min(retryMs * 2, 15000);
   }
 
+  // Copy: the selection, or the whole screen and scrollback when nothing is selected.
+  const copyButton = document.getElementById("terminal-copy");
+  const copied = document.getElementById("terminal-copied");
+  copyButton?.addEventListener("click", async () => {
+    let text = term.getSelection();
+    if (!text) {
+      term.selectAll();
+      text = term.getSelection();
+      term.clearSelection();
+    }
+    text = text.replace(/\s+$/, "");
+    if (!text) {
+      copied.textContent = "Nothing to copy yet.";
+      return;
+    }
+    try {
+      await navigator.clipboard.writeText(text);
+      copied.textContent = `Copied ${text.split("\n").length} line(s).`;
+    } catch {
+      copied.textContent = "The browser did not allow copying; select the text and press Ctrl+Shift+C.";
+    }
+    term.focus();
+  });
+
+  // Full screen: the terminal and its toolbar fill the screen; Escape (the browser's) leaves.
+  const wrap = document.getElementById("terminal-wrap");
+  const fullscreenButton = document.getElementById("terminal-fullscreen");
+  fullscreenButton?.addEventListener("click", async () => {
+    try {
+      if (document.fullscreenElement) await document.exitFullscreen();
+      else await wrap.requestFullscreen();
+    } catch {
+      copied.textContent = "This browser did not allow full screen.";
+    }
+  });
+  document.addEventListener("fullscreenchange", () => {
+    const on = document.fullscreenElement === wrap;
+    fullscreenButton.setAttribute("aria-pressed", String(on));
+    fullscreenButton.textContent = on ? "Leave full screen" : "Full screen";
+    setTimeout(() => {
+      fit.fit();
+      term.focus();
+    }, 50);
+  });
+
   connect();
 })();

@@ -7,8 +7,9 @@ import type { AppContext } from "../../context.ts";
 import { tokenHistory, tokenUsageView } from "../../gateway/token_usage.ts";
 import { listCredentials } from "../../secrets/credentials.ts";
 import type { Lifecycle } from "../../sessions/lifecycle.ts";
-import { planFor } from "../../sessions/sessions_repo.ts";
+import { getSessionView, planFor } from "../../sessions/sessions_repo.ts";
 import type { SessionAction } from "../../sessions/state_machine.ts";
+import { liveUsage } from "../live_usage.ts";
 import { sessionView } from "../session.ts";
 import type { PageBase } from "./page_base.ts";
 import { html, isHtmx, PageError, page, redirect, type SignedInUser } from "./page_response.ts";
@@ -51,6 +52,18 @@ export const dashboardPages = (ctx: AppContext, lifecycle: Lifecycle) => (app: P
       "/dashboard",
       page(ctx, { access: "user" }, async (_c, user) => {
         return html(DashboardPage({ user, ...(await card(ctx, user, {})), ...(await tokens(ctx, user)) }));
+      }),
+    )
+    .get(
+      "/dashboard/live",
+      // Polled by dashboard.js: like the card's polling it is a page view, not an action, so it does
+      // not count against the plan's request rate.
+      page(ctx, { access: "user" }, async (_c, user) => {
+        const raw = await getSessionView(ctx.database.db, user.id);
+        const live = raw ? await liveUsage(ctx, lifecycle, raw.session) : null;
+        return new Response(JSON.stringify({ state: raw?.session?.state ?? "none", live }), {
+          headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
+        });
       }),
     )
     .get(
