@@ -56,7 +56,9 @@ export class ServerChannel implements KeySource {
         headers,
         body: payload || undefined,
         redirect: "error",
-        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 3000),
+        // Generous: a cold key fetch waits on the server's database and decrypt, and a loaded server
+        // answering late is better than a container's request failing with 503.
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
         ...(this.opts.ca ? { tls: { ca: this.opts.ca } } : {}),
       } as RequestInit);
     } catch (error) {
