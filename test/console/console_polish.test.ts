@@ -382,6 +382,9 @@ describe("console polish (issue 21)", () => {
     await term.page.keyboard.press("Enter");
     await term.page.locator('#terminal-fullscreen[aria-pressed="true"]').waitFor();
     expect(await term.page.evaluate(() => document.fullscreenElement?.id)).toBe("terminal-wrap");
+    // Entering full screen hands the focus to the terminal, to type; Tab-like, back to the button.
+    await term.page.waitForFunction(() => document.activeElement?.closest("#terminal") !== null);
+    await term.page.locator("#terminal-fullscreen").focus();
     await term.page.keyboard.press("Enter");
     await term.page.locator('#terminal-fullscreen[aria-pressed="false"]').waitFor();
     expect(term.incidents.csp).toEqual([]);
