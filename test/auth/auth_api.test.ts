@@ -228,6 +228,24 @@ for (const driver of DRIVERS) {
         bearer(user.access_token),
       );
       expect(weak.status).toBe(400);
+      // The same password again is no change; a guessable one is refused by the strength estimate.
+      const same = await post(
+        "/auth/password",
+        { current_password: PASSWORD, new_password: PASSWORD },
+        bearer(user.access_token),
+      );
+      expect(same.status).toBe(400);
+      expect((await json(same)).error.code).toBe("password_unchanged");
+      const guessable = await post(
+        "/auth/password",
+        { current_password: PASSWORD, new_password: "password123456" },
+        bearer(user.access_token),
+      );
+      expect((await json(guessable)).error.code).toBe("password_weak");
+      // Nothing changed: the other device is still signed in.
+      expect(
+        (await fetch(`${server.url}/api/v1/auth/me`, { headers: bearer(other.access_token) })).status,
+      ).toBe(200);
       const ok = await post(
         "/auth/password",
         { current_password: PASSWORD, new_password: "a brand new passphrase" },
