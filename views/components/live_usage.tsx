@@ -31,7 +31,7 @@ export function LiveUsageCard(props: { cpuMillis: number; memoryMb: number; pids
         </span>
       </h2>
       <dl class="metrics">
-        <Metric id="cpu" label="CPU" limit={`of ${(props.cpuMillis / 1000).toLocaleString("en")} cores`} />
+        <Metric id="cpu" label="CPU" limit={`limit ${(props.cpuMillis / 1000).toLocaleString("en")} cores`} />
         <Metric id="memory" label="Memory" limit={`of ${props.memoryMb.toLocaleString("en")} MB`} />
         <Metric id="pids" label="Processes" limit={`of ${props.pidsLimit}`} />
       </dl>
