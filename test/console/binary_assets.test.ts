@@ -58,6 +58,9 @@ test("the sign-in page links only files the binary serves, byte for byte as ship
     "console.js": "views/static/console.client.js",
     "chat.js": "views/static/chat.client.js",
     "terminal.js": "views/static/terminal.client.js",
+    "dashboard.js": "views/static/dashboard.client.js",
+    "api_docs.js": "views/static/api_docs.client.js",
+    "scalar.js": "node_modules/@scalar/api-reference/dist/browser/standalone.js",
   };
   for (const [name, source] of Object.entries(shipped)) {
     const served = await (await fetch(`${base}/static/${name}`)).text();
@@ -67,4 +70,18 @@ test("the sign-in page links only files the binary serves, byte for byte as ship
     });
   }
   expect((await fetch(`${base}/static/nope.js`)).status).toBe(404);
+});
+
+test("the API reference and the password strength estimate work from the binary alone", async () => {
+  const docs = await (await fetch(`${base}/api/docs`)).text();
+  const viewer = docs.match(/src="(\/static\/scalar\.js\?v=[0-9a-f]+)"/)?.[1];
+  expect((await fetch(`${base}${viewer}`)).status).toBe(200);
+  // zxcvbn-ts and its dictionaries are embedded: a guessable password off the common list is refused.
+  const weak = await fetch(`${base}/api/v1/auth/signup`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: "bin@example.test", password: "password123456" }),
+  });
+  expect(weak.status).toBe(400);
+  expect(((await weak.json()) as { error: { code: string } }).error.code).toBe("password_weak");
 });
