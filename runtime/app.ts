@@ -7,12 +7,18 @@ import { ChatService } from "./chat.ts";
 import { configSecrets, type RuntimeConfig } from "./config.ts";
 import { startGatewayServer } from "./gateway/server.ts";
 import { createRuntimeLogger } from "./logger.ts";
+import { Scheduler } from "./schedules/scheduler.ts";
 import { Scrubber } from "./scrub.ts";
 import { SecretBox } from "./secret_box.ts";
 import { Channels } from "./store/channels.ts";
 import { History } from "./store/history.ts";
 import { Memory } from "./store/memory.ts";
 import { openStore } from "./store/open.ts";
+import { Schedules } from "./store/schedules.ts";
+import { RuntimeSettings } from "./store/settings.ts";
+import { ToolCalls } from "./store/tool_calls.ts";
+import { ScheduleTools } from "./tools/schedule_tools.ts";
+import { ToolBox } from "./tools/toolbox.ts";
 
 export const RUNTIME_VERSION: string = version;
 
@@ -27,7 +33,20 @@ export async function startRuntime(
   const db = openStore(config.dataDir);
   const history = new History(db);
   const memory = new Memory(db);
-  const chat = new ChatService(config, history, memory, log);
+  const settings = new RuntimeSettings(db, { shellMode: config.shellMode });
+  const schedules = new Schedules(db);
+  const toolCalls = new ToolCalls(db);
+  // The scheduler needs the chat service and the tools need the scheduler: it is re-armed late-bound.
+  let scheduler: Scheduler | null = null;
+  const box = new ToolBox({
+    dataDir: config.dataDir,
+    fetchAllow: config.fetchAllow,
+    settings,
+    schedules: new ScheduleTools(schedules, () => scheduler?.arm()),
+    scrubber,
+  });
+  const chat = new ChatService(config, history, memory, log, { box, calls: toolCalls });
+  scheduler = new Scheduler(schedules, chat, log);
   const secretBox = config.secretsKey ? await SecretBox.fromSecret(config.secretsKey) : null;
   const channels = new ChannelManager({ config, channels: new Channels(db), chat, log, scrubber, secretBox });
   const server = startGatewayServer({
@@ -37,10 +56,15 @@ export async function startRuntime(
     history,
     memory,
     channels,
+    settings,
+    schedules,
+    scheduler,
+    toolCalls,
     scrubber,
     log,
   });
   await channels.startAll();
+  scheduler.start();
   log.info("runtime started", {
     port: server.port,
     data_dir: config.dataDir,
@@ -54,6 +78,7 @@ export async function startRuntime(
     url: `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${server.port}`,
     port: server.port ?? config.port,
     async stop() {
+      scheduler.stop();
       await channels.stopAll();
       await server.stop(true);
       db.close();

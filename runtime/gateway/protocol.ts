@@ -6,6 +6,7 @@ import { CHANNEL_NAMES, type ChannelName, type TelegramSettingsInput } from "../
 import { MAX_MESSAGE_CHARS } from "../chat.ts";
 import { CONVERSATION_ID } from "../store/history.ts";
 import { MAX_MEMORY_CHARS } from "../store/memory.ts";
+import { SHELL_MODES, type ShellMode } from "../store/settings.ts";
 
 export type ClientMessage =
   | { type: "ping"; id: string | null }
@@ -31,7 +32,12 @@ export type ClientMessage =
   | { type: "memory.set"; id: string | null; content: string }
   | { type: "channel.get"; id: string | null; channel: ChannelName }
   | { type: "channel.set"; id: string | null; channel: ChannelName; settings: TelegramSettingsInput }
-  | { type: "channel.delete"; id: string | null; channel: ChannelName };
+  | { type: "channel.delete"; id: string | null; channel: ChannelName }
+  | { type: "tool.approve"; id: string | null; approval_id: string; approved: boolean }
+  | { type: "settings.get"; id: string | null }
+  | { type: "settings.set"; id: string | null; shell_mode: ShellMode | undefined }
+  | { type: "schedule.list"; id: string | null }
+  | { type: "schedule.delete"; id: string | null; schedule_id: string };
 
 export class ProtocolError extends Error {
   override name = "ProtocolError";
@@ -75,7 +81,25 @@ export function parseClientMessage(frame: string | Buffer): ClientMessage {
     case "ping":
     case "chat.cancel":
     case "memory.get":
+    case "settings.get":
+    case "schedule.list":
       return { type: msg.type, id };
+    case "tool.approve":
+      if (typeof msg.approval_id !== "string" || !REQUEST_ID.test(msg.approval_id)) {
+        throw fail("approval_id must be the id of a pending approval");
+      }
+      if (typeof msg.approved !== "boolean") throw fail("approved must be true or false");
+      return { type: "tool.approve", id, approval_id: msg.approval_id, approved: msg.approved };
+    case "settings.set":
+      if (msg.shell_mode !== undefined && !(SHELL_MODES as readonly unknown[]).includes(msg.shell_mode)) {
+        throw fail(`shell_mode must be one of: ${SHELL_MODES.join(", ")}`);
+      }
+      return { type: "settings.set", id, shell_mode: msg.shell_mode as ShellMode | undefined };
+    case "schedule.delete":
+      if (typeof msg.schedule_id !== "string" || !REQUEST_ID.test(msg.schedule_id)) {
+        throw fail("schedule_id must be a schedule's id");
+      }
+      return { type: "schedule.delete", id, schedule_id: msg.schedule_id };
     case "chat": {
       const text = requiredText(msg, "text", MAX_MESSAGE_CHARS, fail);
       return {
