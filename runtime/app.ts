@@ -45,7 +45,7 @@ export async function startRuntime(
     schedules: new ScheduleTools(schedules, () => scheduler?.arm()),
     scrubber,
   });
-  const chat = new ChatService(config, history, memory, log, { box, calls: toolCalls });
+  const chat = new ChatService(config, history, memory, log, { box, calls: toolCalls }, settings);
   scheduler = new Scheduler(schedules, chat, log);
   const secretBox = config.secretsKey ? await SecretBox.fromSecret(config.secretsKey) : null;
   const channels = new ChannelManager({ config, channels: new Channels(db), chat, log, scrubber, secretBox });

@@ -9,6 +9,7 @@ import { resolveProvider } from "./providers/registry.ts";
 import type { ChatTurn, StreamEvent, ToolCall, Usage } from "./providers/types.ts";
 import type { History, StoredMessage } from "./store/history.ts";
 import type { Memory } from "./store/memory.ts";
+import type { RuntimeSettings } from "./store/settings.ts";
 import type { ToolCalls } from "./store/tool_calls.ts";
 import type { ToolBox, ToolOutcome } from "./tools/toolbox.ts";
 
@@ -60,6 +61,7 @@ export class ChatService {
     private readonly memory: Memory,
     private readonly log: Logger,
     private readonly tools: ChatTools | null = null,
+    private readonly settings: RuntimeSettings | null = null,
   ) {}
 
   /** Throws ProviderError for anything the user should be told. */
@@ -76,8 +78,11 @@ export class ChatService {
 
   private async turn(input: ChatInput, callbacks: ChatCallbacks): Promise<ChatResult> {
     if (input.signal.aborted) throw new ProviderError("cancelled", "The reply was cancelled.");
-    const provider = resolveProvider(this.config, input.provider);
-    const model = input.model || provider.model;
+    // The user's defaults (from their clawfleet settings) apply when the message names no provider.
+    const preferred = input.provider ? null : (this.settings?.defaultProvider() ?? null);
+    const provider = resolveProvider(this.config, input.provider ?? preferred ?? undefined);
+    const preferredModel = input.provider ? null : this.settings?.defaultModel();
+    const model = input.model || preferredModel || provider.model;
     this.history.ensureConversation(input.conversationId, input.channel, input.text);
     const userMessage = this.history.addMessage(input.conversationId, "user", input.text);
     callbacks.onStart?.({
@@ -191,9 +196,10 @@ export class ChatService {
   }
 
   private systemPrompt(): string {
+    const base = this.settings?.systemPrompt() || this.config.systemPrompt;
     const memory = this.memory.get().content.trim();
-    if (!memory) return this.config.systemPrompt;
-    return `${this.config.systemPrompt}\n\nThe user's memory notes (kept across conversations):\n${memory}`;
+    if (!memory) return base;
+    return `${base}\n\nThe user's memory notes (kept across conversations):\n${memory}`;
   }
 }
 

@@ -4,9 +4,10 @@
 
 import { CHANNEL_NAMES, type ChannelName, type TelegramSettingsInput } from "../channels/manager.ts";
 import { MAX_MESSAGE_CHARS } from "../chat.ts";
+import { parseProviderId } from "../config.ts";
 import { CONVERSATION_ID } from "../store/history.ts";
 import { MAX_MEMORY_CHARS } from "../store/memory.ts";
-import { SHELL_MODES, type ShellMode } from "../store/settings.ts";
+import { MAX_SYSTEM_PROMPT_CHARS, SETTINGS_SHELL_MODES, type SettingsUpdate } from "../store/settings.ts";
 
 export type ClientMessage =
   | { type: "ping"; id: string | null }
@@ -35,7 +36,7 @@ export type ClientMessage =
   | { type: "channel.delete"; id: string | null; channel: ChannelName }
   | { type: "tool.approve"; id: string | null; approval_id: string; approved: boolean }
   | { type: "settings.get"; id: string | null }
-  | { type: "settings.set"; id: string | null; shell_mode: ShellMode | undefined }
+  | { type: "settings.set"; id: string | null; update: SettingsUpdate }
   | { type: "schedule.list"; id: string | null }
   | { type: "schedule.delete"; id: string | null; schedule_id: string };
 
@@ -91,10 +92,7 @@ export function parseClientMessage(frame: string | Buffer): ClientMessage {
       if (typeof msg.approved !== "boolean") throw fail("approved must be true or false");
       return { type: "tool.approve", id, approval_id: msg.approval_id, approved: msg.approved };
     case "settings.set":
-      if (msg.shell_mode !== undefined && !(SHELL_MODES as readonly unknown[]).includes(msg.shell_mode)) {
-        throw fail(`shell_mode must be one of: ${SHELL_MODES.join(", ")}`);
-      }
-      return { type: "settings.set", id, shell_mode: msg.shell_mode as ShellMode | undefined };
+      return { type: "settings.set", id, update: settingsUpdate(msg, fail) };
     case "schedule.delete":
       if (typeof msg.schedule_id !== "string" || !REQUEST_ID.test(msg.schedule_id)) {
         throw fail("schedule_id must be a schedule's id");
@@ -205,4 +203,37 @@ function telegramSettings(msg: Raw, fail: Fail): TelegramSettingsInput {
     settings.allowed_chat_ids = [...new Set(ids as number[])];
   }
   return settings;
+}
+
+function settingsUpdate(msg: Raw, fail: Fail): SettingsUpdate {
+  const update: SettingsUpdate = {};
+  if (msg.shell_mode !== undefined) {
+    if (!(SETTINGS_SHELL_MODES as readonly unknown[]).includes(msg.shell_mode)) {
+      throw fail(`shell_mode must be one of: ${SETTINGS_SHELL_MODES.join(", ")}`);
+    }
+    update.shell_mode = msg.shell_mode as SettingsUpdate["shell_mode"];
+  }
+  if (msg.default_provider !== undefined) {
+    if (msg.default_provider === null || msg.default_provider === "") update.default_provider = null;
+    else {
+      const provider =
+        typeof msg.default_provider === "string" ? parseProviderId(msg.default_provider) : null;
+      if (!provider) throw fail("default_provider must be anthropic, openai, openrouter or gemini");
+      update.default_provider = provider;
+    }
+  }
+  if (msg.default_model !== undefined) {
+    if (msg.default_model === null || msg.default_model === "") update.default_model = null;
+    else update.default_model = optionalName(msg, "default_model", fail) ?? null;
+  }
+  if (msg.system_prompt !== undefined) {
+    if (msg.system_prompt !== null && typeof msg.system_prompt !== "string") {
+      throw fail("system_prompt must be a string");
+    }
+    if (typeof msg.system_prompt === "string" && msg.system_prompt.length > MAX_SYSTEM_PROMPT_CHARS) {
+      throw fail(`system_prompt is limited to ${MAX_SYSTEM_PROMPT_CHARS} characters`);
+    }
+    update.system_prompt = msg.system_prompt as string | null;
+  }
+  return update;
 }

@@ -61,7 +61,7 @@ export class GatewaySession {
       type: "hello",
       version,
       providers: listProviders(config),
-      default_provider: config.defaultProvider,
+      default_provider: this.deps.settings.defaultProvider() ?? config.defaultProvider,
     });
   }
 
@@ -173,7 +173,7 @@ export class GatewaySession {
         this.send({ type: "settings", id, ...this.deps.settings.describe() });
         return;
       case "settings.set":
-        if (message.shell_mode) this.deps.settings.setShellMode(message.shell_mode);
+        this.deps.settings.update(message.update);
         this.send({ type: "settings", id, ...this.deps.settings.describe() });
         return;
       case "schedule.list":

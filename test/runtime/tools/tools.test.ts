@@ -381,3 +381,48 @@ describe("history keeps the tool calls", () => {
     expect(calls[0]?.output).toContain("kept");
   });
 });
+
+describe("the user's chat settings", () => {
+  test("default provider, model and system prompt apply to chats that name none, and clear back", async () => {
+    const set = await client.request({
+      type: "settings.set",
+      default_provider: "anthropic",
+      default_model: "claude-tester-1",
+      system_prompt: "You are Tester, terse.",
+    });
+    expect(set).toMatchObject({
+      type: "settings",
+      default_provider: "anthropic",
+      default_model: "claude-tester-1",
+      system_prompt: "You are Tester, terse.",
+    });
+    expect((await client.chat({ text: "who are you" })).error).toBeNull();
+    const [request] = await fake.requests();
+    expect(request?.api).toBe("anthropic");
+    expect((request?.body as { model?: string } | undefined)?.model).toBe("claude-tester-1");
+    expect((request?.body as { system?: string } | undefined)?.system ?? "").toStartWith(
+      "You are Tester, terse.",
+    );
+    // A chat naming its provider uses that provider's own default model.
+    await fake.clearRequests();
+    await client.chat({ text: "and you?", provider: "openai" });
+    expect(((await fake.requests())[0]?.body as { model?: string } | undefined)?.model).toBe("gpt-4o-mini");
+
+    const bad = await client.request({ type: "settings.set", default_provider: "skynet" });
+    expect((bad.error as { code: string }).code).toBe("bad_request");
+    const long = await client.request({ type: "settings.set", system_prompt: "x".repeat(8001) });
+    expect((long.error as { code: string }).code).toBe("bad_request");
+
+    await client.request({
+      type: "settings.set",
+      default_provider: null,
+      default_model: null,
+      system_prompt: null,
+    });
+    await fake.clearRequests();
+    await client.chat({ text: "back to normal" });
+    const [plain] = await fake.requests();
+    expect(plain?.api).toBe("openai");
+    expect(JSON.stringify(plain?.body)).not.toContain("Tester");
+  });
+});
