@@ -46,7 +46,12 @@ export class Lifecycle {
   }
 
   /** A user's action: returns the state to answer 202 with; the work continues in the background. */
-  async request(userId: string, action: SessionAction, ip: string | null): Promise<SessionRow> {
+  async request(
+    userId: string,
+    action: SessionAction,
+    ip: string | null,
+    options: { template?: string } = {},
+  ): Promise<SessionRow> {
     const { row, previous } = await withUserSession(this.deps.db, userId, async (current, tx) => {
       const next = transition(current, { type: action });
       if (next.kind === "refuse") throw new LifecycleError(409, "invalid_state", next.message);
@@ -58,7 +63,13 @@ export class Lifecycle {
       if (action === "kill") await shredVolumeKey(tx, current.id);
       const [updated] = await tx
         .update(agentSessions)
-        .set({ ...next.patch, updatedAt: new Date(), lastActivityAt: new Date() })
+        .set({
+          ...next.patch,
+          // A spawn runs the template the user picked, else the default (not the previous one's).
+          ...(action === "spawn" ? { template: options.template ?? this.deps.defaultTemplate } : {}),
+          updatedAt: new Date(),
+          lastActivityAt: new Date(),
+        })
         .where(eq(agentSessions.id, current.id))
         .returning();
       return { row: updated ?? current, previous: current };
