@@ -2,11 +2,11 @@
 // (the fake provider in a network namespace, reached like a public server) drives the shell, the
 // files under /data, http_fetch and a schedule; the schedule survives a `docker restart`.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { buildRuntimeImage, RUNTIME_IMAGE } from "../../../scripts/image_runtime.ts";
 import type { FakeProvider, FakeReply } from "../../fakes/provider.ts";
 import { ISOLATION_FLAGS } from "../../helpers/docker_flags.ts";
 import { createNetns, type Netns, startFakeProviderInNetns } from "../../helpers/netns.ts";
 import { waitForHttp } from "../../helpers/process.ts";
+import { pinnedRuntimeImage } from "../../helpers/runtime_image.ts";
 import { type Frame, GatewayClient } from "../gateway_client.ts";
 
 const suffix = crypto.randomUUID().slice(0, 8);
@@ -55,7 +55,8 @@ async function scriptWith(rules: Parameters<FakeProvider["script"]>[0]) {
 }
 
 beforeAll(async () => {
-  await buildRuntimeImage();
+  // This checkout's image under a tag of its own: another checkout may rebuild the shared tag mid-test.
+  const image = await pinnedRuntimeImage();
   netns = await createNetns();
   provider = await startFakeProviderInNetns(netns);
   const nsUrl = `http://${netns.address}`;
@@ -80,7 +81,7 @@ beforeAll(async () => {
       CLAWFLEET_FETCH_ALLOW: `${netns.address}/32`,
       CLAWFLEET_SHELL_MODE: "run",
     }).flatMap(([name, value]) => ["-e", `${name}=${value}`]),
-    RUNTIME_IMAGE,
+    image,
   ]);
   await connect();
 }, 120_000);
