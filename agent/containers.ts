@@ -133,10 +133,19 @@ export class ContainerManager {
     const template = this.template(spec.template);
     const { docker, nodeId, log } = this.opts;
     const existing = await this.inspect(spec.sessionId);
-    if (!existing?.State.Running) await this.requireImage(template);
+    // An upgrade (`replace`) recreates whatever runs from the template's current image.
+    const replace = spec.replace === true && existing !== null;
+    if (!existing?.State.Running || replace) await this.requireImage(template);
     // Mounted, unlocked and grown to the plan before anything runs: a thawed or recreated container
     // must find its data, and Docker refuses the bind mount while the volume is not attached.
     const legacy = existing?.State.Running && !this.usesVolume(existing);
+    if (legacy && replace) {
+      throw new AgentError(
+        409,
+        "volume_missing",
+        "this container keeps its data inside; it cannot be replaced",
+      );
+    }
     const dataSource = legacy
       ? ""
       : await this.opts.volumes.ensure(spec.sessionId, {
@@ -145,8 +154,8 @@ export class ContainerManager {
           owner: this.volumeOwner(template),
         });
     // Spawn means "make it run": a frozen container is thawed, not replaced (its data is in it).
-    if (existing?.State.Paused) await docker.unpauseContainer(existing.Id);
-    if (existing?.State.Running) {
+    if (existing?.State.Paused && !replace) await docker.unpauseContainer(existing.Id);
+    if (existing?.State.Running && !replace) {
       await this.openProviderGateway(existing);
       await this.waitReady(spec.sessionId, existing, template);
       return this.info((await this.inspect(spec.sessionId)) ?? existing);

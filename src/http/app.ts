@@ -25,6 +25,7 @@ import { healthRoutes } from "./health.ts";
 import { openApiRoutes } from "./openapi.ts";
 import { consolePages } from "./pages/console_pages.ts";
 import { sessionRoutes } from "./session.ts";
+import { sessionUpgradeRoutes } from "./session_upgrade.ts";
 import { sessionHookRoutes } from "./session_hook.ts";
 import { settingsRoutes } from "./settings.ts";
 import { staticRoutes } from "./static.ts";
@@ -53,6 +54,7 @@ export function buildApi(ctx: AppContext, lifecycle: Lifecycle) {
       .use(authPassword(ctx))
       .use(accountDelete(ctx, accountDeletionHooks(lifecycle)))
       .use(credentialsRoutes(ctx))
+      .use(sessionUpgradeRoutes(ctx, lifecycle))
       .use(sessionRoutes(ctx, lifecycle))
       .use(sessionHookRoutes(ctx))
       .use(usageRoutes(ctx, lifecycle))

@@ -16,6 +16,7 @@ import { FleetFullError } from "../fleet/scheduler.ts";
 import { shredVolumeKey } from "../secrets/volume_keys.ts";
 import { applyEvent, getSessionById, planFor, type SessionRow, withUserSession } from "./sessions_repo.ts";
 import { type SessionAction, type SpawnStep, transition } from "./state_machine.ts";
+import { upgradeSession } from "./upgrade.ts";
 import { recordSpawn } from "./usage.ts";
 
 /** A container action refused (a UserError: the API and console word it in their one place). */
@@ -108,6 +109,11 @@ export class Lifecycle {
     }
     await applyEvent(this.deps.db, row, { type: action });
     return { ...row, state: action === "freeze" ? "frozen" : "running" };
+  }
+
+  /** Recreates the container on its template's current image, keeping its volume (upgrade.ts). */
+  upgrade(userId: string, ip: string | null): Promise<SessionRow> {
+    return upgradeSession(this.deps, (row) => this.volumeFor(row), userId, ip);
   }
 
   /** What a node needs to mount the session's volume. */
