@@ -41,3 +41,7 @@ ALTER TABLE server_settings FORCE ROW LEVEL SECURITY;
 CREATE POLICY server_settings_system ON server_settings TO clawfleet_system USING (true) WITH CHECK (true);
 --> statement-breakpoint
 GRANT SELECT, INSERT, UPDATE, DELETE ON server_settings TO clawfleet_system;
+--> statement-breakpoint
+-- A frozen container's next schedule, as its runtime reported it at the freeze: the reconciler
+-- restores the container at that time so the schedule fires (issue 19).
+ALTER TABLE agent_sessions ADD COLUMN wake_at timestamp with time zone;

@@ -38,11 +38,12 @@ export async function startRuntime(
   const toolCalls = new ToolCalls(db);
   // The scheduler needs the chat service and the tools need the scheduler: it is re-armed late-bound.
   let scheduler: Scheduler | null = null;
+  const scheduleTools = new ScheduleTools(schedules, () => scheduler?.arm());
   const box = new ToolBox({
     dataDir: config.dataDir,
     fetchAllow: config.fetchAllow,
     settings,
-    schedules: new ScheduleTools(schedules, () => scheduler?.arm()),
+    schedules: scheduleTools,
     scrubber,
   });
   const chat = new ChatService(config, history, memory, log, { box, calls: toolCalls }, settings);
@@ -59,6 +60,7 @@ export async function startRuntime(
     settings,
     schedules,
     scheduler,
+    scheduleTools,
     toolCalls,
     scrubber,
     log,

@@ -64,6 +64,11 @@ export class ChatService {
     private readonly settings: RuntimeSettings | null = null,
   ) {}
 
+  /** True while any turn runs or waits: the container should not be frozen under it. */
+  busy(): boolean {
+    return this.queues.size > 0;
+  }
+
   /** Throws ProviderError for anything the user should be told. */
   run(input: ChatInput, callbacks: ChatCallbacks = {}): Promise<ChatResult> {
     const previous = this.queues.get(input.conversationId) ?? Promise.resolve();

@@ -63,6 +63,8 @@ export type ContainerInfo = {
   createdAt: string;
   /** The size of its mounted volume's filesystem, MiB (absent when not mounted on this node). */
   volumeMb?: number;
+  /** Only in a freeze's answer: when the runtime asked to be restored (its next schedule), ISO 8601. */
+  wakeAt?: string;
 };
 
 export type HealthReport = {

@@ -38,6 +38,7 @@ export type ClientMessage =
   | { type: "settings.get"; id: string | null }
   | { type: "settings.set"; id: string | null; update: SettingsUpdate }
   | { type: "schedule.list"; id: string | null }
+  | { type: "schedule.create"; id: string | null; input: Record<string, unknown> }
   | { type: "schedule.delete"; id: string | null; schedule_id: string };
 
 export class ProtocolError extends Error {
@@ -93,6 +94,17 @@ export function parseClientMessage(frame: string | Buffer): ClientMessage {
       return { type: "tool.approve", id, approval_id: msg.approval_id, approved: msg.approved };
     case "settings.set":
       return { type: "settings.set", id, update: settingsUpdate(msg, fail) };
+    case "schedule.create": {
+      const input: Record<string, unknown> = {};
+      for (const field of ["prompt", "at", "cron", "name"]) {
+        if (msg[field] === undefined) continue;
+        if (typeof msg[field] !== "string" || (msg[field] as string).length > 4000) {
+          throw fail(`${field} must be a string of at most 4000 characters`);
+        }
+        input[field] = msg[field];
+      }
+      return { type: "schedule.create", id, input };
+    }
     case "schedule.delete":
       if (typeof msg.schedule_id !== "string" || !REQUEST_ID.test(msg.schedule_id)) {
         throw fail("schedule_id must be a schedule's id");

@@ -13,6 +13,7 @@ import type { Memory } from "../store/memory.ts";
 import type { Schedules } from "../store/schedules.ts";
 import type { RuntimeSettings } from "../store/settings.ts";
 import type { ToolCalls } from "../store/tool_calls.ts";
+import type { ScheduleTools } from "../tools/schedule_tools.ts";
 import { type ClientMessage, ProtocolError, parseClientMessage } from "./protocol.ts";
 
 /** Chats one connection may run at once. */
@@ -30,6 +31,7 @@ export type GatewayDeps = {
   settings: RuntimeSettings;
   schedules: Schedules;
   scheduler: Scheduler;
+  scheduleTools: ScheduleTools;
   toolCalls: ToolCalls;
   scrubber: Scrubber;
   log: Logger;
@@ -184,6 +186,24 @@ export class GatewaySession {
           next_wake_at: this.deps.scheduler.nextWake(),
         });
         return;
+      case "schedule.create": {
+        const outcome = this.deps.scheduleTools.run("schedule_create", message.input, "schedules");
+        if (outcome.status !== "ok") {
+          this.send({
+            type: "error",
+            id,
+            error: { code: "bad_request", message: outcome.output.replace(/^error: /, "") },
+          });
+          return;
+        }
+        this.send({
+          type: "schedules",
+          id,
+          schedules: this.deps.schedules.list(),
+          next_wake_at: this.deps.scheduler.nextWake(),
+        });
+        return;
+      }
       case "schedule.delete":
         if (!this.deps.schedules.delete(message.schedule_id)) return this.notFound(id, "schedule");
         this.deps.scheduler.arm();

@@ -160,6 +160,8 @@ export const agentSessions = pgTable(
     createdAt: createdAt(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
     lastActivityAt: timestamp("last_activity_at", { withTimezone: true }).notNull().defaultNow(),
+    /** A frozen container's next schedule (migrations/0007_tools.sql): the reconciler restores it then. */
+    wakeAt: timestamp("wake_at", { withTimezone: true }),
   },
   (t) => [
     uniqueIndex("agent_sessions_user_key").on(t.userId),

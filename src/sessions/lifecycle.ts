@@ -18,6 +18,7 @@ import { applyEvent, getSessionById, planFor, type SessionRow, withUserSession }
 import { type SessionAction, type SpawnStep, transition } from "./state_machine.ts";
 import { upgradeSession } from "./upgrade.ts";
 import { recordSpawn } from "./usage.ts";
+import { recordWake } from "./wake.ts";
 
 /** A container action refused (a UserError: the API and console word it in their one place). */
 export class LifecycleError extends UserError {}
@@ -96,10 +97,21 @@ export class Lifecycle {
     if (!found)
       throw new LifecycleError(409, "no_node", "The container's node is gone. Kill it and spawn again.");
     const { agent } = found;
+    let wakeAt: Date | null = null;
     try {
-      if (action === "freeze") await agent.freeze(row.id);
-      else await agent.restore(row.id, await this.volumeFor(row));
+      if (action === "freeze") {
+        const answer = await agent.freeze(row.id);
+        const at = answer ? Date.parse(answer.wakeAt ?? "") : Number.NaN;
+        wakeAt = Number.isFinite(at) ? new Date(at) : null;
+      } else await agent.restore(row.id, await this.volumeFor(row));
     } catch (error) {
+      if (error instanceof AgentRequestError && error.code === "busy") {
+        throw new LifecycleError(
+          409,
+          "busy",
+          "Your assistant is working right now (a reply or a schedule). Freeze it once it is done.",
+        );
+      }
       this.deps.log.warn("agent refused a lifecycle action", { action, session: row.id, error });
       throw new LifecycleError(
         502,
@@ -108,6 +120,7 @@ export class Lifecycle {
       );
     }
     await applyEvent(this.deps.db, row, { type: action });
+    await recordWake(this.deps.db, row, wakeAt);
     return { ...row, state: action === "freeze" ? "frozen" : "running" };
   }
 

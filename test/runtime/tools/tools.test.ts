@@ -426,3 +426,34 @@ describe("the user's chat settings", () => {
     expect(JSON.stringify(plain?.body)).not.toContain("Tester");
   });
 });
+
+describe("GET /wake, for the fleet agent before a freeze", () => {
+  const wake = (token = TOKEN) =>
+    fetch(`${runtime.url}/wake`, { headers: { authorization: `Bearer ${token}` } });
+
+  test("needs the gateway token, and reports the next schedule and running work", async () => {
+    expect((await wake("wrong-token-000000000")).status).toBe(401);
+    const at = new Date(Date.now() + 3_600_000).toISOString();
+    const created = await client.request({ type: "schedule.create", prompt: "wake me", at });
+    expect(created.type).toBe("schedules");
+    const idle = (await (await wake()).json()) as { next_wake_at: number; busy: boolean };
+    expect(idle.busy).toBe(false);
+    expect(idle.next_wake_at).toBeLessThanOrEqual(Date.parse(at));
+    const bad = await client.request({ type: "schedule.create", prompt: "x", cron: "99 * * * *" });
+    expect((bad.error as { code: string; message: string }).message).toContain("cron");
+
+    await fake.script([
+      { match: "slow answer", reply: { kind: "text", chunks: ["a", "b", "c"], delayMs: 400 } },
+    ]);
+    client.send({ type: "chat", id: "busy1", text: "slow answer" });
+    await client.next((f) => f.type === "chat.delta" && f.id === "busy1");
+    expect(((await (await wake()).json()) as { busy: boolean }).busy).toBe(true);
+    await client.next((f) => f.type === "chat.done" && f.id === "busy1");
+    await Bun.sleep(50);
+    expect(((await (await wake()).json()) as { busy: boolean }).busy).toBe(false);
+    const listed = await client.request({ type: "schedule.list" });
+    for (const s of listed.schedules as { id: string }[]) {
+      await client.request({ type: "schedule.delete", schedule_id: s.id });
+    }
+  });
+});
