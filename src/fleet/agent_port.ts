@@ -35,7 +35,7 @@ export interface NodeAgent {
   get(sessionId: string): Promise<AgentContainer | null>;
   list(): Promise<AgentContainer[]>;
   /** May answer when the container's runtime wants to be restored (its next schedule). */
-  freeze(sessionId: string): Promise<{ wakeAt?: string } | null | undefined | void>;
+  freeze(sessionId: string): Promise<{ wakeAt?: string } | null | undefined>;
   /** `volume`: the key again, since freeze took it out of the node's kernel. */
   restore(sessionId: string, volume: { key: string }): Promise<void>;
   /** New memory, CPU and pids limits on the live container. Optional: test doubles may lack it. */
