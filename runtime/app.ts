@@ -7,6 +7,7 @@ import { ChatService } from "./chat.ts";
 import { configSecrets, type RuntimeConfig } from "./config.ts";
 import { startGatewayServer } from "./gateway/server.ts";
 import { createRuntimeLogger } from "./logger.ts";
+import { startReaper } from "./reaper.ts";
 import { Scheduler } from "./schedules/scheduler.ts";
 import { Scrubber } from "./scrub.ts";
 import { SecretBox } from "./secret_box.ts";
@@ -67,6 +68,7 @@ export async function startRuntime(
   });
   await channels.startAll();
   scheduler.start();
+  const stopReaper = await startReaper(log);
   log.info("runtime started", {
     port: server.port,
     data_dir: config.dataDir,
@@ -81,6 +83,7 @@ export async function startRuntime(
     port: server.port ?? config.port,
     async stop() {
       scheduler.stop();
+      stopReaper();
       await channels.stopAll();
       await server.stop(true);
       db.close();

@@ -2,6 +2,8 @@
 // working directory. The command runs in its own process group so a timeout kills everything it
 // started, not only the shell. Its environment is minimal: the runtime's keys and gateway token are
 // not handed to commands the model wrote.
+import { ownChildren } from "../reaper.ts";
+
 export const SHELL_TIMEOUT_MS = 30_000;
 export const SHELL_MAX_TIMEOUT_MS = 120_000;
 export const SHELL_OUTPUT_CAP = 64 * 1024;
@@ -21,6 +23,7 @@ export async function runShell(
     stderr: "pipe",
     detached: true,
   });
+  ownChildren.add(proc.pid);
   let timedOut = false;
   const killGroup = () => {
     try {
@@ -54,6 +57,7 @@ export async function runShell(
   };
   const drained = Promise.all([drain(proc.stdout), drain(proc.stderr)]);
   const exitCode = await proc.exited;
+  ownChildren.delete(proc.pid);
   clearTimeout(timer);
   options.signal.removeEventListener("abort", killGroup);
   // A background child may still hold the pipes open: kill the group, then take what is buffered.

@@ -97,7 +97,7 @@ describe("tools in the real container", () => {
   test("shell: busybox in the container itself, as uid 1000 in /data, bounded by its timeout", async () => {
     const results = await toolTurn("shell-e2e", [
       { name: "shell", input: { command: "id -u; pwd; hostname; echo $OPENAI_API_KEY; ls /" } },
-      { name: "shell", input: { command: "sleep 20", timeout_seconds: 1 } },
+      { name: "shell", input: { command: "(sleep 40 &); sleep 20 & sleep 30", timeout_seconds: 1 } },
     ]);
     const lines = String(results[0]?.output).split("\n");
     expect(lines[0]).toBe("exit code 0");
@@ -107,7 +107,17 @@ describe("tools in the real container", () => {
     expect(String(results[0]?.output)).not.toContain(OPENAI_KEY);
     expect(results[1]?.status).toBe("error");
     expect(String(results[1]?.output)).toContain("timed out");
-    expect(docker(["top", CONTAINER]).out).not.toContain("sleep 20");
+    // Everything the command started is gone, and the runtime (PID 1) collected the orphans: no zombie
+    // is left holding a slot of the pids limit.
+    const deadline = Date.now() + 15_000;
+    let ps = "";
+    while (Date.now() < deadline) {
+      ps = docker(["exec", CONTAINER, "ps", "-o", "stat,args"]).out;
+      if (!/sleep|\bZ\b/.test(ps)) break;
+      await Bun.sleep(500);
+    }
+    expect(ps).not.toContain("sleep");
+    expect(ps).not.toMatch(/^\s*Z/m);
   }, 90_000);
 
   test("files: written into the volume, ../ and a symlink out of /data refused (Anthropic format)", async () => {
