@@ -260,8 +260,11 @@
           providerSelect.append(new Option(`${p.label} (${p.model})`, p.id));
         }
         providerSelect.value = chosen;
-        // The user's settings from clawfleet reach the runtime each time the chat connects.
+        // The user's settings from clawfleet reach the runtime each time the chat connects, before
+        // anything can be sent (the runtime handles frames in order).
         if (settings) sendFrame({ type: "settings.set", id: nextId("s"), ...settings });
+        setConnected(true);
+        connectedStatus();
         refreshConversations();
         if (conversationId) openConversation(conversationId);
         break;
@@ -382,8 +385,7 @@
     socket = ws;
     ws.addEventListener("open", () => {
       retryMs = 1000;
-      setConnected(true);
-      connectedStatus();
+      setStatus("Connected; waiting for your assistant…");
     });
     ws.addEventListener("message", (event) => {
       if (typeof event.data !== "string") return;
