@@ -467,3 +467,34 @@ describe("GET /wake, for the fleet agent before a freeze", () => {
     }
   });
 });
+
+describe("secrets in tool output", () => {
+  test("a key that turns up in a file or a command's output never reaches the model, the client or the store", async () => {
+    writeFileSync(join(dataDir, "leak.txt"), `key=${OPENAI_KEY}\ntoken=${TOKEN}\n`);
+    await scriptToolTurn("leak", [
+      { name: "read_file", input: { path: "leak.txt" } },
+      { name: "shell", input: { command: "cat leak.txt" } },
+    ]);
+    const outcome = await client.chat({ text: "leak", conversation_id: "leak-test" });
+    const results = toolFrames(outcome.frames, "chat.tool_result");
+    expect(results.map((r) => r.status)).toEqual(["ok", "ok"]);
+    for (const result of results) {
+      expect(String(result.output)).toContain("key=[redacted]");
+      expect(String(result.output)).toContain("token=[redacted]");
+    }
+    const sentToModel = JSON.stringify((await fake.requests())[1]?.body);
+    expect(sentToModel).toContain("[redacted]");
+    for (const secret of [OPENAI_KEY, TOKEN]) {
+      expect(sentToModel).not.toContain(secret);
+      expect(JSON.stringify(outcome.frames)).not.toContain(secret);
+      expect(logs.join("\n")).not.toContain(secret);
+    }
+    // What the store keeps is the scrubbed text.
+    const { Database } = await import("bun:sqlite");
+    const db = new Database(join(dataDir, "runtime.sqlite"), { readonly: true });
+    const stored = JSON.stringify(db.query("SELECT * FROM tool_calls").all());
+    db.close();
+    expect(stored).toContain("key=[redacted]");
+    expect(stored).not.toContain(OPENAI_KEY);
+  });
+});
