@@ -34,7 +34,7 @@ export function ChatPage(props: {
 }) {
   const ready = CONNECTABLE.has(props.state);
   return (
-    <Layout title="Chat" user={props.user} active="chat" scripts={ready ? ["chat.js"] : []}>
+    <Layout title="Chat" user={props.user} active="chat" scripts={ready ? ["chat-tools.js", "chat.js"] : []}>
       <h1>Chat</h1>
       {props.state === "frozen" ? (
         <p class="lead">Your container is frozen; it will be resumed as soon as the chat connects.</p>
