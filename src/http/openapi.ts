@@ -1,7 +1,9 @@
-// The OpenAPI 3.1 document of /api/v1, and its reader at /api/docs (openapi_viewer.ts). Kept by hand beside the routes; test/http/openapi.test.ts checks every route is listed.
+// The OpenAPI 3.1 document of /api/v1, and its reader at /api/docs (openapi_viewer.ts). Kept by hand
+// beside the routes; test/http/openapi.test.ts checks every route is listed.
 import { Elysia } from "elysia";
 import { ACCOUNT_OPERATIONS } from "./openapi_accounts.ts";
 import { SCHEMAS, type SchemaName } from "./openapi_schemas.ts";
+import { TOOLS_OPERATIONS } from "./openapi_tools.ts";
 import { API_DOCS_PATH, apiDocsPage } from "./openapi_viewer.ts";
 
 export type Op = {
@@ -230,6 +232,7 @@ export const API_OPERATIONS: Record<string, Record<string, Op>> = {
     },
   },
   ...ACCOUNT_OPERATIONS,
+  ...TOOLS_OPERATIONS,
 };
 
 export function openApiDocument(version: string) {

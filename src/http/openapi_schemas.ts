@@ -193,6 +193,14 @@ export const SCHEMAS = {
     },
     ["container"],
   ),
+  Settings: object({
+    default_provider: nullable(string),
+    default_model: nullable(string),
+    system_prompt: nullable(string),
+    shell_mode: string,
+  }),
+  Templates: object({ templates: list(string) }),
+  AdminTemplates: object({ templates: list(string), known: list(string) }),
   PlanChanged: object({
     user_id: uuid,
     plan: string,

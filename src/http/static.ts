@@ -14,6 +14,7 @@ import scalarJs from "../../node_modules/@scalar/api-reference/dist/browser/stan
 };
 import apiDocsJs from "../../views/static/api_docs.client.js" with { type: "text" };
 import chatJs from "../../views/static/chat.client.js" with { type: "text" };
+import chatToolsJs from "../../views/static/chat_tools.client.js" with { type: "text" };
 import consoleJs from "../../views/static/console.client.js" with { type: "text" };
 import consoleCss from "../../views/static/console.css" with { type: "text" };
 import dashboardJs from "../../views/static/dashboard.client.js" with { type: "text" };
@@ -38,6 +39,7 @@ const ASSETS: Record<string, Asset> = {
   "console.css": asset(consoleCss, CSS),
   "console.js": asset(consoleJs, JS),
   "chat.js": asset(chatJs, JS),
+  "chat-tools.js": asset(chatToolsJs, JS),
   "dashboard.js": asset(dashboardJs, JS),
   "terminal.js": asset(terminalJs, JS),
   "favicon.svg": asset(faviconSvg, "image/svg+xml"),

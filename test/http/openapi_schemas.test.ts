@@ -105,6 +105,11 @@ test("real answers match their documented schemas", async () => {
   await checked("PUT", `/admin/users/${signup.user.id}/plan`, "/admin/users/{id}/plan", token, {
     plan: "free",
   });
+  await checked("GET", "/settings", "/settings", token);
+  await checked("PUT", "/settings", "/settings", token, { system_prompt: "Be brief." });
+  await checked("GET", "/templates", "/templates", token);
+  await checked("GET", "/admin/templates", "/admin/templates", token);
+  await checked("PUT", "/admin/templates", "/admin/templates", token, { templates: ["clawfleet-runtime"] });
   await checked("POST", "/session/kill", "/session/{action}", token);
   // A refusal matches the Error schema.
   await checked("POST", "/auth/login", "/auth/login", null, {
