@@ -2,6 +2,8 @@
 // operations in openapi.ts name theirs with `ok`. test/http/openapi_schemas.test.ts checks real
 // answers from a running server against them, so a route that changes its shape fails there.
 
+import { SHELL_MODES } from "../db/schema.ts";
+
 type Schema = Record<string, unknown>;
 
 const string: Schema = { type: "string" };
@@ -47,6 +49,7 @@ const session = object({
   container_id: nullable(string),
   hostname: nullable(string),
   node: nullable(string),
+  template: nullable(string),
   plan,
   progress: nullable(string),
   failure_reason: nullable(string),
@@ -196,8 +199,9 @@ export const SCHEMAS = {
   Settings: object({
     default_provider: nullable(string),
     default_model: nullable(string),
-    system_prompt: nullable(string),
-    shell_mode: string,
+    system_prompt: string,
+    shell_mode: { type: "string", enum: [...SHELL_MODES] },
+    updated_at: nullable(time),
   }),
   Templates: object({ templates: list(string) }),
   AdminTemplates: object({ templates: list(string), known: list(string) }),
