@@ -34,6 +34,8 @@ export type RuntimeConfig = {
   /** A provider stream silent for this long is abandoned. */
   providerIdleTimeoutMs: number;
   telegram: { apiBase: string; pollTimeoutSeconds: number };
+  slack: { apiBase: string };
+  whatsapp: { apiBase: string };
 };
 
 type Env = Record<string, string | undefined>;
@@ -192,6 +194,18 @@ export function loadRuntimeConfig(env: Env = process.env): RuntimeConfig {
         get("CLAWFLEET_TELEGRAM_POLL_TIMEOUT") ?? "25",
         0,
         50,
+      ),
+    },
+    slack: {
+      apiBase: parseBaseUrl(
+        "CLAWFLEET_SLACK_API_BASE",
+        get("CLAWFLEET_SLACK_API_BASE") ?? "https://slack.com/api",
+      ),
+    },
+    whatsapp: {
+      apiBase: parseBaseUrl(
+        "CLAWFLEET_WHATSAPP_API_BASE",
+        get("CLAWFLEET_WHATSAPP_API_BASE") ?? "https://graph.facebook.com/v21.0",
       ),
     },
   };

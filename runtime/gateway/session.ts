@@ -1,7 +1,7 @@
 // One gateway connection: answers each client message, runs chats with their deltas streamed back,
 // and cancels what is still running when the socket closes.
 import type { Logger } from "../../common/log.ts";
-import { ChannelError, type ChannelManager } from "../channels/manager.ts";
+import { CHANNEL_NAMES, ChannelError, type ChannelManager } from "../channels/manager.ts";
 import type { ChatService } from "../chat.ts";
 import type { RuntimeConfig } from "../config.ts";
 import { ProviderError } from "../providers/errors.ts";
@@ -131,7 +131,16 @@ export class GatewaySession {
         this.send({ type: "channel", id, ...channels.describe(message.channel) });
         return;
       case "channel.set":
-        this.send({ type: "channel", id, ...(await channels.configureTelegram(message.settings)) });
+        this.send({ type: "channel", id, ...(await channels.configure(message.channel, message.settings)) });
+        return;
+      case "channel.list":
+        this.send({
+          type: "channels",
+          id,
+          channels: CHANNEL_NAMES.map((name) => channels.describe(name)),
+          keeps_awake: channels.keepsAwake(),
+          webhook_configured: channels.webhookConfigured(),
+        });
         return;
       case "channel.delete":
         if (!(await channels.remove(message.channel))) return this.notFound(id, "channel configuration");
