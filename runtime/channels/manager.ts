@@ -196,7 +196,7 @@ export class ChannelManager {
         "webhook_base must be the platform's hook URL (…/hooks/<slug>/<secret>)",
       );
     }
-    this.deps.scrubber.add(value.slice(value.lastIndexOf("/") + 1));
+    // Not given to the scrubber: the user needs this URL in Slack's and Meta's settings. It is never logged.
     this.deps.channels.put(WEBHOOK_RECORD, {}, await box.seal(value, WEBHOOK_RECORD));
     this.webhookBase = value;
   }
@@ -205,9 +205,7 @@ export class ChannelManager {
     const sealed = this.deps.channels.get(WEBHOOK_RECORD)?.sealedSecret;
     if (!sealed || !this.deps.secretBox) return null;
     try {
-      const base = await this.deps.secretBox.open(sealed, WEBHOOK_RECORD);
-      this.deps.scrubber.add(base.slice(base.lastIndexOf("/") + 1));
-      return base;
+      return await this.deps.secretBox.open(sealed, WEBHOOK_RECORD);
     } catch {
       return null;
     }
