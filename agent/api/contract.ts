@@ -146,7 +146,8 @@ export const HOOK_RELAY_MAX_BYTES = Math.ceil((HOOK_MAX_BODY * 4) / 3) + 64 * 10
 export type HookRelayRequest = {
   /** After the hook secret: `/telegram`, with its query string. */
   path: string;
-  method: "POST";
+  /** GET only for a platform's verification handshake (WhatsApp's `hub.challenge`); no body then. */
+  method: "POST" | "GET";
   headers: Record<string, string>;
   bodyBase64: string;
 };
@@ -179,7 +180,8 @@ export function parseHookRelayRequest(input: unknown): HookRelayRequest | string
   const body = input as Record<string, unknown>;
   if (typeof body.path !== "string" || !HOOK_PATH.test(body.path) || body.path.includes(".."))
     return "bad path";
-  if (body.method !== "POST") return "only POST is relayed";
+  if (body.method !== "POST" && body.method !== "GET")
+    return "only POST (and GET, for verification) is relayed";
   if (typeof body.bodyBase64 !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(body.bodyBase64))
     return "bodyBase64 must be base64";
   const headers = body.headers;
@@ -190,7 +192,7 @@ export function parseHookRelayRequest(input: unknown): HookRelayRequest | string
   }
   return {
     path: body.path,
-    method: "POST",
+    method: body.method,
     headers: headers as Record<string, string>,
     bodyBase64: body.bodyBase64,
   };

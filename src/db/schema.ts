@@ -160,6 +160,12 @@ export const agentSessions = pgTable(
     createdAt: createdAt(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
     lastActivityAt: timestamp("last_activity_at", { withTimezone: true }).notNull().defaultNow(),
+    /**
+     * The Docker id of the container that reported a polling channel (Telegram without a public URL):
+     * the idle freeze skips the session while it is the current container. A respawn gets a new id,
+     * so the mark lapses with the container (docs/CHANNELS.md).
+     */
+    pollingContainerId: text("polling_container_id"),
   },
   (t) => [
     uniqueIndex("agent_sessions_user_key").on(t.userId),

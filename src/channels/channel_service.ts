@@ -1,0 +1,156 @@
+// Channels as the platform sees them: read, connect, change and disconnect a user's Telegram, Slack
+// and WhatsApp, by asking the container (its runtime holds the settings and the sealed credentials).
+// The server only carries credentials through in memory: it never stores, logs or audits them, and
+// answers carry only what the runtime reports (never a credential). When the platform has a public
+// URL and the container no hook address yet, a hook secret is made and handed to the container, so
+// channels take webhooks (and wake a frozen container); without one Telegram polls, and the session
+// is marked so the idle freeze leaves it running.
+
+import { audit } from "../audit.ts";
+import type { AppContext } from "../context.ts";
+import { UserError } from "../errors.ts";
+import { rotateHookSecret } from "../hooks/hook_secrets.ts";
+import { wakeSession } from "../hooks/wake_session.ts";
+import type { Lifecycle } from "../sessions/lifecycle.ts";
+import { askContainer, type GatewayAnswer, type GatewayFrame } from "./container_gateway.ts";
+import { recordPollingChannel } from "./polling_channels.ts";
+
+export const CHANNELS = ["telegram", "slack", "whatsapp"] as const;
+export type ChannelName = (typeof CHANNELS)[number];
+
+/** The fields each channel takes; anything else is refused before the container is asked. */
+const FIELDS: Record<ChannelName, Record<string, "secret" | "text" | "list" | "flag">> = {
+  telegram: { bot_token: "secret", allowed_chat_ids: "list", enabled: "flag" },
+  slack: { bot_token: "secret", signing_secret: "secret", allowed_user_ids: "list", enabled: "flag" },
+  whatsapp: {
+    phone_number_id: "text",
+    access_token: "secret",
+    app_secret: "secret",
+    verify_token: "secret",
+    allowed_numbers: "list",
+    enabled: "flag",
+  },
+};
+
+export type ChannelsView = {
+  channels: Record<string, unknown>[];
+  keeps_awake: boolean;
+  webhook_configured: boolean;
+};
+
+const RUNTIME_ERRORS: Record<string, number> = {
+  bad_request: 400,
+  rejected: 422,
+  unreachable: 502,
+  secrets_key_missing: 409,
+  not_found: 404,
+};
+
+export function isChannelName(name: string): name is ChannelName {
+  return (CHANNELS as readonly string[]).includes(name);
+}
+
+/** Checks a connect/update body; returns only the channel's known fields. */
+export function channelInput(name: ChannelName, body: unknown): Record<string, unknown> {
+  if (!body || typeof body !== "object" || Array.isArray(body)) {
+    throw new UserError(400, "invalid_request", "The body must be a JSON object.");
+  }
+  const fields = FIELDS[name];
+  const input: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
+    if (key === "_csrf") continue;
+    const kind = fields[key];
+    if (!kind) throw new UserError(400, "invalid_request", `${name} takes no field "${key.slice(0, 40)}".`);
+    const ok =
+      kind === "flag"
+        ? typeof value === "boolean"
+        : kind === "list"
+          ? Array.isArray(value) && value.length <= 100
+          : typeof value === "string" && value.length > 0 && value.length <= 1000;
+    if (!ok) throw new UserError(400, "invalid_request", `${key} has the wrong type or size.`);
+    input[key] = value;
+  }
+  return input;
+}
+
+function refusal(answer: GatewayAnswer | undefined): UserError | null {
+  if (!answer) return new UserError(502, "container_unreachable", "The container did not answer.");
+  if (answer.type !== "error") return null;
+  const error = (answer.error ?? {}) as { code?: unknown; message?: unknown };
+  const code = typeof error.code === "string" ? error.code : "internal";
+  if (code === "unknown_type") {
+    return new UserError(409, "channels_unsupported", "This session's template has no channels.");
+  }
+  const message = typeof error.message === "string" ? error.message.slice(0, 300) : "The container refused.";
+  return new UserError(RUNTIME_ERRORS[code] ?? 502, code, message);
+}
+
+export class ChannelService {
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly lifecycle: Lifecycle,
+  ) {}
+
+  list(userId: string, ip: string | null): Promise<ChannelsView> {
+    return this.talk(userId, ip, []);
+  }
+
+  async connect(userId: string, ip: string | null, name: ChannelName, input: Record<string, unknown>) {
+    const view = await this.talk(userId, ip, [], async (current) => {
+      const frame: GatewayFrame = { type: "channel.set", channel: name, ...input };
+      if (!current.webhook_configured && this.ctx.config.publicUrl) {
+        // The container keeps the address (sealed); a new secret replaces one nobody holds any more.
+        const { slug, secret } = await rotateHookSecret(this.ctx.database.db, userId, ip);
+        frame.webhook_base = `${this.ctx.config.publicUrl.replace(/\/$/, "")}/hooks/${slug}/${secret}`;
+      }
+      return [frame];
+    });
+    await audit(this.ctx.database.db, { action: "channel.connect", userId, target: name, ip });
+    return view;
+  }
+
+  async disconnect(userId: string, ip: string | null, name: ChannelName): Promise<ChannelsView> {
+    const view = await this.talk(userId, ip, [{ type: "channel.delete", channel: name }]);
+    await audit(this.ctx.database.db, { action: "channel.disconnect", userId, target: name, ip });
+    return view;
+  }
+
+  /**
+   * Wakes the container, sends `first` (then what `then` builds from the current view), and ends
+   * with a fresh view, whose polling flag is recorded for the idle freeze.
+   */
+  private async talk(
+    userId: string,
+    ip: string | null,
+    first: GatewayFrame[],
+    then?: (current: ChannelsView) => Promise<GatewayFrame[]>,
+  ): Promise<ChannelsView> {
+    const db = this.ctx.database.db;
+    const session = await wakeSession(db, this.lifecycle, userId, ip, this.ctx.config.hookWaitMs);
+    const found = await this.lifecycle.fleet.agentForNode(session.nodeId);
+    if (!found) throw new UserError(503, "container_waking", "The container's node is not reachable.", 10);
+    const ask = async (frames: GatewayFrame[]) => {
+      const answers = await askContainer(found.agent, session.id, frames);
+      for (const answer of answers) {
+        const refused = refusal(answer);
+        if (refused) throw refused;
+      }
+      return answers;
+    };
+    const list: GatewayFrame = { type: "channel.list" };
+    let answers = await ask([...first, list]);
+    if (then) answers = await ask([...(await then(asView(answers.at(-1)))), list]);
+    const view = asView(answers.at(-1));
+    await recordPollingChannel(db, session.id, view.keeps_awake ? session.dockerId : null);
+    return view;
+  }
+}
+
+function asView(answer: GatewayAnswer | undefined): ChannelsView {
+  const channels = Array.isArray(answer?.channels) ? (answer.channels as Record<string, unknown>[]) : [];
+  return {
+    channels: channels.map(({ id: _id, type: _type, ...rest }) => rest),
+    keeps_awake: answer?.keeps_awake === true,
+    webhook_configured: answer?.webhook_configured === true,
+  };
+}

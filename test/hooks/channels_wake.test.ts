@@ -1,0 +1,365 @@
+// Channels end to end, on both database drivers: a server with a public URL, a fleet agent, the
+// clawfleet-runtime image, the fake provider and fakes of Telegram, Slack and WhatsApp in a network
+// namespace (reached by the container like public servers; they deliver webhooks to the server's
+// public address on the namespace's link). Channels are connected through the API; each platform's
+// message to a frozen container wakes it through /hooks and is answered. Falling back to polling
+// keeps the container from the idle freeze. No credential reaches the database or the logs.
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { sql } from "drizzle-orm";
+import { DEFAULT_BLOCKED, installFirewall } from "../../agent/firewall.ts";
+import type { RunningAgent } from "../../agent/server.ts";
+import { BUILTIN_TEMPLATES } from "../../agent/templates.ts";
+import { rowsOf } from "../../src/db/client.ts";
+import { addNode } from "../../src/fleet/nodes.ts";
+import type { FakeProvider } from "../fakes/provider.ts";
+import { connectFakeSlack, type FakeSlack } from "../fakes/slack.ts";
+import { connectFakeTelegramWebhook, type FakeTelegramWebhook } from "../fakes/telegram_webhook.ts";
+import { connectFakeWhatsApp, type FakeWhatsApp } from "../fakes/whatsapp.ts";
+import { DRIVERS } from "../helpers/db.ts";
+import { cleanupNode, startTestAgent, TEST_CLUSTER_SECRET } from "../helpers/fleet.ts";
+import { createNetns, type Netns, startFakeProviderInNetns } from "../helpers/netns.ts";
+import { freePort, tempDir } from "../helpers/process.ts";
+import { pinnedRuntimeImage } from "../helpers/runtime_image.ts";
+import { json, startTestServer, type TestServer } from "../helpers/server.ts";
+import { createTestCa, type TestCa } from "../helpers/test_ca.ts";
+import { waitFor } from "../helpers/wait.ts";
+import { GatewayClient } from "../runtime/gateway_client.ts";
+
+const FAKES = `${import.meta.dir}/../fakes`;
+const PASSWORD = "correct horse battery staple";
+const random = () => crypto.randomUUID().replaceAll("-", "");
+
+for (const driver of DRIVERS) {
+  describe(`channels by webhook, end to end [${driver}]`, () => {
+    let netns: Netns;
+    let ca: TestCa;
+    let provider: FakeProvider;
+    let telegram: FakeTelegramWebhook;
+    let slack: FakeSlack;
+    let whatsapp: FakeWhatsApp;
+    let agent: RunningAgent;
+    let server: TestServer;
+    const agentLogs: string[] = [];
+    let token = "";
+    const BOT = `${1000 + Math.floor(Math.random() * 9e8)}:AAH${random()}`;
+    const SLACK = {
+      botToken: `xoxb-${random()}`,
+      signingSecret: random(),
+      team: "E2E Team",
+      botUserId: "U0BOT",
+    };
+    const WA = {
+      phoneNumberId: "1065550002",
+      accessToken: `EAAG${random()}${random()}`,
+      appSecret: random(),
+      display: "+1 555 0002",
+    };
+    const VERIFY_TOKEN = `verify-${random()}`;
+    const OPENAI_KEY = `sk-proj-channels-${random()}`;
+    const credentials = [
+      BOT,
+      SLACK.botToken,
+      SLACK.signingSecret,
+      WA.accessToken,
+      WA.appSecret,
+      VERIFY_TOKEN,
+      OPENAI_KEY,
+    ];
+
+    const api = (path: string, init: RequestInit = {}) =>
+      fetch(`${server.url}/api/v1${path}`, {
+        ...init,
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          ...(init.headers ?? {}),
+        },
+      });
+    const state = async () => (await json(await api("/session"))).state as string;
+    const freeze = async () => {
+      expect((await api("/session/freeze", { method: "POST" })).status).toBe(202);
+      await waitFor("frozen", state, (s) => s === "frozen", 30_000);
+    };
+    // biome-ignore lint/suspicious/noExplicitAny: JSON answers
+    const channel = (view: any, name: string) =>
+      (view.channels as { channel: string }[]).find((c) => c.channel === name) as Record<string, unknown>;
+    const hookUrls = { slack: "", whatsapp: "" };
+
+    beforeAll(async () => {
+      const image = await pinnedRuntimeImage();
+      netns = await createNetns();
+      ca = createTestCa([netns.address]);
+      provider = await startFakeProviderInNetns(netns, 443, {
+        certFile: join(ca.dir, "server.pem"),
+        keyFile: join(ca.dir, "server.key"),
+        caPem: ca.caPem,
+      });
+      const spawnFake = (file: string, port: number) =>
+        netns.spawnReady(`${FAKES}/${file}`, ["--host", netns.address, "--port", String(port)]);
+      const tg = await spawnFake("telegram_webhook.ts", 8081);
+      telegram = connectFakeTelegramWebhook(tg.url, tg.stop);
+      const sl = await spawnFake("slack.ts", 8082);
+      slack = connectFakeSlack(sl.url, sl.stop);
+      const wa = await spawnFake("whatsapp.ts", 8083);
+      whatsapp = connectFakeWhatsApp(wa.url, wa.stop);
+      await telegram.addBot(BOT, "e2e_bot");
+      await slack.addApp(SLACK);
+      await whatsapp.addNumber(WA);
+
+      const runtime = BUILTIN_TEMPLATES.find((t) => t.name === "clawfleet-runtime");
+      const templates = join(tempDir("cf-channels-templates"), "templates.json");
+      writeFileSync(
+        templates,
+        JSON.stringify([
+          {
+            ...runtime,
+            image,
+            env: {
+              CLAWFLEET_TELEGRAM_API_BASE: telegram.url,
+              CLAWFLEET_TELEGRAM_POLL_TIMEOUT: "1",
+              CLAWFLEET_SLACK_API_BASE: slack.apiBase,
+              CLAWFLEET_WHATSAPP_API_BASE: whatsapp.apiBase,
+            },
+          },
+        ]),
+      );
+      // The server listens on the namespace link's host end, so the fakes can deliver to its public URL.
+      const port = await freePort();
+      server = await startTestServer(driver, {
+        env: {
+          CLAWFLEET_CLUSTER_SECRETS: TEST_CLUSTER_SECRET,
+          HOST: netns.hostAddress,
+          PORT: String(port),
+          CLAWFLEET_PUBLIC_URL: `http://${netns.hostAddress}:${port}`,
+          CLAWFLEET_HOOK_WAIT: "60s",
+        },
+      });
+      agent = await startTestAgent(
+        {
+          CLAWFLEET_AGENT_TEMPLATES: templates,
+          CLAWFLEET_SERVER_URL: server.url,
+          CLAWFLEET_PROVIDER_UPSTREAMS: `openai=https://${netns.address}`,
+          CLAWFLEET_PROVIDER_CA: ca.caFile,
+        },
+        agentLogs,
+      );
+      await addNode(server.ctx.database.db, { name: "n1", url: agent.url, fingerprint: agent.fingerprint });
+      await server.reconcile();
+      const signup = await json(
+        await fetch(`${server.url}/api/v1/auth/signup`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email: `channels-${driver}@example.test`, password: PASSWORD }),
+        }),
+      );
+      token = signup.access_token;
+      await server.ctx.database.db.execute(
+        sql`update users set plan_id = 'ultra' where id = ${signup.user.id}`,
+      );
+      expect(
+        (
+          await api("/credentials", {
+            method: "POST",
+            body: JSON.stringify({ provider: "openai", key: OPENAI_KEY }),
+          })
+        ).status,
+      ).toBe(201);
+      expect((await api("/session/spawn", { method: "POST" })).status).toBe(202);
+      await waitFor("running", state, (s) => s === "running", 90_000);
+    }, 240_000);
+
+    beforeEach(() => installFirewall(DEFAULT_BLOCKED));
+
+    afterAll(async () => {
+      await server?.close();
+      await agent?.stop();
+      if (agent) await cleanupNode(agent.nodeId);
+      await Promise.all([telegram?.stop(), slack?.stop(), whatsapp?.stop(), provider?.stop()]);
+      await netns?.stop();
+      if (ca) rmSync(ca.dir, { recursive: true, force: true });
+    });
+
+    test("bad input is refused with a clear 4xx before the container is asked", async () => {
+      const unknown = await api("/channels/irc", { method: "PUT", body: "{}" });
+      expect(unknown.status).toBe(404);
+      const extra = await api("/channels/telegram", {
+        method: "PUT",
+        body: JSON.stringify({ bot_token: BOT, password: "x" }),
+      });
+      expect(extra.status).toBe(400);
+      expect((await json(extra)).error.code).toBe("invalid_request");
+      const rejected = await api("/channels/telegram", {
+        method: "PUT",
+        body: JSON.stringify({ bot_token: `${BOT.split(":")[0]}:AAH${random()}` }),
+      });
+      expect(rejected.status).toBe(422);
+      expect(JSON.stringify(await json(rejected))).not.toContain(BOT);
+    }, 60_000);
+
+    test("connecting the three channels registers Telegram's webhook and shows the URLs for Slack and Meta", async () => {
+      const tg = await api("/channels/telegram", {
+        method: "PUT",
+        body: JSON.stringify({ bot_token: BOT, allowed_chat_ids: [4242] }),
+      });
+      expect(tg.status).toBe(200);
+      const tgView = await json(tg);
+      expect(tgView.webhook_configured).toBe(true);
+      expect(channel(tgView, "telegram")).toMatchObject({
+        configured: true,
+        mode: "webhook",
+        bot_username: "e2e_bot",
+      });
+      const registered = await waitFor(
+        "webhook",
+        () => telegram.webhook(BOT),
+        (w) => w !== null,
+        15_000,
+      );
+      expect(registered?.url).toStartWith(`http://${netns.hostAddress}:`);
+      expect(registered?.url).toMatch(/\/hooks\/[a-z0-9]{12}\/[A-Za-z0-9_-]{43}\/telegram$/);
+
+      const sl = await json(
+        await api("/channels/slack", {
+          method: "PUT",
+          body: JSON.stringify({
+            bot_token: SLACK.botToken,
+            signing_secret: SLACK.signingSecret,
+            allowed_user_ids: ["U0OWNER"],
+          }),
+        }),
+      );
+      hookUrls.slack = channel(sl, "slack").webhook_url as string;
+      const wa = await json(
+        await api("/channels/whatsapp", {
+          method: "PUT",
+          body: JSON.stringify({
+            phone_number_id: WA.phoneNumberId,
+            access_token: WA.accessToken,
+            app_secret: WA.appSecret,
+            verify_token: VERIFY_TOKEN,
+            allowed_numbers: ["15550100"],
+          }),
+        }),
+      );
+      hookUrls.whatsapp = channel(wa, "whatsapp").webhook_url as string;
+      expect(channel(wa, "whatsapp")).toMatchObject({ mode: "webhook", display_phone_number: WA.display });
+      // One hook address for all three: connecting Slack and WhatsApp did not rotate Telegram's.
+      expect(hookUrls.slack).toBe(String(registered?.url).replace(/telegram$/, "slack"));
+      expect(hookUrls.whatsapp).toBe(String(registered?.url).replace(/telegram$/, "whatsapp"));
+      const verified = await slack.verifyUrl(SLACK.botToken, hookUrls.slack);
+      expect(verified.status).toBe(200);
+      expect(JSON.parse(verified.body)).toEqual({ challenge: verified.challenge });
+      const handshake = await whatsapp.verify(WA.phoneNumberId, hookUrls.whatsapp, VERIFY_TOKEN);
+      expect(handshake).toMatchObject({ status: 200, body: handshake.challenge });
+      expect((await whatsapp.verify(WA.phoneNumberId, hookUrls.whatsapp, "wrong-verify-token")).status).toBe(
+        403,
+      );
+      const listed = await json(await api("/channels"));
+      expect(listed.keeps_awake).toBe(false);
+      for (const secret of credentials) expect(JSON.stringify(listed)).not.toContain(secret);
+    }, 90_000);
+
+    test("a Telegram message to a frozen container wakes it and is answered", async () => {
+      await freeze();
+      const delivered = await telegram.userSays(BOT, 4242, "wake up, telegram");
+      expect(delivered.status).toBe(200);
+      expect(await state()).toBe("running");
+      expect((await telegram.waitForSent(BOT, 1, 30_000))[0]).toEqual({
+        chat_id: 4242,
+        text: "You said: wake up, telegram",
+      });
+      const forged = await telegram.userSays(BOT, 4242, "forged", "not-the-secret-token");
+      expect(forged.status).toBe(401);
+    }, 120_000);
+
+    test("a Slack message to a frozen container wakes it and is answered", async () => {
+      await freeze();
+      const delivered = await slack.userSays(SLACK.botToken, hookUrls.slack, {
+        user: "U0OWNER",
+        channel: "D0E2E",
+        text: "wake up, slack",
+      });
+      expect(delivered.status).toBe(200);
+      expect((await slack.waitForPosted(SLACK.botToken, 1, 30_000))[0]).toEqual({
+        channel: "D0E2E",
+        text: "You said: wake up, slack",
+      });
+    }, 120_000);
+
+    test("a WhatsApp message to a frozen container wakes it and is answered", async () => {
+      await freeze();
+      const delivered = await whatsapp.userSays(
+        WA.phoneNumberId,
+        hookUrls.whatsapp,
+        "15550100",
+        "wake up, whatsapp",
+      );
+      expect(delivered.status).toBe(200);
+      expect((await whatsapp.waitForSent(WA.phoneNumberId, 1, 30_000))[0]).toEqual({
+        to: "15550100",
+        text: "You said: wake up, whatsapp",
+      });
+    }, 120_000);
+
+    test("webhook channels let the idle freeze happen; a polling Telegram keeps the container awake", async () => {
+      const idle = async () => {
+        await server.ctx.database.db.execute(
+          sql`update agent_sessions set last_activity_at = now() - interval '30 days'`,
+        );
+        await server.reconcile();
+      };
+      await idle();
+      expect(await state()).toBe("frozen");
+      expect((await api("/session/restore", { method: "POST" })).status).toBe(202);
+      await waitFor("running", state, (s) => s === "running", 30_000);
+      // The runtime without the platform's address (as on a server with no public URL) polls.
+      const client = await GatewayClient.connect(
+        `${server.url.replace(/^http/, "ws")}/api/v1/session/gateway`,
+        token,
+      );
+      expect(
+        await client.request({ type: "channel.set", channel: "telegram", webhook_base: "" }),
+      ).toMatchObject({ mode: "polling" });
+      client.close();
+      await waitFor(
+        "webhook removed",
+        () => telegram.webhook(BOT),
+        (w) => w === null,
+        15_000,
+      );
+      const view = await json(await api("/channels"));
+      expect(view).toMatchObject({ keeps_awake: true, webhook_configured: false });
+      await idle();
+      expect(await state()).toBe("running");
+      // Disconnecting Telegram lifts the mark: the next idle check freezes.
+      expect((await api("/channels/telegram", { method: "DELETE" })).status).toBe(204);
+      await idle();
+      expect(await state()).toBe("frozen");
+    }, 120_000);
+
+    test("no credential is in the database (every table dumped) or in any log line", async () => {
+      const db = server.ctx.database.db;
+      const tables = rowsOf<{ tablename: string }>(
+        await db.execute(sql`select tablename from pg_tables where schemaname = 'public'`),
+      );
+      expect(tables.length).toBeGreaterThan(5);
+      let dump = "";
+      for (const { tablename } of tables) {
+        dump += JSON.stringify(rowsOf(await db.execute(sql.raw(`select * from "${tablename}"`))));
+      }
+      expect(dump).toContain("channel.connect");
+      const logs = [...server.logs, ...agentLogs].join("\n");
+      expect(logs).toContain("webhook relayed");
+      for (const secret of [...credentials, BOT.split(":")[1] as string]) {
+        expect(dump).not.toContain(secret);
+        expect(logs).not.toContain(secret);
+      }
+      // The hook secret is stored only as its hash, and logged nowhere.
+      const hookSecret = hookUrls.slack.split("/").at(-2) as string;
+      expect(dump).not.toContain(hookSecret);
+      expect(logs).not.toContain(hookSecret);
+    }, 60_000);
+  });
+}
