@@ -29,11 +29,9 @@ export async function askContainer(
         clearTimeout(timer);
         error ? reject(error) : resolve();
       };
-      socket.addEventListener("open", () => {
-        frames.forEach((frame, i) => {
-          socket.send(JSON.stringify({ ...frame, id: ids[i] }));
-        });
-      });
+      // One at a time: the runtime handles frames concurrently, and a read after a change must see it.
+      const sendNext = () => socket.send(JSON.stringify({ ...frames[answers.size], id: ids[answers.size] }));
+      socket.addEventListener("open", sendNext);
       socket.addEventListener("message", (event) => {
         let answer: GatewayAnswer;
         try {
@@ -42,8 +40,10 @@ export async function askContainer(
           return;
         }
         if (typeof answer.id !== "string" || !ids.includes(answer.id)) return;
+        if (answer.id !== ids[answers.size]) return;
         answers.set(answer.id, answer);
         if (answers.size === ids.length) finish();
+        else sendNext();
       });
       socket.addEventListener("close", () =>
         finish(new UserError(502, "container_unreachable", "The container closed the connection.")),

@@ -18,9 +18,9 @@ import { connectFakeSlack, type FakeSlack } from "../fakes/slack.ts";
 import { connectFakeTelegramWebhook, type FakeTelegramWebhook } from "../fakes/telegram_webhook.ts";
 import { connectFakeWhatsApp, type FakeWhatsApp } from "../fakes/whatsapp.ts";
 import { DRIVERS } from "../helpers/db.ts";
-import { cleanupNode, startTestAgent, TEST_CLUSTER_SECRET } from "../helpers/fleet.ts";
+import { cleanupNode, startTestAgent, TEST_CLUSTER_SECRET, TEST_EGRESS_ALLOW } from "../helpers/fleet.ts";
 import { createNetns, type Netns, startFakeProviderInNetns } from "../helpers/netns.ts";
-import { freePort, tempDir } from "../helpers/process.ts";
+import { tempDir } from "../helpers/process.ts";
 import { pinnedRuntimeImage } from "../helpers/runtime_image.ts";
 import { json, startTestServer, type TestServer } from "../helpers/server.ts";
 import { createTestCa, type TestCa } from "../helpers/test_ca.ts";
@@ -41,6 +41,7 @@ for (const driver of DRIVERS) {
     let whatsapp: FakeWhatsApp;
     let agent: RunningAgent;
     let server: TestServer;
+    let edge: ReturnType<typeof Bun.serve>;
     const agentLogs: string[] = [];
     let token = "";
     const BOT = `${1000 + Math.floor(Math.random() * 9e8)}:AAH${random()}`;
@@ -125,14 +126,24 @@ for (const driver of DRIVERS) {
           },
         ]),
       );
-      // The server listens on the namespace link's host end, so the fakes can deliver to its public URL.
-      const port = await freePort();
+      // The platform's public address: a forwarder on the namespace link's host end (as a TLS proxy
+      // would be), so the fakes can deliver webhooks to it; the server itself stays on loopback.
+      edge = Bun.serve({
+        hostname: netns.hostAddress,
+        port: 0,
+        async fetch(request) {
+          const url = new URL(request.url);
+          return fetch(`${server.url}${url.pathname}${url.search}`, {
+            method: request.method,
+            headers: request.headers,
+            body: request.method === "GET" ? undefined : await request.arrayBuffer(),
+          });
+        },
+      });
       server = await startTestServer(driver, {
         env: {
           CLAWFLEET_CLUSTER_SECRETS: TEST_CLUSTER_SECRET,
-          HOST: netns.hostAddress,
-          PORT: String(port),
-          CLAWFLEET_PUBLIC_URL: `http://${netns.hostAddress}:${port}`,
+          CLAWFLEET_PUBLIC_URL: `http://${netns.hostAddress}:${edge.port}`,
           CLAWFLEET_HOOK_WAIT: "60s",
         },
       });
@@ -170,9 +181,12 @@ for (const driver of DRIVERS) {
       await waitFor("running", state, (s) => s === "running", 90_000);
     }, 240_000);
 
-    beforeEach(() => installFirewall(DEFAULT_BLOCKED));
+    // The iptables chains are shared by every agent on this host, and another checkout's agent may
+    // replace them: put back this test's (the fakes' range open, as agentEnv asks) before each test.
+    beforeEach(() => installFirewall(DEFAULT_BLOCKED, undefined, undefined, undefined, [TEST_EGRESS_ALLOW]));
 
     afterAll(async () => {
+      edge?.stop(true);
       await server?.close();
       await agent?.stop();
       if (agent) await cleanupNode(agent.nodeId);
