@@ -13,6 +13,7 @@ import type { RunningAgent } from "../../agent/server.ts";
 import { BUILTIN_TEMPLATES } from "../../agent/templates.ts";
 import { rowsOf } from "../../src/db/client.ts";
 import { addNode } from "../../src/fleet/nodes.ts";
+import { launchBrowser, screenshot, watchedPage } from "../console/browser.ts";
 import type { FakeProvider } from "../fakes/provider.ts";
 import { connectFakeSlack, type FakeSlack } from "../fakes/slack.ts";
 import { connectFakeTelegramWebhook, type FakeTelegramWebhook } from "../fakes/telegram_webhook.ts";
@@ -351,6 +352,73 @@ for (const driver of DRIVERS) {
       expect((await api("/channels/telegram", { method: "DELETE" })).status).toBe(204);
       await idle();
       expect(await state()).toBe("frozen");
+    }, 120_000);
+
+    test("the console page: status, allowed chats, connect and disconnect, in Chromium without CSP violations", async () => {
+      if (driver !== "pglite") return; // One browser run is enough; the database is the API's business.
+      const browser = await launchBrowser();
+      try {
+        const { page, incidents } = await watchedPage(browser);
+        // The console as its users reach it: at the public URL (CSRF checks expect that origin).
+        const site = `http://${netns.hostAddress}:${edge.port}`;
+        await page.goto(`${site}/login`);
+        await page.fill("#login-email", `channels-${driver}@example.test`);
+        await page.fill("#login-password", PASSWORD);
+        await Promise.all([
+          page.waitForURL(`${site}/dashboard`),
+          page.click("#login-form button[type=submit]"),
+        ]);
+        // The container is frozen (the idle freeze above): opening the page resumes it.
+        await page.goto(`${site}/channels`);
+        await page.locator("#channel-telegram").waitFor();
+        expect(await page.locator("#channel-telegram").getAttribute("data-configured")).toBe("false");
+        // The polling test above took the hook address away: Slack cannot receive, and says so.
+        expect(await page.locator("#channel-slack").getAttribute("data-status")).toBe("error");
+        expect(await page.locator("#channel-slack .channel-detail").textContent()).toContain("public URL");
+        expect(await page.locator("#channel-slack-allowed_user_ids").inputValue()).toBe("U0OWNER");
+
+        await page.fill("#channel-telegram-bot_token", BOT);
+        await page.fill("#channel-telegram-allowed_chat_ids", "4242, 777");
+        await page.click("#channel-telegram-form button[type=submit]");
+        await page.getByText("Telegram saved.").waitFor();
+        await page
+          .locator('#channel-telegram[data-status="webhook"]')
+          .waitFor({ timeout: 15_000 })
+          .catch(async () => {
+            await page.reload();
+            await page.locator('#channel-telegram[data-status="webhook"]').waitFor({ timeout: 15_000 });
+          });
+        expect(await page.locator("#channel-telegram-allowed_chat_ids").inputValue()).toBe("4242, 777");
+        // Connecting gave the container a new hook address: Slack takes events again.
+        expect(await page.locator("#channel-slack").getAttribute("data-status")).toBe("webhook");
+        expect(await page.locator("#channel-slack-url").inputValue()).toMatch(
+          /\/hooks\/[a-z0-9]{12}\/[A-Za-z0-9_-]{43}\/slack$/,
+        );
+        expect(await page.locator("#channel-telegram").textContent()).toContain("@e2e_bot");
+        expect((await telegram.webhook(BOT))?.url).toMatch(/\/telegram$/);
+        expect(await page.content()).not.toContain(BOT);
+        await screenshot(page, "channels");
+
+        await page.fill("#channel-slack-bot_token", `xoxb-${random()}`);
+        await page.click("#channel-slack-form button[type=submit]");
+        await page.locator("#channel-slack-form .alert-error").waitFor();
+        expect(await page.locator("#channel-slack-form .alert-error").textContent()).toContain(
+          "Slack rejected the bot token",
+        );
+
+        await page.click("#channel-whatsapp-disconnect");
+        await page.getByText("WhatsApp disconnected.").waitFor();
+        expect(await page.locator("#channel-whatsapp").getAttribute("data-configured")).toBe("false");
+        expect(
+          (await json(await api("/channels"))).channels.find(
+            (c: { channel: string }) => c.channel === "whatsapp",
+          ).configured,
+        ).toBe(false);
+        expect(incidents.csp).toEqual([]);
+        expect(incidents.pageErrors).toEqual([]);
+      } finally {
+        await browser.close();
+      }
     }, 120_000);
 
     test("no credential is in the database (every table dumped) or in any log line", async () => {
