@@ -184,6 +184,7 @@ export function parseHookRelayRequest(input: unknown): HookRelayRequest | string
     return "only POST (and GET, for verification) is relayed";
   if (typeof body.bodyBase64 !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(body.bodyBase64))
     return "bodyBase64 must be base64";
+  if (body.method === "GET" && body.bodyBase64 !== "") return "a GET carries no body";
   const headers = body.headers;
   if (!headers || typeof headers !== "object" || Array.isArray(headers)) return "headers must be an object";
   for (const [name, value] of Object.entries(headers)) {
