@@ -88,6 +88,15 @@ export class ChannelManager {
     return this.webhookBase !== null;
   }
 
+  /** Every channel's status, and what the platform needs to know (channel.list). */
+  overview(): { channels: ChannelStatus[]; keeps_awake: boolean; webhook_configured: boolean } {
+    return {
+      channels: CHANNEL_NAMES.map((name) => this.describe(name)),
+      keeps_awake: this.keepsAwake(),
+      webhook_configured: this.webhookConfigured(),
+    };
+  }
+
   describe(name: ChannelName): ChannelStatus {
     const record = this.deps.channels.get(name);
     const stored = record ? { settings: record.settings, secrets: {}, state: record.state } : null;
@@ -103,6 +112,14 @@ export class ChannelManager {
       updated_at: record?.updatedAt ?? null,
       ...this.drivers[name].describe(stored),
     };
+  }
+
+  /** A new platform address (the hook secret was rotated, or the platform lost its public URL). */
+  setWebhookAddress(value: unknown): Promise<void> {
+    return this.serially(async () => {
+      await this.setWebhookBase(value, this.requireBox());
+      for (const name of CHANNEL_NAMES) await this.restart(name);
+    });
   }
 
   configure(name: ChannelName, input: Raw): Promise<ChannelStatus> {

@@ -31,6 +31,7 @@ export type ClientMessage =
   | { type: "memory.set"; id: string | null; content: string }
   | { type: "channel.get"; id: string | null; channel: ChannelName }
   | { type: "channel.list"; id: string | null }
+  | { type: "channel.webhook"; id: string | null; webhook_base: unknown }
   | { type: "channel.set"; id: string | null; channel: ChannelName; settings: Record<string, unknown> }
   | { type: "channel.delete"; id: string | null; channel: ChannelName };
 
@@ -118,6 +119,8 @@ export function parseClientMessage(frame: string | Buffer): ClientMessage {
       };
     case "channel.list":
       return { type: "channel.list", id };
+    case "channel.webhook":
+      return { type: "channel.webhook", id, webhook_base: msg.webhook_base };
     default:
       throw new ProtocolError(
         "unknown_type",

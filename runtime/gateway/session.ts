@@ -1,7 +1,7 @@
 // One gateway connection: answers each client message, runs chats with their deltas streamed back,
 // and cancels what is still running when the socket closes.
 import type { Logger } from "../../common/log.ts";
-import { CHANNEL_NAMES, ChannelError, type ChannelManager } from "../channels/manager.ts";
+import { ChannelError, type ChannelManager } from "../channels/manager.ts";
 import type { ChatService } from "../chat.ts";
 import type { RuntimeConfig } from "../config.ts";
 import { ProviderError } from "../providers/errors.ts";
@@ -133,14 +133,12 @@ export class GatewaySession {
       case "channel.set":
         this.send({ type: "channel", id, ...(await channels.configure(message.channel, message.settings)) });
         return;
+      case "channel.webhook":
+        await channels.setWebhookAddress(message.webhook_base);
+        this.send({ type: "channels", id, ...channels.overview() });
+        return;
       case "channel.list":
-        this.send({
-          type: "channels",
-          id,
-          channels: CHANNEL_NAMES.map((name) => channels.describe(name)),
-          keeps_awake: channels.keepsAwake(),
-          webhook_configured: channels.webhookConfigured(),
-        });
+        this.send({ type: "channels", id, ...channels.overview() });
         return;
       case "channel.delete":
         if (!(await channels.remove(message.channel))) return this.notFound(id, "channel configuration");

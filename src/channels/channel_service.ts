@@ -12,6 +12,7 @@ import { UserError } from "../errors.ts";
 import { rotateHookSecret } from "../hooks/hook_secrets.ts";
 import { wakeSession } from "../hooks/wake_session.ts";
 import type { Lifecycle } from "../sessions/lifecycle.ts";
+import { getSessionView } from "../sessions/sessions_repo.ts";
 import { askContainer, type GatewayAnswer, type GatewayFrame } from "./container_gateway.ts";
 import { recordPollingChannel } from "./polling_channels.ts";
 
@@ -107,6 +108,21 @@ export class ChannelService {
     });
     await audit(this.ctx.database.db, { action: "channel.connect", userId, target: name, ip });
     return view;
+  }
+
+  /**
+   * After the hook secret was rotated: the container's channels move to the new address (Telegram
+   * re-registers its webhook; Slack's and Meta's URLs change and must be pasted again). Only for a
+   * container of the default runtime; false when there was nothing to tell.
+   */
+  async moveHookAddress(userId: string, ip: string | null, slug: string, secret: string): Promise<boolean> {
+    const publicUrl = this.ctx.config.publicUrl;
+    const session = (await getSessionView(this.ctx.database.db, userId))?.session;
+    if (!publicUrl || !session || !["running", "frozen"].includes(session.state)) return false;
+    if (session.template !== "clawfleet-runtime") return false;
+    const base = `${publicUrl.replace(/\/$/, "")}/hooks/${slug}/${secret}`;
+    await this.talk(userId, ip, [{ type: "channel.webhook", webhook_base: base }]);
+    return true;
   }
 
   async disconnect(userId: string, ip: string | null, name: ChannelName): Promise<ChannelsView> {

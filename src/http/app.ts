@@ -53,7 +53,7 @@ export function buildApi(ctx: AppContext, lifecycle: Lifecycle) {
       .use(accountDelete(ctx, accountDeletionHooks(lifecycle)))
       .use(credentialsRoutes(ctx))
       .use(sessionRoutes(ctx, lifecycle))
-      .use(sessionHookRoutes(ctx))
+      .use(sessionHookRoutes(ctx, lifecycle))
       .use(channelsRoutes(ctx, lifecycle))
       .use(usageRoutes(ctx, lifecycle))
       .use(adminRoutes(ctx, lifecycle))

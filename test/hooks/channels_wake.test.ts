@@ -318,6 +318,25 @@ for (const driver of DRIVERS) {
       });
     }, 120_000);
 
+    test("rotating the hook secret moves the channels to the new address; the old one stops working", async () => {
+      const old = hookUrls.slack;
+      const rotated = await json(await api("/session/hook/rotate", { method: "POST" }));
+      const moved = await waitFor(
+        "telegram moved",
+        () => telegram.webhook(BOT),
+        (w) => w?.url.includes(rotated.secret) ?? false,
+        30_000,
+      );
+      expect(moved?.url).toBe(`${rotated.url}/telegram`);
+      hookUrls.slack = `${rotated.url}/slack`;
+      hookUrls.whatsapp = `${rotated.url}/whatsapp`;
+      expect((await slack.verifyUrl(SLACK.botToken, old)).status).toBe(404);
+      expect((await slack.verifyUrl(SLACK.botToken, hookUrls.slack)).status).toBe(200);
+      expect(channel(await json(await api("/channels")), "whatsapp").webhook_url).toBe(hookUrls.whatsapp);
+      expect((await telegram.userSays(BOT, 4242, "after rotation")).status).toBe(200);
+      expect((await telegram.waitForSent(BOT, 2, 30_000))[1]?.text).toBe("You said: after rotation");
+    }, 90_000);
+
     test("webhook channels let the idle freeze happen; a polling Telegram keeps the container awake", async () => {
       const idle = async () => {
         await server.ctx.database.db.execute(
