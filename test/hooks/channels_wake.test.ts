@@ -1,50 +1,29 @@
-// Channels end to end, on both database drivers: a server with a public URL, a fleet agent, the
-// clawfleet-runtime image, the fake provider and fakes of Telegram, Slack and WhatsApp in a network
-// namespace (reached by the container like public servers; they deliver webhooks to the server's
-// public address on the namespace's link). Channels are connected through the API; each platform's
+// Channels end to end, on both database drivers, against the stack of ./channels_stack.ts (server
+// with a public URL, agent, the runtime image, and fakes of the provider, Telegram, Slack and
+// WhatsApp in a network namespace, delivering webhooks to the public URL). Channels are connected through the API; each platform's
 // message to a frozen container wakes it through /hooks and is answered. Falling back to polling
 // keeps the container from the idle freeze. No credential reaches the database or the logs.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { DEFAULT_BLOCKED, installFirewall } from "../../agent/firewall.ts";
-import type { RunningAgent } from "../../agent/server.ts";
-import { BUILTIN_TEMPLATES } from "../../agent/templates.ts";
 import { rowsOf } from "../../src/db/client.ts";
-import { addNode } from "../../src/fleet/nodes.ts";
 import { launchBrowser, screenshot, watchedPage } from "../console/browser.ts";
-import type { FakeProvider } from "../fakes/provider.ts";
-import { connectFakeSlack, type FakeSlack } from "../fakes/slack.ts";
-import { connectFakeTelegramWebhook, type FakeTelegramWebhook } from "../fakes/telegram_webhook.ts";
-import { connectFakeWhatsApp, type FakeWhatsApp } from "../fakes/whatsapp.ts";
+import type { FakeSlack } from "../fakes/slack.ts";
+import type { FakeTelegramWebhook } from "../fakes/telegram_webhook.ts";
+import type { FakeWhatsApp } from "../fakes/whatsapp.ts";
 import { DRIVERS } from "../helpers/db.ts";
-import { cleanupNode, startTestAgent, TEST_CLUSTER_SECRET, TEST_EGRESS_ALLOW } from "../helpers/fleet.ts";
-import { createNetns, type Netns, startFakeProviderInNetns } from "../helpers/netns.ts";
-import { tempDir } from "../helpers/process.ts";
-import { pinnedRuntimeImage } from "../helpers/runtime_image.ts";
-import { json, startTestServer, type TestServer } from "../helpers/server.ts";
-import { createTestCa, type TestCa } from "../helpers/test_ca.ts";
+import { TEST_EGRESS_ALLOW } from "../helpers/fleet.ts";
+import type { Netns } from "../helpers/netns.ts";
+import { json, type TestServer } from "../helpers/server.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { GatewayClient } from "../runtime/gateway_client.ts";
+import { type ChannelsStack, startChannelsStack } from "./channels_stack.ts";
 
-const FAKES = `${import.meta.dir}/../fakes`;
 const PASSWORD = "correct horse battery staple";
 const random = () => crypto.randomUUID().replaceAll("-", "");
 
 for (const driver of DRIVERS) {
   describe(`channels by webhook, end to end [${driver}]`, () => {
-    let netns: Netns;
-    let ca: TestCa;
-    let provider: FakeProvider;
-    let telegram: FakeTelegramWebhook;
-    let slack: FakeSlack;
-    let whatsapp: FakeWhatsApp;
-    let agent: RunningAgent;
-    let server: TestServer;
-    let edge: ReturnType<typeof Bun.serve>;
-    const agentLogs: string[] = [];
-    let token = "";
     const BOT = `${1000 + Math.floor(Math.random() * 9e8)}:AAH${random()}`;
     const SLACK = {
       botToken: `xoxb-${random()}`,
@@ -69,117 +48,31 @@ for (const driver of DRIVERS) {
       VERIFY_TOKEN,
       OPENAI_KEY,
     ];
-
-    const api = (path: string, init: RequestInit = {}) =>
-      fetch(`${server.url}/api/v1${path}`, {
-        ...init,
-        headers: {
-          authorization: `Bearer ${token}`,
-          "content-type": "application/json",
-          ...(init.headers ?? {}),
-        },
-      });
-    const state = async () => (await json(await api("/session"))).state as string;
+    const EMAIL = `channels-${driver}@example.test`;
+    let stack: ChannelsStack;
+    let server: TestServer;
+    let netns: Netns;
+    let telegram: FakeTelegramWebhook;
+    let slack: FakeSlack;
+    let whatsapp: FakeWhatsApp;
+    let agentLogs: string[] = [];
+    let token = "";
+    const api = (path: string, init: RequestInit = {}) => stack.api(path, init);
+    const state = () => stack.state();
     const freeze = async () => {
       expect((await api("/session/freeze", { method: "POST" })).status).toBe(202);
       await waitFor("frozen", state, (s) => s === "frozen", 30_000);
     };
-    // biome-ignore lint/suspicious/noExplicitAny: JSON answers
     const channel = (view: any, name: string) =>
       (view.channels as { channel: string }[]).find((c) => c.channel === name) as Record<string, unknown>;
     const hookUrls = { slack: "", whatsapp: "" };
 
     beforeAll(async () => {
-      const image = await pinnedRuntimeImage();
-      netns = await createNetns();
-      ca = createTestCa([netns.address]);
-      provider = await startFakeProviderInNetns(netns, 443, {
-        certFile: join(ca.dir, "server.pem"),
-        keyFile: join(ca.dir, "server.key"),
-        caPem: ca.caPem,
-      });
-      const spawnFake = (file: string, port: number) =>
-        netns.spawnReady(`${FAKES}/${file}`, ["--host", netns.address, "--port", String(port)]);
-      const tg = await spawnFake("telegram_webhook.ts", 8081);
-      telegram = connectFakeTelegramWebhook(tg.url, tg.stop);
-      const sl = await spawnFake("slack.ts", 8082);
-      slack = connectFakeSlack(sl.url, sl.stop);
-      const wa = await spawnFake("whatsapp.ts", 8083);
-      whatsapp = connectFakeWhatsApp(wa.url, wa.stop);
+      stack = await startChannelsStack(driver, { email: EMAIL, password: PASSWORD, openaiKey: OPENAI_KEY });
+      ({ server, netns, telegram, slack, whatsapp, agentLogs, token } = stack);
       await telegram.addBot(BOT, "e2e_bot");
       await slack.addApp(SLACK);
       await whatsapp.addNumber(WA);
-
-      const runtime = BUILTIN_TEMPLATES.find((t) => t.name === "clawfleet-runtime");
-      const templates = join(tempDir("cf-channels-templates"), "templates.json");
-      writeFileSync(
-        templates,
-        JSON.stringify([
-          {
-            ...runtime,
-            image,
-            env: {
-              CLAWFLEET_TELEGRAM_API_BASE: telegram.url,
-              CLAWFLEET_TELEGRAM_POLL_TIMEOUT: "1",
-              CLAWFLEET_SLACK_API_BASE: slack.apiBase,
-              CLAWFLEET_WHATSAPP_API_BASE: whatsapp.apiBase,
-            },
-          },
-        ]),
-      );
-      // The platform's public address: a forwarder on the namespace link's host end (as a TLS proxy
-      // would be), so the fakes can deliver webhooks to it; the server itself stays on loopback.
-      edge = Bun.serve({
-        hostname: netns.hostAddress,
-        port: 0,
-        async fetch(request) {
-          const url = new URL(request.url);
-          return fetch(`${server.url}${url.pathname}${url.search}`, {
-            method: request.method,
-            headers: request.headers,
-            body: request.method === "GET" ? undefined : await request.arrayBuffer(),
-          });
-        },
-      });
-      server = await startTestServer(driver, {
-        env: {
-          CLAWFLEET_CLUSTER_SECRETS: TEST_CLUSTER_SECRET,
-          CLAWFLEET_PUBLIC_URL: `http://${netns.hostAddress}:${edge.port}`,
-          CLAWFLEET_HOOK_WAIT: "60s",
-        },
-      });
-      agent = await startTestAgent(
-        {
-          CLAWFLEET_AGENT_TEMPLATES: templates,
-          CLAWFLEET_SERVER_URL: server.url,
-          CLAWFLEET_PROVIDER_UPSTREAMS: `openai=https://${netns.address}`,
-          CLAWFLEET_PROVIDER_CA: ca.caFile,
-        },
-        agentLogs,
-      );
-      await addNode(server.ctx.database.db, { name: "n1", url: agent.url, fingerprint: agent.fingerprint });
-      await server.reconcile();
-      const signup = await json(
-        await fetch(`${server.url}/api/v1/auth/signup`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ email: `channels-${driver}@example.test`, password: PASSWORD }),
-        }),
-      );
-      token = signup.access_token;
-      await server.ctx.database.db.execute(
-        sql`update users set plan_id = 'ultra' where id = ${signup.user.id}`,
-      );
-      expect(
-        (
-          await api("/credentials", {
-            method: "POST",
-            body: JSON.stringify({ provider: "openai", key: OPENAI_KEY }),
-          })
-        ).status,
-      ).toBe(201);
-      expect((await api("/session/spawn", { method: "POST" })).status).toBe(202);
-      await waitFor("running", state, (s) => s === "running", 90_000);
     }, 240_000);
 
     // The iptables chains are shared by every agent on this host, and another checkout's agent may
@@ -187,13 +80,7 @@ for (const driver of DRIVERS) {
     beforeEach(() => installFirewall(DEFAULT_BLOCKED, undefined, undefined, undefined, [TEST_EGRESS_ALLOW]));
 
     afterAll(async () => {
-      edge?.stop(true);
-      await server?.close();
-      await agent?.stop();
-      if (agent) await cleanupNode(agent.nodeId);
-      await Promise.all([telegram?.stop(), slack?.stop(), whatsapp?.stop(), provider?.stop()]);
-      await netns?.stop();
-      if (ca) rmSync(ca.dir, { recursive: true, force: true });
+      await stack?.stop();
     });
 
     test("bad input is refused with a clear 4xx before the container is asked", async () => {
@@ -379,9 +266,9 @@ for (const driver of DRIVERS) {
       try {
         const { page, incidents } = await watchedPage(browser);
         // The console as its users reach it: at the public URL (CSRF checks expect that origin).
-        const site = `http://${netns.hostAddress}:${edge.port}`;
+        const site = stack.site;
         await page.goto(`${site}/login`);
-        await page.fill("#login-email", `channels-${driver}@example.test`);
+        await page.fill("#login-email", EMAIL);
         await page.fill("#login-password", PASSWORD);
         await Promise.all([
           page.waitForURL(`${site}/dashboard`),
