@@ -2,7 +2,8 @@
 // POST /bot<token>/<method> with JSON; getMe, setWebhook {url, secret_token}, deleteWebhook,
 // getWebhookInfo, sendMessage, and getUpdates refused with 409 while a webhook is set, as Telegram
 // does. `userSays` makes the update and POSTs it to the registered URL with the
-// X-Telegram-Bot-Api-Secret-Token header, like Telegram's servers. (Telegram itself requires HTTPS
+// X-Telegram-Bot-Api-Secret-Token header, like Telegram's servers; with no webhook set it waits for
+// getUpdates (long polling, shortened to 2 s). (Telegram itself requires HTTPS
 // on ports 443, 80, 88 or 8443; the fake accepts any http(s) URL.)
 import { controlOf, type Delivery, deliver, runAsProcess, waitForCount } from "./fake_control.ts";
 
@@ -20,12 +21,15 @@ export type FakeTelegramWebhook = {
   stop(): Promise<void>;
 };
 
+type Update = { update_id: number; message: Record<string, unknown> };
 type Bot = {
   id: number;
   username: string;
   webhook: { url: string; secret_token: string } | null;
   nextUpdateId: number;
   sent: TelegramSent[];
+  /** Updates waiting for getUpdates while no webhook is set. */
+  queue: Update[];
 };
 
 const fail = (status: number, description: string) =>
@@ -61,9 +65,18 @@ function serve(hostname: string, port: number) {
             409,
             "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
           );
-        // No updates are ever queued for polling here: wait out the long poll like Telegram would.
-        await Bun.sleep(Math.min(Number(params.timeout ?? 0), 2) * 1000);
-        return ok([]);
+        if (typeof params.offset === "number") {
+          const offset = params.offset;
+          bot.queue = bot.queue.filter((u) => u.update_id >= offset);
+        }
+        // A long poll, shortened: the fake checks its queue every 100 ms for up to 2 s.
+        for (
+          let waited = 0;
+          bot.queue.length === 0 && waited < Math.min(Number(params.timeout ?? 0), 2) * 1000;
+          waited += 100
+        )
+          await Bun.sleep(100);
+        return ok(bot.queue.slice(0, 100));
       case "sendMessage": {
         if (typeof params.chat_id !== "number") return fail(400, "Bad Request: chat_id is empty");
         if (typeof params.text !== "string" || params.text === "")
@@ -93,6 +106,7 @@ function serve(hostname: string, port: number) {
         webhook: null,
         nextUpdateId: 500_001,
         sent: [],
+        queue: [],
       });
       return Response.json({});
     }
@@ -101,7 +115,6 @@ function serve(hostname: string, port: number) {
     if (route === "GET /_fake/webhook") return Response.json(bot.webhook);
     if (route === "GET /_fake/sent") return Response.json(bot.sent);
     if (route === "POST /_fake/updates") {
-      if (!bot.webhook) return Response.json({ error: "no webhook set" }, { status: 409 });
       const chatId = Number(body.chat_id);
       const update = {
         update_id: bot.nextUpdateId++,
@@ -113,6 +126,11 @@ function serve(hostname: string, port: number) {
           text: String(body.text),
         },
       };
+      if (!bot.webhook) {
+        // Without a webhook the update waits for the bot's next getUpdates, as on Telegram.
+        bot.queue.push(update);
+        return Response.json({ status: 0, body: "queued for getUpdates" });
+      }
       const secret = typeof body.secret_token === "string" ? body.secret_token : bot.webhook.secret_token;
       return Response.json(
         await deliver(bot.webhook.url, {

@@ -43,6 +43,8 @@ export type ChannelsStack = {
 export async function startChannelsStack(
   driver: DbDriver,
   user: { email: string; password: string; openaiKey: string },
+  /** false: the server has no CLAWFLEET_PUBLIC_URL (the forwarder still runs, unused). */
+  publicUrl = true,
 ): Promise<ChannelsStack> {
   const image = await pinnedRuntimeImage();
   const netns = await createNetns();
@@ -106,7 +108,7 @@ export async function startChannelsStack(
     const started = await startTestServer(driver, {
       env: {
         CLAWFLEET_CLUSTER_SECRETS: TEST_CLUSTER_SECRET,
-        CLAWFLEET_PUBLIC_URL: site,
+        ...(publicUrl ? { CLAWFLEET_PUBLIC_URL: site } : {}),
         CLAWFLEET_HOOK_WAIT: "60s",
       },
     });
