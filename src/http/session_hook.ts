@@ -28,12 +28,17 @@ export const sessionHookRoutes = (ctx: AppContext, lifecycle: Lifecycle) => {
         const auth = await requireUser(ctx, c);
         const { slug, secret } = await rotateHookSecret(ctx.database.db, auth.userId, c.ip);
         // In the background: telling the container may wake it, and the rotation stands either way.
-        void channels.moveHookAddress(auth.userId, c.ip, slug, secret).catch((error) => {
-          // Logged by its code only: the error never holds the address, and must not start to.
-          ctx.log.warn("channels not moved to the new hook address", {
-            code: error instanceof Error && "code" in error ? String(error.code) : "unknown",
+        void channels
+          .moveHookAddress(auth.userId, c.ip, slug, secret)
+          .then(
+            (moved) => moved && ctx.log.info("channels moved to the new hook address", { user: auth.userId }),
+          )
+          .catch((error) => {
+            // Logged by its code only: the error never holds the address, and must not start to.
+            ctx.log.warn("channels not moved to the new hook address", {
+              code: error instanceof Error && "code" in error ? String(error.code) : "unknown",
+            });
           });
-        });
         c.set.status = 201;
         c.set.headers["cache-control"] = "no-store";
         return { slug, secret, url: `${hookBase(ctx, slug)}/${secret}` };

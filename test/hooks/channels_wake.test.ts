@@ -213,7 +213,12 @@ for (const driver of DRIVERS) {
         () => telegram.webhook(BOT),
         (w) => w?.url.includes(rotated.secret) ?? false,
         30_000,
-      );
+      ).catch((error) => {
+        // What the server says about the move, to tell a slow container from a failed one.
+        throw new Error(
+          `${error}; server: ${server.logs.filter((l) => l.includes("hook address")).join(" | ")}`,
+        );
+      });
       expect(moved?.url).toBe(`${rotated.url}/telegram`);
       hookUrls.slack = `${rotated.url}/slack`;
       hookUrls.whatsapp = `${rotated.url}/whatsapp`;
