@@ -127,8 +127,8 @@ beforeAll(async () => {
     }),
   );
   accessToken = signup.access_token;
-  // Ultra's 2 GiB of memory holds OpenClaw; a 2 GiB volume is plenty (volumes are preallocated).
-  await server.ctx.database.db.execute(sql`update plans set disk_mb = 2048 where id = 'ultra'`);
+  // Ultra's 2 GiB of memory holds OpenClaw; a 512 MiB volume is plenty (volumes are preallocated).
+  await server.ctx.database.db.execute(sql`update plans set disk_mb = 512 where id = 'ultra'`);
   await server.ctx.database.db.execute(sql`update users set plan_id = 'ultra' where id = ${signup.user.id}`);
   expect(
     (
