@@ -291,6 +291,12 @@ for (const driver of DRIVERS) {
         await page.fill("#channel-telegram-bot_token", BOT);
         await page.fill("#channel-telegram-allowed_chat_ids", "4242, 777");
         await page.click("#channel-telegram-form button[type=submit]");
+        // Saved, or the form's error slot says why not (so a failure names its cause).
+        await page
+          .locator("#channels-section .alert-success, #channel-telegram-form .alert-error")
+          .first()
+          .waitFor({ timeout: 45_000 });
+        expect(await page.locator("#channel-telegram-form .alert-error").count()).toBe(0);
         await page.getByText("Telegram saved.").waitFor();
         await page
           .locator('#channel-telegram[data-status="webhook"]')
