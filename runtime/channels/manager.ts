@@ -1,7 +1,7 @@
 // Channel settings as the gateway sees them: validate and store (credentials sealed), start, restart
 // and stop the connectors, route the platform's webhook deliveries to them, and report their status
 // without ever returning a credential. The platform's webhook address (`<public url>/hooks/<slug>/
-// <secret>`, given by the server) is sealed too: it holds the hook secret. With it, every channel
+// <secret>`, given by the server with `channel.webhook`) is sealed too: it holds the hook secret. With it, every channel
 // takes deliveries by webhook (a frozen container is woken by them); without it Telegram polls.
 import type { Logger } from "../../common/log.ts";
 import type { ChatService } from "../chat.ts";
@@ -172,16 +172,15 @@ export class ChannelManager {
     if (input.enabled !== undefined && typeof input.enabled !== "boolean") {
       throw new ChannelError("bad_request", "enabled must be true or false");
     }
-    const webhookChanged = input.webhook_base !== undefined;
-    if (webhookChanged) await this.setWebhookBase(input.webhook_base, box);
+    if (input.webhook_base !== undefined) {
+      throw new ChannelError(
+        "bad_request",
+        "the platform's address is set with channel.webhook, not channel.set",
+      );
+    }
     const record = channels.get(name);
     const current = record ? await this.open(name).catch(() => null) : null;
-    const hasCredential = Object.keys(input).some((k) => !["enabled", "webhook_base"].includes(k));
-    if (webhookChanged && !hasCredential && input.enabled === undefined && !record) {
-      // Only the address changed: every configured channel picks it up.
-      for (const other of CHANNEL_NAMES) await this.restart(other);
-      return this.describe(name);
-    }
+    const hasCredential = Object.keys(input).some((k) => k !== "enabled");
     const prepared = await this.drivers[name].prepare(input, current);
     const wasEnabled = record?.settings.enabled === true;
     const enabled = typeof input.enabled === "boolean" ? input.enabled : hasCredential ? true : wasEnabled;
@@ -196,8 +195,7 @@ export class ChannelManager {
       channels.updateState(name, prepared.state);
     }
     log.info("channel configured", { channel: name, enabled });
-    if (webhookChanged) for (const other of CHANNEL_NAMES) await this.restart(other);
-    else await this.restart(name);
+    await this.restart(name);
     return this.describe(name);
   }
 

@@ -97,16 +97,17 @@ export class ChannelService {
   }
 
   async connect(userId: string, ip: string | null, name: ChannelName, input: Record<string, unknown>) {
-    const view = await this.talk(userId, ip, [], async (current) => {
-      const frame: GatewayFrame = { type: "channel.set", channel: name, ...input };
-      if (!current.webhook_configured && this.ctx.config.publicUrl) {
-        // The container keeps the address (sealed); a new secret replaces one nobody holds any more.
-        const { slug, secret } = await rotateHookSecret(this.ctx.database.db, userId, ip);
-        frame.webhook_base = `${this.ctx.config.publicUrl.replace(/\/$/, "")}/hooks/${slug}/${secret}`;
-      }
-      return [frame];
-    });
+    // The channel first: refused input leaves everything as it was, the hook secret included.
+    let view = await this.talk(userId, ip, [{ type: "channel.set", channel: name, ...input }]);
     await audit(this.ctx.database.db, { action: "channel.connect", userId, target: name, ip });
+    const publicUrl = this.ctx.config.publicUrl;
+    if (!view.webhook_configured && publicUrl) {
+      // The container keeps the address (sealed); the new secret replaces one nobody held (the first
+      // is unknowable) or one no channel of this container used.
+      const { slug, secret } = await rotateHookSecret(this.ctx.database.db, userId, ip);
+      const base = `${publicUrl.replace(/\/$/, "")}/hooks/${slug}/${secret}`;
+      view = await this.talk(userId, ip, [{ type: "channel.webhook", webhook_base: base }]);
+    }
     return view;
   }
 
@@ -131,31 +132,17 @@ export class ChannelService {
     return view;
   }
 
-  /**
-   * Wakes the container, sends `first` (then what `then` builds from the current view), and ends
-   * with a fresh view, whose polling flag is recorded for the idle freeze.
-   */
-  private async talk(
-    userId: string,
-    ip: string | null,
-    first: GatewayFrame[],
-    then?: (current: ChannelsView) => Promise<GatewayFrame[]>,
-  ): Promise<ChannelsView> {
+  /** Wakes the container, sends `frames` and a channel.list, records the polling flag from the list. */
+  private async talk(userId: string, ip: string | null, frames: GatewayFrame[]): Promise<ChannelsView> {
     const db = this.ctx.database.db;
     const session = await wakeSession(db, this.lifecycle, userId, ip, this.ctx.config.hookWaitMs);
     const found = await this.lifecycle.fleet.agentForNode(session.nodeId);
     if (!found) throw new UserError(503, "container_waking", "The container's node is not reachable.", 10);
-    const ask = async (frames: GatewayFrame[]) => {
-      const answers = await askContainer(found.agent, session.id, frames);
-      for (const answer of answers) {
-        const refused = refusal(answer);
-        if (refused) throw refused;
-      }
-      return answers;
-    };
-    const list: GatewayFrame = { type: "channel.list" };
-    let answers = await ask([...first, list]);
-    if (then) answers = await ask([...(await then(asView(answers.at(-1)))), list]);
+    const answers = await askContainer(found.agent, session.id, [...frames, { type: "channel.list" }]);
+    for (const answer of answers) {
+      const refused = refusal(answer);
+      if (refused) throw refused;
+    }
     const view = asView(answers.at(-1));
     await recordPollingChannel(db, session.id, view.keeps_awake ? session.dockerId : null);
     return view;

@@ -97,6 +97,8 @@ for (const driver of DRIVERS) {
         body: JSON.stringify({ bot_token: `${BOT.split(":")[0]}:AAH${random()}` }),
       });
       expect(rejected.status).toBe(422);
+      // A refused connect changes nothing on the platform either: no hook secret was made for it.
+      expect((await json(await api("/session/hook"))).configured).toBe(false);
       expect(JSON.stringify(await json(rejected))).not.toContain(BOT);
     }, 60_000);
 
@@ -245,9 +247,8 @@ for (const driver of DRIVERS) {
         `${server.url.replace(/^http/, "ws")}/api/v1/session/gateway`,
         token,
       );
-      expect(
-        await client.request({ type: "channel.set", channel: "telegram", webhook_base: "" }),
-      ).toMatchObject({ mode: "polling" });
+      const moved = await client.request({ type: "channel.webhook", webhook_base: "" });
+      expect(moved).toMatchObject({ keeps_awake: true, webhook_configured: false });
       client.close();
       await waitFor(
         "webhook removed",

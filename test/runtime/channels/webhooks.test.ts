@@ -45,6 +45,11 @@ let hookRoute: ReturnType<typeof Bun.serve>;
 let base = "";
 
 const hookUrl = (channel: string) => `${base}/${channel}`;
+/** Telegram's webhook is registered (or removed) right after the connector starts, not before the answer. */
+async function waitForWebhook(done: (w: { url: string } | null) => boolean) {
+  const deadline = Date.now() + 5000;
+  while (!done(await telegram.webhook(BOT)) && Date.now() < deadline) await Bun.sleep(25);
+}
 const turns = async () => (await provider.requests()).length;
 
 beforeAll(async () => {
@@ -95,26 +100,32 @@ afterAll(async () => {
 });
 
 describe("Telegram by webhook", () => {
-  test("a bad webhook address is refused and nothing changes", async () => {
-    const bad = await client.request({
+  test("a bad webhook address is refused, in channel.webhook and in channel.set, and nothing changes", async () => {
+    const bad = await client.request({ type: "channel.webhook", webhook_base: "ftp://x/hooks/a/b" });
+    expect(bad.error).toMatchObject({ code: "bad_request" });
+    const misplaced = await client.request({
       type: "channel.set",
       channel: "telegram",
       bot_token: BOT,
-      webhook_base: "ftp://x/hooks/a/b",
+      webhook_base: base,
     });
-    expect(bad.error).toMatchObject({ code: "bad_request" });
+    expect(misplaced.error).toMatchObject({ code: "bad_request" });
+    expect(await client.request({ type: "channel.list" })).toMatchObject({ webhook_configured: false });
     expect(await client.request({ type: "channel.get", channel: "telegram" })).toMatchObject({
       configured: false,
     });
   });
 
   test("with the platform's address the bot registers a webhook with a secret token", async () => {
+    expect(await client.request({ type: "channel.webhook", webhook_base: base })).toMatchObject({
+      type: "channels",
+      webhook_configured: true,
+    });
     const set = await client.request({
       type: "channel.set",
       channel: "telegram",
       bot_token: BOT,
       allowed_chat_ids: [4242],
-      webhook_base: base,
     });
     expect(set).toMatchObject({
       configured: true,
@@ -122,6 +133,7 @@ describe("Telegram by webhook", () => {
       mode: "webhook",
       bot_username: "webhook_bot",
     });
+    await waitForWebhook((w) => w !== null);
     const registered = await telegram.webhook(BOT);
     expect(registered?.url).toBe(hookUrl("telegram"));
     expect(registered?.secret_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -147,19 +159,20 @@ describe("Telegram by webhook", () => {
   });
 
   test("without the platform's address Telegram falls back to polling, and the runtime must stay awake", async () => {
-    const set = await client.request({ type: "channel.set", channel: "telegram", webhook_base: "" });
-    expect(set).toMatchObject({ mode: "polling" });
-    const deadline = Date.now() + 5000;
-    while ((await telegram.webhook(BOT)) !== null && Date.now() < deadline) await Bun.sleep(50);
-    expect(await telegram.webhook(BOT)).toBeNull();
+    const moved = await client.request({ type: "channel.webhook", webhook_base: "" });
+    expect(
+      (moved.channels as { channel: string }[]).find((c: { channel: string }) => c.channel === "telegram"),
+    ).toMatchObject({
+      mode: "polling",
+    });
+    await waitForWebhook((w) => w === null);
     expect(await client.request({ type: "channel.list" })).toMatchObject({
       keeps_awake: true,
       webhook_configured: false,
     });
     // Back to webhook mode for the rest.
-    expect(
-      await client.request({ type: "channel.set", channel: "telegram", webhook_base: base }),
-    ).toMatchObject({ mode: "webhook" });
+    await client.request({ type: "channel.webhook", webhook_base: base });
+    await waitForWebhook((w) => w !== null);
     expect((await telegram.webhook(BOT))?.url).toBe(hookUrl("telegram"));
   });
 });
