@@ -13,7 +13,15 @@ export type ConsoleUser = {
   plainHttpWarning?: boolean;
 };
 
-export type NavKey = "dashboard" | "keys" | "chat" | "channels" | "terminal" | "account" | "admin";
+export type NavKey =
+  | "dashboard"
+  | "keys"
+  | "chat"
+  | "channels"
+  | "terminal"
+  | "settings"
+  | "account"
+  | "admin";
 
 const NAV: { key: NavKey; href: string; label: string; admin?: boolean }[] = [
   { key: "dashboard", href: "/dashboard", label: "Dashboard" },
@@ -21,6 +29,7 @@ const NAV: { key: NavKey; href: string; label: string; admin?: boolean }[] = [
   { key: "chat", href: "/chat", label: "Chat" },
   { key: "channels", href: "/channels", label: "Channels" },
   { key: "terminal", href: "/terminal", label: "Terminal" },
+  { key: "settings", href: "/settings", label: "Settings" },
   { key: "account", href: "/account", label: "Account" },
   { key: "admin", href: "/admin", label: "Admin", admin: true },
 ];

@@ -27,7 +27,10 @@ import { openApiRoutes } from "./openapi.ts";
 import { consolePages } from "./pages/console_pages.ts";
 import { sessionRoutes } from "./session.ts";
 import { sessionHookRoutes } from "./session_hook.ts";
+import { sessionUpgradeRoutes } from "./session_upgrade.ts";
+import { settingsRoutes } from "./settings.ts";
 import { staticRoutes } from "./static.ts";
+import { templatesRoutes } from "./templates.ts";
 import { tokensRoutes } from "./tokens.ts";
 import { usageRoutes } from "./usage.ts";
 
@@ -52,6 +55,7 @@ export function buildApi(ctx: AppContext, lifecycle: Lifecycle) {
       .use(authPassword(ctx))
       .use(accountDelete(ctx, accountDeletionHooks(lifecycle)))
       .use(credentialsRoutes(ctx))
+      .use(sessionUpgradeRoutes(ctx, lifecycle))
       .use(sessionRoutes(ctx, lifecycle))
       .use(sessionHookRoutes(ctx, lifecycle))
       .use(channelsRoutes(ctx, lifecycle))
@@ -63,6 +67,8 @@ export function buildApi(ctx: AppContext, lifecycle: Lifecycle) {
       .use(authVerifyEmail(ctx))
       .use(authTotp(ctx))
       .use(tokensRoutes(ctx))
+      .use(settingsRoutes(ctx))
+      .use(templatesRoutes(ctx))
       .use(accountExport(ctx))
       .use(adminUsersPlan(ctx, lifecycle))
   );
