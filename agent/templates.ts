@@ -51,6 +51,8 @@ export const BUILTIN_TEMPLATES: Template[] = [
     keyEnv: KEY_ENV,
     tokenEnv: "CLAWFLEET_GATEWAY_TOKEN",
     shell: ["/bin/sh"],
+    // Channel webhooks (Telegram, Slack, WhatsApp) arrive at /hooks/<channel> (docs/CHANNELS.md).
+    hookPath: "/hooks",
   },
   {
     // Built offline from npm by `npm run image:openclaw` (scripts/image_openclaw.ts, docs/OPENCLAW.md);

@@ -41,6 +41,8 @@ export type RuntimeConfig = {
   shellMode: ShellMode;
   /** Non-public ranges the http_fetch tool may reach anyway (never link-local). */
   fetchAllow: Cidr[];
+  slack: { apiBase: string };
+  whatsapp: { apiBase: string };
 };
 
 type Env = Record<string, string | undefined>;
@@ -212,6 +214,18 @@ export function loadRuntimeConfig(env: Env = process.env): RuntimeConfig {
     },
     shellMode,
     fetchAllow: fetchAllow.allow,
+    slack: {
+      apiBase: parseBaseUrl(
+        "CLAWFLEET_SLACK_API_BASE",
+        get("CLAWFLEET_SLACK_API_BASE") ?? "https://slack.com/api",
+      ),
+    },
+    whatsapp: {
+      apiBase: parseBaseUrl(
+        "CLAWFLEET_WHATSAPP_API_BASE",
+        get("CLAWFLEET_WHATSAPP_API_BASE") ?? "https://graph.facebook.com/v21.0",
+      ),
+    },
   };
 }
 

@@ -65,6 +65,11 @@ export type ContainerInfo = {
   volumeMb?: number;
   /** Only in a freeze's answer: when the runtime asked to be restored (its next schedule), ISO 8601. */
   wakeAt?: string;
+  /**
+   * Only from GET /v1/containers/:id: false when the template's image tag now names another image
+   * than the container runs (an upgrade would move it); absent when the node cannot tell.
+   */
+  imageCurrent?: boolean;
 };
 
 export type HealthReport = {
@@ -153,7 +158,8 @@ export const HOOK_RELAY_MAX_BYTES = Math.ceil((HOOK_MAX_BODY * 4) / 3) + 64 * 10
 export type HookRelayRequest = {
   /** After the hook secret: `/telegram`, with its query string. */
   path: string;
-  method: "POST";
+  /** GET only for a platform's verification handshake (WhatsApp's `hub.challenge`); no body then. */
+  method: "POST" | "GET";
   headers: Record<string, string>;
   bodyBase64: string;
 };
@@ -186,9 +192,11 @@ export function parseHookRelayRequest(input: unknown): HookRelayRequest | string
   const body = input as Record<string, unknown>;
   if (typeof body.path !== "string" || !HOOK_PATH.test(body.path) || body.path.includes(".."))
     return "bad path";
-  if (body.method !== "POST") return "only POST is relayed";
+  if (body.method !== "POST" && body.method !== "GET")
+    return "only POST (and GET, for verification) is relayed";
   if (typeof body.bodyBase64 !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(body.bodyBase64))
     return "bodyBase64 must be base64";
+  if (body.method === "GET" && body.bodyBase64 !== "") return "a GET carries no body";
   const headers = body.headers;
   if (!headers || typeof headers !== "object" || Array.isArray(headers)) return "headers must be an object";
   for (const [name, value] of Object.entries(headers)) {
@@ -197,7 +205,7 @@ export function parseHookRelayRequest(input: unknown): HookRelayRequest | string
   }
   return {
     path: body.path,
-    method: "POST",
+    method: body.method,
     headers: headers as Record<string, string>,
     bodyBase64: body.bodyBase64,
   };

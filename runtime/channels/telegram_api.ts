@@ -48,6 +48,21 @@ export class TelegramApi {
     return new URL(this.apiBase).host;
   }
 
+  /** Webhook mode: Telegram POSTs each update to `url` with `secret_token` in a header. */
+  async setWebhook(url: string, secretToken: string, signal?: AbortSignal): Promise<void> {
+    await this.call<unknown>(
+      "setWebhook",
+      { url, secret_token: secretToken, allowed_updates: ["message"] },
+      signal,
+      15_000,
+    );
+  }
+
+  /** Back to polling: Telegram refuses getUpdates while a webhook is set. */
+  async deleteWebhook(signal?: AbortSignal): Promise<void> {
+    await this.call<unknown>("deleteWebhook", { drop_pending_updates: false }, signal, 15_000);
+  }
+
   getMe(signal?: AbortSignal): Promise<TelegramUser> {
     return this.call<TelegramUser>("getMe", {}, signal, 15_000);
   }

@@ -2,7 +2,7 @@
 // a `type` and an optional client-chosen `id` that every answer to it carries. This module turns a
 // frame into a typed message or a ProtocolError naming what is wrong.
 
-import { CHANNEL_NAMES, type ChannelName, type TelegramSettingsInput } from "../channels/manager.ts";
+import { CHANNEL_NAMES, type ChannelName } from "../channels/manager.ts";
 import { MAX_MESSAGE_CHARS } from "../chat.ts";
 import { parseProviderId } from "../config.ts";
 import { CONVERSATION_ID } from "../store/history.ts";
@@ -32,7 +32,9 @@ export type ClientMessage =
   | { type: "memory.get"; id: string | null }
   | { type: "memory.set"; id: string | null; content: string }
   | { type: "channel.get"; id: string | null; channel: ChannelName }
-  | { type: "channel.set"; id: string | null; channel: ChannelName; settings: TelegramSettingsInput }
+  | { type: "channel.list"; id: string | null }
+  | { type: "channel.webhook"; id: string | null; webhook_base: unknown }
+  | { type: "channel.set"; id: string | null; channel: ChannelName; settings: Record<string, unknown> }
   | { type: "channel.delete"; id: string | null; channel: ChannelName }
   | { type: "tool.approve"; id: string | null; approval_id: string; approved: boolean }
   | { type: "settings.get"; id: string | null }
@@ -147,8 +149,12 @@ export function parseClientMessage(frame: string | Buffer): ClientMessage {
         type: "channel.set",
         id,
         channel: channelName(msg.channel, fail),
-        settings: telegramSettings(msg, fail),
+        settings: channelSettings(msg),
       };
+    case "channel.list":
+      return { type: "channel.list", id };
+    case "channel.webhook":
+      return { type: "channel.webhook", id, webhook_base: msg.webhook_base };
     default:
       throw new ProtocolError(
         "unknown_type",
@@ -196,24 +202,9 @@ function channelName(value: unknown, fail: Fail): ChannelName {
   return value as ChannelName;
 }
 
-function telegramSettings(msg: Raw, fail: Fail): TelegramSettingsInput {
-  const settings: TelegramSettingsInput = {};
-  if (msg.enabled !== undefined) {
-    if (typeof msg.enabled !== "boolean") throw fail("enabled must be true or false");
-    settings.enabled = msg.enabled;
-  }
-  if (msg.bot_token !== undefined) {
-    if (typeof msg.bot_token !== "string" || msg.bot_token.length > 200)
-      throw fail("bot_token must be a string");
-    settings.bot_token = msg.bot_token;
-  }
-  if (msg.allowed_chat_ids !== undefined) {
-    const ids = msg.allowed_chat_ids;
-    if (!Array.isArray(ids) || ids.length > 100 || !ids.every((n) => Number.isSafeInteger(n))) {
-      throw fail("allowed_chat_ids must be a list of at most 100 Telegram chat ids (whole numbers)");
-    }
-    settings.allowed_chat_ids = [...new Set(ids as number[])];
-  }
+/** The settings fields of a channel.set; each channel checks its own (runtime/channels/). */
+function channelSettings(msg: Raw): Record<string, unknown> {
+  const { type: _type, id: _id, channel: _channel, ...settings } = msg;
   return settings;
 }
 

@@ -1,6 +1,7 @@
 // The runtime's HTTP surface: GET /healthz, the WebSocket gateway at /gateway (bearer token checked
-// before the upgrade when CLAWFLEET_GATEWAY_TOKEN is set), and GET /wake (same token) for the fleet
-// agent: the next schedule's time and whether work is running. Anything else is a JSON 404.
+// before the upgrade when CLAWFLEET_GATEWAY_TOKEN is set), GET /wake (same token) for the fleet
+// agent: the next schedule's time and whether work is running, and the channels' webhooks under
+// /hooks/<channel>. Anything else is a JSON 404.
 import type { Server } from "bun";
 import { noDebugPages } from "../../common/no_debug_pages.ts";
 import { bearerTokenMatches } from "./auth.ts";
@@ -8,6 +9,11 @@ import { type GatewayDeps, GatewaySession } from "./session.ts";
 
 /** Larger than any valid message (memory and chat text are capped at 32k characters). */
 const MAX_FRAME_BYTES = 256 * 1024;
+
+/** Channel deliveries: `/hooks/telegram`, `/hooks/slack`, `/hooks/whatsapp`. */
+const HOOK_ROUTE = /^\/hooks\/([a-z]{1,20})$/;
+/** The platform relays at most 256 KiB (agent/api/contract.ts HOOK_MAX_BODY). */
+const MAX_HOOK_BYTES = 256 * 1024;
 
 type SocketData = { session: GatewaySession | null };
 
@@ -33,6 +39,20 @@ export function startGatewayServer(deps: GatewayDeps): Server<SocketData> {
           return jsonError(405, "method_not_allowed", "use GET", { allow: "GET, HEAD" });
         }
         return Response.json({ status: "ok", version: deps.version });
+      }
+      const hook = HOOK_ROUTE.exec(url.pathname);
+      if (hook) {
+        // Reached only through the platform's hook route (the port is published on the node's
+        // loopback); each channel checks its platform's signature or secret itself.
+        if (request.method !== "POST" && request.method !== "GET") {
+          return jsonError(405, "method_not_allowed", "webhooks are POST (GET for verification)", {
+            allow: "GET, POST",
+          });
+        }
+        if (Number(request.headers.get("content-length") ?? "0") > MAX_HOOK_BYTES) {
+          return jsonError(413, "too_large", "the webhook body is too large");
+        }
+        return deps.channels.webhook(hook[1] as string, request);
       }
       if (url.pathname !== "/gateway" && url.pathname !== "/wake") {
         return jsonError(404, "not_found", "no such path");

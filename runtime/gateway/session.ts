@@ -159,7 +159,14 @@ export class GatewaySession {
         this.send({ type: "channel", id, ...channels.describe(message.channel) });
         return;
       case "channel.set":
-        this.send({ type: "channel", id, ...(await channels.configureTelegram(message.settings)) });
+        this.send({ type: "channel", id, ...(await channels.configure(message.channel, message.settings)) });
+        return;
+      case "channel.webhook":
+        await channels.setWebhookAddress(message.webhook_base);
+        this.send({ type: "channels", id, ...channels.overview() });
+        return;
+      case "channel.list":
+        this.send({ type: "channels", id, ...channels.overview() });
         return;
       case "channel.delete":
         if (!(await channels.remove(message.channel))) return this.notFound(id, "channel configuration");

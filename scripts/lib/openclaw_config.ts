@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: OpenClaw itself substitutes ${VAR} in its configuration.
 // The OpenClaw configuration baked into clawfleet-openclaw (read-only at /etc/openclaw/openclaw.json,
 // OPENCLAW_CONFIG_READONLY=1): the platform owns it, the user's state lives in /data. Every value that
 // differs per container or per node comes from the environment through OpenClaw's `${VAR}`

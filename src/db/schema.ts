@@ -162,6 +162,12 @@ export const agentSessions = pgTable(
     lastActivityAt: timestamp("last_activity_at", { withTimezone: true }).notNull().defaultNow(),
     /** A frozen container's next schedule (migrations/0007_tools.sql): the reconciler restores it then. */
     wakeAt: timestamp("wake_at", { withTimezone: true }),
+    /**
+     * The Docker id of the container that reported a polling channel (Telegram without a public URL):
+     * the idle freeze skips the session while it is the current container. A respawn gets a new id,
+     * so the mark lapses with the container (docs/CHANNELS.md).
+     */
+    pollingContainerId: text("polling_container_id"),
   },
   (t) => [
     uniqueIndex("agent_sessions_user_key").on(t.userId),

@@ -1,6 +1,6 @@
-// POST /hooks/<session slug>/<hook secret>/<path>: an inbound webhook (a channel's update, a CI
-// notification) relayed to the container's hook path, restoring a frozen container first within
-// CLAWFLEET_HOOK_WAIT. The secret is the credential, so this handler keeps the whole URL out of logs,
+// POST /hooks/<session slug>/<hook secret>/<path> (GET too, for a platform's verification handshake):
+// an inbound webhook (a channel's update, a CI notification) relayed to the container's hook path,
+// restoring a frozen container first within CLAWFLEET_HOOK_WAIT. The secret is the credential, so this handler keeps the whole URL out of logs,
 // metrics labels and error messages, and the body is relayed from memory, never stored or logged.
 import { AgentRequestError } from "../../agent/api/client.ts";
 import { HOOK_MAX_BODY } from "../../agent/api/contract.ts";
@@ -44,12 +44,15 @@ export function createHookHandler(ctx: AppContext, lifecycle: Lifecycle) {
   const db = ctx.database.db;
   return async function handleHook(request: Request, peer: string): Promise<Response> {
     try {
-      if (request.method !== "POST") {
+      // GET is relayed for verification handshakes (WhatsApp's hub.challenge), without a body.
+      if (request.method !== "POST" && request.method !== "GET") {
         return new Response(
-          JSON.stringify({ error: { code: "method_not_allowed", message: "Webhooks are POST." } }),
+          JSON.stringify({
+            error: { code: "method_not_allowed", message: "Webhooks are POST (GET for verification)." },
+          }),
           {
             status: 405,
-            headers: { "content-type": "application/json; charset=utf-8", allow: "POST" },
+            headers: { "content-type": "application/json; charset=utf-8", allow: "GET, POST" },
           },
         );
       }
@@ -57,7 +60,7 @@ export function createHookHandler(ctx: AppContext, lifecycle: Lifecycle) {
       const match = HOOK_URL.exec(url.pathname);
       const userId = match ? await userForHook(db, match[1] ?? "", match[2] ?? "") : null;
       if (!match || !userId) throw new UserError(404, "not_found", "No such webhook.");
-      const body = await readBody(request);
+      const body = request.method === "GET" ? new Uint8Array() : await readBody(request);
       const ip = clientIp(request, peer, ctx.config.trustedProxies);
       const session = await wakeSession(db, lifecycle, userId, ip, ctx.config.hookWaitMs);
       const found = await lifecycle.fleet.agentForNode(session.nodeId);
@@ -70,7 +73,7 @@ export function createHookHandler(ctx: AppContext, lifecycle: Lifecycle) {
       try {
         answer = await found.agent.relayHook(session.id, {
           path: `${match[3] ?? "/"}${url.search}`,
-          method: "POST",
+          method: request.method === "GET" ? "GET" : "POST",
           headers,
           bodyBase64: Buffer.from(body).toString("base64"),
         });

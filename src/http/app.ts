@@ -19,6 +19,7 @@ import { signInsRoutes } from "./auth_sessions.ts";
 import { authSignup } from "./auth_signup.ts";
 import { authTotp } from "./auth_totp.ts";
 import { authVerifyEmail } from "./auth_verify_email.ts";
+import { channelsRoutes } from "./channels.ts";
 import { credentialsRoutes } from "./credentials.ts";
 import { errorHandler } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
@@ -57,7 +58,8 @@ export function buildApi(ctx: AppContext, lifecycle: Lifecycle) {
       .use(credentialsRoutes(ctx))
       .use(sessionUpgradeRoutes(ctx, lifecycle))
       .use(sessionRoutes(ctx, lifecycle))
-      .use(sessionHookRoutes(ctx))
+      .use(sessionHookRoutes(ctx, lifecycle))
+      .use(channelsRoutes(ctx, lifecycle))
       .use(usageRoutes(ctx, lifecycle))
       .use(adminRoutes(ctx, lifecycle))
       .use(adminInvitesRoutes(ctx))

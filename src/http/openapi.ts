@@ -147,6 +147,30 @@ export const API_OPERATIONS: Record<string, Record<string, Op>> = {
       responses: { 201: "{slug, secret, url}" },
     },
   },
+  "/channels": {
+    get: {
+      summary: "Telegram, Slack and WhatsApp as the container reports them (never a credential)",
+      auth: true,
+      responses: { 200: "{channels, keeps_awake, webhook_configured}", 409: "No container, or no channels" },
+    },
+  },
+  "/channels/{name}": {
+    put: {
+      summary: "Connect or change a channel; credentials pass through to the container, stored nowhere else",
+      auth: true,
+      responses: {
+        200: "{channels, keeps_awake, webhook_configured}",
+        400: "Bad input",
+        404: "No such channel",
+        422: "The platform rejected the credentials",
+      },
+    },
+    delete: {
+      summary: "Disconnect a channel",
+      auth: true,
+      responses: { 204: "Disconnected", 404: "Not connected" },
+    },
+  },
   "/session/gateway": {
     get: {
       summary: "WebSocket to the container's agent gateway",

@@ -4,10 +4,12 @@
 // - a session whose container the agent lost is marked failed;
 // - a spawn whose job died with its server (stale `spawning`) is driven again;
 // - the container's run state follows the recorded intent (frozen ⇄ running);
-// - running containers idle longer than their plan allows are frozen;
+// - running containers idle longer than their plan allows are frozen, unless a channel of theirs
+//   polls (src/channels/polling_channels.ts);
 // - frozen containers whose runtime asked to wake at a time (its next schedule) are restored then.
 
 import type { Logger } from "../../common/log.ts";
+import { keptAwakeByPolling } from "../channels/polling_channels.ts";
 import type { Db } from "../db/client.ts";
 import { listNodes, recordHealth } from "../fleet/nodes.ts";
 import type { Lifecycle } from "./lifecycle.ts";
@@ -84,7 +86,7 @@ export async function reconcileOnce(
       if (session.state === "running") {
         runningByPlan.set(plan.id, (runningByPlan.get(plan.id) ?? 0) + 1);
         const idleMs = now - session.lastActivityAt.getTime();
-        if (idleMs > plan.idleFreezeMinutes * 60_000) {
+        if (idleMs > plan.idleFreezeMinutes * 60_000 && !keptAwakeByPolling(session)) {
           log.info("freezing an idle container", { session: session.id });
           await lifecycle
             .request(session.userId, "freeze", null)

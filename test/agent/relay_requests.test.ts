@@ -13,6 +13,9 @@ const good = {
 describe("relayed requests", () => {
   test("a well-formed webhook and app request pass", () => {
     expect(parseHookRelayRequest(good)).toEqual(good as never);
+    // GET, bodyless, for a platform's verification handshake (WhatsApp's hub.challenge).
+    const handshake = { ...good, method: "GET", bodyBase64: "" };
+    expect(parseHookRelayRequest(handshake)).toEqual(handshake as never);
     expect(parseAppRelayRequest({ ...good, method: "GET" })).toMatchObject({
       method: "GET",
       path: "/telegram?x=1",
@@ -23,7 +26,8 @@ describe("relayed requests", () => {
     [{ ...good, path: "telegram" }, /path/],
     [{ ...good, path: "/a/../../etc" }, /path/],
     [{ ...good, path: "/a b" }, /path/],
-    [{ ...good, method: "GET" }, /POST/],
+    [{ ...good, method: "PUT" }, /POST/],
+    [{ ...good, method: "GET" }, /no body/],
     [{ ...good, bodyBase64: "not base64!" }, /base64/],
     [{ ...good, headers: { "bad header": "x" } }, /header/],
     [{ ...good, headers: { "x-long": "x".repeat(9000) } }, /header/],

@@ -134,7 +134,7 @@ for (const driver of DRIVERS) {
       expect(echo.headers.cookie).toBeUndefined();
     });
 
-    test("a wrong secret, an unknown slug, a bad shape, GET or a body over the limit wake nothing", async () => {
+    test("a wrong secret, an unknown slug, a bad shape, PUT or a body over the limit wake nothing", async () => {
       expect((await api("/session/freeze", { method: "POST" })).status).toBe(202);
       await waitFor("frozen", state, (s) => s === "frozen");
       const wrong = secret.replace(/^./, secret[0] === "A" ? "B" : "A");
@@ -148,8 +148,11 @@ for (const driver of DRIVERS) {
         expect(response.status).toBe(404);
         expect((await json(response)).error.code).toBe("not_found");
       }
-      const get = await fetch(`${server.url}/hooks/${slug}/${secret}/x`);
-      expect(get.status).toBe(405);
+      const put = await fetch(`${server.url}/hooks/${slug}/${secret}/x`, { method: "PUT", body: "{}" });
+      expect(put.status).toBe(405);
+      expect(put.headers.get("allow")).toBe("GET, POST");
+      const wrongGet = await fetch(`${server.url}/hooks/${slug}/${wrong}/whatsapp?hub.mode=subscribe`);
+      expect(wrongGet.status).toBe(404);
       const tooBig = await hook(`${slug}/${secret}/big`, "x".repeat(256 * 1024 + 1));
       expect(tooBig.status).toBe(413);
       expect(await state()).toBe("frozen");

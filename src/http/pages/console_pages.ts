@@ -7,6 +7,7 @@ import { accountSecurityPages } from "./account_security_pages.ts";
 import { adminPages } from "./admin_pages.ts";
 import { adminUsersPages } from "./admin_users_pages.ts";
 import { authPages } from "./auth_pages.ts";
+import { channelsPages } from "./channels_pages.ts";
 import { dashboardPages } from "./dashboard_pages.ts";
 import { keysPages } from "./keys_pages.ts";
 import { createPageBase } from "./page_base.ts";
@@ -19,6 +20,7 @@ export function consolePages(ctx: AppContext, lifecycle: Lifecycle, beforeDelete
     .use(authPages(ctx))
     .use(dashboardPages(ctx, lifecycle))
     .use(keysPages(ctx))
+    .use(channelsPages(ctx, lifecycle))
     .use(sessionToolPages(ctx))
     .use(settingsPages(ctx))
     .use(accountPages(ctx, beforeDelete))

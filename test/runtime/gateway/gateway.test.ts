@@ -238,7 +238,11 @@ describe("bad input", () => {
       JSON.stringify({ type: "memory.set", content: "x".repeat(40_000) }),
       "content is limited",
     ],
-    ["unknown channel", '{"type":"channel.get","channel":"irc"}', "channel must be one of: telegram"],
+    [
+      "unknown channel",
+      '{"type":"channel.get","channel":"irc"}',
+      "channel must be one of: telegram, slack, whatsapp",
+    ],
   ])(
     "%s is answered with a clear error frame and the connection stays usable",
     async (_name, frame, message) => {
