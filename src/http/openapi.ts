@@ -149,6 +149,7 @@ export const API_OPERATIONS: Record<string, Record<string, Op>> = {
   },
   "/channels": {
     get: {
+      ok: "Channels",
       summary: "Telegram, Slack and WhatsApp as the container reports them (never a credential)",
       auth: true,
       responses: { 200: "{channels, keeps_awake, webhook_configured}", 409: "No container, or no channels" },
@@ -156,6 +157,7 @@ export const API_OPERATIONS: Record<string, Record<string, Op>> = {
   },
   "/channels/{name}": {
     put: {
+      ok: "Channels",
       summary: "Connect or change a channel; credentials pass through to the container, stored nowhere else",
       auth: true,
       responses: {

@@ -196,6 +196,8 @@ export const SCHEMAS = {
     },
     ["container"],
   ),
+  Channels: object({ channels: list(anyObject), keeps_awake: boolean, webhook_configured: boolean }),
+  UpgradeAvailable: object({ available: boolean }),
   Settings: object({
     default_provider: nullable(string),
     default_model: nullable(string),

@@ -47,6 +47,7 @@ export const TOOLS_OPERATIONS: Record<string, Record<string, Op>> = {
   },
   "/session/upgrade": {
     get: {
+      ok: "UpgradeAvailable",
       summary: "Whether the template now names a newer image than the container runs",
       auth: true,
       responses: { 200: "{available}" },

@@ -28,6 +28,17 @@ describeEachDriver("audit log query", (database) => {
     });
     await audit(db, { action: "admin.node_drain", actorId: admin.id, target: "n1" });
     await audit(db, { action: "credential.added", userId: ana.id, detail: { provider: "anthropic" } });
+    expect(
+      auditSentence({
+        action: "channel.connect",
+        userId: ana.id,
+        actorId: ana.id,
+        userEmail: "ana@example.test",
+        actorEmail: "ana@example.test",
+        target: "telegram",
+        detail: null,
+      }),
+    ).toBe("ana@example.test connected their Telegram channel");
 
     const all = await listAuditPage(db, {});
     expect(all.entries.map((e) => auditSentence(e))).toEqual([

@@ -105,6 +105,7 @@ test("real answers match their documented schemas", async () => {
   await checked("PUT", `/admin/users/${signup.user.id}/plan`, "/admin/users/{id}/plan", token, {
     plan: "free",
   });
+  await checked("GET", "/session/upgrade", "/session/upgrade", token);
   await checked("GET", "/settings", "/settings", token);
   await checked("PUT", "/settings", "/settings", token, { system_prompt: "Be brief." });
   await checked("GET", "/templates", "/templates", token);

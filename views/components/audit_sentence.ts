@@ -47,6 +47,9 @@ const PHRASES: Record<string, (f: AuditFacts) => string> = {
     f.detail?.first_account ? "created the first account (an administrator)" : "signed up",
   "account.email_verified": () => "confirmed their email address",
   "account.deleted": () => "deleted their account",
+  "channel.connect": (f) => `connected their ${channelName(f)} channel`,
+  "channel.disconnect": (f) => `disconnected their ${channelName(f)} channel`,
+  "settings.update": () => "changed their assistant settings",
   "token.created": () => "created a personal access token",
   "token.revoked": () => "revoked a personal access token",
   "admin.created": () => "was made an administrator",
@@ -56,8 +59,15 @@ const PHRASES: Record<string, (f: AuditFacts) => string> = {
   "admin.node_drain": () => "drained a node (no new containers go there)",
   "admin.node_activate": () => "activated a node",
   "admin.invite_created": () => "created an invite link",
+  "admin.templates_changed": () => "changed which templates users may pick",
   "admin.invite_revoked": () => "revoked an invite link",
 };
+
+const CHANNEL_NAMES: Record<string, string> = { telegram: "Telegram", slack: "Slack", whatsapp: "WhatsApp" };
+
+function channelName(f: AuditFacts): string {
+  return CHANNEL_NAMES[f.target ?? ""] ?? "chat";
+}
 
 function keyName(f: AuditFacts): string {
   const provider = typeof f.detail?.provider === "string" ? f.detail.provider : "";
