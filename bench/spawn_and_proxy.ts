@@ -3,11 +3,16 @@
 //      POST /v1/containers, and the API's POST /api/v1/session/spawn polled until running;
 //   2. WebSocket round trip and throughput: straight to the container's published port, through nginx
 //      as a plain reverse proxy, and through the server's /api/v1/session/gateway → agent → container.
-// Bounded: `runs` spawns per method (default 20, at most 50), 2,000 round trips and 20,000 messages
-// of throughput per path, and a 10-minute deadline. Only 127.0.0.1 and its own containers are used.
+//   3. bulk: 1 MiB binary frames echoed back (MiB/s), direct, through nginx, and through server → agent
+//      (bench/lib/ws_bulk.ts: the far end is an echo server, the hops in front of it are the real ones).
+// Ends with machine-readable `RATIO name=value` lines, each computed from figures of this run.
+// Bounded: `runs` spawns per method (default 20, at most 50) within a 120 s spawn budget, 2,000 round
+// trips, 20,000 messages and 64 MiB of bulk per path, and a 3.5-minute deadline for the whole run.
+// Only 127.0.0.1 and its own containers are used.
 import { AgentClient } from "../agent/api/client.ts";
 import { parseKeyring } from "../common/keyring.ts";
 import { addNode } from "../src/fleet/nodes.ts";
+import { waitHealthy as agentReadinessWait } from "../agent/readiness.ts";
 import { ISOLATION_FLAGS } from "../test/helpers/docker_flags.ts";
 import {
   cleanupNode,
@@ -19,11 +24,16 @@ import {
 import { freePort, tempDir } from "../test/helpers/process.ts";
 import { startTestServer } from "../test/helpers/server.ts";
 import { percentile, table, writeSection } from "./lib/report.ts";
+import { measureBulk, startEchoServer } from "./lib/ws_bulk.ts";
 
 const RUNS = Math.min(50, Math.max(1, Number(process.argv[2] ?? 20)));
 const RTT_MESSAGES = 2_000;
 const THROUGHPUT_MESSAGES = 20_000;
-const DEADLINE = Date.now() + 10 * 60_000;
+const BULK_FRAMES = 64;
+const BULK_WINDOW = 4;
+const STARTED = Date.now();
+const SPAWN_BUDGET_MS = 120_000;
+const DEADLINE = STARTED + 210_000;
 const IMAGE = "clawfleet-runtime:0.1.0";
 const limits = { cpuMillis: 500, memoryMb: 256, pidsLimit: 128, diskMb: 512 };
 
@@ -31,15 +41,10 @@ function guard() {
   if (Date.now() > DEADLINE) throw new Error("benchmark exceeded its 10-minute bound");
 }
 
+/** The agent's own readiness wait (agent/readiness.ts), so the baseline waits exactly as the agent does. */
 async function waitHealthy(port: number) {
-  for (;;) {
-    guard();
-    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    await Bun.sleep(100);
+  if (!(await agentReadinessWait({ port, path: "/healthz", timeoutMs: 30_000 }))) {
+    throw new Error("the raw container never answered /healthz");
   }
 }
 
@@ -160,6 +165,7 @@ const serverAgent = new AgentClient({ url: agent.url, fingerprint: agent.fingerp
 const server = await startTestServer("postgres", {
   env: { CLAWFLEET_CLUSTER_SECRETS: TEST_CLUSTER_SECRET, CLAWFLEET_LOG_LEVEL: "error" },
 });
+const machineLines: string[] = [];
 try {
   await addNode(server.ctx.database.db, { name: "bench", url: agent.url, fingerprint: agent.fingerprint });
   await server.reconcile();
@@ -185,7 +191,7 @@ try {
   const raw: number[] = [];
   const viaAgent: number[] = [];
   const viaApi: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < RUNS && Date.now() - STARTED < SPAWN_BUDGET_MS; i++) {
     raw.push(await rawDockerRun());
     const sessionId = crypto.randomUUID();
     let start = performance.now();
@@ -207,8 +213,9 @@ try {
       await Bun.sleep(20);
     }
     viaApi.push(performance.now() - start);
-    if (i < RUNS - 1) await api("/session/kill", "POST");
+    if (i < RUNS - 1 && Date.now() - STARTED < SPAWN_BUDGET_MS) await api("/session/kill", "POST");
   }
+  const runsDone = raw.length;
 
   const [container] = await serverAgent.list();
   const inspect = JSON.parse(
@@ -233,14 +240,45 @@ try {
         ),
       )
     : null;
-  nginx?.stop();
+  const proxiedUrl = `${server.url.replace("http", "ws")}/api/v1/session/gateway`;
   const proxied = await measureWs(() =>
-    wrap(
-      new WebSocket(`${server.url.replace("http", "ws")}/api/v1/session/gateway`, {
-        headers: { authorization: `Bearer ${signup.access_token}` },
-      } as never),
-    ),
+    wrap(new WebSocket(proxiedUrl, { headers: { authorization: `Bearer ${signup.access_token}` } } as never)),
   );
+
+  // Bulk: the same three paths with an echo server as the far end (the agent's target is swapped in
+  // this process only; the server, the agent's TLS and signing, and both relays are unchanged).
+  const echo = startEchoServer();
+  const bulkBound = () => Math.max(1000, DEADLINE - Date.now());
+  const bulkDirect = await measureBulk(
+    () => new WebSocket(`ws://127.0.0.1:${echo.port}/`),
+    BULK_FRAMES,
+    BULK_WINDOW,
+    bulkBound(),
+  );
+  nginx?.stop();
+  const bulkNginxProxy = await startNginx(echo.port);
+  const bulkNginx = bulkNginxProxy
+    ? await measureBulk(
+        () => new WebSocket(`ws://127.0.0.1:${bulkNginxProxy.port}/`),
+        BULK_FRAMES,
+        BULK_WINDOW,
+        bulkBound(),
+      )
+    : null;
+  bulkNginxProxy?.stop();
+  const realTarget = agent.manager.gatewayTarget.bind(agent.manager);
+  agent.manager.gatewayTarget = async (sessionId: string) => ({
+    ...(await realTarget(sessionId)),
+    url: `ws://127.0.0.1:${echo.port}/`,
+  });
+  const bulkProxied = await measureBulk(
+    () => new WebSocket(proxiedUrl, { headers: { authorization: `Bearer ${signup.access_token}` } } as never),
+    BULK_FRAMES,
+    BULK_WINDOW,
+    bulkBound(),
+  );
+  agent.manager.gatewayTarget = realTarget;
+  echo.stop();
   await api("/session/kill", "POST");
 
   const ms = (v: number) => `${v.toFixed(0)} ms`;
@@ -251,19 +289,19 @@ try {
         "raw `docker run` + the same /healthz wait (baseline)",
         ms(percentile(raw, 50)),
         ms(percentile(raw, 95)),
-        RUNS,
+        runsDone,
       ],
       [
         "agent POST /v1/containers (network, volume, hardened create, start, wait)",
         ms(percentile(viaAgent, 50)),
         ms(percentile(viaAgent, 95)),
-        RUNS,
+        runsDone,
       ],
       [
         "API POST /api/v1/session/spawn, polled until running",
         ms(percentile(viaApi, 50)),
         ms(percentile(viaApi, 95)),
-        RUNS,
+        runsDone,
       ],
     ],
   );
@@ -294,20 +332,42 @@ try {
       ],
     ],
   );
+  const mibs = (v: number) => `${v.toFixed(0)} MiB/s`;
+  const bulkTable = table(
+    [`1 MiB binary frames echoed, ${BULK_FRAMES} per path, ${BULK_WINDOW} in flight`, "throughput"],
+    [
+      ["direct to an echo server on 127.0.0.1 (baseline)", mibs(bulkDirect)],
+      ...(bulkNginx !== null ? [["through nginx as a plain reverse proxy (baseline)", mibs(bulkNginx)]] : []),
+      ["through server → agent (TLS, signed, pinned) → the echo server", mibs(bulkProxied)],
+    ],
+  );
   console.log(spawnTable);
   console.log(wsTable);
+  console.log(bulkTable);
   const path = writeSection(
     "Spawn and WebSocket proxy",
     `Command: \`bun bench/spawn_and_proxy.ts ${RUNS}\` (root, Docker, the PostgreSQL of scripts/services.sh). Measured
 ${new Date().toISOString().slice(0, 10)}, ${process.arch}, 2 cores, one node, image \`${IMAGE}\`. Spawn runs alternate between
-the three methods; the API figure includes the client's 20 ms polling. WebSocket figures: ${RTT_MESSAGES} sequential
-ping/pong round trips, then ${THROUGHPUT_MESSAGES} pipelined pings, on the same connection.
+the three methods (${runsDone} of ${RUNS} asked fitted the ${SPAWN_BUDGET_MS / 1000} s spawn budget); every method ends with the agent's
+readiness wait (agent/readiness.ts); the API figure includes the client's 20 ms polling. WebSocket figures:
+${RTT_MESSAGES} sequential ping/pong round trips, then ${THROUGHPUT_MESSAGES} pipelined pings, on the same connection.
+Bulk: the runtime's gateway caps frames at 256 KiB and answers only small JSON, so the far end is an echo
+server of the bench; the proxied row swaps only the agent's target, every hop in front of it is the real one.
 
 ${spawnTable}
 
-${wsTable}`,
+${wsTable}
+
+${bulkTable}`,
   );
   console.log(`written to ${path}`);
+  // Machine-readable, one figure a line, all from this run.
+  const ratio = (name: string, value: number) => machineLines.push(`RATIO ${name}=${value.toFixed(3)}`);
+  ratio("spawn_agent_vs_docker_run", percentile(viaAgent, 50) / percentile(raw, 50));
+  ratio("spawn_api_vs_docker_run", percentile(viaApi, 50) / percentile(raw, 50));
+  ratio("ws_proxied_vs_direct_throughput", proxied.perSecond / straight.perSecond);
+  ratio("ws_proxied_vs_direct_bulk", bulkProxied / bulkDirect);
+  ratio("ws_proxied_vs_direct_rtt", proxied.p50 / straight.p50);
 } finally {
   await server.close();
   await agent.stop();
@@ -315,3 +375,5 @@ ${wsTable}`,
   await cleanupNode(agent.nodeId);
   await cleanupNode(direct.nodeId);
 }
+// Last, after every other line (the machine-readable lines end the output).
+console.log(machineLines.join("\n"));
