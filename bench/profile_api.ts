@@ -50,7 +50,9 @@ try {
       await step();
       times.push(performance.now() - start);
     }
-    console.log(`${driver} | ${name} | p50 ${percentile(times, 50).toFixed(3)} ms | p95 ${percentile(times, 95).toFixed(3)} ms`);
+    console.log(
+      `${driver} | ${name} | p50 ${percentile(times, 50).toFixed(3)} ms | p95 ${percentile(times, 95).toFixed(3)} ms`,
+    );
   }
   const load = Bun.spawn(
     [

@@ -10,9 +10,9 @@
 // trips, 20,000 messages and 64 MiB of bulk per path, and a 3.5-minute deadline for the whole run.
 // Only 127.0.0.1 and its own containers are used.
 import { AgentClient } from "../agent/api/client.ts";
+import { waitHealthy as agentReadinessWait } from "../agent/readiness.ts";
 import { parseKeyring } from "../common/keyring.ts";
 import { addNode } from "../src/fleet/nodes.ts";
-import { waitHealthy as agentReadinessWait } from "../agent/readiness.ts";
 import { ISOLATION_FLAGS } from "../test/helpers/docker_flags.ts";
 import {
   cleanupNode,
