@@ -108,6 +108,8 @@ async function volumeManager(config: AgentConfig, log: Logger): Promise<VolumeMa
 export async function startAgent(
   config: AgentConfig,
   log: Logger = createLogger(config.logLevel, { service: "agent" }),
+  /** Set when the caller links the server in-process after start (the all-in-one server does). */
+  options: { serverLinkedInProcess?: boolean } = {},
 ): Promise<RunningAgent> {
   const docker = new DockerClient(config.dockerSocket);
   const engine = await checkEngine(docker, config, log);
@@ -138,7 +140,8 @@ export async function startAgent(
     ca: upstreamCa ? [...rootCertificates, upstreamCa].join("\n") : null,
     log,
   });
-  if (!serverLink.url) log.warn("CLAWFLEET_SERVER_URL is not set: containers' provider requests will fail");
+  if (!serverLink.url && !options.serverLinkedInProcess)
+    log.warn("CLAWFLEET_SERVER_URL is not set: containers' provider requests will fail");
   const manager = new ContainerManager({
     docker,
     nodeId: config.nodeId,

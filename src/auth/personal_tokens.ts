@@ -10,6 +10,7 @@ import { asSystem, asUser, isUuid } from "../db/rls.ts";
 import { personalTokens } from "../db/schema.ts";
 import { UserError } from "../errors.ts";
 import type { Caller } from "./account.ts";
+import { notifySignInsEnded } from "./sign_ins_ended.ts";
 
 export const PERSONAL_TOKEN_PREFIX = "cfp_";
 const TOKEN = /^cfp_[A-Za-z0-9_-]{43}$/;
@@ -92,12 +93,16 @@ export async function listPersonalTokens(ctx: AppContext, userId: string): Promi
 
 export async function revokePersonalToken(ctx: AppContext, caller: Caller, id: string): Promise<void> {
   const removed = isUuid(id)
-    ? await asUser(ctx.database.db, caller.userId, (tx) =>
-        tx
+    ? await asUser(ctx.database.db, caller.userId, async (tx) => {
+        const deleted = await tx
           .delete(personalTokens)
           .where(and(eq(personalTokens.id, id), eq(personalTokens.userId, caller.userId)))
-          .returning({ id: personalTokens.id }),
-      )
+          .returning({ id: personalTokens.id });
+        // Sockets opened with the token close on every replica, as a revoked sign-in's do.
+        if (deleted.length)
+          await notifySignInsEnded(tx, { userId: caller.userId, signInId: id, except: null });
+        return deleted;
+      })
     : [];
   if (removed.length === 0) throw new UserError(404, "not_found", "No such token.");
   await audit(ctx.database.db, { action: "token.revoked", userId: caller.userId, target: id, ip: caller.ip });

@@ -52,7 +52,9 @@ export async function maybeStartLocalAgent(
       ...(process.env.CLAWFLEET_ALLOW_UNENCRYPTED_VOLUMES === "1" ? ["--allow-unencrypted-volumes"] : []),
     ],
   );
-  const agent = await startAgent(agentConfig, log.child({ service: "agent", node: LOCAL_NODE }));
+  const agent = await startAgent(agentConfig, log.child({ service: "agent", node: LOCAL_NODE }), {
+    serverLinkedInProcess: true,
+  });
   const existing = (await listNodes(db)).find((n) => n.name === LOCAL_NODE);
   if (existing) {
     await asSystem(db, (tx) =>

@@ -1,11 +1,12 @@
-// WS /api/v1/session/gateway and /api/v1/session/terminal: authenticate the user (Bearer header or
-// the console's access cookie; Origin checked), make sure their container runs (a frozen one is
+// WS /api/v1/session/gateway and /api/v1/session/terminal: authenticate the user (Bearer access or
+// personal access token, or the console's access cookie; Origin checked), make sure their container runs (a frozen one is
 // restored on connect), then relay to the node's agent over its signed, pinned WSS.
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import { MAX_FRAME, relayedSocketEvents, WsRelay } from "../../common/ws_relay.ts";
 import { accessTokenSigner } from "../auth/access_tokens.ts";
 import { ACCESS_COOKIE } from "../auth/cookies.ts";
 import { expectedOrigin } from "../auth/csrf.ts";
+import { PERSONAL_TOKEN_PREFIX, verifyPersonalToken } from "../auth/personal_tokens.ts";
 import type { AppContext } from "../context.ts";
 import { getNode } from "../fleet/nodes.ts";
 import { verifyAccess } from "../http/api_base.ts";
@@ -63,6 +64,13 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle, sock
   const ACTIVITY_EVERY_MS = 30_000;
   const limits = new SocketLimits();
 
+  /** A sign-in's access token, or a personal access token (its id stands in for the sign-in). */
+  async function authenticate(token: string): Promise<{ userId: string; signInId: string } | null> {
+    if (!token.startsWith(PERSONAL_TOKEN_PREFIX)) return verifyAccess(ctx, tokens, token);
+    const found = await verifyPersonalToken(ctx, token);
+    return found && { userId: found.userId, signInId: found.tokenId };
+  }
+
   async function upgrade(
     request: Request,
     server: Server<Data>,
@@ -82,7 +90,7 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle, sock
         ? cookie(request, ACCESS_COOKIE)
         : null;
     const checkedAt = Date.now();
-    const auth = token ? await verifyAccess(ctx, tokens, token) : null;
+    const auth = token ? await authenticate(token) : null;
     if (!auth) return reject(401, "unauthenticated", "Sign in to continue.");
 
     let view = await getSessionView(ctx.database.db, auth.userId);

@@ -177,6 +177,31 @@ for (const driver of DRIVERS) {
       ownerSocket.ws.close();
     });
 
+    test("a personal access token opens the session sockets; revoking it closes them on every replica", async () => {
+      const owner = await signIn();
+      const created = await json(await post(bases()[0] ?? "", "/tokens", { name: "script" }, owner.access));
+      expect(created.token).toMatch(/^cfp_/);
+      const sockets = await Promise.all(bases().map((base) => openTerminal(base, created.token)));
+      const ownerSocket = await openTerminal(bases()[0] ?? "", owner.access);
+      const since = Date.now();
+      const revoked = await fetch(`${other(0)}/api/v1/tokens/${created.id}`, {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${owner.access}` },
+      });
+      expect(revoked.status).toBe(204);
+      for (const watched of sockets) await closedWithinASecond(watched, since);
+      expect(await stillOpen(ownerSocket)).toBe(true);
+      ownerSocket.ws.close();
+      const again = new WebSocket(`${bases()[0]?.replace("http", "ws")}/api/v1/session/terminal`, {
+        headers: { authorization: `Bearer ${created.token}` },
+      } as never);
+      const refused = await new Promise<boolean>((resolve) => {
+        again.onopen = () => resolve(false);
+        again.onerror = () => resolve(true);
+      });
+      expect(refused).toBe(true);
+    });
+
     test("refresh-token reuse revokes the family and closes its sockets", async () => {
       const victim = await signIn();
       const sockets = await Promise.all(bases().map((base) => openTerminal(base, victim.access)));

@@ -197,6 +197,9 @@ describe("all-in-one: serve with a local Docker socket and no nodes runs its own
     );
     expect(s?.failure_reason ?? s?.state).toBe("running");
     expect(s?.node).toBe("local");
+    // The local agent's gateway is linked in-process: no warning that the server is unset.
+    expect(server.logs.join("\n")).not.toContain("CLAWFLEET_SERVER_URL is not set");
+    expect(server.logs.join("\n")).toContain("local agent");
     const killed = await u.call("/session/kill", "POST");
     expect(killed.body?.state).toBe("none");
   });
