@@ -24,7 +24,13 @@ export async function verifyAccessToken(
 ): Promise<SignIn | null> {
   const found = await tokens.verify(token);
   if (!found) return null;
-  return (await isFamilyActive(ctx.database.db, found.userId, found.signInId, ctx.auth.policy))
+  return (await isFamilyActive(
+    ctx.database.db,
+    found.userId,
+    found.signInId,
+    ctx.auth.policy,
+    ctx.auth.signIns,
+  ))
     ? found
     : null;
 }

@@ -12,6 +12,7 @@ import { constantTimeEqual, hmacSha256, sha256Hex } from "../../common/crypto.ts
 import type { Db } from "../db/client.ts";
 import { asSystem, asUser } from "../db/rls.ts";
 import { signIns } from "../db/schema.ts";
+import type { ActiveSignIn, SignInCache } from "./sign_in_cache.ts";
 import { notifySignInsEnded } from "./sign_ins_ended.ts";
 
 export type SignInPolicy = { absoluteMs: number; idleMs: number; graceMs: number };
@@ -113,8 +114,26 @@ export async function rotate(
   });
 }
 
-/** True while the family behind an access token is neither revoked nor expired. */
-export async function isFamilyActive(db: Db, userId: string, signInId: string, policy: SignInPolicy) {
+function activeAt(row: ActiveSignIn, policy: SignInPolicy, now: number): boolean {
+  return row.expiresAt > now && row.lastUsedAt + policy.idleMs > now;
+}
+
+/**
+ * True while the family behind an access token is neither revoked nor expired. With `cache`, a
+ * sign-in read active a moment ago is not read again (src/auth/sign_in_cache.ts says why that is safe).
+ */
+export async function isFamilyActive(
+  db: Db,
+  userId: string,
+  signInId: string,
+  policy: SignInPolicy,
+  cache?: SignInCache,
+) {
+  const now = Date.now();
+  const cached = cache?.get(signInId, userId, now);
+  // The cached last use may be older than the row's (a refresh moved it on): re-read before refusing.
+  if (cached && activeAt(cached, policy, now)) return true;
+  const epoch = cache?.begin() ?? 0;
   const [row] = await asUser(db, userId, (tx) =>
     tx
       .select({
@@ -126,8 +145,10 @@ export async function isFamilyActive(db: Db, userId: string, signInId: string, p
       .where(eq(signIns.id, signInId)),
   );
   if (!row || row.revokedAt) return false;
-  const now = Date.now();
-  return row.expiresAt.getTime() > now && row.lastUsedAt.getTime() + policy.idleMs > now;
+  const active = { userId, expiresAt: row.expiresAt.getTime(), lastUsedAt: row.lastUsedAt.getTime() };
+  if (!activeAt(active, policy, now)) return false;
+  cache?.remember(signInId, active, epoch);
+  return true;
 }
 
 // Both revocations also tell every replica to close the sockets opened under the ended sign-ins.
