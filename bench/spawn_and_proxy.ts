@@ -9,6 +9,7 @@
 // Bounded: `runs` spawns per method (default 20, at most 50) within a 120 s spawn budget, 2,000 round
 // trips, 20,000 messages and 64 MiB of bulk per path, and a 3.5-minute deadline for the whole run.
 // Only 127.0.0.1 and its own containers are used.
+import { join } from "node:path";
 import { AgentClient } from "../agent/api/client.ts";
 import { waitHealthy as agentReadinessWait } from "../agent/readiness.ts";
 import { parseKeyring } from "../common/keyring.ts";
@@ -24,7 +25,7 @@ import {
 import { freePort, tempDir } from "../test/helpers/process.ts";
 import { startTestServer } from "../test/helpers/server.ts";
 import { percentile, table, writeSection } from "./lib/report.ts";
-import { measureBulk, startEchoServer } from "./lib/ws_bulk.ts";
+import { startEchoServer } from "./lib/ws_bulk.ts";
 
 const RUNS = Math.min(50, Math.max(1, Number(process.argv[2] ?? 20)));
 const RTT_MESSAGES = 2_000;
@@ -72,16 +73,43 @@ async function rawDockerRun(): Promise<number> {
   return elapsed;
 }
 
-type Pinger = { send(data: string): void; onMessage(fn: (data: string) => void): void; close(): void };
+/** Runs bench/lib/ws_client.ts in its own process on one path and returns what it measured. */
+async function wsClient<T>(job: Record<string, unknown>): Promise<T> {
+  const proc = Bun.spawn(
+    [
+      process.execPath,
+      join(import.meta.dir, "lib/ws_client.ts"),
+      JSON.stringify({ ...job, deadlineMs: Math.max(1000, DEADLINE - Date.now()) }),
+    ],
+    { stdout: "pipe", stderr: "inherit" },
+  );
+  const text = await new Response(proc.stdout).text();
+  if ((await proc.exited) !== 0) throw new Error(`the WebSocket client failed on ${String(job.url)}`);
+  return JSON.parse(text.trim().split("\n").pop() ?? "{}") as T;
+}
 
-function wrap(ws: WebSocket): Promise<Pinger> {
-  return new Promise((resolve, reject) => {
-    let handler: (data: string) => void = () => {};
-    ws.onmessage = (e) => handler(String(e.data));
-    ws.onerror = reject;
-    ws.onopen = () =>
-      resolve({ send: (d) => ws.send(d), onMessage: (fn) => (handler = fn), close: () => ws.close() });
+type PingResult = { p50: number; p95: number; perSecond: number };
+
+function measureWs(url: string, headers: Record<string, string>) {
+  return wsClient<PingResult>({
+    url,
+    headers,
+    mode: "ping",
+    rtt: RTT_MESSAGES,
+    throughput: THROUGHPUT_MESSAGES,
   });
+}
+
+async function measureBulk(url: string, headers: Record<string, string> = {}) {
+  return (
+    await wsClient<{ mibPerSecond: number }>({
+      url,
+      headers,
+      mode: "bulk",
+      frames: BULK_FRAMES,
+      window: BULK_WINDOW,
+    })
+  ).mibPerSecond;
 }
 
 /** nginx as a plain reverse proxy in front of the container's port (the third WebSocket baseline). */
@@ -126,32 +154,6 @@ http {
     await Bun.sleep(100);
   }
   return { port, stop: () => proc.kill() };
-}
-
-async function measureWs(connect: () => Promise<Pinger>) {
-  const ws = await connect();
-  await new Promise<void>((resolve) => ws.onMessage(() => resolve())); // hello
-  const rtts: number[] = [];
-  for (let i = 0; i < RTT_MESSAGES; i++) {
-    guard();
-    const start = performance.now();
-    await new Promise<void>((resolve) => {
-      ws.onMessage(() => resolve());
-      ws.send(JSON.stringify({ type: "ping", id: `r${i}` }));
-    });
-    rtts.push(performance.now() - start);
-  }
-  const start = performance.now();
-  await new Promise<void>((resolve) => {
-    let got = 0;
-    ws.onMessage(() => {
-      if (++got === THROUGHPUT_MESSAGES) resolve();
-    });
-    for (let i = 0; i < THROUGHPUT_MESSAGES; i++) ws.send(JSON.stringify({ type: "ping", id: `t${i}` }));
-  });
-  const seconds = (performance.now() - start) / 1000;
-  ws.close();
-  return { p50: percentile(rtts, 50), p95: percentile(rtts, 95), perSecond: THROUGHPUT_MESSAGES / seconds };
 }
 
 await ensureRuntimeImage();
@@ -223,60 +225,28 @@ try {
   )[0];
   const port = Number(inspect.NetworkSettings.Ports["8080/tcp"][0].HostPort);
   const token = await agent.manager.gatewayToken(container?.sessionId ?? "");
-  const straight = await measureWs(() =>
-    wrap(
-      new WebSocket(`ws://127.0.0.1:${port}/gateway`, {
-        headers: { authorization: `Bearer ${token}` },
-      } as never),
-    ),
-  );
+  const gatewayHeaders = { authorization: `Bearer ${token}` };
+  const straight = await measureWs(`ws://127.0.0.1:${port}/gateway`, gatewayHeaders);
   const nginx = await startNginx(port);
-  const viaNginx = nginx
-    ? await measureWs(() =>
-        wrap(
-          new WebSocket(`ws://127.0.0.1:${nginx.port}/gateway`, {
-            headers: { authorization: `Bearer ${token}` },
-          } as never),
-        ),
-      )
-    : null;
+  const viaNginx = nginx ? await measureWs(`ws://127.0.0.1:${nginx.port}/gateway`, gatewayHeaders) : null;
   const proxiedUrl = `${server.url.replace("http", "ws")}/api/v1/session/gateway`;
-  const proxied = await measureWs(() =>
-    wrap(new WebSocket(proxiedUrl, { headers: { authorization: `Bearer ${signup.access_token}` } } as never)),
-  );
+  const userHeaders = { authorization: `Bearer ${signup.access_token}` };
+  const proxied = await measureWs(proxiedUrl, userHeaders);
 
   // Bulk: the same three paths with an echo server as the far end (the agent's target is swapped in
   // this process only; the server, the agent's TLS and signing, and both relays are unchanged).
   const echo = startEchoServer();
-  const bulkBound = () => Math.max(1000, DEADLINE - Date.now());
-  const bulkDirect = await measureBulk(
-    () => new WebSocket(`ws://127.0.0.1:${echo.port}/`),
-    BULK_FRAMES,
-    BULK_WINDOW,
-    bulkBound(),
-  );
+  const bulkDirect = await measureBulk(`ws://127.0.0.1:${echo.port}/`);
   nginx?.stop();
   const bulkNginxProxy = await startNginx(echo.port);
-  const bulkNginx = bulkNginxProxy
-    ? await measureBulk(
-        () => new WebSocket(`ws://127.0.0.1:${bulkNginxProxy.port}/`),
-        BULK_FRAMES,
-        BULK_WINDOW,
-        bulkBound(),
-      )
-    : null;
+  const bulkNginx = bulkNginxProxy ? await measureBulk(`ws://127.0.0.1:${bulkNginxProxy.port}/`) : null;
   bulkNginxProxy?.stop();
   const realTarget = agent.manager.gatewayTarget.bind(agent.manager);
   agent.manager.gatewayTarget = async (sessionId: string) => ({
     ...(await realTarget(sessionId)),
     url: `ws://127.0.0.1:${echo.port}/`,
   });
-  const bulkProxied = await measureBulk(
-    () => new WebSocket(proxiedUrl, { headers: { authorization: `Bearer ${signup.access_token}` } } as never),
-    BULK_FRAMES,
-    BULK_WINDOW,
-    bulkBound(),
-  );
+  const bulkProxied = await measureBulk(proxiedUrl, userHeaders);
   agent.manager.gatewayTarget = realTarget;
   echo.stop();
   await api("/session/kill", "POST");
@@ -350,7 +320,8 @@ try {
 ${new Date().toISOString().slice(0, 10)}, ${process.arch}, 2 cores, one node, image \`${IMAGE}\`. Spawn runs alternate between
 the three methods (${runsDone} of ${RUNS} asked fitted the ${SPAWN_BUDGET_MS / 1000} s spawn budget); every method ends with the agent's
 readiness wait (agent/readiness.ts); the API figure includes the client's 20 ms polling. WebSocket figures:
-${RTT_MESSAGES} sequential ping/pong round trips, then ${THROUGHPUT_MESSAGES} pipelined pings, on the same connection.
+${RTT_MESSAGES} sequential ping/pong round trips, then ${THROUGHPUT_MESSAGES} pipelined pings, on the same connection, from a client in its own
+process (bench/lib/ws_client.ts).
 Bulk: the runtime's gateway caps frames at 256 KiB and answers only small JSON, so the far end is an echo
 server of the bench; the proxied row swaps only the agent's target, every hop in front of it is the real one.
 

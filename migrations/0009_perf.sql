@@ -1,19 +1,17 @@
--- Issue 20 (performance): what lets the API path skip two of its three transactions.
+-- Issue 20 (performance): what lets the API path skip two of its three transactions. Both are
+-- single statements a request runs outside any transaction (no BEGIN, set_config, COMMIT round trips).
 --
--- 1. Sign-in caches (src/auth/sign_in_cache.ts) hear of every change that can end a sign-in: revoked,
---    re-dated or deleted (a user's deletion cascades here too), whatever code or hand-written SQL made
---    it. The NOTIFY is queued inside the changing transaction, so every replica's listener receives it
---    when, and only if, that transaction commits.
-CREATE FUNCTION clawfleet_sign_in_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM pg_notify('clawfleet_sign_in_changed', OLD.id::text);
-  RETURN NULL;
-END
+-- 1. An access token's sign-in checked in one autocommit statement (src/auth/refresh_tokens.ts
+--    isFamilyActive) instead of a four-statement transaction. Still read on every request, so a
+--    revocation committed by any replica is refused by every replica from that moment on. The body
+--    runs as clawfleet_system and filters by the token's user as well as the sign-in id.
+CREATE FUNCTION clawfleet_sign_in_state(p_sign_in uuid, p_user uuid)
+  RETURNS TABLE (revoked_at timestamptz, expires_at timestamptz, last_used_at timestamptz)
+  LANGUAGE sql STABLE SET role = 'clawfleet_system' AS $$
+  SELECT revoked_at, expires_at, last_used_at FROM auth_sessions WHERE id = p_sign_in AND user_id = p_user
 $$;
 --> statement-breakpoint
-CREATE TRIGGER auth_sessions_changed
-  AFTER UPDATE OF revoked_at, expires_at OR DELETE ON auth_sessions
-  FOR EACH ROW EXECUTE FUNCTION clawfleet_sign_in_changed();
+REVOKE ALL ON FUNCTION clawfleet_sign_in_state(uuid, uuid) FROM PUBLIC;
 --> statement-breakpoint
 -- 2. One API request counted in one autocommit statement (src/http/rate_limit.ts) instead of a
 --    four-statement transaction: the counter row's lock is held for the statement alone, not until a

@@ -1,7 +1,6 @@
 import type { Logger } from "../common/log.ts";
 import type { AuthKeys } from "./auth/keys.ts";
 import type { SignInPolicy } from "./auth/refresh_tokens.ts";
-import type { SignInCache } from "./auth/sign_in_cache.ts";
 import type { ServerConfig } from "./config.ts";
 import type { Database } from "./db/client.ts";
 import type { Mailer } from "./mail/mailer.ts";
@@ -12,8 +11,7 @@ export type AppContext = {
   config: ServerConfig;
   database: Database;
   log: Logger;
-  /** `signIns`: active sign-ins recently read, dropped on NOTIFY from any replica (sign_in_cache.ts). */
-  auth: { keys: AuthKeys; policy: SignInPolicy; signIns: SignInCache };
+  auth: { keys: AuthKeys; policy: SignInPolicy };
   keyring: MasterKeyring;
   /** Null without CLAWFLEET_SMTP_URL. */
   mailer: Mailer | null;

@@ -15,7 +15,6 @@ import { assertAdmin } from "./auth/admin_guard.ts";
 import { deriveAuthKeys } from "./auth/keys.ts";
 import { pruneLoginAttempts } from "./auth/login_throttle.ts";
 import { DEFAULT_SIGN_IN_POLICY } from "./auth/refresh_tokens.ts";
-import { startSignInCache } from "./auth/sign_in_cache.ts";
 import { getUser } from "./auth/users.ts";
 import type { ServerConfig } from "./config.ts";
 import type { AppContext } from "./context.ts";
@@ -82,7 +81,6 @@ export async function startServer(
   const applied = await migrate(database.db);
   if (applied.length) log.info("migrations applied", { migrations: applied });
   const keyring = await loadMasterKeyring(config);
-  const signIns = await startSignInCache(database);
   const ctx: AppContext = {
     config,
     database,
@@ -92,7 +90,6 @@ export async function startServer(
     auth: {
       keys: await deriveAuthKeys(keyring.newestSecret),
       policy: { ...DEFAULT_SIGN_IN_POLICY, ...config.session },
-      signIns: signIns.cache,
     },
   };
 
@@ -290,7 +287,6 @@ export async function startServer(
       await reconciler.stop();
       await housekeeping.stop();
       await stopSignOutListener().catch(() => {});
-      await signIns.stop().catch(() => {});
       await autoHttps?.stop();
       await server.stop();
       await local?.agent.stop();

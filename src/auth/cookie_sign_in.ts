@@ -24,13 +24,7 @@ export async function verifyAccessToken(
 ): Promise<SignIn | null> {
   const found = await tokens.verify(token);
   if (!found) return null;
-  return (await isFamilyActive(
-    ctx.database.db,
-    found.userId,
-    found.signInId,
-    ctx.auth.policy,
-    ctx.auth.signIns,
-  ))
+  return (await isFamilyActive(ctx.database.db, found.userId, found.signInId, ctx.auth.policy))
     ? found
     : null;
 }

@@ -9,10 +9,9 @@
 import { encodeBase64urlNoPadding } from "@oslojs/encoding";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { constantTimeEqual, hmacSha256, sha256Hex } from "../../common/crypto.ts";
-import type { Db } from "../db/client.ts";
-import { asSystem, asUser } from "../db/rls.ts";
+import { type Db, rowsOf } from "../db/client.ts";
+import { asSystem, asUser, isUuid } from "../db/rls.ts";
 import { signIns } from "../db/schema.ts";
-import type { ActiveSignIn, SignInCache } from "./sign_in_cache.ts";
 import { notifySignInsEnded } from "./sign_ins_ended.ts";
 
 export type SignInPolicy = { absoluteMs: number; idleMs: number; graceMs: number };
@@ -114,41 +113,24 @@ export async function rotate(
   });
 }
 
-function activeAt(row: ActiveSignIn, policy: SignInPolicy, now: number): boolean {
-  return row.expiresAt > now && row.lastUsedAt + policy.idleMs > now;
-}
-
 /**
- * True while the family behind an access token is neither revoked nor expired. With `cache`, a
- * sign-in read active a moment ago is not read again (src/auth/sign_in_cache.ts says why that is safe).
+ * True while the family behind an access token is neither revoked nor expired. Read on every request
+ * (a revocation committed on any replica counts at once) in one autocommit statement,
+ * clawfleet_sign_in_state (migrations/0009_perf.sql), instead of a transaction of four: this check was a
+ * third of an authenticated request's statements (docs/BENCHMARKS.md).
  */
-export async function isFamilyActive(
-  db: Db,
-  userId: string,
-  signInId: string,
-  policy: SignInPolicy,
-  cache?: SignInCache,
-) {
-  const now = Date.now();
-  const cached = cache?.get(signInId, userId, now);
-  // The cached last use may be older than the row's (a refresh moved it on): re-read before refusing.
-  if (cached && activeAt(cached, policy, now)) return true;
-  const epoch = cache?.begin() ?? 0;
-  const [row] = await asUser(db, userId, (tx) =>
-    tx
-      .select({
-        revokedAt: signIns.revokedAt,
-        expiresAt: signIns.expiresAt,
-        lastUsedAt: signIns.lastUsedAt,
-      })
-      .from(signIns)
-      .where(eq(signIns.id, signInId)),
+export async function isFamilyActive(db: Db, userId: string, signInId: string, policy: SignInPolicy) {
+  if (!isUuid(userId) || !isUuid(signInId)) return false;
+  const [row] = rowsOf<{ revoked_at: unknown; expires_at: unknown; last_used_at: unknown }>(
+    await db.execute(
+      sql`select revoked_at, expires_at, last_used_at from clawfleet_sign_in_state(${signInId}::uuid, ${userId}::uuid)`,
+    ),
   );
-  if (!row || row.revokedAt) return false;
-  const active = { userId, expiresAt: row.expiresAt.getTime(), lastUsedAt: row.lastUsedAt.getTime() };
-  if (!activeAt(active, policy, now)) return false;
-  cache?.remember(signInId, active, epoch);
-  return true;
+  if (!row || row.revoked_at !== null) return false;
+  const now = Date.now();
+  const expiresAt = new Date(row.expires_at as string | Date).getTime();
+  const lastUsedAt = new Date(row.last_used_at as string | Date).getTime();
+  return expiresAt > now && lastUsedAt + policy.idleMs > now;
 }
 
 // Both revocations also tell every replica to close the sockets opened under the ended sign-ins.

@@ -21,16 +21,8 @@ export type Database = {
   driver: DbDriver;
   /** Tries to become the one holder of a cluster-wide advisory lock; see src/db/leader.ts. */
   tryLock(key: number): Promise<HeldLock | null>;
-  /**
-   * LISTENs on a channel (NOTIFY from any process on this database); returns the UNLISTEN.
-   * `onListen` runs each time the LISTEN is (re)established: what was sent while the listening
-   * connection was down is lost, so a listener that caches must start afresh then.
-   */
-  listen(
-    channel: string,
-    onPayload: (payload: string) => void,
-    onListen?: () => void,
-  ): Promise<() => Promise<void>>;
+  /** LISTENs on a channel (NOTIFY from any process on this database); returns the UNLISTEN. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 };
 
@@ -60,12 +52,7 @@ async function openPglite(dataDir: string | null): Promise<Database> {
     db: drizzlePglite(client, { schema }) as unknown as Db,
     driver: "pglite",
     tryLock: async () => ({ release: async () => {}, alive: async () => !client.closed }),
-    // One process, one connection that never drops: listening once is listening for good.
-    async listen(channel, onPayload, onListen) {
-      const unlisten = await client.listen(channel, onPayload);
-      onListen?.();
-      return unlisten;
-    },
+    listen: (channel, onPayload) => client.listen(channel, onPayload),
     close: () => client.close(),
   };
 }
@@ -101,10 +88,9 @@ async function openPostgres(url: string): Promise<Database> {
           ),
       };
     },
-    async listen(channel, onPayload, onListen) {
-      // postgres.js keeps one dedicated connection for LISTEN and listens again after a reconnect,
-      // calling onListen each time.
-      const { unlisten } = await client.listen(channel, onPayload, onListen);
+    async listen(channel, onPayload) {
+      // postgres.js keeps one dedicated connection for LISTEN and listens again after a reconnect.
+      const { unlisten } = await client.listen(channel, onPayload);
       return unlisten;
     },
     close: () => client.end({ timeout: 5 }),

@@ -1,10 +1,11 @@
-// The sign-in cache (src/auth/sign_in_cache.ts) never outlives a revocation: a sign-in revoked on one
-// replica is refused at once on another that had it cached, whichever way it ended (sign-out, the
-// sign-ins list, hand-written SQL through the trigger, account deletion). PostgreSQL with two
-// replicas sharing the database; PGlite with its one process.
+// The one-statement sign-in check (clawfleet_sign_in_state, migrations/0009_perf.sql) keeps revocation
+// immediate on every replica: a sign-in revoked on one replica is refused by another on the very next
+// request, with no wait, whichever way it ended (sign-out, the sign-ins list, hand-written SQL,
+// account deletion), including on a replica that had just served it. PostgreSQL with two replicas
+// sharing the database; PGlite with its one process. Also: another user's sign-in id never passes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
-import { SignInCache } from "../../src/auth/sign_in_cache.ts";
+import { isFamilyActive } from "../../src/auth/refresh_tokens.ts";
 import { DRIVERS } from "../helpers/db.ts";
 import { json, startTestServer, type TestServer } from "../helpers/server.ts";
 
@@ -58,10 +59,9 @@ for (const driver of DRIVERS) {
       await a.close();
     });
 
-    /** B answers from its cache: the sign-in is in it after one request. */
+    /** B has just served the sign-in (what a cache would remember). */
     async function warmOnB(signIn: SignIn) {
       expect((await session(b.url, signIn.access)).status).toBe(200);
-      expect(b.ctx.auth.signIns.get(signIn.id, signIn.userId)).not.toBeNull();
       expect((await session(b.url, signIn.access)).status).toBe(200);
     }
 
@@ -90,7 +90,7 @@ for (const driver of DRIVERS) {
       expect((await session(b.url, first.access)).status).toBe(200);
     });
 
-    test("revoked by hand-written SQL (the trigger, not the app, tells the replicas)", async () => {
+    test("revoked by hand-written SQL (no code path to forget)", async () => {
       const user = await signUp(a.url, `sql-${driver}@example.test`);
       await warmOnB(user);
       await a.ctx.database.db.execute(sql`update auth_sessions set revoked_at = now() where id = ${user.id}`);
@@ -109,57 +109,19 @@ for (const driver of DRIVERS) {
       expect((await session(b.url, user.access)).status).toBe(401);
     });
 
-    test("a rotation (refresh) does not empty the cache; a revoked sign-in is never cached", async () => {
-      const user = await signUp(a.url, `keep-${driver}@example.test`);
-      await warmOnB(user);
+    test("a sign-in id only counts for its own user; the idle timeout still applies", async () => {
+      const one = await signUp(a.url, `one-${driver}@example.test`);
+      const two = await signUp(a.url, `two-${driver}@example.test`);
+      const db = b.ctx.database.db;
+      const policy = b.ctx.auth.policy;
+      expect(await isFamilyActive(db, one.userId, one.id, policy)).toBe(true);
+      expect(await isFamilyActive(db, two.userId, one.id, policy)).toBe(false);
+      expect(await isFamilyActive(db, one.userId, "not-a-uuid", policy)).toBe(false);
       await a.ctx.database.db.execute(
-        sql`update auth_sessions set last_used_at = now() where id = ${user.id}`,
+        sql`update auth_sessions set last_used_at = now() - interval '30 days' where id = ${one.id}`,
       );
-      await Bun.sleep(50);
-      expect(b.ctx.auth.signIns.get(user.id, user.userId)).not.toBeNull();
-      await a.ctx.database.db.execute(sql`update auth_sessions set revoked_at = now() where id = ${user.id}`);
-      expect((await session(b.url, user.access)).status).toBe(401);
-      expect(b.ctx.auth.signIns.get(user.id, user.userId)).toBeNull();
+      expect(await isFamilyActive(db, one.userId, one.id, policy)).toBe(false);
+      expect((await session(b.url, one.access)).status).toBe(401);
     });
   });
 }
-
-describe("SignInCache", () => {
-  const row = { userId: "u1", expiresAt: Date.now() + 60_000, lastUsedAt: Date.now() };
-
-  test("stores nothing before its LISTEN is up, or after it stopped", () => {
-    const cache = new SignInCache();
-    cache.remember("s1", row, cache.begin());
-    expect(cache.get("s1", "u1")).toBeNull();
-    cache.listened();
-    cache.remember("s1", row, cache.begin());
-    expect(cache.get("s1", "u1")).not.toBeNull();
-    cache.stopped();
-    expect(cache.get("s1", "u1")).toBeNull();
-    cache.remember("s1", row, cache.begin());
-    expect(cache.get("s1", "u1")).toBeNull();
-  });
-
-  test("a read that began before an invalidation is not stored (it may predate the revoke)", () => {
-    const cache = new SignInCache();
-    cache.listened();
-    const epoch = cache.begin();
-    cache.forget("s1");
-    cache.remember("s1", row, epoch);
-    expect(cache.get("s1", "u1")).toBeNull();
-  });
-
-  test("re-listening empties it; an entry is another user's for nobody; entries expire", () => {
-    const cache = new SignInCache();
-    cache.listened();
-    cache.remember("s1", row, cache.begin());
-    expect(cache.get("s1", "u2")).toBeNull();
-    cache.remember("s1", row, cache.begin());
-    cache.listened();
-    expect(cache.get("s1", "u1")).toBeNull();
-    const now = Date.now();
-    cache.remember("s1", row, cache.begin(), now);
-    expect(cache.get("s1", "u1", now + 4_000)).not.toBeNull();
-    expect(cache.get("s1", "u1", now + 6_000)).toBeNull();
-  });
-});
