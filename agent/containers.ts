@@ -141,10 +141,19 @@ export class ContainerManager {
         (error: unknown) => error,
       ),
     ]);
-    if (!existing?.State.Running && missingImage) throw missingImage;
+    // An upgrade (`replace`) recreates whatever runs from the template's current image.
+    const replace = spec.replace === true && existing !== null;
+    if ((!existing?.State.Running || replace) && missingImage) throw missingImage;
     // Mounted, unlocked and grown to the plan before anything runs: a thawed or recreated container
     // must find its data, and Docker refuses the bind mount while the volume is not attached.
     const legacy = existing?.State.Running && !this.usesVolume(existing);
+    if (legacy && replace) {
+      throw new AgentError(
+        409,
+        "volume_missing",
+        "this container keeps its data inside; it cannot be replaced",
+      );
+    }
     const volume = legacy
       ? Promise.resolve("")
       : this.opts.volumes.ensure(spec.sessionId, {
@@ -155,11 +164,11 @@ export class ContainerManager {
     // Awaited below on every path; this only keeps an early throw from leaving it unobserved.
     volume.catch(() => {});
     // Spawn means "make it run": a frozen container is thawed, not replaced (its data is in it).
-    if (existing?.State.Paused || existing?.State.Running) {
+    if (existing && !replace && (existing.State.Paused || existing.State.Running)) {
       await volume;
       if (existing.State.Paused) await docker.unpauseContainer(existing.Id);
     }
-    if (existing?.State.Running) {
+    if (existing?.State.Running && !replace) {
       await this.openProviderGateway(existing);
       await this.waitReady(spec.sessionId, existing, template);
       return this.info((await this.inspect(spec.sessionId)) ?? existing);
@@ -375,15 +384,52 @@ export class ContainerManager {
     await this.opts.volumes.grow(sessionId, diskMb);
   }
 
-  /** Pauses the processes, then takes the volume key out of the kernel while nothing runs. */
-  async freeze(sessionId: string) {
+  /**
+   * Pauses the processes, then takes the volume key out of the kernel while nothing runs. A runtime
+   * that answers GET /wake is asked first: while it works the freeze is refused (409 busy; the idle
+   * freeze tries again later), and its next schedule comes back so the server restores it then.
+   */
+  async freeze(sessionId: string): Promise<{ wakeAt: number | null }> {
     const inspect = await this.require(sessionId);
+    let wakeAt: number | null = null;
+    if (inspect.State.Running && !inspect.State.Paused) {
+      const wake = await this.askWake(inspect);
+      if (wake?.busy)
+        throw new AgentError(409, "busy", "the assistant is working; freeze it once it is done");
+      wakeAt = wake?.nextWakeAt ?? null;
+    }
     if (!inspect.State.Paused) await this.opts.docker.pauseContainer(inspect.Id);
     const { busy } = await this.opts.volumes.lock(sessionId);
     if (busy)
       this.opts.log.info("volume key removed; open files stay readable until restore", {
         session: sessionId,
       });
+    return { wakeAt };
+  }
+
+  /** The runtime's GET /wake (docs/RUNTIME.md); null when the template's image has none or is silent. */
+  private async askWake(
+    inspect: ContainerInspect,
+  ): Promise<{ busy: boolean; nextWakeAt: number | null } | null> {
+    const template = this.template(inspect.Config.Labels[LABELS.template] ?? "");
+    const port = this.hostPort(inspect, template);
+    if (!port) return null;
+    const sessionId = inspect.Config.Labels[LABELS.session] ?? "";
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/wake`, {
+        headers: { authorization: `Bearer ${await this.gatewayToken(sessionId)}` },
+        signal: AbortSignal.timeout(2_000),
+      });
+      if (!response.ok) return null;
+      const body = (await response.json()) as { busy?: unknown; next_wake_at?: unknown };
+      const next = body.next_wake_at;
+      return {
+        busy: body.busy === true,
+        nextWakeAt: typeof next === "number" && Number.isSafeInteger(next) && next > 0 ? next : null,
+      };
+    } catch {
+      return null;
+    }
   }
 
   /** New plan limits on the live container (paused or running); the disk size waits for a respawn. */

@@ -114,10 +114,11 @@ export function createRouter(deps: RouterDeps) {
       return new Response(null, { status: 204, headers: { [VERSION_HEADER]: AGENT_API_VERSION } });
     },
     freeze: async ({ id }) => {
+      const { wakeAt } = await manager.freeze(id);
       // Nothing would read a frozen container's sockets: end them rather than let frames pile up.
       sockets.shutAll(id, 1001, "the container was frozen");
-      await manager.freeze(id);
-      return json(200, await manager.get(id));
+      const info = await manager.get(id);
+      return json(200, info && wakeAt !== null ? { ...info, wakeAt: new Date(wakeAt).toISOString() } : info);
     },
     restore: async ({ id, body }) => {
       const restore = parseRestoreRequest(parseJson(body));

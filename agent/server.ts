@@ -133,6 +133,7 @@ export async function startAgent(
     source: new ServerChannel({
       link: () => serverLink,
       keys: config.clusterKeys,
+      node: config.nodeKeys[0] ? { nodeId: config.nodeId, key: config.nodeKeys[0] } : null,
       ca: config.providerGateway.serverCa,
     }),
     upstreams: config.providerGateway.upstreams,

@@ -65,9 +65,7 @@ export const BUILTIN_TEMPLATES: Template[] = [
     dataPath: "/data",
     // /readyz, not /: the Control UI page answers while the gateway still refuses WebSocket connects.
     health: { path: "/readyz", timeoutMs: 120_000 },
-    // No OPENROUTER_API_KEY: with it set, OpenClaw 2026.9.6 starts a state migration that runs a
-    // command the minimal image does not have, and the gateway exits 78 (docs/OPENCLAW.md).
-    keyEnv: { anthropic: KEY_ENV.anthropic, openai: KEY_ENV.openai, google: KEY_ENV.google },
+    keyEnv: KEY_ENV,
     tokenEnv: "OPENCLAW_GATEWAY_TOKEN",
     nodeHeap: true,
     // OpenClaw's gateway takes webhooks on its own port under /hooks.

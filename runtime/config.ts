@@ -1,6 +1,9 @@
 // Every setting the runtime reads, from the environment the fleet agent injects at spawn. A bad value
 // throws RuntimeConfigError, whose message is the one line printed before exiting (never a value).
+import type { Cidr } from "../common/ip.ts";
 import type { LogLevel } from "../common/log.ts";
+import { SHELL_MODES, type ShellMode } from "./store/settings.ts";
+import { parseFetchAllow } from "./tools/public_address.ts";
 
 export class RuntimeConfigError extends Error {
   override name = "RuntimeConfigError";
@@ -34,6 +37,10 @@ export type RuntimeConfig = {
   /** A provider stream silent for this long is abandoned. */
   providerIdleTimeoutMs: number;
   telegram: { apiBase: string; pollTimeoutSeconds: number };
+  /** The shell tool's mode until the user changes it in the assistant's settings. */
+  shellMode: ShellMode;
+  /** Non-public ranges the http_fetch tool may reach anyway (never link-local). */
+  fetchAllow: Cidr[];
 };
 
 type Env = Record<string, string | undefined>;
@@ -163,6 +170,15 @@ export function loadRuntimeConfig(env: Env = process.env): RuntimeConfig {
     throw new RuntimeConfigError("CLAWFLEET_SECRETS_KEY: must be at least 16 characters");
   }
 
+  const shellMode = (get("CLAWFLEET_SHELL_MODE") ?? "ask") as ShellMode;
+  if (!SHELL_MODES.includes(shellMode)) {
+    throw new RuntimeConfigError(`CLAWFLEET_SHELL_MODE: must be one of ${SHELL_MODES.join(", ")}`);
+  }
+  const fetchAllow = parseFetchAllow(get("CLAWFLEET_FETCH_ALLOW"));
+  if (fetchAllow.bad !== null) {
+    throw new RuntimeConfigError("CLAWFLEET_FETCH_ALLOW: entries must be IP addresses or CIDRs");
+  }
+
   return {
     host: get("HOST") ?? "0.0.0.0",
     port: parseInteger("PORT", get("PORT") ?? "8080", 1, 65535),
@@ -194,6 +210,8 @@ export function loadRuntimeConfig(env: Env = process.env): RuntimeConfig {
         50,
       ),
     },
+    shellMode,
+    fetchAllow: fetchAllow.allow,
   };
 }
 

@@ -70,7 +70,8 @@ COPY --chown=${UID}:${UID} data/ /data/
 ENV PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/data NODE_ENV=production \\
     SSL_CERT_FILE=${CA_BUNDLE} NODE_EXTRA_CA_CERTS=${CA_BUNDLE} \\
     OPENCLAW_CONFIG_PATH=/${CONFIG_IN_IMAGE} OPENCLAW_CONFIG_READONLY=1 OPENCLAW_STATE_DIR=/data/.openclaw \\
-    OPENAI_BASE_URL=https://api.openai.com/v1 ANTHROPIC_BASE_URL=https://api.anthropic.com
+    OPENAI_BASE_URL=https://api.openai.com/v1 ANTHROPIC_BASE_URL=https://api.anthropic.com \\
+    OPENROUTER_BASE_URL=https://openrouter.ai/api/v1
 LABEL org.opencontainers.image.title=clawfleet-openclaw org.opencontainers.image.version=${OPENCLAW_VERSION} \\
       ${HASH_LABEL}=${hash}
 USER ${UID}:${UID}

@@ -24,6 +24,8 @@ export type ServerConfig = {
   hookWaitMs: number;
   /** Container apps at `<slug>.<apps domain>` (CLAWFLEET_APPS_DOMAIN; needs CLAWFLEET_PUBLIC_URL). */
   appsDomain: string | null;
+  /** CLAWFLEET_USER_TEMPLATES: the templates users may pick until an admin changes the list. */
+  userTemplates: string[];
   trustedProxies: string[];
   signup: { mode: SignupMode; perAddressPerHour: number; globalPerHour: number };
   logLevel: LogLevel;
@@ -133,6 +135,23 @@ function parseAppsDomain(raw: string | undefined, publicUrl: string | undefined)
   return domain;
 }
 
+export const TEMPLATE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export function parseTemplateList(name: string, raw: string): string[] {
+  const names = [
+    ...new Set(
+      raw
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
+  const bad = names.find((n) => !TEMPLATE_NAME.test(n));
+  if (bad !== undefined) throw new ConfigError(`${name}: "${bad.slice(0, 64)}" is not a template name`);
+  if (names.length === 0) throw new ConfigError(`${name}: name at least one template`);
+  return names;
+}
+
 export function loadServerConfig(env: Env = process.env, args: string[] = []): ServerConfig {
   const merged: Env = { ...env, ...flagsToEnv(args) };
   const get = (name: string) => {
@@ -191,6 +210,10 @@ export function loadServerConfig(env: Env = process.env, args: string[] = []): S
     tls: cert && key ? { cert, key } : null,
     acme: parseAcmeConfig(get, Boolean(cert)),
     appsDomain: parseAppsDomain(get("CLAWFLEET_APPS_DOMAIN"), publicUrl),
+    userTemplates: parseTemplateList(
+      "CLAWFLEET_USER_TEMPLATES",
+      get("CLAWFLEET_USER_TEMPLATES") ?? "clawfleet-runtime",
+    ),
     hookWaitMs: parseDuration("CLAWFLEET_HOOK_WAIT", get("CLAWFLEET_HOOK_WAIT") ?? "30s"),
     trustedProxies,
     signup: {

@@ -13,13 +13,14 @@ export type ConsoleUser = {
   plainHttpWarning?: boolean;
 };
 
-export type NavKey = "dashboard" | "keys" | "chat" | "terminal" | "account" | "admin";
+export type NavKey = "dashboard" | "keys" | "chat" | "terminal" | "settings" | "account" | "admin";
 
 const NAV: { key: NavKey; href: string; label: string; admin?: boolean }[] = [
   { key: "dashboard", href: "/dashboard", label: "Dashboard" },
   { key: "keys", href: "/keys", label: "Keys" },
   { key: "chat", href: "/chat", label: "Chat" },
   { key: "terminal", href: "/terminal", label: "Terminal" },
+  { key: "settings", href: "/settings", label: "Settings" },
   { key: "account", href: "/account", label: "Account" },
   { key: "admin", href: "/admin", label: "Admin", admin: true },
 ];

@@ -189,8 +189,9 @@ export class AgentClient {
   async list(): Promise<ContainerInfo[]> {
     return (await this.call("listContainers", undefined, undefined, 30_000)).containers;
   }
-  async freeze(sessionId: string) {
-    await this.call("freeze", sessionId);
+  /** The container's info; `wakeAt` when its runtime asked to be restored at a time. */
+  async freeze(sessionId: string): Promise<ContainerInfo | null> {
+    return (await this.call("freeze", sessionId)) as ContainerInfo | null;
   }
   async restore(sessionId: string, body: RestoreRequest = {}) {
     await this.call("restore", sessionId, body);

@@ -32,6 +32,11 @@ export type ContainerSpec = {
   limits: PlanLimits;
   /** The session's volume key (32 bytes, base64), required by a node that encrypts volumes. */
   volume?: VolumeKey;
+  /**
+   * Upgrade: recreate the container even if it runs (or is frozen), from the template's current
+   * image, keeping its volume, network and gateway token. Without it a spawn keeps what runs.
+   */
+  replace?: boolean;
 };
 
 /** The key a node needs to mount a session's encrypted volume; the node keeps it only in the kernel. */
@@ -58,6 +63,8 @@ export type ContainerInfo = {
   createdAt: string;
   /** The size of its mounted volume's filesystem, MiB (absent when not mounted on this node). */
   volumeMb?: number;
+  /** Only in a freeze's answer: when the runtime asked to be restored (its next schedule), ISO 8601. */
+  wakeAt?: string;
 };
 
 export type HealthReport = {
@@ -335,7 +342,7 @@ export function parseLiveLimits(input: unknown): LiveLimits | string {
   return body as LiveLimits;
 }
 
-const SPEC_KEYS = ["sessionId", "template", "limits", "volume"];
+const SPEC_KEYS = ["sessionId", "template", "limits", "volume", "replace"];
 const LIMIT_KEYS = ["cpuMillis", "memoryMb", "pidsLimit", "diskMb"];
 
 /** Parses a POST /v1/containers body strictly; returns a message for a 400 on anything unexpected. */
@@ -365,11 +372,13 @@ export function parseContainerSpec(input: unknown): ContainerSpec | string {
   }
   const volume = parseVolumeKey(body.volume);
   if (typeof volume === "string") return volume;
+  if (body.replace !== undefined && typeof body.replace !== "boolean") return "replace must be true or false";
   return {
     sessionId: body.sessionId,
     template: body.template,
     limits: limits as PlanLimits,
     ...(volume ? { volume } : {}),
+    ...(body.replace === true ? { replace: true } : {}),
   };
 }
 

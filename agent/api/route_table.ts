@@ -116,6 +116,7 @@ export const AGENT_ERROR_CODES = [
   "no_webhook",
   "no_app",
   "container_unreachable",
+  "busy",
 ] as const;
 
 export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];

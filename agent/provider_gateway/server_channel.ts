@@ -1,6 +1,7 @@
 // The agent's signed calls to the control plane: the user's current keys for a session's container,
-// and token usage. Same HMAC scheme and cluster keys as the server's calls to the agent (contract.ts),
-// so the server refuses anything not signed by a node holding a cluster secret. The server URL must be
+// and token usage. Same HMAC scheme as the server's calls to the agent (contract.ts): v2 with the
+// node's own secret, bound to its id, when it has one (the server then answers for that node's
+// containers only), else v1 with a cluster secret. The server URL must be
 // https (normal certificate checks; CLAWFLEET_SERVER_CA adds a private CA) except on loopback, where
 // the all-in-one server and the tests talk plain HTTP to themselves.
 import {
@@ -34,6 +35,8 @@ export class ServerChannel implements KeySource {
       /** Read at each call: the all-in-one server connects its agent only once it is built. */
       link: () => ServerLink;
       keys: ClusterKey[];
+      /** The node's own secret and id: signs v2 instead of v1 with `keys`. */
+      node?: { nodeId: string; key: ClusterKey } | null;
       ca: string | null;
       timeoutMs?: number;
     },
@@ -41,10 +44,11 @@ export class ServerChannel implements KeySource {
 
   private async call(method: string, path: string, body?: unknown): Promise<Response> {
     const { url: base, fetch: send } = this.opts.link();
-    const key = this.opts.keys[0];
+    const node = this.opts.node ?? null;
+    const key = node?.key ?? this.opts.keys[0];
     if (!base || !key) throw new ServerChannelError(503, "CLAWFLEET_SERVER_URL is not configured");
     const payload = body === undefined ? "" : JSON.stringify(body);
-    const headers = await signRequest(key, method, path, payload);
+    const headers = await signRequest(key, method, path, payload, Date.now(), node?.nodeId ?? null);
     if (payload) headers["content-type"] = "application/json";
     try {
       return await send(`${base}${path}`, {
@@ -52,7 +56,9 @@ export class ServerChannel implements KeySource {
         headers,
         body: payload || undefined,
         redirect: "error",
-        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 3000),
+        // Generous: a cold key fetch waits on the server's database and decrypt, and a loaded server
+        // answering late is better than a container's request failing with 503.
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
         ...(this.opts.ca ? { tls: { ca: this.opts.ca } } : {}),
       } as RequestInit);
     } catch (error) {

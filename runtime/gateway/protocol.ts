@@ -4,8 +4,10 @@
 
 import { CHANNEL_NAMES, type ChannelName, type TelegramSettingsInput } from "../channels/manager.ts";
 import { MAX_MESSAGE_CHARS } from "../chat.ts";
+import { parseProviderId } from "../config.ts";
 import { CONVERSATION_ID } from "../store/history.ts";
 import { MAX_MEMORY_CHARS } from "../store/memory.ts";
+import { MAX_SYSTEM_PROMPT_CHARS, SETTINGS_SHELL_MODES, type SettingsUpdate } from "../store/settings.ts";
 
 export type ClientMessage =
   | { type: "ping"; id: string | null }
@@ -31,7 +33,13 @@ export type ClientMessage =
   | { type: "memory.set"; id: string | null; content: string }
   | { type: "channel.get"; id: string | null; channel: ChannelName }
   | { type: "channel.set"; id: string | null; channel: ChannelName; settings: TelegramSettingsInput }
-  | { type: "channel.delete"; id: string | null; channel: ChannelName };
+  | { type: "channel.delete"; id: string | null; channel: ChannelName }
+  | { type: "tool.approve"; id: string | null; approval_id: string; approved: boolean }
+  | { type: "settings.get"; id: string | null }
+  | { type: "settings.set"; id: string | null; update: SettingsUpdate }
+  | { type: "schedule.list"; id: string | null }
+  | { type: "schedule.create"; id: string | null; input: Record<string, unknown> }
+  | { type: "schedule.delete"; id: string | null; schedule_id: string };
 
 export class ProtocolError extends Error {
   override name = "ProtocolError";
@@ -75,7 +83,33 @@ export function parseClientMessage(frame: string | Buffer): ClientMessage {
     case "ping":
     case "chat.cancel":
     case "memory.get":
+    case "settings.get":
+    case "schedule.list":
       return { type: msg.type, id };
+    case "tool.approve":
+      if (typeof msg.approval_id !== "string" || !REQUEST_ID.test(msg.approval_id)) {
+        throw fail("approval_id must be the id of a pending approval");
+      }
+      if (typeof msg.approved !== "boolean") throw fail("approved must be true or false");
+      return { type: "tool.approve", id, approval_id: msg.approval_id, approved: msg.approved };
+    case "settings.set":
+      return { type: "settings.set", id, update: settingsUpdate(msg, fail) };
+    case "schedule.create": {
+      const input: Record<string, unknown> = {};
+      for (const field of ["prompt", "at", "cron", "name"]) {
+        if (msg[field] === undefined) continue;
+        if (typeof msg[field] !== "string" || (msg[field] as string).length > 4000) {
+          throw fail(`${field} must be a string of at most 4000 characters`);
+        }
+        input[field] = msg[field];
+      }
+      return { type: "schedule.create", id, input };
+    }
+    case "schedule.delete":
+      if (typeof msg.schedule_id !== "string" || !REQUEST_ID.test(msg.schedule_id)) {
+        throw fail("schedule_id must be a schedule's id");
+      }
+      return { type: "schedule.delete", id, schedule_id: msg.schedule_id };
     case "chat": {
       const text = requiredText(msg, "text", MAX_MESSAGE_CHARS, fail);
       return {
@@ -181,4 +215,37 @@ function telegramSettings(msg: Raw, fail: Fail): TelegramSettingsInput {
     settings.allowed_chat_ids = [...new Set(ids as number[])];
   }
   return settings;
+}
+
+function settingsUpdate(msg: Raw, fail: Fail): SettingsUpdate {
+  const update: SettingsUpdate = {};
+  if (msg.shell_mode !== undefined) {
+    if (!(SETTINGS_SHELL_MODES as readonly unknown[]).includes(msg.shell_mode)) {
+      throw fail(`shell_mode must be one of: ${SETTINGS_SHELL_MODES.join(", ")}`);
+    }
+    update.shell_mode = msg.shell_mode as SettingsUpdate["shell_mode"];
+  }
+  if (msg.default_provider !== undefined) {
+    if (msg.default_provider === null || msg.default_provider === "") update.default_provider = null;
+    else {
+      const provider =
+        typeof msg.default_provider === "string" ? parseProviderId(msg.default_provider) : null;
+      if (!provider) throw fail("default_provider must be anthropic, openai, openrouter or gemini");
+      update.default_provider = provider;
+    }
+  }
+  if (msg.default_model !== undefined) {
+    if (msg.default_model === null || msg.default_model === "") update.default_model = null;
+    else update.default_model = optionalName(msg, "default_model", fail) ?? null;
+  }
+  if (msg.system_prompt !== undefined) {
+    if (msg.system_prompt !== null && typeof msg.system_prompt !== "string") {
+      throw fail("system_prompt must be a string");
+    }
+    if (typeof msg.system_prompt === "string" && msg.system_prompt.length > MAX_SYSTEM_PROMPT_CHARS) {
+      throw fail(`system_prompt is limited to ${MAX_SYSTEM_PROMPT_CHARS} characters`);
+    }
+    update.system_prompt = msg.system_prompt as string | null;
+  }
+  return update;
 }

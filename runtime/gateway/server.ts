@@ -1,5 +1,6 @@
-// The runtime's HTTP surface: GET /healthz, and the WebSocket gateway at /gateway (bearer token
-// checked before the upgrade when CLAWFLEET_GATEWAY_TOKEN is set). Anything else is a JSON 404.
+// The runtime's HTTP surface: GET /healthz, the WebSocket gateway at /gateway (bearer token checked
+// before the upgrade when CLAWFLEET_GATEWAY_TOKEN is set), and GET /wake (same token) for the fleet
+// agent: the next schedule's time and whether work is running. Anything else is a JSON 404.
 import type { Server } from "bun";
 import { noDebugPages } from "../../common/no_debug_pages.ts";
 import { bearerTokenMatches } from "./auth.ts";
@@ -33,7 +34,9 @@ export function startGatewayServer(deps: GatewayDeps): Server<SocketData> {
         }
         return Response.json({ status: "ok", version: deps.version });
       }
-      if (url.pathname !== "/gateway") return jsonError(404, "not_found", "no such path");
+      if (url.pathname !== "/gateway" && url.pathname !== "/wake") {
+        return jsonError(404, "not_found", "no such path");
+      }
       if (
         config.gatewayToken &&
         !bearerTokenMatches(request.headers.get("authorization"), config.gatewayToken)
@@ -41,6 +44,15 @@ export function startGatewayServer(deps: GatewayDeps): Server<SocketData> {
         log.warn("gateway connection refused", { reason: "bad or missing token" });
         return jsonError(401, "unauthorized", "a valid gateway token is required", {
           "www-authenticate": 'Bearer realm="clawfleet-runtime"',
+        });
+      }
+      // What the fleet agent asks before freezing: the next schedule, and whether work is running.
+      if (url.pathname === "/wake") {
+        if (request.method !== "GET")
+          return jsonError(405, "method_not_allowed", "use GET", { allow: "GET" });
+        return Response.json({
+          next_wake_at: deps.scheduler.nextWake(),
+          busy: deps.scheduler.busy() || deps.chat.busy(),
         });
       }
       if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {

@@ -6,14 +6,17 @@ import type { ProviderConfig } from "../config.ts";
 import { ProviderError } from "./errors.ts";
 import type { SseEvent } from "./sse.ts";
 import { streamSse } from "./stream_http.ts";
-import type { ChatProvider, ChatRequest, StreamEvent, Usage } from "./types.ts";
+import { parseToolArguments } from "./tool_arguments.ts";
+import type { ChatProvider, ChatRequest, ChatTurn, StreamEvent, Usage } from "./types.ts";
 
 export const ANTHROPIC_VERSION = "2023-06-01";
 
 type Payload = {
   type?: string;
+  index?: number;
   message?: { model?: string; usage?: { input_tokens?: number; output_tokens?: number } };
-  delta?: { type?: string; text?: unknown; stop_reason?: string | null };
+  content_block?: { type?: string; id?: unknown; name?: unknown };
+  delta?: { type?: string; text?: unknown; partial_json?: unknown; stop_reason?: string | null };
   usage?: { output_tokens?: number };
   error?: { type?: unknown; message?: unknown };
 };
@@ -43,7 +46,16 @@ export function anthropicProvider(
           model: request.model,
           max_tokens: request.maxTokens,
           ...(request.system ? { system: request.system } : {}),
-          messages: request.messages,
+          messages: anthropicMessages(request.messages),
+          ...(request.tools?.length
+            ? {
+                tools: request.tools.map((tool) => ({
+                  name: tool.name,
+                  description: tool.description,
+                  input_schema: tool.parameters,
+                })),
+              }
+            : {}),
           stream: true,
         },
         idleTimeoutMs,
@@ -52,6 +64,42 @@ export function anthropicProvider(
       yield* parseAnthropicEvents(config.label, request.model, events);
     },
   };
+}
+
+type Block = Record<string, unknown>;
+
+/**
+ * Anthropic carries tool calls as `tool_use` blocks of the assistant's message and their results as
+ * `tool_result` blocks of the next user message; consecutive results share one user message.
+ */
+export function anthropicMessages(
+  turns: ChatTurn[],
+): { role: "user" | "assistant"; content: string | Block[] }[] {
+  const messages: { role: "user" | "assistant"; content: string | Block[] }[] = [];
+  for (const turn of turns) {
+    if (turn.role === "tool") {
+      const block: Block = {
+        type: "tool_result",
+        tool_use_id: turn.toolCallId,
+        content: turn.content,
+        ...(turn.isError ? { is_error: true } : {}),
+      };
+      const last = messages[messages.length - 1];
+      if (last?.role === "user" && Array.isArray(last.content)) last.content.push(block);
+      else messages.push({ role: "user", content: [block] });
+      continue;
+    }
+    if (turn.role === "assistant" && turn.toolCalls?.length) {
+      const blocks: Block[] = turn.content ? [{ type: "text", text: turn.content }] : [];
+      for (const call of turn.toolCalls) {
+        blocks.push({ type: "tool_use", id: call.id, name: call.name, input: call.input });
+      }
+      messages.push({ role: "assistant", content: blocks });
+      continue;
+    }
+    messages.push({ role: turn.role, content: turn.content });
+  }
+  return messages;
 }
 
 export async function* parseAnthropicEvents(
@@ -63,6 +111,7 @@ export async function* parseAnthropicEvents(
   let stopReason: string | null = null;
   const usage: Usage = { inputTokens: null, outputTokens: null };
   let started = false;
+  const toolBlocks = new Map<number, { id: string; name: string; json: string }>();
   for await (const event of events) {
     let payload: Payload;
     try {
@@ -80,13 +129,43 @@ export async function* parseAnthropicEvents(
         if (typeof payload.message?.model === "string") model = payload.message.model;
         usage.inputTokens = payload.message?.usage?.input_tokens ?? null;
         break;
+      case "content_block_start":
+        if (payload.content_block?.type === "tool_use") {
+          const id = typeof payload.content_block.id === "string" ? payload.content_block.id : "";
+          const name = typeof payload.content_block.name === "string" ? payload.content_block.name : "";
+          toolBlocks.set(payload.index ?? 0, { id: id || `toolu_${payload.index ?? 0}`, name, json: "" });
+        }
+        break;
+      case "content_block_stop": {
+        const block = toolBlocks.get(payload.index ?? 0);
+        if (block) {
+          toolBlocks.delete(payload.index ?? 0);
+          yield {
+            type: "tool_call",
+            call: {
+              id: block.id,
+              name: block.name,
+              input: parseToolArguments(label, block.name, block.json),
+            },
+          };
+        }
+        break;
+      }
       case "content_block_delta":
         if (!started)
           throw new ProviderError(
             "malformed_stream",
             `${label} sent a malformed stream; the reply was cut off.`,
           );
-        // thinking_delta, signature_delta and input_json_delta are not part of the visible reply.
+        if (payload.delta?.type === "input_json_delta" && typeof payload.delta.partial_json === "string") {
+          const block = toolBlocks.get(payload.index ?? 0);
+          if (block) block.json += payload.delta.partial_json;
+          if (block && block.json.length > 1_048_576) {
+            throw new ProviderError("malformed_stream", `${label} sent tool arguments over 1 MiB.`);
+          }
+          break;
+        }
+        // thinking_delta and signature_delta are not part of the visible reply.
         if (
           payload.delta?.type === "text_delta" &&
           typeof payload.delta.text === "string" &&

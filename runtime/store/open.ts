@@ -38,6 +38,35 @@ const MIGRATIONS: string[] = [
      state TEXT NOT NULL DEFAULT '{}',
      updated_at INTEGER NOT NULL
    );`,
+  `CREATE TABLE schedules (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     prompt TEXT NOT NULL,
+     cron TEXT,
+     next_run_at INTEGER,
+     last_run_at INTEGER,
+     last_status TEXT,
+     conversation_id TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX schedules_next ON schedules (next_run_at);
+   CREATE TABLE settings (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE tool_calls (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+     after_message_id INTEGER NOT NULL,
+     call_id TEXT NOT NULL,
+     name TEXT NOT NULL,
+     input TEXT NOT NULL,
+     output TEXT NOT NULL,
+     status TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX tool_calls_conversation ON tool_calls (conversation_id, after_message_id);`,
 ];
 
 export function openStore(dataDir: string): Database {

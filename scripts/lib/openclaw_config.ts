@@ -1,11 +1,12 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: OpenClaw itself substitutes ${VAR} in its configuration.
 // The OpenClaw configuration baked into clawfleet-openclaw (read-only at /etc/openclaw/openclaw.json,
 // OPENCLAW_CONFIG_READONLY=1): the platform owns it, the user's state lives in /data. Every value that
 // differs per container or per node comes from the environment through OpenClaw's `${VAR}`
 // substitution, so the image stays the same everywhere:
 //   OPENCLAW_GATEWAY_TOKEN  the per-container gateway token the agent sets (template tokenEnv);
-//   OPENAI_BASE_URL, ANTHROPIC_BASE_URL  where provider calls go: the node's provider gateway when
-//     the agent sets them, the providers themselves otherwise (the image's ENV defaults);
-//   OPENAI_API_KEY, ANTHROPIC_API_KEY  the key, or the provider gateway's stand-in for it.
+//   OPENAI_BASE_URL, ANTHROPIC_BASE_URL, OPENROUTER_BASE_URL  where provider calls go: the node's
+//     provider gateway when the agent sets them, the providers themselves otherwise (image ENV);
+//   OPENAI_API_KEY, ANTHROPIC_API_KEY, OPENROUTER_API_KEY  the key, or the gateway's stand-in for it.
 // The OpenAI provider speaks chat completions, the one OpenAI wire format every OpenAI-compatible
 // endpoint (and the provider gateway) serves.
 export const OPENCLAW_DEFAULT_MODEL = "openai/gpt-4.1-mini";
@@ -36,7 +37,17 @@ export const OPENCLAW_CONFIG = {
         api: "anthropic-messages",
         models: [{ id: "claude-sonnet-4-5", name: "Claude Sonnet 4.5" }],
       },
+      openrouter: {
+        baseUrl: "${OPENROUTER_BASE_URL}",
+        apiKey: "${OPENROUTER_API_KEY}",
+        api: "openai-completions",
+        models: [{ id: "openai/gpt-4.1-mini", name: "GPT-4.1 mini via OpenRouter" }],
+      },
     },
   },
+  // Off: web search is a plugin OpenClaw would install from npm at start (an OpenRouter key alone
+  // makes it pick Perplexity), which a read-only image without npm cannot do: the gateway then
+  // refuses to start ("requires state migration", exit 78).
+  tools: { web: { search: { enabled: false } } },
   agents: { defaults: { model: { primary: OPENCLAW_DEFAULT_MODEL } } },
 };

@@ -160,6 +160,8 @@ export const agentSessions = pgTable(
     createdAt: createdAt(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
     lastActivityAt: timestamp("last_activity_at", { withTimezone: true }).notNull().defaultNow(),
+    /** A frozen container's next schedule (migrations/0007_tools.sql): the reconciler restores it then. */
+    wakeAt: timestamp("wake_at", { withTimezone: true }),
   },
   (t) => [
     uniqueIndex("agent_sessions_user_key").on(t.userId),
@@ -369,3 +371,25 @@ export const totpRecoveryCodes = pgTable(
   },
   (t) => [index("totp_recovery_codes_user_idx").on(t.userId)],
 );
+
+export const SHELL_MODES = ["ask", "run", "off"] as const;
+export type ShellMode = (typeof SHELL_MODES)[number];
+
+/** The user's assistant settings (migrations/0007_tools.sql), handed to their runtime by the console. */
+export const userSettings = pgTable("user_settings", {
+  userId: uuid("user_id")
+    .primaryKey()
+    .references(() => users.id, { onDelete: "cascade" }),
+  defaultProvider: text("default_provider").$type<Provider>(),
+  defaultModel: text("default_model"),
+  systemPrompt: text("system_prompt").notNull().default(""),
+  shellMode: text("shell_mode").$type<ShellMode>().notNull().default("ask"),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Server-wide settings an administrator changes at run time (the templates users may pick). */
+export const serverSettings = pgTable("server_settings", {
+  key: text("key").primaryKey(),
+  value: jsonb("value").notNull(),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+});

@@ -34,7 +34,8 @@ export interface NodeAgent {
   spawn(request: SpawnRequest): Promise<AgentContainer>;
   get(sessionId: string): Promise<AgentContainer | null>;
   list(): Promise<AgentContainer[]>;
-  freeze(sessionId: string): Promise<void>;
+  /** May answer when the container's runtime wants to be restored (its next schedule). */
+  freeze(sessionId: string): Promise<{ wakeAt?: string } | null | undefined>;
   /** `volume`: the key again, since freeze took it out of the node's kernel. */
   restore(sessionId: string, volume: { key: string }): Promise<void>;
   /** New memory, CPU and pids limits on the live container. Optional: test doubles may lack it. */

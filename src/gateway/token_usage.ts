@@ -16,17 +16,22 @@ const day = (d: Date) => d.toISOString().slice(0, 10);
 export const monthStart = (now = new Date()) => `${day(now).slice(0, 7)}-01`;
 
 /** Adds a batch of reports; reports for sessions that do not exist are ignored (a killed session). */
-export async function recordTokenUsage(db: Db, reports: TokenUsageReport[]): Promise<number> {
+export async function recordTokenUsage(
+  db: Db,
+  reports: TokenUsageReport[],
+  /** Set: count only sessions placed on this node (the node reported in its own name). */
+  onlyNodeId?: string,
+): Promise<number> {
   if (reports.length === 0) return 0;
   return asSystem(db, async (tx) => {
     const ids = [...new Set(reports.map((r) => r.sessionId))];
     const owners = new Map<string, string>();
     for (const id of ids) {
       const [row] = await tx
-        .select({ userId: agentSessions.userId })
+        .select({ userId: agentSessions.userId, nodeId: agentSessions.nodeId })
         .from(agentSessions)
         .where(eq(agentSessions.id, id));
-      if (row) owners.set(id, row.userId);
+      if (row && (onlyNodeId === undefined || row.nodeId === onlyNodeId)) owners.set(id, row.userId);
     }
     let recorded = 0;
     for (const r of reports) {

@@ -26,7 +26,10 @@ import { openApiRoutes } from "./openapi.ts";
 import { consolePages } from "./pages/console_pages.ts";
 import { sessionRoutes } from "./session.ts";
 import { sessionHookRoutes } from "./session_hook.ts";
+import { sessionUpgradeRoutes } from "./session_upgrade.ts";
+import { settingsRoutes } from "./settings.ts";
 import { staticRoutes } from "./static.ts";
+import { templatesRoutes } from "./templates.ts";
 import { tokensRoutes } from "./tokens.ts";
 import { usageRoutes } from "./usage.ts";
 
@@ -51,6 +54,7 @@ export function buildApi(ctx: AppContext, lifecycle: Lifecycle) {
       .use(authPassword(ctx))
       .use(accountDelete(ctx, accountDeletionHooks(lifecycle)))
       .use(credentialsRoutes(ctx))
+      .use(sessionUpgradeRoutes(ctx, lifecycle))
       .use(sessionRoutes(ctx, lifecycle))
       .use(sessionHookRoutes(ctx))
       .use(usageRoutes(ctx, lifecycle))
@@ -61,6 +65,8 @@ export function buildApi(ctx: AppContext, lifecycle: Lifecycle) {
       .use(authVerifyEmail(ctx))
       .use(authTotp(ctx))
       .use(tokensRoutes(ctx))
+      .use(settingsRoutes(ctx))
+      .use(templatesRoutes(ctx))
       .use(accountExport(ctx))
       .use(adminUsersPlan(ctx, lifecycle))
   );

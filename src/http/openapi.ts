@@ -2,6 +2,7 @@
 // binary). Kept by hand beside the routes; test/http/openapi.test.ts checks every route is listed.
 import { Elysia } from "elysia";
 import { ACCOUNT_OPERATIONS } from "./openapi_accounts.ts";
+import { TOOLS_OPERATIONS } from "./openapi_tools.ts";
 
 export type Op = {
   summary: string;
@@ -173,6 +174,7 @@ export const API_OPERATIONS: Record<string, Record<string, Op>> = {
     },
   },
   ...ACCOUNT_OPERATIONS,
+  ...TOOLS_OPERATIONS,
 };
 
 export function openApiDocument(version: string) {

@@ -1,22 +1,25 @@
-import { isProvider } from "../../common/providers.ts";
+import { isProvider, type Provider } from "../../common/providers.ts";
 import { ensureMaySpawn } from "../auth/email_verification.ts";
 import type { AppContext } from "../context.ts";
 import type { Lifecycle } from "../sessions/lifecycle.ts";
 import { getSessionView } from "../sessions/sessions_repo.ts";
 import type { SessionAction } from "../sessions/state_machine.ts";
+import { updateUserSettings } from "../settings/user_settings.ts";
+import { enabledTemplates } from "../settings/user_templates.ts";
 import { type ApiBase, requireUser } from "./api_base.ts";
 import { ApiError } from "./errors.ts";
 
 const ACTIONS = new Set<SessionAction>(["spawn", "freeze", "restore", "kill"]);
-// Until admins can offer more (CLAWFLEET_USER_TEMPLATES), users spawn the built-in runtime.
-const USER_TEMPLATES = new Set(["clawfleet-runtime"]);
+
+export type SpawnOptions = { template?: string; provider?: Provider; model?: string };
 
 /**
- * EasyClaw's optional spawn body `{template, provider, model}`. The template must be one users may
- * pick; provider and model are checked for shape (the runtime picks its model from the stored keys).
+ * EasyClaw's optional spawn body `{template, provider, model}`. The template must be one an
+ * administrator enabled; provider and model are checked for shape and become the user's chat
+ * defaults (their settings), which the console hands to the runtime.
  */
-function checkSpawnOptions(body: unknown) {
-  if (body === undefined || body === null || body === "") return;
+async function checkSpawnOptions(ctx: AppContext, body: unknown): Promise<SpawnOptions> {
+  if (body === undefined || body === null || body === "") return {};
   if (typeof body !== "object" || Array.isArray(body)) {
     throw new ApiError(400, "invalid_request", "The spawn body must be a JSON object.");
   }
@@ -24,15 +27,27 @@ function checkSpawnOptions(body: unknown) {
   if (Object.keys(rest).length) {
     throw new ApiError(400, "invalid_request", `Unknown field "${Object.keys(rest)[0]?.slice(0, 40)}".`);
   }
-  if (template !== undefined && (typeof template !== "string" || !USER_TEMPLATES.has(template))) {
-    throw new ApiError(400, "template_not_allowed", "That template is not offered on this server.");
+  if (template !== undefined) {
+    const enabled = await enabledTemplates(ctx);
+    if (typeof template !== "string" || !enabled.includes(template)) {
+      throw new ApiError(
+        400,
+        "template_not_allowed",
+        `That template is not enabled on this server. Pick one of: ${enabled.join(", ")}.`,
+      );
+    }
   }
   if (provider !== undefined && !isProvider(provider)) {
     throw new ApiError(400, "invalid_provider", "provider must be anthropic, openai, google or openrouter.");
   }
-  if (model !== undefined && (typeof model !== "string" || !/^[\w.:/@-]{1,200}$/.test(model))) {
-    throw new ApiError(400, "invalid_model", "model must be a model name of up to 200 characters.");
+  if (model !== undefined && (typeof model !== "string" || !/^[\w.:/@-]{1,100}$/.test(model))) {
+    throw new ApiError(400, "invalid_model", "model must be a model name of up to 100 characters.");
   }
+  return {
+    ...(template === undefined ? {} : { template: template as string }),
+    ...(provider === undefined ? {} : { provider: provider as Provider }),
+    ...(model === undefined ? {} : { model: model as string }),
+  };
 }
 
 export async function sessionView(ctx: AppContext, userId: string) {
@@ -52,6 +67,7 @@ export function presentSession(view: NonNullable<Awaited<ReturnType<typeof getSe
     container_id: live ? (s.dockerId ?? null) : null,
     hostname: live && s.dockerId ? s.dockerId.slice(0, 12) : null,
     node: s?.state && s.state !== "none" ? view.nodeName : null,
+    template: live ? s.template : null,
     plan: {
       id: view.plan.id,
       name: view.plan.name,
@@ -78,11 +94,22 @@ export const sessionRoutes = (ctx: AppContext, lifecycle: Lifecycle) => (app: Ap
       const action = c.params.action as SessionAction;
       if (!ACTIONS.has(action)) throw new ApiError(404, "not_found", "No such session action.");
       const auth = await requireUser(ctx, c);
+      let options: SpawnOptions = {};
       if (action === "spawn") {
-        checkSpawnOptions(c.body);
+        options = await checkSpawnOptions(ctx, c.body);
         await ensureMaySpawn(ctx, auth.userId);
+        if (options.provider || options.model) {
+          await updateUserSettings(
+            ctx.database.db,
+            { userId: auth.userId, ip: c.ip },
+            {
+              ...(options.provider ? { default_provider: options.provider } : {}),
+              ...(options.model ? { default_model: options.model } : {}),
+            },
+          );
+        }
       }
-      await lifecycle.request(auth.userId, action, c.ip);
+      await lifecycle.request(auth.userId, action, c.ip, { template: options.template });
       c.set.status = 202;
       return sessionView(ctx, auth.userId);
     });

@@ -9,6 +9,7 @@ import { Elysia } from "elysia";
 import htmxJs from "htmx.org/dist/htmx.min.js" with { type: "text" };
 import { sha256Hex } from "../../common/crypto.ts";
 import chatJs from "../../views/static/chat.client.js" with { type: "text" };
+import chatToolsJs from "../../views/static/chat_tools.client.js" with { type: "text" };
 import consoleJs from "../../views/static/console.client.js" with { type: "text" };
 import consoleCss from "../../views/static/console.css" with { type: "text" };
 import faviconSvg from "../../views/static/favicon.svg" with { type: "text" };
@@ -32,6 +33,7 @@ const ASSETS: Record<string, Asset> = {
   "console.css": asset(consoleCss, CSS),
   "console.js": asset(consoleJs, JS),
   "chat.js": asset(chatJs, JS),
+  "chat-tools.js": asset(chatToolsJs, JS),
   "terminal.js": asset(terminalJs, JS),
   "favicon.svg": asset(faviconSvg, "image/svg+xml"),
 };

@@ -3,6 +3,7 @@
 // transaction, with a conditional update (same key id and ciphertext as read), so it can run while
 // the server serves, be interrupted, and be re-run.
 import { and, eq, ne } from "drizzle-orm";
+import type { AnyPgColumn, PgTable } from "drizzle-orm/pg-core";
 import type { Db } from "../db/client.ts";
 import { asSystem } from "../db/rls.ts";
 import { credentials, volumeKeys } from "../db/schema.ts";
@@ -21,67 +22,52 @@ type SealedTable = {
   replace(db: Db, row: SealedRow, next: Sealed): Promise<boolean>;
 };
 
-const credentialsTable: SealedTable = {
-  async stale(db, newestId, limit) {
-    const rows = await asSystem(db, (tx) =>
-      tx.select().from(credentials).where(ne(credentials.keyId, newestId)).limit(limit),
-    );
-    return rows.map((r) => ({
-      id: r.id,
-      keyId: r.keyId,
-      nonce: r.nonce,
-      ciphertext: r.ciphertext,
-      binding: { userId: r.userId, provider: r.provider, rowId: r.id },
-    }));
-  },
-  async replace(db, row, next) {
-    const updated = await asSystem(db, (tx) =>
-      tx
-        .update(credentials)
-        .set({ keyId: next.keyId, nonce: next.nonce, ciphertext: next.ciphertext })
-        .where(
-          and(
-            eq(credentials.id, row.id),
-            eq(credentials.keyId, row.keyId),
-            eq(credentials.ciphertext, row.ciphertext),
-          ),
-        )
-        .returning({ id: credentials.id }),
-    );
-    return updated.length > 0;
-  },
-};
+type SealedColumns = { keyId: AnyPgColumn; nonce: AnyPgColumn; ciphertext: AnyPgColumn };
+type StoredSealed = { keyId: string; nonce: Uint8Array; ciphertext: Uint8Array };
 
-const volumeKeysTable: SealedTable = {
-  async stale(db, newestId, limit) {
-    const rows = await asSystem(db, (tx) =>
-      tx.select().from(volumeKeys).where(ne(volumeKeys.keyId, newestId)).limit(limit),
-    );
-    return rows.map((r) => ({
-      id: r.sessionId,
-      keyId: r.keyId,
-      nonce: r.nonce,
-      ciphertext: r.ciphertext,
-      binding: { userId: r.userId, sessionId: r.sessionId },
-    }));
-  },
-  async replace(db, row, next) {
-    const updated = await asSystem(db, (tx) =>
-      tx
-        .update(volumeKeys)
-        .set({ keyId: next.keyId, nonce: next.nonce, ciphertext: next.ciphertext })
-        .where(
-          and(
-            eq(volumeKeys.sessionId, row.id),
-            eq(volumeKeys.keyId, row.keyId),
-            eq(volumeKeys.ciphertext, row.ciphertext),
-          ),
-        )
-        .returning({ id: volumeKeys.sessionId }),
-    );
-    return updated.length > 0;
-  },
-};
+/** A table whose rows carry `key_id`, `nonce` and `ciphertext`, identified by `idColumn`. */
+export function sealedTable<T extends PgTable & SealedColumns, R extends StoredSealed>(
+  table: T,
+  idColumn: AnyPgColumn,
+  describe: (row: R) => { id: string; binding: Binding },
+): SealedTable {
+  return {
+    async stale(db, newestId, limit) {
+      const rows = (await asSystem(db, (tx) =>
+        tx
+          .select()
+          .from(table as PgTable)
+          .where(ne(table.keyId, newestId))
+          .limit(limit),
+      )) as R[];
+      return rows.map((r) => ({ ...describe(r), keyId: r.keyId, nonce: r.nonce, ciphertext: r.ciphertext }));
+    },
+    async replace(db, row, next) {
+      const updated = await asSystem(db, (tx) =>
+        tx
+          .update(table)
+          .set({ keyId: next.keyId, nonce: next.nonce, ciphertext: next.ciphertext } as never)
+          .where(and(eq(idColumn, row.id), eq(table.keyId, row.keyId), eq(table.ciphertext, row.ciphertext)))
+          .returning({ id: idColumn }),
+      );
+      return updated.length > 0;
+    },
+  };
+}
+
+const credentialsTable = sealedTable(credentials, credentials.id, (r: typeof credentials.$inferSelect) => ({
+  id: r.id,
+  binding: { userId: r.userId, provider: r.provider, rowId: r.id },
+}));
+
+const volumeKeysTable = sealedTable(
+  volumeKeys,
+  volumeKeys.sessionId,
+  (r: typeof volumeKeys.$inferSelect) => ({
+    id: r.sessionId,
+    binding: { userId: r.userId, sessionId: r.sessionId },
+  }),
+);
 
 /** Provider keys first, then volume keys; `limit` counts both. */
 export async function rotateCredentials(
@@ -97,7 +83,7 @@ export async function rotateCredentials(
 }
 
 /** False when `limit` was reached. */
-async function rotateTable(
+export async function rotateTable(
   db: Db,
   keyring: MasterKeyring,
   table: SealedTable,

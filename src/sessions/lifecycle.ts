@@ -16,7 +16,9 @@ import { FleetFullError } from "../fleet/scheduler.ts";
 import { shredVolumeKey } from "../secrets/volume_keys.ts";
 import { applyEvent, getSessionById, planFor, type SessionRow, withUserSession } from "./sessions_repo.ts";
 import { type SessionAction, type SpawnStep, transition } from "./state_machine.ts";
+import { upgradeSession } from "./upgrade.ts";
 import { recordSpawn } from "./usage.ts";
+import { recordWake } from "./wake.ts";
 
 /** A container action refused (a UserError: the API and console word it in their one place). */
 export class LifecycleError extends UserError {}
@@ -46,7 +48,12 @@ export class Lifecycle {
   }
 
   /** A user's action: returns the state to answer 202 with; the work continues in the background. */
-  async request(userId: string, action: SessionAction, ip: string | null): Promise<SessionRow> {
+  async request(
+    userId: string,
+    action: SessionAction,
+    ip: string | null,
+    options: { template?: string } = {},
+  ): Promise<SessionRow> {
     const { row, previous } = await withUserSession(this.deps.db, userId, async (current, tx) => {
       const next = transition(current, { type: action });
       if (next.kind === "refuse") throw new LifecycleError(409, "invalid_state", next.message);
@@ -58,7 +65,13 @@ export class Lifecycle {
       if (action === "kill") await shredVolumeKey(tx, current.id);
       const [updated] = await tx
         .update(agentSessions)
-        .set({ ...next.patch, updatedAt: new Date(), lastActivityAt: new Date() })
+        .set({
+          ...next.patch,
+          // A spawn runs the template the user picked, else the default (not the previous one's).
+          ...(action === "spawn" ? { template: options.template ?? this.deps.defaultTemplate } : {}),
+          updatedAt: new Date(),
+          lastActivityAt: new Date(),
+        })
         .where(eq(agentSessions.id, current.id))
         .returning();
       return { row: updated ?? current, previous: current };
@@ -84,10 +97,21 @@ export class Lifecycle {
     if (!found)
       throw new LifecycleError(409, "no_node", "The container's node is gone. Kill it and spawn again.");
     const { agent } = found;
+    let wakeAt: Date | null = null;
     try {
-      if (action === "freeze") await agent.freeze(row.id);
-      else await agent.restore(row.id, await this.volumeFor(row));
+      if (action === "freeze") {
+        const answer = await agent.freeze(row.id);
+        const at = answer ? Date.parse(answer.wakeAt ?? "") : Number.NaN;
+        wakeAt = Number.isFinite(at) ? new Date(at) : null;
+      } else await agent.restore(row.id, await this.volumeFor(row));
     } catch (error) {
+      if (error instanceof AgentRequestError && error.code === "busy") {
+        throw new LifecycleError(
+          409,
+          "busy",
+          "Your assistant is working right now (a reply or a schedule). Freeze it once it is done.",
+        );
+      }
       this.deps.log.warn("agent refused a lifecycle action", { action, session: row.id, error });
       throw new LifecycleError(
         502,
@@ -96,7 +120,13 @@ export class Lifecycle {
       );
     }
     await applyEvent(this.deps.db, row, { type: action });
+    await recordWake(this.deps.db, row, wakeAt);
     return { ...row, state: action === "freeze" ? "frozen" : "running" };
+  }
+
+  /** Recreates the container on its template's current image, keeping its volume (upgrade.ts). */
+  upgrade(userId: string, ip: string | null): Promise<SessionRow> {
+    return upgradeSession(this.deps, (row) => this.volumeFor(row), userId, ip);
   }
 
   /** What a node needs to mount the session's volume. */

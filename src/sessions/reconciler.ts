@@ -4,7 +4,8 @@
 // - a session whose container the agent lost is marked failed;
 // - a spawn whose job died with its server (stale `spawning`) is driven again;
 // - the container's run state follows the recorded intent (frozen ⇄ running);
-// - running containers idle longer than their plan allows are frozen.
+// - running containers idle longer than their plan allows are frozen;
+// - frozen containers whose runtime asked to wake at a time (its next schedule) are restored then.
 
 import type { Logger } from "../../common/log.ts";
 import type { Db } from "../db/client.ts";
@@ -12,6 +13,7 @@ import { listNodes, recordHealth } from "../fleet/nodes.ts";
 import type { Lifecycle } from "./lifecycle.ts";
 import { activeSessions, applyEvent } from "./sessions_repo.ts";
 import { recordRunning } from "./usage.ts";
+import { takeWake, wakeDue } from "./wake.ts";
 
 export type ReconcilerOptions = { staleSpawnMs: number; spawnTimeoutMs: number; tickSeconds: number };
 
@@ -57,6 +59,15 @@ export async function reconcileOnce(
           type: "fail",
           reason: "The container was lost on its node. Spawn a new one.",
         });
+        continue;
+      }
+      if (wakeDue(session, now)) {
+        if (await takeWake(db, session)) {
+          log.info("waking a frozen container for its schedule", { session: session.id });
+          await lifecycle
+            .request(session.userId, "restore", null)
+            .catch((error) => log.warn("wake-up restore failed", { session: session.id, error }));
+        }
         continue;
       }
       if (session.state === "frozen" && !container.paused) await agent.freeze(session.id).catch(() => {});

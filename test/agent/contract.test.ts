@@ -161,3 +161,16 @@ test("v2 binds the node id: documented canonical string, refused by another node
   // Without a node binding (old agents) a v2 signature is not understood.
   expect((await verify(new RequestVerifier([newer]), headers)).ok).toBe(false);
 });
+
+test("an upgrade is a spawn spec with replace: true; replace is a boolean or absent", () => {
+  const spec = {
+    sessionId: "0b6f2f8e-1f0e-4c7b-9f59-1a2b3c4d5e6f",
+    template: "clawfleet-runtime",
+    limits: { cpuMillis: 500, memoryMb: 256, pidsLimit: 128, diskMb: 512 },
+  };
+  expect(parseContainerSpec({ ...spec, replace: true })).toEqual({ ...spec, replace: true });
+  expect(parseContainerSpec({ ...spec, replace: false })).toEqual(spec);
+  for (const replace of ["yes", 1, null, {}]) {
+    expect(parseContainerSpec({ ...spec, replace })).toBe("replace must be true or false");
+  }
+});

@@ -57,6 +57,7 @@ test("the sign-in page links only files the binary serves, byte for byte as ship
     "console.css": "views/static/console.css",
     "console.js": "views/static/console.client.js",
     "chat.js": "views/static/chat.client.js",
+    "chat-tools.js": "views/static/chat_tools.client.js",
     "terminal.js": "views/static/terminal.client.js",
   };
   for (const [name, source] of Object.entries(shipped)) {

@@ -17,6 +17,7 @@ const view = (state: ContainerView["state"]): ContainerView => ({
   status: state,
   container_id: X,
   hostname: X,
+  template: X,
   node: X,
   plan: {
     id: X,

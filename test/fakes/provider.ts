@@ -10,6 +10,13 @@
 // test/helpers/netns.ts): `bun test/fakes/provider.ts --host H --port P`, then `connectFakeProvider(url)`
 // drives it through its /_fake control endpoints. The process exits when its stdin closes.
 
+import {
+  anthropicToolCallParts,
+  anthropicToolProblem,
+  openAiToolCallParts,
+  openAiToolProblem,
+} from "./provider_tool_calls.ts";
+
 export type FakeReply =
   | {
       kind: "text";
@@ -26,7 +33,18 @@ export type FakeReply =
   /** A stream that reports an error in-band after `chunks` (Anthropic `event: error`, OpenAI `{error}`). */
   | { kind: "stream_error"; chunks?: string[]; errorType?: string; message?: string }
   /** A stream that stops after `chunks` without its end marker. */
-  | { kind: "truncated"; chunks?: string[] };
+  | { kind: "truncated"; chunks?: string[] }
+  /**
+   * Text `chunks` (optional), then tool calls, streamed as each API does: OpenAI `delta.tool_calls`
+   * fragments and finish_reason "tool_calls"; Anthropic `tool_use` blocks with `input_json_delta`
+   * pieces and stop_reason "tool_use". Arguments are split into `argumentChunks` pieces (default 3).
+   */
+  | {
+      kind: "tool_calls";
+      chunks?: string[];
+      calls: { id?: string; name: string; input: Record<string, unknown> }[];
+      argumentChunks?: number;
+    };
 
 export type FakeRule = {
   /** Substring of the last user message; absent matches every request. */
@@ -74,6 +92,8 @@ function lastUserText(body: unknown): string {
     if (message?.role !== "user") continue;
     if (typeof message.content === "string") return message.content;
     if (Array.isArray(message.content)) {
+      // Tool results travel as user messages in Anthropic's format; rules match what the user said.
+      if (message.content.every((part: { type?: string }) => part?.type === "tool_result")) continue;
       return message.content.map((part: { text?: string }) => part?.text ?? "").join("");
     }
   }
@@ -181,6 +201,8 @@ function openAiStream(reply: FakeReply, model: string): Response {
       }),
     );
     parts.push(sse("[DONE]"));
+  } else if (reply.kind === "tool_calls") {
+    parts.push(...openAiToolCallParts(reply, chunk));
   } else if (reply.kind === "malformed") {
     parts.push('data: {"id": "chatcmpl-broken", "choices": [{"delta": {"content": \n\n');
   } else if (reply.kind === "stream_error") {
@@ -240,6 +262,8 @@ function anthropicStream(reply: FakeReply, model: string): Response {
       ),
     );
     parts.push(sse({ type: "message_stop" }, "message_stop"));
+  } else if (reply.kind === "tool_calls") {
+    parts.push(...anthropicToolCallParts(reply, usageOf(reply).output));
   } else if (reply.kind === "malformed") {
     parts.push('event: content_block_delta\ndata: {"type": "content_block_delta", "delta": {\n\n');
   } else if (reply.kind === "stream_error") {
@@ -301,6 +325,9 @@ async function handleApi(state: State, request: Request, url: URL): Promise<Resp
     if (typeof payload.max_tokens !== "number") return error(400, "max_tokens: Field required");
   }
   if (payload.stream !== true) return error(400, "this fake only answers streaming requests (stream: true)");
+  const toolProblem =
+    api === "openai" ? openAiToolProblem(payload.messages) : anthropicToolProblem(payload.messages);
+  if (toolProblem) return error(400, toolProblem);
 
   const reply = pickReply(state, lastUserText(body));
   if (reply.kind === "http_error") {

@@ -1,13 +1,15 @@
 // The server's side of the provider gateway's channel, on both drivers: only signed requests, keys
 // only for active sessions, strict usage batches (bad input changes nothing), and usage rows under RLS.
 import { beforeAll, expect, test } from "bun:test";
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { type ClusterKey, SERVER_CHANNEL, signRequest } from "../../agent/api/contract.ts";
 import { parseKeyring } from "../../common/keyring.ts";
 import { createLogger } from "../../common/log.ts";
 import { rowsOf } from "../../src/db/client.ts";
 import { asSystem, asUser } from "../../src/db/rls.ts";
 import { agentSessions, tokenUsage, users } from "../../src/db/schema.ts";
+import { mintNodeSecret } from "../../src/fleet/node_secrets.ts";
+import { addNode } from "../../src/fleet/nodes.ts";
 import { agentChannel } from "../../src/gateway/agent_channel.ts";
 import { tokenHistory, tokenSummary } from "../../src/gateway/token_usage.ts";
 import { addCredential } from "../../src/secrets/credentials.ts";
@@ -144,6 +146,87 @@ describeEachDriver("agent channel", (db) => {
         tx.execute(sql`update plans set monthly_token_budget = null where id = 'free'`),
       );
     }
+  });
+
+  test("a node signing in its own name (v2) gets only its containers' keys and counts only their usage", async () => {
+    const nodes = [];
+    for (const name of ["chan-node-a", "chan-node-b"]) {
+      const node = await addNode(db().db, {
+        name,
+        url: "https://127.0.0.1:7443",
+        fingerprint: "ab".repeat(32),
+      });
+      const env = (await mintNodeSecret(db().db, ring, node)).env;
+      const secret = /CLAWFLEET_NODE_SECRETS=node:(\S+)/.exec(env)?.[1] ?? "";
+      nodes.push({ node, key: { id: "node", secret: new TextEncoder().encode(secret) } as ClusterKey });
+    }
+    const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
+    const place = (id: string, state: "running" | "none", nodeId: string | null) =>
+      asSystem(db().db, (tx) =>
+        tx.update(agentSessions).set({ state, nodeId }).where(eq(agentSessions.id, id)),
+      );
+    await place(running, "running", a.node.id);
+    await place(killed, "running", b.node.id);
+    const onA = { id: running };
+    const onB = { id: killed };
+    // No cluster secret at all on this server: nodes sign with their own.
+    const strict = agentChannel({
+      db: db().db,
+      keyring: ring,
+      keys: [],
+      log: createLogger("debug", {}, () => {}),
+    });
+    const asNode = async (key: ClusterKey, nodeId: string, method: string, path: string, body?: unknown) => {
+      const payload = body === undefined ? "" : JSON.stringify(body);
+      const headers = await signRequest(key, method, path, payload, Date.now(), nodeId);
+      return strict.handle(
+        new Request(`http://server${path}`, { method, headers, body: payload || undefined }),
+      );
+    };
+    const own = await asNode(a.key, a.node.name, "GET", SERVER_CHANNEL.keys(onA?.id ?? ""));
+    expect(own.status).toBe(200);
+    expect(((await own.json()) as { keys: unknown }).keys).toEqual({ openai: KEY });
+    // Another node's container: as if there were no such session.
+    expect((await asNode(a.key, a.node.name, "GET", SERVER_CHANNEL.keys(onB?.id ?? ""))).status).toBe(404);
+    // Node B's secret cannot speak for node A, nor can an unknown node or v1 without cluster secrets.
+    expect((await asNode(b.key, a.node.name, "GET", SERVER_CHANNEL.keys(onA?.id ?? ""))).status).toBe(401);
+    expect((await asNode(a.key, "chan-node-x", "GET", SERVER_CHANNEL.keys(onA?.id ?? ""))).status).toBe(401);
+    const v1 = await signRequest(cluster, "GET", SERVER_CHANNEL.keys(onA?.id ?? ""));
+    expect(
+      (
+        await strict.handle(
+          new Request(`http://server${SERVER_CHANNEL.keys(onA?.id ?? "")}`, { headers: v1 }),
+        )
+      ).status,
+    ).toBe(401);
+    // Usage node A reports for node B's container is not counted; its own is.
+    const before = (await tokenSummary(db().db, bob)).today.input_tokens;
+    const usage = (sessionId: string) => ({
+      reports: [
+        {
+          sessionId,
+          day: today,
+          provider: "openai",
+          model: "m",
+          inputTokens: 5,
+          outputTokens: 1,
+          requests: 1,
+        },
+      ],
+    });
+    expect(
+      (await asNode(a.key, a.node.name, "POST", SERVER_CHANNEL.usage, usage(onB?.id ?? ""))).status,
+    ).toBe(204);
+    expect((await tokenSummary(db().db, bob)).today.input_tokens).toBe(before);
+    const aliceBefore = (await tokenSummary(db().db, alice)).today.input_tokens;
+    expect(
+      (await asNode(a.key, a.node.name, "POST", SERVER_CHANNEL.usage, usage(onA?.id ?? ""))).status,
+    ).toBe(204);
+    expect((await tokenSummary(db().db, alice)).today.input_tokens).toBe(aliceBefore + 5);
+    // Leave the shared rows as the next test expects them.
+    await place(running, "running", null);
+    await place(killed, "none", null);
+    await asSystem(db().db, (tx) => tx.execute(sql`delete from token_usage where model = 'm'`));
   });
 
   test("token usage is user-owned: RLS forced, each user sees only their own rows, the app role cannot write", async () => {

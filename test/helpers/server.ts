@@ -1,6 +1,7 @@
 // A real clawfleet server for tests, in this process, on either database driver, on a free port.
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { sql } from "drizzle-orm";
 import { createLogger, type LogFields } from "../../common/log.ts";
 import { loadServerConfig } from "../../src/config.ts";
 import type { DbDriver } from "../../src/db/client.ts";
@@ -15,6 +16,9 @@ export type TestServer = RunningServer & {
   databaseUrl: string | null;
   close(): Promise<void>;
 };
+
+/** The largest volume a test server's plans ask for (see startTestServer). */
+export const TEST_DISK_MB = 256;
 
 export const TEST_MASTER_KEYS = `test1:${Buffer.alloc(32, 42).toString("base64")}`;
 
@@ -45,6 +49,10 @@ export async function startTestServer(
   const logs: string[] = [];
   const log = createLogger("debug", {} as LogFields, (line) => logs.push(line));
   const server = await startServer(config, log);
+  // Volumes are preallocated to the plan's disk (16 GiB for ultra): suites spawn many containers on a
+  // machine whose free disk varies, so every plan gets a test-sized disk unless a test sets its own.
+  if (!opts.databaseUrl)
+    await server.ctx.database.db.execute(sql`update plans set disk_mb = least(disk_mb, ${TEST_DISK_MB})`);
   return {
     ...server,
     driver,

@@ -127,8 +127,8 @@ beforeAll(async () => {
     }),
   );
   accessToken = signup.access_token;
-  // Ultra's 2 GiB of memory holds OpenClaw; a 2 GiB volume is plenty (volumes are preallocated).
-  await server.ctx.database.db.execute(sql`update plans set disk_mb = 2048 where id = 'ultra'`);
+  // Ultra's 2 GiB of memory holds OpenClaw; a 512 MiB volume is plenty (volumes are preallocated).
+  await server.ctx.database.db.execute(sql`update plans set disk_mb = 512 where id = 'ultra'`);
   await server.ctx.database.db.execute(sql`update users set plan_id = 'ultra' where id = ${signup.user.id}`);
   expect(
     (
@@ -259,6 +259,9 @@ describe("an OpenClaw container spawned through the API", () => {
 
   test("OpenClaw holds only its per-container credential and the gateway's base URL, never the key", () => {
     expect(envOf("OPENAI_API_KEY")).toMatch(/^cfgw_/);
+    // OpenRouter's variable too: with it set, OpenClaw still starts (web search is off in its config).
+    expect(envOf("OPENROUTER_API_KEY")).toBe(envOf("OPENAI_API_KEY"));
+    expect(envOf("OPENROUTER_BASE_URL")).toMatch(/^http:\/\/\d+\.\d+\.\d+\.\d+:\d+\/openrouter\/api\/v1$/);
     expect(envOf("OPENAI_BASE_URL")).toMatch(/^http:\/\/\d+\.\d+\.\d+\.\d+:\d+\/openai\/v1$/);
     expect(JSON.stringify(dockerInspect(container))).not.toContain(OPENAI_KEY);
   });
@@ -284,8 +287,9 @@ describe("an OpenClaw container spawned through the API", () => {
       }),
       signal: AbortSignal.timeout(300_000),
     });
-    const body = (await response.json()) as { choices?: { message?: { content?: string } }[] };
-    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect({ status: response.status, text: text.slice(0, 300) }).toMatchObject({ status: 200 });
+    const body = JSON.parse(text) as { choices?: { message?: { content?: string } }[] };
     expect(body.choices?.[0]?.message?.content).toContain("pong from the fake");
     const requests = (await provider.requests()).filter((r) => r.api === "openai");
     const turn = requests.find((r) => JSON.stringify(r.body).includes("ping from clawfleet"));

@@ -14,7 +14,7 @@ import {
   startTestAgent,
   TEST_CLUSTER_SECRET,
 } from "../helpers/fleet.ts";
-import { json, startTestServer, type TestServer } from "../helpers/server.ts";
+import { json, startTestServer, TEST_DISK_MB, type TestServer } from "../helpers/server.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const PASSWORD = "correct horse battery staple";
@@ -206,16 +206,17 @@ for (const driver of DRIVERS) {
     test("a plan change reaches the running container's volume at the next reconcile", async () => {
       const [container] = await agent.manager.list();
       const sessionId = container?.sessionId ?? "";
-      expect(container?.volumeMb).toBe(16384);
-      await server.ctx.database.db.execute(sql`update plans set disk_mb = 16448 where id = 'ultra'`);
+      expect(container?.volumeMb).toBe(TEST_DISK_MB);
+      const bigger = TEST_DISK_MB + 64;
+      await server.ctx.database.db.execute(sql`update plans set disk_mb = ${bigger} where id = 'ultra'`);
       await server.reconcile();
       // The file always grows; the mounted filesystem grows online where the kernel lets the agent
       // resize (CAP_SYS_RESOURCE), otherwise at the volume's next attach (test/agent/volumes/).
-      expect(Bun.file(agent.manager.volumes.imagePath(sessionId)).size).toBe(16448 * 1024 * 1024);
+      expect(Bun.file(agent.manager.volumes.imagePath(sessionId)).size).toBe(bigger * 1024 * 1024);
       const capEff = BigInt(
         `0x${/CapEff:\s+([0-9a-f]+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1]}`,
       );
-      expect(agent.manager.volumes.sizeMb(sessionId)).toBe((capEff >> 24n) & 1n ? 16448 : 16384);
+      expect(agent.manager.volumes.sizeMb(sessionId)).toBe((capEff >> 24n) & 1n ? bigger : TEST_DISK_MB);
     });
 
     test("kill removes the stored key, the container, its volume image and its network", async () => {

@@ -18,10 +18,23 @@ function NotRunning(props: { state: string }) {
 
 const CONNECTABLE = new Set(["running", "frozen"]);
 
-export function ChatPage(props: { user: ConsoleUser; state: string }) {
+/** What the chat hands to the runtime on connect (runtime `settings.set`), from the user's settings. */
+export type ChatSettings = {
+  default_provider: string | null;
+  default_model: string | null;
+  system_prompt: string | null;
+  shell_mode: string;
+};
+
+export function ChatPage(props: {
+  user: ConsoleUser;
+  state: string;
+  settings?: ChatSettings | null;
+  hasKey?: boolean;
+}) {
   const ready = CONNECTABLE.has(props.state);
   return (
-    <Layout title="Chat" user={props.user} active="chat" scripts={ready ? ["chat.js"] : []}>
+    <Layout title="Chat" user={props.user} active="chat" scripts={ready ? ["chat-tools.js", "chat.js"] : []}>
       <h1>Chat</h1>
       {props.state === "frozen" ? (
         <p class="lead">Your container is frozen; it will be resumed as soon as the chat connects.</p>
@@ -29,7 +42,14 @@ export function ChatPage(props: { user: ConsoleUser; state: string }) {
         ""
       )}
       {ready ? (
-        <div class="chat" id="chat" data-socket="/api/v1/session/gateway" data-keepalive="/console/session">
+        <div
+          class="chat"
+          id="chat"
+          data-socket="/api/v1/session/gateway"
+          data-keepalive="/console/session"
+          data-has-key={props.hasKey === false ? "false" : "true"}
+          data-settings={props.settings ? JSON.stringify(props.settings) : undefined}
+        >
           <aside class="chat-sidebar" aria-labelledby="conversations-heading">
             <div class="actions">
               <button type="button" id="new-chat" class="secondary">

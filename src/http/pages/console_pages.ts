@@ -12,6 +12,7 @@ import { keysPages } from "./keys_pages.ts";
 import { createPageBase } from "./page_base.ts";
 import { passwordResetPages } from "./password_reset_pages.ts";
 import { sessionToolPages } from "./session_tool_pages.ts";
+import { settingsPages } from "./settings_pages.ts";
 
 export function consolePages(ctx: AppContext, lifecycle: Lifecycle, beforeDelete: AccountDeletionHook[]) {
   return createPageBase(ctx)
@@ -19,6 +20,7 @@ export function consolePages(ctx: AppContext, lifecycle: Lifecycle, beforeDelete
     .use(dashboardPages(ctx, lifecycle))
     .use(keysPages(ctx))
     .use(sessionToolPages(ctx))
+    .use(settingsPages(ctx))
     .use(accountPages(ctx, beforeDelete))
     .use(adminPages(ctx, lifecycle))
     .use(passwordResetPages(ctx))

@@ -4,6 +4,8 @@
 
 import { ChatPage, TerminalPage } from "../../../views/pages/session_tools.tsx";
 import type { AppContext } from "../../context.ts";
+import { listCredentials } from "../../secrets/credentials.ts";
+import { getUserSettings } from "../../settings/user_settings.ts";
 import { sessionView } from "../session.ts";
 import type { PageBase } from "./page_base.ts";
 import { html, page } from "./page_response.ts";
@@ -19,9 +21,27 @@ export const sessionToolPages = (ctx: AppContext) => (app: PageBase) =>
   app
     .get(
       "/chat",
-      page(ctx, { access: "user" }, async (_c, user) =>
-        html(ChatPage({ user, state: (await sessionView(ctx, user.id)).state })),
-      ),
+      page(ctx, { access: "user" }, async (_c, user) => {
+        const [view, settings, keys] = await Promise.all([
+          sessionView(ctx, user.id),
+          getUserSettings(ctx.database.db, user.id),
+          listCredentials(ctx.database.db, user.id),
+        ]);
+        return html(
+          ChatPage({
+            user,
+            state: view.state,
+            hasKey: keys.length > 0,
+            settings: {
+              // The server's provider name for Gemini is "google"; the runtime accepts both.
+              default_provider: settings.default_provider,
+              default_model: settings.default_model,
+              system_prompt: settings.system_prompt || null,
+              shell_mode: settings.shell_mode,
+            },
+          }),
+        );
+      }),
     )
     .get(
       "/terminal",
