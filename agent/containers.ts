@@ -318,7 +318,10 @@ export class ContainerManager {
 
   async get(sessionId: string): Promise<ContainerInfo | null> {
     const inspect = await this.inspect(sessionId);
-    if (inspect) return this.info(inspect);
+    if (inspect) {
+      const imageCurrent = await this.imageCurrent(inspect);
+      return { ...this.info(inspect), ...(imageCurrent === undefined ? {} : { imageCurrent }) };
+    }
     const inProgress = this.progress.get(sessionId);
     return inProgress
       ? {
@@ -331,6 +334,15 @@ export class ContainerManager {
           createdAt: new Date().toISOString(),
         }
       : null;
+  }
+
+  /** Whether the container runs the image its template's tag names now; undefined if unknown. */
+  private async imageCurrent(inspect: ContainerInspect): Promise<boolean | undefined> {
+    const name = inspect.Config.Labels[LABELS.template] ?? "";
+    const template = this.opts.templates.find((t) => t.name === name);
+    if (!template || !inspect.Image) return undefined;
+    const tagged = await this.opts.docker.imageInspect(template.image).catch(() => null);
+    return tagged ? tagged.Id === inspect.Image : undefined;
   }
 
   /** This node's containers, from one list call (no inspect per container). */

@@ -10,6 +10,11 @@ export const HOOK_ANSWER_MAX_BYTES = 1024 * 1024;
 /** App pages carry scripts and styles: a larger cap, still bounded. */
 export const APP_ANSWER_MAX_BYTES = 16 * 1024 * 1024;
 const HOOK_TIMEOUT_MS = 30_000;
+/**
+ * An app request may be a whole assistant turn (OpenClaw's /v1/chat/completions answers when the
+ * model is done): longer, still under the server's 120 s wait for an agent call.
+ */
+const APP_TIMEOUT_MS = 110_000;
 
 const DROPPED_REQUEST_HEADERS = new Set([
   "host",
@@ -52,11 +57,11 @@ async function readCapped(response: Response, cap: number): Promise<Uint8Array> 
 }
 
 export function relayHook(baseUrl: string, hook: HookRelayRequest): Promise<HookRelayResponse> {
-  return relayHttp(baseUrl, hook, HOOK_ANSWER_MAX_BYTES, RETURNED_HEADERS);
+  return relayHttp(baseUrl, hook, HOOK_ANSWER_MAX_BYTES, RETURNED_HEADERS, HOOK_TIMEOUT_MS);
 }
 
 export function relayApp(baseUrl: string, request: AppRelayRequest): Promise<HookRelayResponse> {
-  return relayHttp(baseUrl, request, APP_ANSWER_MAX_BYTES, APP_RETURNED_HEADERS);
+  return relayHttp(baseUrl, request, APP_ANSWER_MAX_BYTES, APP_RETURNED_HEADERS, APP_TIMEOUT_MS);
 }
 
 async function relayHttp(
@@ -64,6 +69,7 @@ async function relayHttp(
   hook: HookRelayRequest | AppRelayRequest,
   cap: number,
   returned: string[],
+  timeoutMs: number,
 ): Promise<HookRelayResponse> {
   const headers = new Headers();
   for (const [name, value] of Object.entries(hook.headers)) {
@@ -78,7 +84,7 @@ async function relayHttp(
       body:
         hook.method === "GET" || hook.method === "HEAD" ? undefined : Buffer.from(hook.bodyBase64, "base64"),
       redirect: "manual",
-      signal: AbortSignal.timeout(HOOK_TIMEOUT_MS),
+      signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (error) {
     throw new AgentError(

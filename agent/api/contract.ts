@@ -65,6 +65,11 @@ export type ContainerInfo = {
   volumeMb?: number;
   /** Only in a freeze's answer: when the runtime asked to be restored (its next schedule), ISO 8601. */
   wakeAt?: string;
+  /**
+   * Only from GET /v1/containers/:id: false when the template's image tag now names another image
+   * than the container runs (an upgrade would move it); absent when the node cannot tell.
+   */
+  imageCurrent?: boolean;
 };
 
 export type HealthReport = {

@@ -17,6 +17,8 @@ export type PortBinding = { HostIp: string; HostPort: string };
 export type ContainerInspect = {
   Id: string;
   Name: string;
+  /** The id of the image it was created from. */
+  Image: string;
   Created: string;
   State: {
     Status: string;

@@ -9,6 +9,8 @@ export type TokenCount = { model: string | null; input: number; output: number }
 
 const MAX_LINE = 1024 * 1024;
 const MAX_JSON = 8 * 1024 * 1024;
+const NEWLINE = 0x0a;
+const USAGE = Buffer.from("usage");
 
 const field = (v: unknown, key: string): unknown =>
   v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>)[key] : undefined;
@@ -20,6 +22,8 @@ export class TokenMeter {
   private model: string | null;
   private readonly decoder = new TextDecoder();
   private pending = "";
+  /** SSE: the bytes after the last newline seen, not yet a whole line. */
+  private partial: Buffer = Buffer.alloc(0);
   private overflow = false;
 
   constructor(
@@ -39,23 +43,30 @@ export class TokenMeter {
 
   feed(chunk: Uint8Array) {
     if (this.kind === "other" || this.overflow) return;
-    this.pending += this.decoder.decode(chunk, { stream: true });
     if (this.kind === "json") {
+      this.pending += this.decoder.decode(chunk, { stream: true });
       if (this.pending.length > MAX_JSON) this.giveUp();
       return;
     }
-    let newline = this.pending.indexOf("\n");
-    while (newline >= 0) {
-      this.line(this.pending.slice(0, newline));
-      this.pending = this.pending.slice(newline + 1);
-      newline = this.pending.indexOf("\n");
+    // SSE: whole lines are decoded only when the bytes hold "usage" somewhere; a long reply's content
+    // deltas pass through as bytes (a native search), never as strings.
+    const bytes = this.partial.length ? Buffer.concat([this.partial, chunk]) : Buffer.from(chunk);
+    const end = bytes.lastIndexOf(NEWLINE);
+    if (end < 0) {
+      this.partial = bytes;
+    } else {
+      const usage = bytes.indexOf(USAGE);
+      if (usage >= 0 && usage < end)
+        for (const line of bytes.toString("utf8", 0, end).split("\n")) this.line(line);
+      this.partial = Buffer.from(bytes.subarray(end + 1));
     }
-    if (this.pending.length > MAX_LINE) this.giveUp();
+    if (this.partial.length > MAX_LINE) this.giveUp();
   }
 
   private giveUp() {
     this.overflow = true;
     this.pending = "";
+    this.partial = Buffer.alloc(0);
   }
 
   private line(raw: string) {
@@ -120,8 +131,9 @@ export class TokenMeter {
   /** The counts so far (a stream cut short still reports what it carried). */
   finish(): TokenCount {
     if (this.kind === "json" && !this.overflow && this.pending) this.parse(this.pending);
-    else if (this.kind === "sse" && this.pending) this.line(this.pending);
+    else if (this.kind === "sse" && this.partial.length) this.line(this.partial.toString("utf8"));
     this.pending = "";
+    this.partial = Buffer.alloc(0);
     return { model: this.model, input: this.input, output: this.output };
   }
 }

@@ -50,7 +50,9 @@ export function agentConnector(keys: ClusterKey[], keyring?: MasterKeyring): Age
       connect: async (sessionId, kind, reconnect) => (await ready()).connect(sessionId, kind, reconnect),
       connectApp: async (sessionId, path) => (await ready()).connect(sessionId, "appSocket", path),
       relayHook: async (sessionId, hook) => (await ready()).call("hook", sessionId, hook, 35_000),
-      relayApp: async (sessionId, request) => (await ready()).call("app", sessionId, request, 35_000),
+      // A little over the agent's own limits (30 s for a hook, 110 s for an app request: a whole
+      // assistant turn), so the agent's clearer error arrives first.
+      relayApp: async (sessionId, request) => (await ready()).call("app", sessionId, request, 120_000),
     };
     clients.set(node.id, { address: node, agent });
     return agent;

@@ -41,6 +41,11 @@ export const TOOLS_OPERATIONS: Record<string, Record<string, Op>> = {
     },
   },
   "/session/upgrade": {
+    get: {
+      summary: "Whether the template now names a newer image than the container runs",
+      auth: true,
+      responses: { 200: "{available}" },
+    },
     post: {
       summary: "Recreate the container on the newest image of its template, keeping its volume",
       auth: true,

@@ -16,7 +16,7 @@ import { FleetFullError } from "../fleet/scheduler.ts";
 import { shredVolumeKey } from "../secrets/volume_keys.ts";
 import { applyEvent, getSessionById, planFor, type SessionRow, withUserSession } from "./sessions_repo.ts";
 import { type SessionAction, type SpawnStep, transition } from "./state_machine.ts";
-import { upgradeSession } from "./upgrade.ts";
+import { upgradeAvailable, upgradeSession } from "./upgrade.ts";
 import { recordSpawn } from "./usage.ts";
 import { recordWake } from "./wake.ts";
 
@@ -127,6 +127,11 @@ export class Lifecycle {
   /** Recreates the container on its template's current image, keeping its volume (upgrade.ts). */
   upgrade(userId: string, ip: string | null): Promise<SessionRow> {
     return upgradeSession(this.deps, (row) => this.volumeFor(row), userId, ip);
+  }
+
+  /** Whether the container's template now names a newer image than it runs. */
+  upgradeAvailable(userId: string): Promise<boolean> {
+    return upgradeAvailable(this.deps, userId);
   }
 
   /** What a node needs to mount the session's volume. */

@@ -7,7 +7,7 @@ import { audit } from "../audit.ts";
 import { asSystem } from "../db/rls.ts";
 import { agentSessions } from "../db/schema.ts";
 import { type LifecycleDeps, LifecycleError } from "./lifecycle.ts";
-import { planFor, type SessionRow, withUserSession } from "./sessions_repo.ts";
+import { getSessionView, planFor, type SessionRow, withUserSession } from "./sessions_repo.ts";
 
 export async function upgradeSession(
   deps: LifecycleDeps,
@@ -60,4 +60,17 @@ export async function upgradeSession(
   );
   await audit(deps.db, { action: "session.upgrade", userId, target: row.id, ip });
   return updated ?? row;
+}
+
+/**
+ * Whether an upgrade would move the user's container to another image: its node compares the image
+ * it runs with the one its template's tag names now. False without a live container or an answer.
+ */
+export async function upgradeAvailable(deps: LifecycleDeps, userId: string): Promise<boolean> {
+  const view = await getSessionView(deps.db, userId);
+  const row = view?.session;
+  if (!row || (row.state !== "running" && row.state !== "frozen")) return false;
+  const found = await deps.fleet.agentForNode(row.nodeId);
+  const container = await found?.agent.get(row.id).catch(() => null);
+  return container?.imageCurrent === false;
 }

@@ -5,8 +5,8 @@
 // OpenClaw's base-URL settings and the node's provider gateway, with the key fetched from the server
 // over the signed channel: the container only ever holds its per-container credential.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import type { RunningAgent } from "../../agent/server.ts";
 import { BUILTIN_TEMPLATES } from "../../agent/templates.ts";
@@ -14,7 +14,7 @@ import { buildOpenclawImage, OPENCLAW_IMAGE } from "../../scripts/image_openclaw
 import { addNode } from "../../src/fleet/nodes.ts";
 import { type FakeProvider, startFakeProvider } from "../fakes/provider.ts";
 import { cleanupNode, dockerInspect, startTestAgent, TEST_CLUSTER_SECRET } from "../helpers/fleet.ts";
-import { freePort, tempDir } from "../helpers/process.ts";
+import { freePort } from "../helpers/process.ts";
 import { json, startTestServer, type TestServer } from "../helpers/server.ts";
 import { createTestCa, type TestCa } from "../helpers/test_ca.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -31,7 +31,6 @@ let provider: FakeProvider;
 let server: TestServer;
 let agent: RunningAgent;
 const agentLogs: string[] = [];
-let templatesFile = "";
 let accessToken = "";
 let container = "";
 let port = 0;
@@ -94,10 +93,6 @@ beforeAll(async () => {
   ca = createTestCa();
   provider = startFakeProvider({ tls: { cert: ca.cert, key: ca.key } });
   await provider.acceptKeys([OPENAI_KEY]);
-  // The operator offers OpenClaw as the server's default template.
-  const openclaw = BUILTIN_TEMPLATES.find((t) => t.name === "openclaw");
-  templatesFile = join(tempDir("cf-openclaw-templates"), "templates.json");
-  writeFileSync(templatesFile, JSON.stringify([{ ...openclaw, name: "clawfleet-runtime" }]));
   const serverPort = await freePort();
   server = await startTestServer("pglite", {
     env: {
@@ -105,7 +100,8 @@ beforeAll(async () => {
       CLAWFLEET_CLUSTER_SECRETS: TEST_CLUSTER_SECRET,
       CLAWFLEET_PUBLIC_URL: `http://${CONSOLE_HOST}:${serverPort}`,
       CLAWFLEET_APPS_DOMAIN: APPS_DOMAIN,
-      CLAWFLEET_SPAWN_TIMEOUT: "300s",
+      // The operator lets users pick OpenClaw.
+      CLAWFLEET_USER_TEMPLATES: "clawfleet-runtime,openclaw",
     },
   });
   agent = await startTestAgent(
@@ -113,7 +109,6 @@ beforeAll(async () => {
       CLAWFLEET_SERVER_URL: server.url,
       CLAWFLEET_PROVIDER_UPSTREAMS: `openai=${provider.url}`,
       CLAWFLEET_PROVIDER_CA: ca.caFile,
-      CLAWFLEET_AGENT_TEMPLATES: templatesFile,
     },
     agentLogs,
   );
@@ -138,7 +133,11 @@ beforeAll(async () => {
       })
     ).status,
   ).toBe(201);
-  expect((await api("/session/spawn", { method: "POST" })).status).toBe(202);
+  const spawn = await api("/session/spawn", {
+    method: "POST",
+    body: JSON.stringify({ template: "openclaw" }),
+  });
+  expect(spawn.status).toBe(202);
   const running = await waitFor(
     "OpenClaw running",
     async () => json(await api("/session")),
@@ -146,7 +145,7 @@ beforeAll(async () => {
     300_000,
     500,
   );
-  expect(running).toMatchObject({ state: "running" });
+  expect(running).toMatchObject({ state: "running", template: "openclaw" });
   container = dockerInspect(running.container_id)?.Name?.replace(/^\//, "") ?? "";
   port = Number(dockerInspect(container)?.NetworkSettings.Ports["18789/tcp"][0].HostPort);
   token = envOf("OPENCLAW_GATEWAY_TOKEN") ?? "";
@@ -160,7 +159,6 @@ afterAll(async () => {
   if (agent) rmSync(agent.dataDir, { recursive: true, force: true });
   await provider?.stop();
   if (ca) rmSync(ca.dir, { recursive: true, force: true });
-  if (templatesFile) rmSync(dirname(templatesFile), { recursive: true, force: true });
 });
 
 describe("the OpenClaw image", () => {

@@ -84,6 +84,9 @@ describe("upgrade keeping data", () => {
     expect((await api.call("POST", "/session/spawn", {}, user.access)).status).toBe(202);
     const before = await waitState(user.access, "running");
     const oldImage = dockerInspect(before.container_id)?.Image as string;
+    const available = async () =>
+      (await json(await api.call("GET", "/session/upgrade", undefined, user.access))).available;
+    expect(await available()).toBe(false);
 
     const client = await gateway(user.access);
     const note = `remember the upgrade ${crypto.randomUUID()}`;
@@ -96,6 +99,8 @@ describe("upgrade keeping data", () => {
     docker(["build", "-q", "-t", TAG, "-"], `FROM ${TAG}\nLABEL clawfleet.test-upgrade="${Date.now()}"\n`);
     const newImage = docker(["image", "inspect", "-f", "{{.Id}}", TAG]);
     expect(newImage).not.toBe(oldImage);
+    // The console offers the upgrade now: the node sees the tag names another image.
+    expect(await available()).toBe(true);
 
     const upgraded = await api.call("POST", "/session/upgrade", undefined, user.access);
     expect(upgraded.status).toBe(202);
@@ -104,6 +109,7 @@ describe("upgrade keeping data", () => {
     expect(after.container_id).not.toBe(before.container_id);
     expect(dockerInspect(after.container_id)?.Image).toBe(newImage);
     expect(dockerInspect(before.container_id)).toBeNull();
+    expect(await available()).toBe(false);
 
     const again = await gateway(user.access);
     expect((await again.request({ type: "memory.get" })).content).toBe(note);
@@ -124,6 +130,7 @@ describe("upgrade keeping data", () => {
     third.close();
 
     await api.call("POST", "/session/kill", undefined, user.access);
+    expect(await available()).toBe(false);
     expect((await api.call("POST", "/session/upgrade", undefined, user.access)).status).toBe(409);
   }, 240_000);
 });
