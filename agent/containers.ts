@@ -132,10 +132,18 @@ export class ContainerManager {
   private async doSpawn(spec: ContainerSpec): Promise<ContainerInfo> {
     const template = this.template(spec.template);
     const { docker, nodeId, log } = this.opts;
-    const existing = await this.inspect(spec.sessionId);
+    // Independent steps run side by side (each Docker call is a round trip the spawn waited on):
+    // the image check beside the inspect, then the volume beside the network and gateway setup.
+    const [existing, missingImage] = await Promise.all([
+      this.inspect(spec.sessionId),
+      this.requireImage(template).then(
+        () => null,
+        (error: unknown) => error,
+      ),
+    ]);
     // An upgrade (`replace`) recreates whatever runs from the template's current image.
     const replace = spec.replace === true && existing !== null;
-    if (!existing?.State.Running || replace) await this.requireImage(template);
+    if ((!existing?.State.Running || replace) && missingImage) throw missingImage;
     // Mounted, unlocked and grown to the plan before anything runs: a thawed or recreated container
     // must find its data, and Docker refuses the bind mount while the volume is not attached.
     const legacy = existing?.State.Running && !this.usesVolume(existing);
@@ -146,15 +154,20 @@ export class ContainerManager {
         "this container keeps its data inside; it cannot be replaced",
       );
     }
-    const dataSource = legacy
-      ? ""
-      : await this.opts.volumes.ensure(spec.sessionId, {
+    const volume = legacy
+      ? Promise.resolve("")
+      : this.opts.volumes.ensure(spec.sessionId, {
           sizeMb: spec.limits.diskMb,
           key: volumeKeyBytes(spec.volume),
           owner: this.volumeOwner(template),
         });
+    // Awaited below on every path; this only keeps an early throw from leaving it unobserved.
+    volume.catch(() => {});
     // Spawn means "make it run": a frozen container is thawed, not replaced (its data is in it).
-    if (existing?.State.Paused && !replace) await docker.unpauseContainer(existing.Id);
+    if (existing && !replace && (existing.State.Paused || existing.State.Running)) {
+      await volume;
+      if (existing.State.Paused) await docker.unpauseContainer(existing.Id);
+    }
     if (existing?.State.Running && !replace) {
       await this.openProviderGateway(existing);
       await this.waitReady(spec.sessionId, existing, template);
@@ -162,13 +175,15 @@ export class ContainerManager {
     }
     if (existing) await docker.removeContainer(existing.Id, { force: true });
     this.progress.set(spec.sessionId, "creating");
-    // Idempotent: a respawn after a lost container finds its network (and, above, its data) again.
-    const [, gatewayToken] = await Promise.all([
-      this.ensureNetwork(spec.sessionId, template.name),
-      this.gatewayToken(spec.sessionId),
-    ]);
     const salt = newSalt();
-    const providerEnv = await this.bindProviderGateway(spec.sessionId, salt, template);
+    // Idempotent: a respawn after a lost container finds its network (and, above, its data) again.
+    const [dataSource, gatewayToken, providerEnv] = await Promise.all([
+      volume,
+      this.gatewayToken(spec.sessionId),
+      this.ensureNetwork(spec.sessionId, template.name).then(() =>
+        this.bindProviderGateway(spec.sessionId, salt, template),
+      ),
+    ]);
     const config = containerConfig({
       spec,
       template,
@@ -187,7 +202,8 @@ export class ContainerManager {
     await this.waitReady(spec.sessionId, inspect, template);
     this.progress.delete(spec.sessionId);
     log.info("container ready", { session: spec.sessionId, template: template.name });
-    return this.info(await docker.inspectContainer(created.Id));
+    // The inspect taken after start already says running; the readiness wait failed fast otherwise.
+    return this.info(inspect);
   }
 
   private async requireImage(template: Template) {

@@ -8,7 +8,7 @@ import type { ServerWebSocket } from "bun";
 import { ConfigError } from "../common/config_error.ts";
 import { createLogger, type Logger } from "../common/log.ts";
 import { noDebugPages } from "../common/no_debug_pages.ts";
-import { MAX_FRAME } from "../common/ws_relay.ts";
+import { frameOf, MAX_FRAME } from "../common/ws_relay.ts";
 import { type HealthReport, HOOK_RELAY_MAX_BYTES, RequestVerifier } from "./api/contract.ts";
 import type { AgentConfig } from "./config.ts";
 import { nodeSecret } from "./config.ts";
@@ -199,7 +199,7 @@ export async function startAgent(
         ws.data.session = ws.data.start(ws);
       },
       message(ws, message) {
-        ws.data.session?.message(typeof message === "string" ? message : new Uint8Array(message));
+        ws.data.session?.message(frameOf(message));
       },
       drain(ws) {
         ws.data.session?.drain();

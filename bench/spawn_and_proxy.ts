@@ -3,9 +3,15 @@
 //      POST /v1/containers, and the API's POST /api/v1/session/spawn polled until running;
 //   2. WebSocket round trip and throughput: straight to the container's published port, through nginx
 //      as a plain reverse proxy, and through the server's /api/v1/session/gateway → agent → container.
-// Bounded: `runs` spawns per method (default 20, at most 50), 2,000 round trips and 20,000 messages
-// of throughput per path, and a 10-minute deadline. Only 127.0.0.1 and its own containers are used.
+//   3. bulk: 1 MiB binary frames echoed back (MiB/s), direct, through nginx, and through server → agent
+//      (bench/lib/ws_bulk.ts: the far end is an echo server, the hops in front of it are the real ones).
+// Ends with machine-readable `RATIO name=value` lines, each computed from figures of this run.
+// Bounded: `runs` spawns per method (default 20, at most 50) within a 120 s spawn budget, 2,000 round
+// trips, 20,000 messages and 64 MiB of bulk per path, and a 3.5-minute deadline for the whole run.
+// Only 127.0.0.1 and its own containers are used.
+import { join } from "node:path";
 import { AgentClient } from "../agent/api/client.ts";
+import { waitHealthy as agentReadinessWait } from "../agent/readiness.ts";
 import { parseKeyring } from "../common/keyring.ts";
 import { addNode } from "../src/fleet/nodes.ts";
 import { ISOLATION_FLAGS } from "../test/helpers/docker_flags.ts";
@@ -19,11 +25,16 @@ import {
 import { freePort, tempDir } from "../test/helpers/process.ts";
 import { startTestServer } from "../test/helpers/server.ts";
 import { percentile, table, writeSection } from "./lib/report.ts";
+import { startEchoServer } from "./lib/ws_bulk.ts";
 
 const RUNS = Math.min(50, Math.max(1, Number(process.argv[2] ?? 20)));
 const RTT_MESSAGES = 2_000;
 const THROUGHPUT_MESSAGES = 20_000;
-const DEADLINE = Date.now() + 10 * 60_000;
+const BULK_FRAMES = 64;
+const BULK_WINDOW = 4;
+const STARTED = Date.now();
+const SPAWN_BUDGET_MS = 120_000;
+const DEADLINE = STARTED + 210_000;
 const IMAGE = "clawfleet-runtime:0.1.0";
 const limits = { cpuMillis: 500, memoryMb: 256, pidsLimit: 128, diskMb: 512 };
 
@@ -31,15 +42,10 @@ function guard() {
   if (Date.now() > DEADLINE) throw new Error("benchmark exceeded its 10-minute bound");
 }
 
+/** The agent's own readiness wait (agent/readiness.ts), so the baseline waits exactly as the agent does. */
 async function waitHealthy(port: number) {
-  for (;;) {
-    guard();
-    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    await Bun.sleep(100);
+  if (!(await agentReadinessWait({ port, path: "/healthz", timeoutMs: 30_000 }))) {
+    throw new Error("the raw container never answered /healthz");
   }
 }
 
@@ -67,16 +73,43 @@ async function rawDockerRun(): Promise<number> {
   return elapsed;
 }
 
-type Pinger = { send(data: string): void; onMessage(fn: (data: string) => void): void; close(): void };
+/** Runs bench/lib/ws_client.ts in its own process on one path and returns what it measured. */
+async function wsClient<T>(job: Record<string, unknown>): Promise<T> {
+  const proc = Bun.spawn(
+    [
+      process.execPath,
+      join(import.meta.dir, "lib/ws_client.ts"),
+      JSON.stringify({ ...job, deadlineMs: Math.max(1000, DEADLINE - Date.now()) }),
+    ],
+    { stdout: "pipe", stderr: "inherit" },
+  );
+  const text = await new Response(proc.stdout).text();
+  if ((await proc.exited) !== 0) throw new Error(`the WebSocket client failed on ${String(job.url)}`);
+  return JSON.parse(text.trim().split("\n").pop() ?? "{}") as T;
+}
 
-function wrap(ws: WebSocket): Promise<Pinger> {
-  return new Promise((resolve, reject) => {
-    let handler: (data: string) => void = () => {};
-    ws.onmessage = (e) => handler(String(e.data));
-    ws.onerror = reject;
-    ws.onopen = () =>
-      resolve({ send: (d) => ws.send(d), onMessage: (fn) => (handler = fn), close: () => ws.close() });
+type PingResult = { p50: number; p95: number; perSecond: number };
+
+function measureWs(url: string, headers: Record<string, string>) {
+  return wsClient<PingResult>({
+    url,
+    headers,
+    mode: "ping",
+    rtt: RTT_MESSAGES,
+    throughput: THROUGHPUT_MESSAGES,
   });
+}
+
+async function measureBulk(url: string, headers: Record<string, string> = {}) {
+  return (
+    await wsClient<{ mibPerSecond: number }>({
+      url,
+      headers,
+      mode: "bulk",
+      frames: BULK_FRAMES,
+      window: BULK_WINDOW,
+    })
+  ).mibPerSecond;
 }
 
 /** nginx as a plain reverse proxy in front of the container's port (the third WebSocket baseline). */
@@ -123,32 +156,6 @@ http {
   return { port, stop: () => proc.kill() };
 }
 
-async function measureWs(connect: () => Promise<Pinger>) {
-  const ws = await connect();
-  await new Promise<void>((resolve) => ws.onMessage(() => resolve())); // hello
-  const rtts: number[] = [];
-  for (let i = 0; i < RTT_MESSAGES; i++) {
-    guard();
-    const start = performance.now();
-    await new Promise<void>((resolve) => {
-      ws.onMessage(() => resolve());
-      ws.send(JSON.stringify({ type: "ping", id: `r${i}` }));
-    });
-    rtts.push(performance.now() - start);
-  }
-  const start = performance.now();
-  await new Promise<void>((resolve) => {
-    let got = 0;
-    ws.onMessage(() => {
-      if (++got === THROUGHPUT_MESSAGES) resolve();
-    });
-    for (let i = 0; i < THROUGHPUT_MESSAGES; i++) ws.send(JSON.stringify({ type: "ping", id: `t${i}` }));
-  });
-  const seconds = (performance.now() - start) / 1000;
-  ws.close();
-  return { p50: percentile(rtts, 50), p95: percentile(rtts, 95), perSecond: THROUGHPUT_MESSAGES / seconds };
-}
-
 await ensureRuntimeImage();
 // Two agents: one the server schedules onto, one driven directly (the server's reconciler would
 // rightly remove containers it did not ask for).
@@ -160,6 +167,7 @@ const serverAgent = new AgentClient({ url: agent.url, fingerprint: agent.fingerp
 const server = await startTestServer("postgres", {
   env: { CLAWFLEET_CLUSTER_SECRETS: TEST_CLUSTER_SECRET, CLAWFLEET_LOG_LEVEL: "error" },
 });
+const machineLines: string[] = [];
 try {
   await addNode(server.ctx.database.db, { name: "bench", url: agent.url, fingerprint: agent.fingerprint });
   await server.reconcile();
@@ -185,7 +193,7 @@ try {
   const raw: number[] = [];
   const viaAgent: number[] = [];
   const viaApi: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < RUNS && Date.now() - STARTED < SPAWN_BUDGET_MS; i++) {
     raw.push(await rawDockerRun());
     const sessionId = crypto.randomUUID();
     let start = performance.now();
@@ -207,8 +215,9 @@ try {
       await Bun.sleep(20);
     }
     viaApi.push(performance.now() - start);
-    if (i < RUNS - 1) await api("/session/kill", "POST");
+    if (i < RUNS - 1 && Date.now() - STARTED < SPAWN_BUDGET_MS) await api("/session/kill", "POST");
   }
+  const runsDone = raw.length;
 
   const [container] = await serverAgent.list();
   const inspect = JSON.parse(
@@ -216,31 +225,30 @@ try {
   )[0];
   const port = Number(inspect.NetworkSettings.Ports["8080/tcp"][0].HostPort);
   const token = await agent.manager.gatewayToken(container?.sessionId ?? "");
-  const straight = await measureWs(() =>
-    wrap(
-      new WebSocket(`ws://127.0.0.1:${port}/gateway`, {
-        headers: { authorization: `Bearer ${token}` },
-      } as never),
-    ),
-  );
+  const gatewayHeaders = { authorization: `Bearer ${token}` };
+  const straight = await measureWs(`ws://127.0.0.1:${port}/gateway`, gatewayHeaders);
   const nginx = await startNginx(port);
-  const viaNginx = nginx
-    ? await measureWs(() =>
-        wrap(
-          new WebSocket(`ws://127.0.0.1:${nginx.port}/gateway`, {
-            headers: { authorization: `Bearer ${token}` },
-          } as never),
-        ),
-      )
-    : null;
+  const viaNginx = nginx ? await measureWs(`ws://127.0.0.1:${nginx.port}/gateway`, gatewayHeaders) : null;
+  const proxiedUrl = `${server.url.replace("http", "ws")}/api/v1/session/gateway`;
+  const userHeaders = { authorization: `Bearer ${signup.access_token}` };
+  const proxied = await measureWs(proxiedUrl, userHeaders);
+
+  // Bulk: the same three paths with an echo server as the far end (the agent's target is swapped in
+  // this process only; the server, the agent's TLS and signing, and both relays are unchanged).
+  const echo = startEchoServer();
+  const bulkDirect = await measureBulk(`ws://127.0.0.1:${echo.port}/`);
   nginx?.stop();
-  const proxied = await measureWs(() =>
-    wrap(
-      new WebSocket(`${server.url.replace("http", "ws")}/api/v1/session/gateway`, {
-        headers: { authorization: `Bearer ${signup.access_token}` },
-      } as never),
-    ),
-  );
+  const bulkNginxProxy = await startNginx(echo.port);
+  const bulkNginx = bulkNginxProxy ? await measureBulk(`ws://127.0.0.1:${bulkNginxProxy.port}/`) : null;
+  bulkNginxProxy?.stop();
+  const realTarget = agent.manager.gatewayTarget.bind(agent.manager);
+  agent.manager.gatewayTarget = async (sessionId: string) => ({
+    ...(await realTarget(sessionId)),
+    url: `ws://127.0.0.1:${echo.port}/`,
+  });
+  const bulkProxied = await measureBulk(proxiedUrl, userHeaders);
+  agent.manager.gatewayTarget = realTarget;
+  echo.stop();
   await api("/session/kill", "POST");
 
   const ms = (v: number) => `${v.toFixed(0)} ms`;
@@ -251,19 +259,19 @@ try {
         "raw `docker run` + the same /healthz wait (baseline)",
         ms(percentile(raw, 50)),
         ms(percentile(raw, 95)),
-        RUNS,
+        runsDone,
       ],
       [
         "agent POST /v1/containers (network, volume, hardened create, start, wait)",
         ms(percentile(viaAgent, 50)),
         ms(percentile(viaAgent, 95)),
-        RUNS,
+        runsDone,
       ],
       [
         "API POST /api/v1/session/spawn, polled until running",
         ms(percentile(viaApi, 50)),
         ms(percentile(viaApi, 95)),
-        RUNS,
+        runsDone,
       ],
     ],
   );
@@ -294,20 +302,43 @@ try {
       ],
     ],
   );
+  const mibs = (v: number) => `${v.toFixed(0)} MiB/s`;
+  const bulkTable = table(
+    [`1 MiB binary frames echoed, ${BULK_FRAMES} per path, ${BULK_WINDOW} in flight`, "throughput"],
+    [
+      ["direct to an echo server on 127.0.0.1 (baseline)", mibs(bulkDirect)],
+      ...(bulkNginx !== null ? [["through nginx as a plain reverse proxy (baseline)", mibs(bulkNginx)]] : []),
+      ["through server → agent (TLS, signed, pinned) → the echo server", mibs(bulkProxied)],
+    ],
+  );
   console.log(spawnTable);
   console.log(wsTable);
+  console.log(bulkTable);
   const path = writeSection(
     "Spawn and WebSocket proxy",
     `Command: \`bun bench/spawn_and_proxy.ts ${RUNS}\` (root, Docker, the PostgreSQL of scripts/services.sh). Measured
 ${new Date().toISOString().slice(0, 10)}, ${process.arch}, 2 cores, one node, image \`${IMAGE}\`. Spawn runs alternate between
-the three methods; the API figure includes the client's 20 ms polling. WebSocket figures: ${RTT_MESSAGES} sequential
-ping/pong round trips, then ${THROUGHPUT_MESSAGES} pipelined pings, on the same connection.
+the three methods (${runsDone} of ${RUNS} asked fitted the ${SPAWN_BUDGET_MS / 1000} s spawn budget); every method ends with the agent's
+readiness wait (agent/readiness.ts); the API figure includes the client's 20 ms polling. WebSocket figures:
+${RTT_MESSAGES} sequential ping/pong round trips, then ${THROUGHPUT_MESSAGES} pipelined pings, on the same connection, from a client in its own
+process (bench/lib/ws_client.ts).
+Bulk: the runtime's gateway caps frames at 256 KiB and answers only small JSON, so the far end is an echo
+server of the bench; the proxied row swaps only the agent's target, every hop in front of it is the real one.
 
 ${spawnTable}
 
-${wsTable}`,
+${wsTable}
+
+${bulkTable}`,
   );
   console.log(`written to ${path}`);
+  // Machine-readable, one figure a line, all from this run.
+  const ratio = (name: string, value: number) => machineLines.push(`RATIO ${name}=${value.toFixed(3)}`);
+  ratio("spawn_agent_vs_docker_run", percentile(viaAgent, 50) / percentile(raw, 50));
+  ratio("spawn_api_vs_docker_run", percentile(viaApi, 50) / percentile(raw, 50));
+  ratio("ws_proxied_vs_direct_throughput", proxied.perSecond / straight.perSecond);
+  ratio("ws_proxied_vs_direct_bulk", bulkProxied / bulkDirect);
+  ratio("ws_proxied_vs_direct_rtt", proxied.p50 / straight.p50);
 } finally {
   await server.close();
   await agent.stop();
@@ -315,3 +346,5 @@ ${wsTable}`,
   await cleanupNode(agent.nodeId);
   await cleanupNode(direct.nodeId);
 }
+// Last, after every other line (the machine-readable lines end the output).
+console.log(machineLines.join("\n"));

@@ -8,6 +8,7 @@ import m0004 from "./0004_accounts.sql" with { type: "text" };
 import m0005 from "./0005_security.sql" with { type: "text" };
 import m0006 from "./0006_https.sql" with { type: "text" };
 import m0007 from "./0007_tools.sql" with { type: "text" };
+import m0009 from "./0009_perf.sql" with { type: "text" };
 import m0010 from "./0010_channels.sql" with { type: "text" };
 
 export type EmbeddedMigration = { name: string; sql: string };
@@ -21,5 +22,6 @@ export const MIGRATIONS: EmbeddedMigration[] = [
   { name: "0005_security", sql: m0005 },
   { name: "0006_https", sql: m0006 },
   { name: "0007_tools", sql: m0007 },
+  { name: "0009_perf", sql: m0009 },
   { name: "0010_channels", sql: m0010 },
 ];

@@ -19,7 +19,7 @@ import { getUser } from "./auth/users.ts";
 import type { ServerConfig } from "./config.ts";
 import type { AppContext } from "./context.ts";
 import { isDatabaseUnavailable } from "./db/availability.ts";
-import { openDatabase } from "./db/client.ts";
+import { openDatabase, releaseStartupGarbage } from "./db/client.ts";
 import { LOCKS, startLeaderLoop } from "./db/leader.ts";
 import { migrate } from "./db/migrate.ts";
 import { UserError } from "./errors.ts";
@@ -269,6 +269,7 @@ export async function startServer(
 
   const scheme = tls ? "https" : "http";
   const url = `${scheme}://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${server.port}`;
+  if (database.driver === "pglite") await releaseStartupGarbage();
   log.info("clawfleet listening", {
     url,
     database: database.driver,

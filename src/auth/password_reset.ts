@@ -16,6 +16,7 @@ import { ensureAttemptAllowed, recordAttempt } from "./attempt_throttle.ts";
 import { AuthError, type ClientMeta, passwordWorkGuard } from "./auth_error.ts";
 import { checkPassword } from "./password_policy.ts";
 import { hashPassword } from "./passwords.ts";
+import { notifySignInsEnded } from "./sign_ins_ended.ts";
 import { findUserByEmail, normaliseEmail } from "./users.ts";
 
 export const PASSWORD_RESET_TTL_MS = 30 * 60_000;
@@ -81,6 +82,8 @@ export async function confirmPasswordReset(
       .update(signIns)
       .set({ revokedAt: now, revokedReason: "password reset" })
       .where(and(eq(signIns.userId, used.userId), isNull(signIns.revokedAt)));
+    // Their open WebSockets close on every replica, as for any other revocation.
+    await notifySignInsEnded(tx, { userId: used.userId, signInId: null, except: null });
     return used.userId;
   });
   if (!userId) throw INVALID_LINK();

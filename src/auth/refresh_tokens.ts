@@ -9,8 +9,8 @@
 import { encodeBase64urlNoPadding } from "@oslojs/encoding";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { constantTimeEqual, hmacSha256, sha256Hex } from "../../common/crypto.ts";
-import type { Db } from "../db/client.ts";
-import { asSystem, asUser } from "../db/rls.ts";
+import { type Db, rowsOf } from "../db/client.ts";
+import { asSystem, asUser, isUuid } from "../db/rls.ts";
 import { signIns } from "../db/schema.ts";
 import { notifySignInsEnded } from "./sign_ins_ended.ts";
 
@@ -113,21 +113,24 @@ export async function rotate(
   });
 }
 
-/** True while the family behind an access token is neither revoked nor expired. */
+/**
+ * True while the family behind an access token is neither revoked nor expired. Read on every request
+ * (a revocation committed on any replica counts at once) in one autocommit statement,
+ * clawfleet_sign_in_state (migrations/0009_perf.sql), instead of a transaction of four: this check was a
+ * third of an authenticated request's statements (docs/BENCHMARKS.md).
+ */
 export async function isFamilyActive(db: Db, userId: string, signInId: string, policy: SignInPolicy) {
-  const [row] = await asUser(db, userId, (tx) =>
-    tx
-      .select({
-        revokedAt: signIns.revokedAt,
-        expiresAt: signIns.expiresAt,
-        lastUsedAt: signIns.lastUsedAt,
-      })
-      .from(signIns)
-      .where(eq(signIns.id, signInId)),
+  if (!isUuid(userId) || !isUuid(signInId)) return false;
+  const [row] = rowsOf<{ revoked_at: unknown; expires_at: unknown; last_used_at: unknown }>(
+    await db.execute(
+      sql`select revoked_at, expires_at, last_used_at from clawfleet_sign_in_state(${signInId}::uuid, ${userId}::uuid)`,
+    ),
   );
-  if (!row || row.revokedAt) return false;
+  if (!row || row.revoked_at !== null) return false;
   const now = Date.now();
-  return row.expiresAt.getTime() > now && row.lastUsedAt.getTime() + policy.idleMs > now;
+  const expiresAt = new Date(row.expires_at as string | Date).getTime();
+  const lastUsedAt = new Date(row.last_used_at as string | Date).getTime();
+  return expiresAt > now && lastUsedAt + policy.idleMs > now;
 }
 
 // Both revocations also tell every replica to close the sockets opened under the ended sign-ins.

@@ -47,6 +47,7 @@ async function openPglite(dataDir: string | null): Promise<Database> {
     fsBundle,
     postgresqlconf: PGLITE_SETTINGS,
   });
+  await releaseStartupGarbage();
   // One embedded database belongs to one process: every lock is ours.
   return {
     db: drizzlePglite(client, { schema }) as unknown as Db,
@@ -103,6 +104,20 @@ async function openPostgres(url: string): Promise<Database> {
  * ~147 MiB resident instead of ~300 (docs/DATABASE.md).
  */
 const PGLITE_SETTINGS = ["shared_buffers=16MB", "work_mem=2MB", "maintenance_work_mem=16MB"];
+
+/**
+ * Opening PGlite leaves hundreds of MiB of garbage: a new database is made by a second PGlite instance
+ * (initdb) with its own 128 MiB wasm memory and a copy of the data bundle, and the compiled modules'
+ * bytes are read whole. Nothing collects it while the server idles, so a fresh server sat at ~590 MiB
+ * resident. Two full collections an event-loop turn apart (the second frees what the first's
+ * finalizers let go) bring it to ~200 MiB (docs/BENCHMARKS.md). Here, and once more when the server
+ * has started (migrations and building the app leave their own).
+ */
+export async function releaseStartupGarbage() {
+  Bun.gc(true);
+  await Bun.sleep(0);
+  Bun.gc(true);
+}
 
 /** `dataDir` null means an in-memory PGlite (tests). */
 export function openDatabase(opts: {

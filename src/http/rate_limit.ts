@@ -1,5 +1,8 @@
 // Per-plan API rate limits (requests a minute), counted in PostgreSQL so every replica shares them:
-// one upsert per authenticated request into a fixed one-minute window.
+// one upsert per authenticated request into a fixed one-minute window. The upsert is one autocommit
+// statement (clawfleet_count_request, migrations/0009_perf.sql, runs it as clawfleet_system): no
+// transaction around it, so a user's many connections hold the counter row's lock for the statement
+// alone instead of until a COMMIT round trip later.
 import { eq, sql } from "drizzle-orm";
 import type { AppContext } from "../context.ts";
 import { rowsOf } from "../db/client.ts";
@@ -45,9 +48,8 @@ export async function enforceApiRate(
   const limit = await planLimit(ctx, userId);
   const windowStart = new Date(Math.floor(now / WINDOW_MS) * WINDOW_MS);
   const [row] = rowsOf<{ count: number }>(
-    await asSystem(ctx.database.db, (tx) =>
-      tx.execute(sql`insert into rate_counters (bucket, window_start, count) values (${`api:${userId}`}, ${windowStart.toISOString()}::timestamptz, 1)
-        on conflict (bucket, window_start) do update set count = rate_counters.count + 1 returning count`),
+    await ctx.database.db.execute(
+      sql`select clawfleet_count_request(${`api:${userId}`}, ${windowStart.toISOString()}::timestamptz) as count`,
     ),
   );
   const reset = Math.max(1, Math.ceil((windowStart.getTime() + WINDOW_MS - now) / 1000));

@@ -4,6 +4,7 @@
 // revocation goes to one replica, the sockets live on both).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { RunningAgent } from "../../agent/server.ts";
+import { resetLinkFor } from "../../src/auth/password_reset.ts";
 import { addNode } from "../../src/fleet/nodes.ts";
 import { DRIVERS } from "../helpers/db.ts";
 import { cleanupNode, ensureRuntimeImage, startTestAgent, TEST_CLUSTER_SECRET } from "../helpers/fleet.ts";
@@ -215,6 +216,32 @@ for (const driver of DRIVERS) {
       const since = Date.now();
       // The oldest token again, two rotations later: reuse.
       expect((await post(other(0), "/auth/refresh", { refresh_token: victim.refresh })).status).toBe(401);
+      for (const watched of sockets) await closedWithinASecond(watched, since);
+    });
+
+    // Last: it changes the password every other test signs in with.
+    test("a password reset closes every sign-in's sockets on every replica", async () => {
+      const a = await signIn();
+      const b = await signIn();
+      const sockets = [
+        ...(await Promise.all(bases().map((base) => openTerminal(base, a.access)))),
+        await openTerminal(bases()[0] ?? "", b.access),
+      ];
+      const me = await json(
+        await fetch(`${bases()[0]}/api/v1/auth/me`, { headers: { authorization: `Bearer ${a.access}` } }),
+      );
+      const first = replicas[0] as TestServer;
+      const link = await resetLinkFor(first.ctx.database.db, first.ctx.config, {
+        id: me.user?.id ?? me.id,
+        email: EMAIL,
+      });
+      const token = new URL(link).searchParams.get("token") ?? "";
+      const since = Date.now();
+      const confirmed = await post(other(0), "/auth/password-reset/confirm", {
+        token,
+        new_password: `${PASSWORD} after the reset`,
+      });
+      expect(confirmed.status).toBe(204);
       for (const watched of sockets) await closedWithinASecond(watched, since);
     });
   });
