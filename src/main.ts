@@ -12,6 +12,7 @@ import { USERS_HELP } from "./cli/users.ts";
 import { loadServerConfig } from "./config.ts";
 import { isDatabaseDriverGlitch } from "./db/availability.ts";
 import { UserError } from "./errors.ts";
+import { liveLimitsFor } from "./http/admin_users_plan.ts";
 import { startServer } from "./server.ts";
 
 const USAGE = `clawfleet — one private, hardened AI-agent container per user
@@ -93,7 +94,12 @@ async function main(argv: string[]): Promise<number> {
       process.on("uncaughtException", survive);
       process.on("unhandledRejection", survive);
       const server = await startServer(config, log);
-      const adminSocket = await startAdminSocket(config, server.ctx.database.db, log);
+      const adminSocket = await startAdminSocket(
+        config,
+        server.ctx.database.db,
+        log,
+        liveLimitsFor(server.ctx, server.lifecycle),
+      );
       const shutdown = async (signal: string) => {
         log.info("shutting down", { signal });
         adminSocket.stop();

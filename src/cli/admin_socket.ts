@@ -9,6 +9,7 @@ import type { Logger } from "../../common/log.ts";
 import type { ServerConfig } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { UserError } from "../errors.ts";
+import type { LiveLimitsApplier } from "../sessions/live_limits.ts";
 import { UsageError } from "./args.ts";
 import { FORWARDABLE, runCommand } from "./commands.ts";
 import { useServingDatabase } from "./database.ts";
@@ -53,7 +54,13 @@ function parseRequest(text: string): Request | null {
 }
 
 /** Listens until `stop()`; a socket left by a crashed server is replaced, a live one is left alone. */
-export async function startAdminSocket(config: ServerConfig, db: Db, log: Logger) {
+export async function startAdminSocket(
+  config: ServerConfig,
+  db: Db,
+  log: Logger,
+  /** The server's way to apply a plan change to a running container (`users plan`). */
+  liveLimits: LiveLimitsApplier | null = null,
+) {
   const path = adminSocketPath(config);
   if (existsSync(path)) {
     if (await socketAnswers(path)) {
@@ -99,7 +106,7 @@ export async function startAdminSocket(config: ServerConfig, db: Db, log: Logger
   } finally {
     process.umask(previous);
   }
-  useServingDatabase(db);
+  useServingDatabase(db, liveLimits);
   return {
     path,
     stop() {

@@ -5,7 +5,7 @@ import { findUserByEmail, normaliseEmail } from "../auth/users.ts";
 import type { ServerConfig } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { UsageError } from "./args.ts";
-import { withDatabase } from "./database.ts";
+import { servingLiveLimits, withDatabase } from "./database.ts";
 
 export const USERS_HELP = `Usage: clawfleet users reset-link EMAIL
        clawfleet users plan EMAIL PLAN
@@ -52,11 +52,18 @@ export async function runUsers(config: ServerConfig, args: string[]): Promise<st
       return withDatabase(config, async (db) => {
         const user = await userByEmail(db, rest[0]);
         if (!rest[1]) throw new UsageError("give the plan's id (see clawfleet users --help)");
-        const change = await setUserPlan(db, { userId: user.id, planId: rest[1], actorId: null, ip: null });
+        // Through a running server's admin socket the container gets the limits live, as from the API.
+        const change = await setUserPlan(
+          db,
+          { userId: user.id, planId: rest[1], actorId: null, ip: null },
+          servingLiveLimits(),
+        );
         const note =
           change.container_limits === "next_spawn"
             ? " (the running container gets it at its next spawn)"
-            : "";
+            : change.container_limits === "live"
+              ? " (the running container has the new limits now)"
+              : "";
         return `${user.email} is now on plan ${change.plan}${note}\n`;
       });
     default:

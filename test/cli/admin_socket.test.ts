@@ -4,9 +4,11 @@
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { dockerInspect, ensureRuntimeImage } from "../helpers/fleet.ts";
 import { tempDir } from "../helpers/process.ts";
 import { type ServerProcess, serverProcess } from "../helpers/processes.ts";
 import { TEST_MASTER_KEYS } from "../helpers/server.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const root = join(import.meta.dir, "../..");
 const dataDir = join(tempDir("cf-adminsock"), "data");
@@ -73,3 +75,48 @@ test("commands work while serve runs, through a 0600 socket, and after a crash",
   expect(statSync(socket).mode & 0o777).toBe(0o600);
   expect(cli(["nodes", "list"]).out).toContain("n1\tactive");
 }, 120_000);
+
+test("`users plan` through the socket gives a running container the new limits live", async () => {
+  await ensureRuntimeImage();
+  // All-in-one: the server runs its own agent on this Docker engine.
+  const liveDir = join(tempDir("cf-adminsock-live"), "data");
+  const liveEnv = { CLAWFLEET_DATA_DIR: liveDir, CLAWFLEET_MASTER_KEYS: TEST_MASTER_KEYS };
+  const live = await serverProcess({ ...liveEnv, CLAWFLEET_ALL_IN_ONE: "auto" });
+  try {
+    const email = `plan-live-${crypto.randomUUID().slice(0, 6)}@example.test`;
+    const signup = await fetch(`${live.url}/api/v1/auth/signup`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email, password: "harbour violet tandem 17" }),
+    });
+    const { access_token: token } = (await signup.json()) as { access_token: string };
+    const call = (path: string, method = "GET") =>
+      fetch(`${live.url}/api/v1${path}`, { method, headers: { authorization: `Bearer ${token}` } }).then(
+        (r) => r.json() as Promise<Record<string, any>>,
+      );
+    await call("/session/spawn", "POST");
+    const running = await waitFor(
+      "running",
+      () => call("/session"),
+      (s) => s.state === "running" || s.state === "failed",
+      90_000,
+      500,
+    );
+    expect(running.state).toBe("running");
+    const memory = () => dockerInspect(running.container_id)?.HostConfig.Memory / (1024 * 1024);
+    expect(memory()).toBe(512);
+    const changed = Bun.spawnSync([process.execPath, "src/main.ts", "users", "plan", email, "pro"], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", CLAWFLEET_LOG_LEVEL: "error", ...liveEnv },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(changed.stdout.toString()).toBe(
+      `${email} is now on plan pro (the running container has the new limits now)\n`,
+    );
+    expect(memory()).toBe(1024);
+    await call("/session/kill", "POST");
+  } finally {
+    await live.kill();
+  }
+}, 180_000);

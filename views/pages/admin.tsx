@@ -30,6 +30,10 @@ export function AdminPage(props: {
       <p>
         <a id="admin-users-link" href="/admin/users">
           Users and plans
+        </a>{" "}
+        ·{" "}
+        <a id="admin-templates-link" href="/admin/templates">
+          Assistants users may pick
         </a>
       </p>
 

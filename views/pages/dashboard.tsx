@@ -25,12 +25,21 @@ const STEP_LABEL: Record<string, string> = {
   ready: "Ready",
 };
 
+/** How the console names the templates it knows; any other enabled template shows its own name. */
+const TEMPLATE_LABEL: Record<string, string> = {
+  "clawfleet-runtime": "Clawfleet assistant (small, fast)",
+  openclaw: "OpenClaw (its own Control UI; needs 2 GB of memory)",
+};
+
 function ActionButton(props: {
-  action: "spawn" | "freeze" | "restore";
+  action: "spawn" | "freeze" | "restore" | "upgrade";
   label: string;
   csrf: string;
   secondary?: boolean;
+  /** Spawn only: the templates the user may pick (a choice is shown when there is more than one). */
+  templates?: string[];
 }) {
+  const choices = props.templates ?? [];
   return (
     <form
       method="post"
@@ -38,8 +47,25 @@ function ActionButton(props: {
       hx-post={`/dashboard/${props.action}`}
       hx-target="#container-card"
       hx-swap="outerHTML"
+      class={choices.length > 1 ? "template-choice" : undefined}
     >
       <CsrfField token={props.csrf} />
+      {choices.length > 1 ? (
+        <label>
+          Assistant{" "}
+          <select name="template" id="template-select">
+            {choices.map((name) => (
+              <option value={name} safe>
+                {TEMPLATE_LABEL[name] ?? name}
+              </option>
+            ))}
+          </select>
+        </label>
+      ) : choices.length === 1 ? (
+        <input type="hidden" name="template" value={choices[0]} />
+      ) : (
+        ""
+      )}
       <button type="submit" id={`${props.action}-button`} class={props.secondary ? "secondary" : undefined}>
         {props.label}
       </button>
@@ -92,6 +118,10 @@ export function ContainerCard(props: {
   hasKeys: boolean;
   confirmKill?: boolean;
   notice?: string | null;
+  /** The templates the user may pick at spawn. */
+  templates?: string[];
+  /** The template's image is newer than the one the container runs. */
+  upgradeAvailable?: boolean;
 }) {
   const { view, csrf } = props;
   const state = view.state;
@@ -128,7 +158,7 @@ export function ContainerCard(props: {
             </div>
           )}
           <div class="actions">
-            <ActionButton action="spawn" label="Start my container" csrf={csrf} />
+            <ActionButton action="spawn" label="Start my container" csrf={csrf} templates={props.templates} />
           </div>
         </>
       ) : (
@@ -162,6 +192,18 @@ export function ContainerCard(props: {
         ""
       )}
 
+      {props.upgradeAvailable && (state === "running" || state === "frozen") && !props.confirmKill ? (
+        <div class="alert alert-info" role="status" id="upgrade-offer">
+          <p>
+            A newer version of your assistant is available. Upgrading restarts it on the new version and keeps
+            your conversations, memory, schedules and files.
+          </p>
+          <ActionButton action="upgrade" label="Upgrade now" csrf={csrf} secondary />
+        </div>
+      ) : (
+        ""
+      )}
+
       {state === "frozen" ? (
         <>
           <p>
@@ -184,7 +226,7 @@ export function ContainerCard(props: {
             <span safe>{view.failure_reason ?? "The node did not say why."}</span>
           </div>
           <div class="actions">
-            <ActionButton action="spawn" label="Try again" csrf={csrf} />
+            <ActionButton action="spawn" label="Try again" csrf={csrf} templates={props.templates} />
             {props.confirmKill ? "" : <KillButton />}
           </div>
         </>
@@ -251,6 +293,8 @@ export function DashboardPage(props: {
   view: ContainerView;
   hasKeys: boolean;
   confirmKill?: boolean;
+  templates?: string[];
+  upgradeAvailable?: boolean;
   error?: string | null;
   tokens?: Parameters<typeof TokenUsageCard>[0]["tokens"];
   history?: Parameters<typeof TokenUsageCard>[0]["history"];
@@ -267,6 +311,8 @@ export function DashboardPage(props: {
           csrf={props.user.csrf}
           hasKeys={props.hasKeys}
           confirmKill={props.confirmKill}
+          templates={props.templates}
+          upgradeAvailable={props.upgradeAvailable}
         />
         {live ? (
           <LiveUsageCard cpuMillis={plan.cpu_millis} memoryMb={plan.memory_mb} pidsLimit={plan.pids_limit} />

@@ -5,6 +5,7 @@ import type { Lifecycle } from "../../sessions/lifecycle.ts";
 import { accountPages } from "./account_pages.ts";
 import { accountSecurityPages } from "./account_security_pages.ts";
 import { adminPages } from "./admin_pages.ts";
+import { adminTemplatesPages } from "./admin_templates_pages.ts";
 import { adminUsersPages } from "./admin_users_pages.ts";
 import { authPages } from "./auth_pages.ts";
 import { channelsPages } from "./channels_pages.ts";
@@ -25,6 +26,7 @@ export function consolePages(ctx: AppContext, lifecycle: Lifecycle, beforeDelete
     .use(settingsPages(ctx))
     .use(accountPages(ctx, beforeDelete))
     .use(adminPages(ctx, lifecycle))
+    .use(adminTemplatesPages(ctx))
     .use(passwordResetPages(ctx))
     .use(accountSecurityPages(ctx))
     .use(adminUsersPages(ctx, lifecycle));

@@ -9,30 +9,46 @@ import { listCredentials } from "../../secrets/credentials.ts";
 import type { Lifecycle } from "../../sessions/lifecycle.ts";
 import { getSessionView, planFor } from "../../sessions/sessions_repo.ts";
 import type { SessionAction } from "../../sessions/state_machine.ts";
+import { enabledTemplates } from "../../settings/user_templates.ts";
 import { liveUsage } from "../live_usage.ts";
 import { sessionView } from "../session.ts";
 import type { PageBase } from "./page_base.ts";
-import { html, isHtmx, PageError, page, redirect, type SignedInUser } from "./page_response.ts";
+import { formFields, html, isHtmx, PageError, page, redirect, type SignedInUser } from "./page_response.ts";
 
-const NOTICES: Record<SessionAction, string | null> = {
+const NOTICES: Record<SessionAction | "upgrade", string | null> = {
   spawn: null,
   freeze: "Frozen. Everything in your container is kept until you restore it.",
   restore: "Restored: your container is running again.",
   kill: "Your container was killed and its data deleted.",
+  upgrade: "Upgraded: your assistant runs the newest version, with everything it kept.",
 };
 
-const ACTIONS = new Set<string>(["spawn", "freeze", "restore", "kill"]);
+const ACTIONS = new Set<string>(["spawn", "freeze", "restore", "kill", "upgrade"]);
 
 async function card(
   ctx: AppContext,
+  lifecycle: Lifecycle,
   user: SignedInUser,
   opts: { confirmKill?: boolean; notice?: string | null },
 ) {
-  const [view, keys] = await Promise.all([
+  const [view, keys, templates] = await Promise.all([
     sessionView(ctx, user.id),
     listCredentials(ctx.database.db, user.id),
+    enabledTemplates(ctx),
   ]);
-  return { view, hasKeys: keys.length > 0, ...opts };
+  // Asks the node only when there is a live container (the card is not polled then).
+  const live = view.state === "running" || view.state === "frozen";
+  const upgradeAvailable = live ? await lifecycle.upgradeAvailable(user.id).catch(() => false) : false;
+  return { view, hasKeys: keys.length > 0, templates, upgradeAvailable, ...opts };
+}
+
+/** The spawn form's template, when one was chosen: it must be one the user may pick. */
+async function chosenTemplate(ctx: AppContext, body: unknown): Promise<{ template?: string }> {
+  const template = formFields(body).template;
+  if (!template) return {};
+  if (!(await enabledTemplates(ctx)).includes(template))
+    throw new PageError(400, "That assistant is not offered on this server. Pick one from the list.");
+  return { template };
 }
 
 const CHART_DAYS = 14;
@@ -51,7 +67,9 @@ export const dashboardPages = (ctx: AppContext, lifecycle: Lifecycle) => (app: P
     .get(
       "/dashboard",
       page(ctx, { access: "user" }, async (_c, user) => {
-        return html(DashboardPage({ user, ...(await card(ctx, user, {})), ...(await tokens(ctx, user)) }));
+        return html(
+          DashboardPage({ user, ...(await card(ctx, lifecycle, user, {})), ...(await tokens(ctx, user)) }),
+        );
       }),
     )
     .get(
@@ -70,13 +88,13 @@ export const dashboardPages = (ctx: AppContext, lifecycle: Lifecycle) => (app: P
       "/dashboard/container",
       page(ctx, { access: "user" }, async (c, user) => {
         if (!isHtmx(c.request)) return redirect(c.request, "/dashboard");
-        return html(ContainerCard({ csrf: user.csrf, ...(await card(ctx, user, {})) }));
+        return html(ContainerCard({ csrf: user.csrf, ...(await card(ctx, lifecycle, user, {})) }));
       }),
     )
     .get(
       "/dashboard/kill",
       page(ctx, { access: "user" }, async (c, user) => {
-        const data = await card(ctx, user, { confirmKill: true });
+        const data = await card(ctx, lifecycle, user, { confirmKill: true });
         if (isHtmx(c.request)) return html(ContainerCard({ csrf: user.csrf, ...data }));
         return html(DashboardPage({ user, ...data, ...(await tokens(ctx, user)) }));
       }),
@@ -86,10 +104,17 @@ export const dashboardPages = (ctx: AppContext, lifecycle: Lifecycle) => (app: P
       page(ctx, { access: "user", mutation: true }, async (c, user) => {
         const action = c.params.action ?? "";
         if (!ACTIONS.has(action)) throw new PageError(404, "There is no such container action.");
-        if (action === "spawn") await ensureMaySpawn(ctx, user.id);
-        await lifecycle.request(user.id, action as SessionAction, c.ip);
+        if (action === "upgrade") {
+          await lifecycle.upgrade(user.id, c.ip);
+        } else {
+          const options = action === "spawn" ? await chosenTemplate(ctx, c.body) : {};
+          if (action === "spawn") await ensureMaySpawn(ctx, user.id);
+          await lifecycle.request(user.id, action as SessionAction, c.ip, options);
+        }
         if (!isHtmx(c.request)) return redirect(c.request, "/dashboard");
-        const data = await card(ctx, user, { notice: NOTICES[action as SessionAction] });
+        const data = await card(ctx, lifecycle, user, {
+          notice: NOTICES[action as SessionAction | "upgrade"],
+        });
         return html(ContainerCard({ csrf: user.csrf, ...data }));
       }),
     );
