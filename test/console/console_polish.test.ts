@@ -315,7 +315,7 @@ describe("console polish (issue 21)", () => {
     await other.context.close();
   });
 
-  test("the terminal says it is waking a frozen container", async () => {
+  test("the terminal and the chat say they are waking a frozen container", async () => {
     const db = server.ctx.database.db;
     const [me] = await db.select().from(users).where(eq(users.email, EMAIL));
     await db
@@ -330,6 +330,9 @@ describe("console polish (issue 21)", () => {
     await plain.page.waitForURL(`${server.url}/dashboard`);
     await plain.page.goto(`${server.url}/terminal`);
     expect(await plain.page.locator("#terminal-status").textContent()).toBe("Waking your container…");
+    // The chat says it too.
+    await plain.page.goto(`${server.url}/chat`);
+    expect((await plain.page.locator("#chat-status").textContent())?.trim()).toBe("Waking your container…");
     await plain.context.close();
     // The dashboard's live card polls; with no node to ask it says so, and the start time is relative.
     await page.goto(`${server.url}/dashboard`);

@@ -63,7 +63,7 @@ export function ChatPage(props: {
           </aside>
           <section class="chat-main" aria-label="Conversation">
             <p class="chat-status" id="chat-status" role="status" aria-live="polite">
-              Connecting…
+              {props.state === "frozen" ? "Waking your container…" : "Connecting…"}
             </p>
             <div
               class="chat-log"
