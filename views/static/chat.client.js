@@ -307,7 +307,6 @@
       setStatus("Your container is not running. Start it on the dashboard.");
       return;
     }
-    // A frozen container is restored when the socket connects: say so, it takes a few seconds.
     if (state === "frozen")
       setStatus("Waking your container… It was frozen while idle; this takes a few seconds.");
     const url = new URL(root.dataset.socket, window.location.href);
