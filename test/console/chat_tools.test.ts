@@ -211,7 +211,8 @@ describe("the chat with tools, in a browser", () => {
   test("without a key, Send stays disabled and the page points to the Keys page", async () => {
     await page.goto(`${server.url}/keys`);
     await page.click('#keys-table tr[data-provider="openai"] button[type=submit]');
-    await page.getByText("Key deleted.").waitFor();
+    await page.click("#confirm-delete-key-button");
+    await page.getByText(/Deleted your OpenAI.* key/).waitFor();
     await page.goto(`${server.url}/chat`);
     await connectedChat();
     await page.locator("#chat-keys-link").waitFor();
