@@ -33,7 +33,8 @@ afterAll(async () => {
 test("commands work while serve runs, through a 0600 socket, and after a crash", async () => {
   server = await serverProcess(env);
   const socket = join(dataDir, "admin.sock");
-  expect(existsSync(socket)).toBe(true);
+  // The socket opens right after the HTTP listener that serverProcess waits for.
+  await waitFor("admin socket", async () => existsSync(socket), Boolean, 10_000, 50);
   expect(statSync(socket).mode & 0o777).toBe(0o600);
 
   const created = cli(["admin", "create", "--email", "ops@example.test"], "harbour violet tandem 17\n");
@@ -72,8 +73,16 @@ test("commands work while serve runs, through a 0600 socket, and after a crash",
   expect(cli(["nodes", "activate", "n1"]).out).toBe("node n1 active\n");
   // …and the next start replaces it.
   await server.start();
+  // Until the new server has replaced the socket, a command may find the database held: retry.
+  const listed = await waitFor(
+    "nodes list through the new socket",
+    async () => cli(["nodes", "list"]),
+    (r) => r.code === 0,
+    10_000,
+    200,
+  );
+  expect(listed.out).toContain("n1\tactive");
   expect(statSync(socket).mode & 0o777).toBe(0o600);
-  expect(cli(["nodes", "list"]).out).toContain("n1\tactive");
 }, 120_000);
 
 test("`users plan` through the socket gives a running container the new limits live", async () => {
