@@ -105,6 +105,26 @@ export function stringList(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
 }
 
+/** A setting's list of up to 100 ids of one shape, without repeats; `message` refuses anything else. */
+export function idList(value: unknown, shape: RegExp, message: string): string[] {
+  if (
+    !Array.isArray(value) ||
+    value.length > 100 ||
+    !value.every((v) => typeof v === "string" && shape.test(v))
+  ) {
+    throw new ChannelError("bad_request", message);
+  }
+  return [...new Set(value as string[])];
+}
+
+/** A credential that may be left out (kept as stored); given, it must have `shape`. */
+export function optionalSecret(value: unknown, shape: RegExp, message: string): string | null {
+  if (value === undefined) return null;
+  const text = typeof value === "string" ? value.trim() : "";
+  if (!shape.test(text)) throw new ChannelError("bad_request", message);
+  return text;
+}
+
 export function json(status: number, body: unknown): Response {
   return Response.json(body, { status });
 }

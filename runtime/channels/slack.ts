@@ -9,7 +9,9 @@ import {
   ChannelError,
   type Connector,
   channelTurn,
+  idList,
   json,
+  optionalSecret,
   type Raw,
   SeenIds,
   type StatusSink,
@@ -129,7 +131,11 @@ export class SlackDriver implements ChannelDriver {
     const settings: Raw = {
       allowed_user_ids:
         input.allowed_user_ids !== undefined
-          ? slackIds(input.allowed_user_ids)
+          ? idList(
+              input.allowed_user_ids,
+              SLACK_ID,
+              "allowed_user_ids must be a list of at most 100 Slack user ids (e.g. U012AB3CD)",
+            )
           : stringList(current?.settings.allowed_user_ids),
     };
     const botToken = optionalSecret(
@@ -187,25 +193,4 @@ export class SlackDriver implements ChannelDriver {
       team: typeof team === "string" ? team : null,
     };
   }
-}
-
-function slackIds(value: unknown): string[] {
-  if (
-    !Array.isArray(value) ||
-    value.length > 100 ||
-    !value.every((v) => typeof v === "string" && SLACK_ID.test(v))
-  ) {
-    throw new ChannelError(
-      "bad_request",
-      "allowed_user_ids must be a list of at most 100 Slack user ids (e.g. U012AB3CD)",
-    );
-  }
-  return [...new Set(value as string[])];
-}
-
-export function optionalSecret(value: unknown, shape: RegExp, message: string): string | null {
-  if (value === undefined) return null;
-  const text = typeof value === "string" ? value.trim() : "";
-  if (!shape.test(text)) throw new ChannelError("bad_request", message);
-  return text;
 }

@@ -11,7 +11,9 @@ import {
   ChannelError,
   type Connector,
   channelTurn,
+  idList,
   json,
+  optionalSecret,
   type Raw,
   SeenIds,
   type StatusSink,
@@ -19,7 +21,6 @@ import {
   stringList,
 } from "./driver.ts";
 import { metaSignatureValid } from "./platform_signatures.ts";
-import { optionalSecret } from "./slack.ts";
 import { splitForTelegram } from "./telegram_api.ts";
 import { WHATSAPP_MAX_TEXT, WhatsAppApi, WhatsAppError } from "./whatsapp_api.ts";
 
@@ -142,7 +143,11 @@ export class WhatsAppDriver implements ChannelDriver {
       phone_number_id: phoneNumberId,
       allowed_numbers:
         input.allowed_numbers !== undefined
-          ? numbers(input.allowed_numbers)
+          ? idList(
+              input.allowed_numbers,
+              PHONE,
+              "allowed_numbers must be a list of at most 100 phone numbers in international form, digits only",
+            )
           : stringList(current?.settings.allowed_numbers),
     };
     const fresh = {
@@ -217,18 +222,4 @@ export class WhatsAppDriver implements ChannelDriver {
       display_phone_number: typeof phone === "string" ? phone : null,
     };
   }
-}
-
-function numbers(value: unknown): string[] {
-  if (
-    !Array.isArray(value) ||
-    value.length > 100 ||
-    !value.every((v) => typeof v === "string" && PHONE.test(v))
-  ) {
-    throw new ChannelError(
-      "bad_request",
-      "allowed_numbers must be a list of at most 100 phone numbers in international form, digits only",
-    );
-  }
-  return [...new Set(value as string[])];
 }
