@@ -29,16 +29,11 @@ export function createApiBase(ctx: AppContext) {
     })
     .resolve({ as: "scoped" }, async ({ request, cookie, secure }) => {
       const issueAccess = tokens.sign;
-      const fromToken = (token: string) => verifyAccess(ctx, tokens, token);
 
       let auth: Auth | null = null;
       const header = request.headers.get("authorization");
-      if (header?.startsWith(`Bearer ${PERSONAL_TOKEN_PREFIX}`)) {
-        const found = await verifyPersonalToken(ctx, header.slice(7).trim());
-        auth = found && { userId: found.userId, signInId: found.tokenId, via: "token" };
-      } else if (header?.startsWith("Bearer ")) {
-        const found = await fromToken(header.slice(7).trim());
-        auth = found && { ...found, via: "bearer" };
+      if (header?.startsWith("Bearer ")) {
+        auth = await bearerAuth(ctx, tokens, header.slice(7).trim());
       } else {
         const found = await signInFromCookies(ctx, tokens, cookie, secure);
         auth = found && { ...found, via: "cookie" };
@@ -51,6 +46,23 @@ export type ApiBase = ReturnType<typeof createApiBase>;
 
 /** A valid access token whose sign-in (refresh family) is still active. */
 export const verifyAccess = verifyAccessToken;
+
+/**
+ * A Bearer token: a personal access token (`cfp_…`, whose id stands in for the sign-in) or a sign-in's
+ * access token. The API and the session WebSockets both authenticate through this.
+ */
+export async function bearerAuth(
+  ctx: AppContext,
+  tokens: ReturnType<typeof accessTokenSigner>,
+  token: string,
+): Promise<Auth | null> {
+  if (token.startsWith(PERSONAL_TOKEN_PREFIX)) {
+    const found = await verifyPersonalToken(ctx, token);
+    return found && { userId: found.userId, signInId: found.tokenId, via: "token" };
+  }
+  const found = await verifyAccess(ctx, tokens, token);
+  return found && { ...found, via: "bearer" };
+}
 
 /** The signed-in user, or 401. Cookie-authenticated mutations must also carry the CSRF token. */
 export async function requireUser(

@@ -1,15 +1,14 @@
 // WS /api/v1/session/gateway and /api/v1/session/terminal: authenticate the user (Bearer access or
-// personal access token, or the console's access cookie; Origin checked), make sure their container runs (a frozen one is
-// restored on connect), then relay to the node's agent over its signed, pinned WSS.
+// personal access token, or the console's access cookie; Origin checked), make sure their container
+// runs (a frozen one is restored on connect), then relay to the node's agent over its signed WSS.
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import { MAX_FRAME, relayedSocketEvents, WsRelay } from "../../common/ws_relay.ts";
 import { accessTokenSigner } from "../auth/access_tokens.ts";
 import { ACCESS_COOKIE } from "../auth/cookies.ts";
 import { expectedOrigin } from "../auth/csrf.ts";
-import { PERSONAL_TOKEN_PREFIX, verifyPersonalToken } from "../auth/personal_tokens.ts";
 import type { AppContext } from "../context.ts";
 import { getNode } from "../fleet/nodes.ts";
-import { verifyAccess } from "../http/api_base.ts";
+import { bearerAuth, verifyAccess } from "../http/api_base.ts";
 import { clientIp, isSecureRequest } from "../http/client_ip.ts";
 import { errorBody } from "../http/errors.ts";
 import type { Lifecycle } from "../sessions/lifecycle.ts";
@@ -64,13 +63,6 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle, sock
   const ACTIVITY_EVERY_MS = 30_000;
   const limits = new SocketLimits();
 
-  /** A sign-in's access token, or a personal access token (its id stands in for the sign-in). */
-  async function authenticate(token: string): Promise<{ userId: string; signInId: string } | null> {
-    if (!token.startsWith(PERSONAL_TOKEN_PREFIX)) return verifyAccess(ctx, tokens, token);
-    const found = await verifyPersonalToken(ctx, token);
-    return found && { userId: found.userId, signInId: found.tokenId };
-  }
-
   async function upgrade(
     request: Request,
     server: Server<Data>,
@@ -84,13 +76,14 @@ export function createSessionWsProxy(ctx: AppContext, lifecycle: Lifecycle, sock
       return reject(403, "bad_origin", "Cross-site WebSocket connections are not allowed.");
     }
     const header = request.headers.get("authorization");
-    const token = header?.startsWith("Bearer ")
-      ? header.slice(7).trim()
-      : origin
-        ? cookie(request, ACCESS_COOKIE)
-        : null;
+    const access = origin ? cookie(request, ACCESS_COOKIE) : null;
     const checkedAt = Date.now();
-    const auth = token ? await authenticate(token) : null;
+    // A personal access token is good as Bearer only, never from the console's cookie.
+    const auth = header?.startsWith("Bearer ")
+      ? await bearerAuth(ctx, tokens, header.slice(7).trim())
+      : access
+        ? await verifyAccess(ctx, tokens, access)
+        : null;
     if (!auth) return reject(401, "unauthenticated", "Sign in to continue.");
 
     let view = await getSessionView(ctx.database.db, auth.userId);
