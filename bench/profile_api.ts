@@ -4,15 +4,39 @@
 //      sign-in check, the rate-limit count, and the session read;
 //   2. 5 s of 64-connection load on GET /api/v1/session, for the CPU profile written on exit.
 // Bounded: 300 iterations a step, one 5 s load phase.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { accessTokenSigner } from "../src/auth/access_tokens.ts";
 import { verifyAccessToken } from "../src/auth/cookie_sign_in.ts";
-import type { DbDriver } from "../src/db/client.ts";
+import { type DbDriver, rowsOf } from "../src/db/client.ts";
 import { enforceApiRate } from "../src/http/rate_limit.ts";
 import { getSessionView } from "../src/sessions/sessions_repo.ts";
 import { startTestServer } from "../test/helpers/server.ts";
 import { percentile } from "./lib/report.ts";
+
+/** The PostgreSQL backends of this server's database (none on PGlite). */
+async function postgresBackends(ctx: { database: { driver: string; db: { execute: (q: SQL) => Promise<unknown> } } }) {
+  if (ctx.database.driver !== "postgres") return [];
+  // Fill the pool first, so every backend the load will use exists.
+  await Promise.all(Array.from({ length: 20 }, () => ctx.database.db.execute(sql`select pg_sleep(0.05)`)));
+  const rows = rowsOf<{ pid: number }>(
+    await ctx.database.db.execute(sql`select pid from pg_stat_activity where datname = current_database()`),
+  );
+  return rows.map((r) => Number(r.pid));
+}
+
+/** utime + stime of these processes, in seconds (clock ticks of 1/100 s). */
+function cpuSeconds(pids: number[]) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {}
+  }
+  return ticks / 100;
+}
 
 const driver = (process.argv[2] ?? "postgres") as DbDriver;
 const ITERATIONS = 300;
@@ -54,6 +78,8 @@ try {
       `${driver} | ${name} | p50 ${percentile(times, 50).toFixed(3)} ms | p95 ${percentile(times, 95).toFixed(3)} ms`,
     );
   }
+  const backends = await postgresBackends(ctx);
+  const before = { server: process.cpuUsage(), db: cpuSeconds(backends) };
   const load = Bun.spawn(
     [
       process.execPath,
@@ -66,7 +92,16 @@ try {
     ],
     { stdout: "pipe", stderr: "inherit" },
   );
-  console.log(`${driver} | 64 connections, 5 s | ${(await new Response(load.stdout).text()).trim()}`);
+  const loadOut = (await new Response(load.stdout).text()).trim();
+  const loadgenCpu = (load.resourceUsage()?.cpuTime.total ?? 0) / 1e6;
+  const serverCpu = process.cpuUsage(before.server);
+  const dbCpu = cpuSeconds(backends) - before.db;
+  console.log(`${driver} | 64 connections, 5 s | ${loadOut}`);
+  // Where the two cores went during those 5 s: this process (server + drizzle + driver, and PGlite when
+  // embedded), the load generator, and the PostgreSQL backends serving this server's pool.
+  console.log(
+    `${driver} | CPU seconds in the 5 s | server ${((serverCpu.user + serverCpu.system) / 1e6).toFixed(2)} (user ${(serverCpu.user / 1e6).toFixed(2)}, system ${(serverCpu.system / 1e6).toFixed(2)}) | loadgen ${loadgenCpu.toFixed(2)} | postgres backends ${dbCpu.toFixed(2)} (${backends.length})`,
+  );
 } finally {
   await server.close();
 }
