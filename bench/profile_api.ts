@@ -1,8 +1,10 @@
 // `bun --cpu-prof-md bench/profile_api.ts [postgres|pglite]`: where the authenticated API path spends
 // its time. In-process server (so the CPU profile covers it); the load generator is its own process.
 //   1. each step of GET /api/v1/session timed alone, 300 times in sequence: the JWT check, the
-//      sign-in check, the rate-limit count, and the session read;
-//   2. 5 s of 64-connection load on GET /api/v1/session, for the CPU profile written on exit.
+//      sign-in check, the rate-limit count, and the session read, each on its own, then the one
+//      statement that does all three (what the route runs), then the whole request;
+//   2. 5 s of 64-connection load on GET /api/v1/session, for the CPU profile written on exit, with the
+//      CPU seconds this process, the load generator and the PostgreSQL backends spent in it.
 // Bounded: 300 iterations a step, one 5 s load phase.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,7 +12,7 @@ import { type SQL, sql } from "drizzle-orm";
 import { accessTokenSigner } from "../src/auth/access_tokens.ts";
 import { verifyAccessToken } from "../src/auth/cookie_sign_in.ts";
 import { type DbDriver, rowsOf } from "../src/db/client.ts";
-import { enforceApiRate } from "../src/http/rate_limit.ts";
+import { countApiCall, enforceApiRate } from "../src/http/rate_limit.ts";
 import { getSessionView } from "../src/sessions/sessions_repo.ts";
 import { startTestServer } from "../test/helpers/server.ts";
 import { percentile } from "./lib/report.ts";
@@ -56,10 +58,13 @@ try {
   await ctx.database.db.execute(sql`update users set plan_id = 'bench' where id = ${signup.user.id}`);
   const tokens = accessTokenSigner(ctx.auth.keys.accessTokenSecret);
   const userId = signup.user.id;
+  const signInId = (await tokens.verify(signup.access_token))?.signInId ?? null;
   const steps: Record<string, () => Promise<unknown>> = {
     "JWT verify (HS256)": () => tokens.verify(signup.access_token),
     "sign-in check (JWT + auth_sessions read)": () => verifyAccessToken(ctx, tokens, signup.access_token),
     "rate-limit count (upsert)": () => enforceApiRate(ctx, userId),
+    "one statement: sign-in check, count, session read": () =>
+      countApiCall(ctx, { userId, signInToCheck: signInId, readSession: true }),
     "session read (users ⋈ plans ⋈ agent_sessions)": () => getSessionView(ctx.database.db, userId),
     "whole request over HTTP": () =>
       fetch(`${server.url}/api/v1/session`, {
@@ -93,7 +98,7 @@ try {
     { stdout: "pipe", stderr: "inherit" },
   );
   const loadOut = (await new Response(load.stdout).text()).trim();
-  const loadgenCpu = (load.resourceUsage()?.cpuTime.total ?? 0) / 1e6;
+  const loadgenCpu = Number(load.resourceUsage()?.cpuTime.total ?? 0) / 1e6;
   const serverCpu = process.cpuUsage(before.server);
   const dbCpu = cpuSeconds(backends) - before.db;
   console.log(`${driver} | 64 connections, 5 s | ${loadOut}`);

@@ -1,13 +1,13 @@
 // Changing a user's plan (console, API, CLI): one service, one audit entry. The API rate limit follows
-// at once; a running or frozen container gets the new memory, CPU and pids limits live when its agent
-// can apply them (src/sessions/live_limits.ts), otherwise at its next spawn. The answer says which.
+// at once on every replica (each request reads it, src/http/rate_limit.ts); a running or frozen
+// container gets the new memory, CPU and pids limits live when its agent can apply them
+// (src/sessions/live_limits.ts), otherwise at its next spawn. The answer says which.
 import { eq } from "drizzle-orm";
 import { audit } from "../audit.ts";
 import type { Db } from "../db/client.ts";
 import { asSystem } from "../db/rls.ts";
 import { agentSessions, plans, users } from "../db/schema.ts";
 import { UserError } from "../errors.ts";
-import { forgetPlanLimit } from "../http/rate_limit.ts";
 import type { LimitsOutcome, LiveLimitsApplier } from "../sessions/live_limits.ts";
 import { ACTIVE_STATES } from "../sessions/sessions_repo.ts";
 
@@ -30,7 +30,6 @@ export async function setUserPlan(
     const [session] = await tx.select().from(agentSessions).where(eq(agentSessions.userId, input.userId));
     return { plan, session: session ?? null };
   });
-  forgetPlanLimit(input.userId);
   const outcome: LimitsOutcome = applyLive
     ? await applyLive(session, plan)
     : session && ACTIVE_STATES.includes(session.state)

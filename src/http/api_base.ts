@@ -1,15 +1,17 @@
 // The base every /api/v1 route is chained onto: JWT signing, the request's client IP and TLS status,
 // the Origin check, and `auth` — who is calling (Bearer token, or the console's cookies with automatic
-// refresh). Routes that need a user call `requireUser`, which also enforces CSRF and the plan's rate.
+// refresh). Routes that need a user call `requireUser`, which also enforces CSRF and the plan's rate,
+// and checks a Bearer access token's sign-in in the same statement that counts the request.
 
 import { Elysia } from "elysia";
 import { ACCESS_TOKEN_SECONDS, accessTokenSigner } from "../auth/access_tokens.ts";
-import { signInFromCookies, verifyAccessToken } from "../auth/cookie_sign_in.ts";
+import { type SignIn, signInFromCookies, verifyAccessToken } from "../auth/cookie_sign_in.ts";
 import { CSRF_HEADER, csrfTokenValid, isSafeMethod, originAllowed } from "../auth/csrf.ts";
 import { PERSONAL_TOKEN_PREFIX, verifyPersonalToken } from "../auth/personal_tokens.ts";
 import type { AppContext } from "../context.ts";
 import { ApiError } from "./errors.ts";
-import { enforceApiRate } from "./rate_limit.ts";
+import type { SessionView } from "../sessions/sessions_repo.ts";
+import { countApiCall } from "./rate_limit.ts";
 import { requestFacts } from "./request_facts.ts";
 
 export { ACCESS_TOKEN_SECONDS };
@@ -29,16 +31,21 @@ export function createApiBase(ctx: AppContext) {
     })
     .resolve({ as: "scoped" }, async ({ request, cookie, secure }) => {
       const issueAccess = tokens.sign;
-
+      // `auth` is a caller already checked against the database. A Bearer access token is only
+      // verified here (its signature and expiry, no database): `claimed` holds it, and requireUser
+      // checks its sign-in in the same statement that counts the request (src/http/rate_limit.ts).
       let auth: Auth | null = null;
+      let claimed: SignIn | null = null;
       const header = request.headers.get("authorization");
       if (header?.startsWith("Bearer ")) {
-        auth = await bearerAuth(ctx, tokens, header.slice(7).trim());
+        const token = header.slice(7).trim();
+        if (token.startsWith(PERSONAL_TOKEN_PREFIX)) auth = await bearerAuth(ctx, tokens, token);
+        else claimed = await tokens.verify(token);
       } else {
         const found = await signInFromCookies(ctx, tokens, cookie, secure);
         auth = found && { ...found, via: "cookie" };
       }
-      return { auth, issueAccess };
+      return { auth, claimed, issueAccess };
     });
 }
 
@@ -64,12 +71,30 @@ export async function bearerAuth(
   return found && { ...found, via: "bearer" };
 }
 
+type Caller = {
+  auth: Auth | null;
+  claimed?: SignIn | null;
+  request: Request;
+  body?: unknown;
+  set?: { headers: unknown };
+};
+
 /** The signed-in user, or 401. Cookie-authenticated mutations must also carry the CSRF token. */
-export async function requireUser(
+export async function requireUser(ctx: AppContext, c: Caller): Promise<Auth> {
+  return (await authorize(ctx, c, false)).auth;
+}
+
+/** requireUser, and what GET /api/v1/session shows, read in the same statement (one round trip). */
+export async function requireUserWithSession(
   ctx: AppContext,
-  c: { auth: Auth | null; request: Request; body?: unknown; set?: { headers: unknown } },
-): Promise<Auth> {
-  const { auth, request } = c;
+  c: Caller,
+): Promise<{ auth: Auth; view: SessionView | null }> {
+  return authorize(ctx, c, true);
+}
+
+async function authorize(ctx: AppContext, c: Caller, readSession: boolean) {
+  const { request } = c;
+  const auth: Auth | null = c.auth ?? (c.claimed ? { ...c.claimed, via: "bearer" } : null);
   if (!auth) throw new ApiError(401, "unauthenticated", "Sign in to continue.");
   if (auth.via === "cookie" && !isSafeMethod(request.method)) {
     const fromBody =
@@ -81,16 +106,21 @@ export async function requireUser(
       throw new ApiError(403, "csrf_failed", "The form expired. Reload the page and try again.");
     }
   }
-  const rate = await enforceApiRate(ctx, auth.userId);
-  if (c.set) Object.assign(c.set.headers as Record<string, string>, rate);
-  return auth;
+  const counted = await countApiCall(ctx, {
+    userId: auth.userId,
+    signInToCheck: c.auth ? null : auth.signInId,
+    readSession,
+  });
+  if (!counted) throw new ApiError(401, "unauthenticated", "Sign in to continue.");
+  if (c.set) Object.assign(c.set.headers as Record<string, string>, counted.rate);
+  return { auth, view: counted.view };
 }
 
 /**
  * A user signed in with their password (cookie or access token): what managing passwords, two-factor
  * and tokens needs. A personal access token is refused, so a leaked script token cannot take over.
  */
-export async function requireSignIn(ctx: AppContext, c: Parameters<typeof requireUser>[1]): Promise<Auth> {
+export async function requireSignIn(ctx: AppContext, c: Caller): Promise<Auth> {
   const auth = await requireUser(ctx, c);
   if (auth.via === "token") {
     throw new ApiError(403, "sign_in_required", "Personal access tokens cannot do this. Sign in instead.");

@@ -1,37 +1,17 @@
-// Per-plan API rate limits (requests a minute), counted in PostgreSQL so every replica shares them:
-// one upsert per authenticated request into a fixed one-minute window. The upsert is one autocommit
-// statement (clawfleet_count_request, migrations/0009_perf.sql, runs it as clawfleet_system): no
-// transaction around it, so a user's many connections hold the counter row's lock for the statement
-// alone instead of until a COMMIT round trip later.
-import { eq, sql } from "drizzle-orm";
+// Per-plan API rate limits (requests a minute), counted in PostgreSQL so every replica shares them, in
+// a fixed one-minute window. Counting is one autocommit statement, clawfleet_api_request
+// (migrations/0011_apiperf.sql), which also checks an access token's sign-in and, for GET
+// /api/v1/session, reads the session under RLS: an authenticated request is one round trip
+// (docs/BENCHMARKS.md). The plan's limit is read in the same statement, so a plan change applies at
+// once on every replica.
+import { sql } from "drizzle-orm";
 import type { AppContext } from "../context.ts";
 import { rowsOf } from "../db/client.ts";
-import { asSystem, asUser } from "../db/rls.ts";
-import { plans, users } from "../db/schema.ts";
+import { asSystem, isUuid } from "../db/rls.ts";
+import { type SessionView, sessionViewFromJson } from "../sessions/sessions_repo.ts";
 import { ApiError } from "./errors.ts";
 
 const WINDOW_MS = 60_000;
-const planCache = new Map<string, { limit: number; until: number }>();
-
-async function planLimit(ctx: AppContext, userId: string): Promise<number> {
-  const cached = planCache.get(userId);
-  if (cached && cached.until > Date.now()) return cached.limit;
-  const [row] = await asUser(ctx.database.db, userId, (tx) =>
-    tx
-      .select({ limit: plans.apiRequestsPerMinute })
-      .from(users)
-      .innerJoin(plans, eq(plans.id, users.planId))
-      .where(eq(users.id, userId)),
-  );
-  const limit = row?.limit ?? 30;
-  planCache.set(userId, { limit, until: Date.now() + 30_000 });
-  return limit;
-}
-
-/** Forgets cached plan limits (after an admin changed a plan), so the new limit applies at once. */
-export function forgetPlanLimit(userId: string) {
-  planCache.delete(userId);
-}
 
 /** The IETF RateLimit headers of one window. */
 export type RateHeaders = {
@@ -40,31 +20,64 @@ export type RateHeaders = {
   "ratelimit-reset": string;
 };
 
-export async function enforceApiRate(
+export type ApiCall = {
+  userId: string;
+  /** An access token's sign-in still to be checked; null when the caller was checked already. */
+  signInToCheck: string | null;
+  /** Also read what GET /api/v1/session shows, in the same statement. */
+  readSession: boolean;
+};
+
+export type CountedCall = { rate: RateHeaders; view: SessionView | null };
+
+type Row = {
+  signed_in: boolean | null;
+  count: number | null;
+  rate_limit: number | null;
+  plan: unknown;
+  session: unknown;
+  node_name: string | null;
+};
+
+/**
+ * Counts one API request against the user's plan; null when `signInToCheck` is no longer active (the
+ * request is then not counted). Over the limit: 429 with Retry-After.
+ */
+export async function countApiCall(
   ctx: AppContext,
-  userId: string,
+  call: ApiCall,
   now = Date.now(),
-): Promise<RateHeaders> {
-  const limit = await planLimit(ctx, userId);
+): Promise<CountedCall | null> {
+  if (!isUuid(call.userId) || (call.signInToCheck !== null && !isUuid(call.signInToCheck))) return null;
   const windowStart = new Date(Math.floor(now / WINDOW_MS) * WINDOW_MS);
-  const [row] = rowsOf<{ count: number }>(
+  const [row] = rowsOf<Row>(
     await ctx.database.db.execute(
-      sql`select clawfleet_count_request(${`api:${userId}`}, ${windowStart.toISOString()}::timestamptz) as count`,
+      sql`select * from clawfleet_api_request(${call.userId}::uuid, ${call.signInToCheck}::uuid, ${new Date(now).toISOString()}::timestamptz, ${ctx.auth.policy.idleMs}::bigint, ${`api:${call.userId}`}, ${windowStart.toISOString()}::timestamptz, ${call.readSession})`,
     ),
   );
+  if (!row?.signed_in) return null;
+  const limit = row.rate_limit ?? 0;
+  const count = row.count ?? 0;
   const reset = Math.max(1, Math.ceil((windowStart.getTime() + WINDOW_MS - now) / 1000));
-  const headers: RateHeaders = {
+  const rate: RateHeaders = {
     "ratelimit-limit": String(limit),
-    "ratelimit-remaining": String(Math.max(0, limit - (row?.count ?? 0))),
+    "ratelimit-remaining": String(Math.max(0, limit - count)),
     "ratelimit-reset": String(reset),
   };
-  if ((row?.count ?? 0) > limit) {
+  if (count > limit) {
     throw new ApiError(429, "rate_limited", `Your plan allows ${limit} requests a minute.`, {
       "retry-after": String(reset),
-      ...headers,
+      ...rate,
     });
   }
-  return headers;
+  return { rate, view: call.readSession ? sessionViewFromJson(row.plan, row.session, row.node_name) : null };
+}
+
+/** Counts a request of a caller already known to be signed in (the console's mutations). */
+export async function enforceApiRate(ctx: AppContext, userId: string, now = Date.now()): Promise<RateHeaders> {
+  const counted = await countApiCall(ctx, { userId, signInToCheck: null, readSession: false }, now);
+  if (!counted) throw new ApiError(401, "unauthenticated", "Sign in to continue.");
+  return counted.rate;
 }
 
 export function pruneRateCounters(ctx: AppContext, now = Date.now()) {

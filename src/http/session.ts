@@ -6,7 +6,7 @@ import { getSessionView } from "../sessions/sessions_repo.ts";
 import type { SessionAction } from "../sessions/state_machine.ts";
 import { updateUserSettings } from "../settings/user_settings.ts";
 import { enabledTemplates } from "../settings/user_templates.ts";
-import { type ApiBase, requireUser } from "./api_base.ts";
+import { type ApiBase, requireUser, requireUserWithSession } from "./api_base.ts";
 import { ApiError } from "./errors.ts";
 
 const ACTIONS = new Set<SessionAction>(["spawn", "freeze", "restore", "kill"]);
@@ -87,8 +87,9 @@ export function presentSession(view: NonNullable<Awaited<ReturnType<typeof getSe
 export const sessionRoutes = (ctx: AppContext, lifecycle: Lifecycle) => (app: ApiBase) =>
   app
     .get("/session", async (c) => {
-      const auth = await requireUser(ctx, c);
-      return sessionView(ctx, auth.userId);
+      const { view } = await requireUserWithSession(ctx, c);
+      if (!view) throw new ApiError(401, "unauthenticated", "Sign in to continue.");
+      return presentSession(view);
     })
     .post("/session/:action", async (c) => {
       const action = c.params.action as SessionAction;

@@ -3,6 +3,7 @@
 // so a stale job can never overwrite a newer decision (a kill during a spawn wins).
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
+import { rowFromJson } from "../db/json_rows.ts";
 import { asSystem, asUser } from "../db/rls.ts";
 import { agentSessions, nodes, plans, type SessionState, users } from "../db/schema.ts";
 import { type SessionEvent, type SessionPatch, transition } from "./state_machine.ts";
@@ -32,6 +33,18 @@ export async function getSessionView(db: Db, userId: string) {
     nodeName = node?.name ?? null;
   }
   return { session: row.session, plan: row.plan, nodeName };
+}
+
+export type SessionView = NonNullable<Awaited<ReturnType<typeof getSessionView>>>;
+
+/**
+ * getSessionView's result from the JSON rows that clawfleet_api_request read in the API request's one
+ * statement (src/http/rate_limit.ts); null when the user's row was not there.
+ */
+export function sessionViewFromJson(plan: unknown, session: unknown, nodeName: string | null): SessionView | null {
+  const planRow = rowFromJson(plans, plan);
+  if (!planRow) return null;
+  return { session: rowFromJson(agentSessions, session), plan: planRow, nodeName };
 }
 
 /** Locks (or creates) the user's one row and applies `change` to it inside one transaction. */
