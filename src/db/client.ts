@@ -19,6 +19,12 @@ export type DbDriver = "pglite" | "postgres";
 export type Database = {
   db: Db;
   driver: DbDriver;
+  /**
+   * One parameterised statement straight on the driver, for the per-request hot path (src/http/
+   * rate_limit.ts): it skips drizzle's query building and, on PGlite, the per-query copy of the whole
+   * type-parser map that drizzle's parsers cause (docs/BENCHMARKS.md). Everything else uses `db`.
+   */
+  query<T>(text: string, params: unknown[]): Promise<T[]>;
   /** Tries to become the one holder of a cluster-wide advisory lock; see src/db/leader.ts. */
   tryLock(key: number): Promise<HeldLock | null>;
   /** LISTENs on a channel (NOTIFY from any process on this database); returns the UNLISTEN. */
@@ -52,6 +58,7 @@ async function openPglite(dataDir: string | null): Promise<Database> {
   return {
     db: drizzlePglite(client, { schema }) as unknown as Db,
     driver: "pglite",
+    query: async <T>(text: string, params: unknown[]) => (await client.query<T>(text, params)).rows,
     tryLock: async () => ({ release: async () => {}, alive: async () => !client.closed }),
     listen: (channel, onPayload) => client.listen(channel, onPayload),
     close: () => client.close(),
@@ -63,6 +70,8 @@ async function openPostgres(url: string): Promise<Database> {
   return {
     db: drizzlePostgres(client, { schema }) as unknown as Db,
     driver: "postgres",
+    query: async <T>(text: string, params: unknown[]) =>
+      (await client.unsafe(text, params as never[], { prepare: true })) as unknown as T[],
     async tryLock(key) {
       // A session-level advisory lock lives on one connection: reserve it for as long as we hold it.
       // If this process dies, PostgreSQL drops the connection and the lock with it.

@@ -6,7 +6,6 @@
 // once on every replica.
 import { sql } from "drizzle-orm";
 import type { AppContext } from "../context.ts";
-import { rowsOf } from "../db/client.ts";
 import { asSystem, isUuid } from "../db/rls.ts";
 import { type SessionView, sessionViewFromJson } from "../sessions/sessions_repo.ts";
 import { ApiError } from "./errors.ts";
@@ -30,6 +29,9 @@ export type ApiCall = {
 
 export type CountedCall = { rate: RateHeaders; view: SessionView | null };
 
+const API_REQUEST =
+  "select * from clawfleet_api_request($1::uuid, $2::uuid, $3::timestamptz, $4::bigint, $5, $6::timestamptz, $7::boolean)";
+
 type Row = {
   signed_in: boolean | null;
   count: number | null;
@@ -50,11 +52,15 @@ export async function countApiCall(
 ): Promise<CountedCall | null> {
   if (!isUuid(call.userId) || (call.signInToCheck !== null && !isUuid(call.signInToCheck))) return null;
   const windowStart = new Date(Math.floor(now / WINDOW_MS) * WINDOW_MS);
-  const [row] = rowsOf<Row>(
-    await ctx.database.db.execute(
-      sql`select * from clawfleet_api_request(${call.userId}::uuid, ${call.signInToCheck}::uuid, ${new Date(now).toISOString()}::timestamptz, ${ctx.auth.policy.idleMs}::bigint, ${`api:${call.userId}`}, ${windowStart.toISOString()}::timestamptz, ${call.readSession})`,
-    ),
-  );
+  const [row] = await ctx.database.query<Row>(API_REQUEST, [
+    call.userId,
+    call.signInToCheck,
+    new Date(now).toISOString(),
+    ctx.auth.policy.idleMs,
+    `api:${call.userId}`,
+    windowStart.toISOString(),
+    call.readSession,
+  ]);
   if (!row?.signed_in) return null;
   const limit = row.rate_limit ?? 0;
   const count = row.count ?? 0;
