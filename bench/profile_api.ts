@@ -18,7 +18,9 @@ import { startTestServer } from "../test/helpers/server.ts";
 import { percentile } from "./lib/report.ts";
 
 /** The PostgreSQL backends of this server's database (none on PGlite). */
-async function postgresBackends(ctx: { database: { driver: string; db: { execute: (q: SQL) => Promise<unknown> } } }) {
+async function postgresBackends(ctx: {
+  database: { driver: string; db: { execute: (q: SQL) => Promise<unknown> } };
+}) {
   if (ctx.database.driver !== "postgres") return [];
   // Fill the pool first, so every backend the load will use exists.
   await Promise.all(Array.from({ length: 20 }, () => ctx.database.db.execute(sql`select pg_sleep(0.05)`)));

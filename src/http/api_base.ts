@@ -9,8 +9,8 @@ import { type SignIn, signInFromCookies, verifyAccessToken } from "../auth/cooki
 import { CSRF_HEADER, csrfTokenValid, isSafeMethod, originAllowed } from "../auth/csrf.ts";
 import { PERSONAL_TOKEN_PREFIX, verifyPersonalToken } from "../auth/personal_tokens.ts";
 import type { AppContext } from "../context.ts";
-import { ApiError } from "./errors.ts";
 import type { SessionView } from "../sessions/sessions_repo.ts";
+import { ApiError } from "./errors.ts";
 import { countApiCall } from "./rate_limit.ts";
 import { requestFacts } from "./request_facts.ts";
 

@@ -80,7 +80,11 @@ export async function countApiCall(
 }
 
 /** Counts a request of a caller already known to be signed in (the console's mutations). */
-export async function enforceApiRate(ctx: AppContext, userId: string, now = Date.now()): Promise<RateHeaders> {
+export async function enforceApiRate(
+  ctx: AppContext,
+  userId: string,
+  now = Date.now(),
+): Promise<RateHeaders> {
   const counted = await countApiCall(ctx, { userId, signInToCheck: null, readSession: false }, now);
   if (!counted) throw new ApiError(401, "unauthenticated", "Sign in to continue.");
   return counted.rate;

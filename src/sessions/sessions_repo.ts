@@ -41,7 +41,11 @@ export type SessionView = NonNullable<Awaited<ReturnType<typeof getSessionView>>
  * getSessionView's result from the JSON rows that clawfleet_api_request read in the API request's one
  * statement (src/http/rate_limit.ts); null when the user's row was not there.
  */
-export function sessionViewFromJson(plan: unknown, session: unknown, nodeName: string | null): SessionView | null {
+export function sessionViewFromJson(
+  plan: unknown,
+  session: unknown,
+  nodeName: string | null,
+): SessionView | null {
   const planRow = rowFromJson(plans, plan);
   if (!planRow) return null;
   return { session: rowFromJson(agentSessions, session), plan: planRow, nodeName };

@@ -56,7 +56,9 @@ describe("access tokens", () => {
     const header = { alg: "HS256", typ: "JWT" };
     expect(await tokens.verify(hs256(key, header, { sub: userId, sid: signInId, exp: past }))).toBeNull();
     expect(await tokens.verify(hs256(key, header, { sub: userId, sid: signInId }))).toBeNull();
-    expect(await tokens.verify(hs256(key, header, { sub: userId, sid: signInId, exp: "9999999999" }))).toBeNull();
+    expect(
+      await tokens.verify(hs256(key, header, { sub: userId, sid: signInId, exp: "9999999999" })),
+    ).toBeNull();
   });
 
   test("claims that are not ids are refused", async () => {
