@@ -81,3 +81,9 @@ REVOKE ALL ON FUNCTION clawfleet_sign_in_state(uuid, uuid) FROM PUBLIC;
 --> statement-breakpoint
 -- Counting is now part of clawfleet_api_request.
 DROP FUNCTION clawfleet_count_request(text, timestamptz);
+--> statement-breakpoint
+-- Rate counters (API minutes, signup hours) are written on every authenticated request and worth
+-- nothing after a crash: UNLOGGED skips the write-ahead log for them (no WAL to write or flush per
+-- request). After a crash PostgreSQL empties the table, so the current windows start again from zero,
+-- and a standby has no counts: both only let a client through a few more requests once.
+ALTER TABLE rate_counters SET UNLOGGED;

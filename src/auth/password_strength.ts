@@ -1,10 +1,11 @@
 // How long a password would take to guess, estimated offline by zxcvbn-ts with its English and common
-// dictionaries (bundled into the binary by the imports below; nothing is fetched). It catches what a
-// list alone misses: "password123456" is not on the 10,000-word list, but it is a listed word plus a
-// sequence, which zxcvbn scores as guessable in seconds.
+// dictionaries (bundled into the binary; nothing is fetched). It catches what a list alone misses:
+// "password123456" is not on the 10,000-word list, but it is a listed word plus a sequence, which
+// zxcvbn scores as guessable in seconds.
 import { type ZxcvbnFactory as Factory, ZxcvbnFactory } from "@zxcvbn-ts/core";
-import * as common from "@zxcvbn-ts/language-common";
-import * as english from "@zxcvbn-ts/language-en";
+
+type Common = typeof import("@zxcvbn-ts/language-common");
+type English = typeof import("@zxcvbn-ts/language-en");
 
 /** zxcvbn's score 3: "safely unguessable" against an online attack, about 10^8 guesses. */
 export const MIN_SCORE = 3;
@@ -12,8 +13,12 @@ export const MIN_SCORE = 3;
 let estimator: Factory | null = null;
 
 function zxcvbn(): Factory {
-  // Built on first use: loading the dictionaries takes a moment the server need not spend at start.
-  estimator ??= new ZxcvbnFactory({
+  if (estimator) return estimator;
+  // Loaded on first use, not imported: the dictionaries are ~30 MiB of strings in memory, which an
+  // idle server (most of its life) need not hold, and they take a moment to load (docs/DATABASE.md).
+  const common = require("@zxcvbn-ts/language-common") as Common;
+  const english = require("@zxcvbn-ts/language-en") as English;
+  estimator = new ZxcvbnFactory({
     dictionary: { ...common.dictionary, ...english.dictionary },
     graphs: common.adjacencyGraphs,
     translations: english.translations,

@@ -249,6 +249,7 @@ export const tokenUsage = pgTable(
 );
 
 /** Fixed-window API request counters shared by all replicas. */
+/** UNLOGGED (migrations/0011_apiperf.sql): counts are lost in a crash, by design. */
 export const rateCounters = pgTable(
   "rate_counters",
   {
