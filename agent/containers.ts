@@ -26,6 +26,7 @@ import {
 import { containerCredential, newSalt, SALT_LABEL } from "./provider_gateway/credential.ts";
 import type { ProviderGateway } from "./provider_gateway/gateway.ts";
 import { waitHealthy } from "./readiness.ts";
+import { SpawnClock } from "./spawn_clock.ts";
 import type { Template } from "./templates.ts";
 import { type VolumeManager, type VolumeOwner, volumeKeyBytes, volumeOwner } from "./volumes/volumes.ts";
 
@@ -56,7 +57,7 @@ export type ContainerManagerOptions = {
 };
 
 export class ContainerManager {
-  private readonly progress = new Map<string, ContainerStatus>();
+  private readonly progress = new SpawnClock();
   private readonly inflight = new Map<string, Promise<ContainerInfo>>();
 
   constructor(private readonly opts: ContainerManagerOptions) {}
@@ -121,10 +122,17 @@ export class ContainerManager {
   spawn(spec: ContainerSpec): Promise<ContainerInfo> {
     const running = this.inflight.get(spec.sessionId);
     if (running) return running;
-    const job = this.doSpawn(spec).finally(() => {
-      this.inflight.delete(spec.sessionId);
-      this.progress.delete(spec.sessionId);
-    });
+    this.progress.begin(spec.sessionId);
+    const job = this.doSpawn(spec)
+      .then((info): ContainerInfo => {
+        const steps = this.progress.take(spec.sessionId);
+        return steps.length ? { ...info, spawnSteps: steps } : info;
+      })
+      .finally(() => {
+        this.inflight.delete(spec.sessionId);
+        this.progress.delete(spec.sessionId);
+        this.progress.drop(spec.sessionId);
+      });
     this.inflight.set(spec.sessionId, job);
     return job;
   }
