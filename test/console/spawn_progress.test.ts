@@ -125,7 +125,13 @@ for (const driver of DRIVERS) {
         await recordSteps(page);
       }
       await page.locator('#container-card[data-state="spawning"] #spawn-progress').waitFor();
-      await screenshot(page, "dashboard-spawning");
+      // For the picture, a moment with a finished step when there is one (a fast spawn may not wait).
+      await page
+        .locator('#spawn-steps li[data-outcome="done"]')
+        .first()
+        .waitFor({ timeout: 5_000 })
+        .catch(() => {});
+      await screenshot(page, "dashboard-spawning-steps");
       await page.locator('#container-card[data-state="running"]').waitFor({ timeout: 90_000 });
 
       expect(streams.length).toBeGreaterThan(0);
