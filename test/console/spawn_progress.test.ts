@@ -231,13 +231,18 @@ for (const driver of DRIVERS) {
         // The spawning page carries the reload; each reload shows the steps so far.
         expect(await noJs.locator("#container-card").getAttribute("data-state")).toBe("spawning");
         expect(await noJs.locator('noscript meta[http-equiv="refresh"]').count()).toBe(1);
-        await waitFor(
-          "the reloads to reach the running card",
+        const ended = await waitFor(
+          "the reloads to reach the card of the outcome",
           async () => noJs.locator("#container-card").getAttribute("data-state"),
-          (s) => s === "running",
+          (s) => s === "running" || s === "failed",
           90_000,
           500,
         );
+        // The reason is in the message when it failed, so a failure says why.
+        expect({ state: ended, reason: (await json(await api("/session"))).failure_reason }).toEqual({
+          state: "running",
+          reason: null,
+        });
         expect(await noJs.locator('noscript meta[http-equiv="refresh"]').count()).toBe(0);
       } finally {
         await context.close();

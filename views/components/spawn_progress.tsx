@@ -34,37 +34,33 @@ const OUTCOME_WORD: Record<Row["outcome"], string> = {
 
 /** The four steps in order; a step the spawn skipped past (it was too quick to be seen) reads "done". */
 export function SpawnSteps(props: { steps: StepView[]; now?: number }) {
-  const list = rows(props.steps, props.now ?? Date.now());
+  const seen = rows(props.steps, props.now ?? Date.now());
   // A step never seen but followed by one that was: it happened between two looks at the node.
-  const lastSeen = list.findLastIndex((r) => r.outcome !== "pending");
-  const current = list.findIndex((r) => r.outcome === "running");
+  const lastSeen = seen.findLastIndex((r) => r.outcome !== "pending");
+  const list = seen.map((r, i) =>
+    r.outcome === "pending" && i < lastSeen ? { ...r, outcome: "done" as const } : r,
+  );
+  const done = list.filter((r) => r.outcome === "done").length;
   return (
     <>
-      <progress
-        max={list.length}
-        value={list.filter((r) => r.outcome === "done").length}
-        aria-label="Start-up progress"
-      >
-        {`${Math.max(0, current)} of ${list.length}`}
+      <progress max={list.length} value={done} aria-label="Start-up progress">
+        {`${done} of ${list.length}`}
       </progress>
       <ol class="steps" aria-label="Start-up steps" id="spawn-steps">
-        {list.map((r, i) => {
-          const outcome = r.outcome === "pending" && i < lastSeen ? "done" : r.outcome;
-          return (
-            <li
-              class={outcome === "running" ? "current" : outcome === "pending" ? undefined : outcome}
-              aria-current={outcome === "running" ? "step" : undefined}
-              data-step={r.step}
-              data-outcome={outcome}
-            >
-              <span safe>{r.label}</span>{" "}
-              <span class="step-time" safe>
-                {r.time}
-              </span>
-              <span class="visually-hidden" safe>{`(${OUTCOME_WORD[outcome]})`}</span>
-            </li>
-          );
-        })}
+        {list.map((r) => (
+          <li
+            class={r.outcome === "running" ? "current" : r.outcome === "pending" ? undefined : r.outcome}
+            aria-current={r.outcome === "running" ? "step" : undefined}
+            data-step={r.step}
+            data-outcome={r.outcome}
+          >
+            <span safe>{r.label}</span>{" "}
+            <span class="step-time" safe>
+              {r.time}
+            </span>
+            <span class="visually-hidden" safe>{`(${OUTCOME_WORD[r.outcome]})`}</span>
+          </li>
+        ))}
       </ol>
     </>
   );
