@@ -98,7 +98,7 @@ export function Layout(props: {
                     ))}
                   </ul>
                 </nav>
-                <span class="who" safe>
+                <span class="who" title={user.email} safe>
                   {user.email}
                 </span>
                 <form class="signout" method="post" action="/logout">
