@@ -3,7 +3,8 @@
 // - a container no active session wants is removed (the database lost it, or a kill's removal failed);
 // - a session whose container the agent lost is marked failed;
 // - a spawn whose job died with its server (stale `spawning`) is driven again;
-// - the container's run state follows the recorded intent (frozen ⇄ running);
+// - the container's run state follows the recorded intent (frozen ⇄ running); a running session's
+//   stopped container is brought back, once (src/sessions/stopped_containers.ts);
 // - running containers idle longer than their plan allows are frozen, unless a channel of theirs
 //   polls (src/channels/polling_channels.ts);
 // - frozen containers whose runtime asked to wake at a time (its next schedule) are restored then.
@@ -15,6 +16,7 @@ import { listNodes, recordHealth } from "../fleet/nodes.ts";
 import type { Lifecycle } from "./lifecycle.ts";
 import { activeSessions, applyEvent } from "./sessions_repo.ts";
 import { endSteps } from "./spawn_steps.ts";
+import { restartStopped } from "./stopped_containers.ts";
 import { recordRunning } from "./usage.ts";
 import { takeWake, wakeDue } from "./wake.ts";
 
@@ -62,6 +64,10 @@ export async function reconcileOnce(
           type: "fail",
           reason: "The container was lost on its node. Spawn a new one.",
         });
+        continue;
+      }
+      if (session.state === "running" && container.status === "exited") {
+        await restartStopped(db, lifecycle, agent, session, log, now);
         continue;
       }
       if (wakeDue(session, now)) {
