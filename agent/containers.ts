@@ -26,6 +26,7 @@ import {
 import { containerCredential, newSalt, SALT_LABEL } from "./provider_gateway/credential.ts";
 import type { ProviderGateway } from "./provider_gateway/gateway.ts";
 import { waitHealthy } from "./readiness.ts";
+import { SpawnClock } from "./spawn_clock.ts";
 import type { Template } from "./templates.ts";
 import { type VolumeManager, type VolumeOwner, volumeKeyBytes, volumeOwner } from "./volumes/volumes.ts";
 
@@ -56,7 +57,7 @@ export type ContainerManagerOptions = {
 };
 
 export class ContainerManager {
-  private readonly progress = new Map<string, ContainerStatus>();
+  private readonly progress = new SpawnClock();
   private readonly inflight = new Map<string, Promise<ContainerInfo>>();
 
   constructor(private readonly opts: ContainerManagerOptions) {}
@@ -121,10 +122,17 @@ export class ContainerManager {
   spawn(spec: ContainerSpec): Promise<ContainerInfo> {
     const running = this.inflight.get(spec.sessionId);
     if (running) return running;
-    const job = this.doSpawn(spec).finally(() => {
-      this.inflight.delete(spec.sessionId);
-      this.progress.delete(spec.sessionId);
-    });
+    this.progress.begin(spec.sessionId);
+    const job = this.doSpawn(spec)
+      .then((info): ContainerInfo => {
+        const steps = this.progress.take(spec.sessionId);
+        return steps.length ? { ...info, spawnSteps: steps } : info;
+      })
+      .finally(() => {
+        this.inflight.delete(spec.sessionId);
+        this.progress.delete(spec.sessionId);
+        this.progress.drop(spec.sessionId);
+      });
     this.inflight.set(spec.sessionId, job);
     return job;
   }
@@ -459,7 +467,52 @@ export class ContainerManager {
       await this.opts.volumes.ensure(sessionId, { sizeMb: null, key, owner: this.volumeOwner(template) });
     }
     if (inspect.State.Paused) await this.opts.docker.unpauseContainer(inspect.Id);
+    else if (!inspect.State.Running && this.usesVolume(inspect)) await this.recreateStopped(inspect);
     else if (!inspect.State.Running) await this.opts.docker.startContainer(inspect.Id);
+  }
+
+  /**
+   * A stopped container (the node rebooted, or Docker gave up restarting it) starts new processes, so
+   * it gets a new container: the same image, limits, volume, network and gateway token, and a new
+   * provider-gateway credential (a fresh salt), so the old credential stops working. A paused one
+   * keeps its processes, and with them its credential (docs/AGENT.md).
+   */
+  private async recreateStopped(inspect: ContainerInspect) {
+    const { docker } = this.opts;
+    const sessionId = inspect.Config.Labels[LABELS.session] ?? "";
+    const template = this.template(inspect.Config.Labels[LABELS.template] ?? "");
+    const salt = newSalt();
+    const [gatewayToken, providerEnv] = await Promise.all([
+      this.gatewayToken(sessionId),
+      this.bindProviderGateway(sessionId, salt, template),
+    ]);
+    const host = inspect.HostConfig;
+    const config = containerConfig({
+      spec: {
+        sessionId,
+        template: template.name,
+        limits: {
+          cpuMillis: Math.round(host.NanoCpus / 1_000_000),
+          memoryMb: Math.round(host.Memory / (1024 * 1024)),
+          pidsLimit: host.PidsLimit ?? 0,
+          diskMb: 0,
+        },
+      },
+      template,
+      nodeId: this.opts.nodeId,
+      gatewayToken,
+      host: this.opts.host,
+      dataSource: this.opts.volumes.dataPath(sessionId),
+      providerEnv,
+      extraLabels: { [SALT_LABEL]: salt },
+    });
+    // The image it ran, not whatever the template's tag names now: that is an upgrade's job.
+    config.Image = inspect.Image;
+    await docker.removeContainer(inspect.Id, { force: true });
+    const created = await docker.createContainer(containerName(sessionId), config);
+    await docker.startContainer(created.Id);
+    await this.waitReady(sessionId, await docker.inspectContainer(created.Id), template);
+    this.opts.log.info("stopped container recreated with a new gateway credential", { session: sessionId });
   }
 
   /**

@@ -10,7 +10,8 @@ import m0006 from "./0006_https.sql" with { type: "text" };
 import m0007 from "./0007_tools.sql" with { type: "text" };
 import m0009 from "./0009_perf.sql" with { type: "text" };
 import m0010 from "./0010_channels.sql" with { type: "text" };
-import m0011 from "./0011_apiperf.sql" with { type: "text" };
+import m0011 from "./0011_progress.sql" with { type: "text" };
+import m0012 from "./0012_apiperf.sql" with { type: "text" };
 
 export type EmbeddedMigration = { name: string; sql: string };
 
@@ -25,5 +26,6 @@ export const MIGRATIONS: EmbeddedMigration[] = [
   { name: "0007_tools", sql: m0007 },
   { name: "0009_perf", sql: m0009 },
   { name: "0010_channels", sql: m0010 },
-  { name: "0011_apiperf", sql: m0011 },
+  { name: "0011_progress", sql: m0011 },
+  { name: "0012_apiperf", sql: m0012 },
 ];

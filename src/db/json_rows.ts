@@ -1,5 +1,5 @@
 // Rows that a statement returned as `to_jsonb(table_alias)` (one statement doing several reads, see
-// migrations/0011_apiperf.sql), turned into the objects drizzle would have returned for the same
+// migrations/0012_apiperf.sql), turned into the objects drizzle would have returned for the same
 // table: keys by field name, values through each column's own mapping (timestamps become Dates).
 import { getTableColumns, type InferSelectModel, type Table } from "drizzle-orm";
 

@@ -120,7 +120,9 @@ export const API_OPERATIONS: Record<string, Record<string, Op>> = {
       ok: "Session",
       summary: "The container's state",
       auth: true,
-      responses: { 200: "{state, status, container_id, hostname, node, plan, progress, created_at}" },
+      responses: {
+        200: "{state, status, container_id, hostname, node, plan, progress, failure_reason, steps, created_at}",
+      },
     },
   },
   "/session/{action}": {

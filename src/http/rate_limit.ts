@@ -1,6 +1,6 @@
 // Per-plan API rate limits (requests a minute), counted in PostgreSQL so every replica shares them, in
 // a fixed one-minute window. Counting is one autocommit statement, clawfleet_api_request
-// (migrations/0011_apiperf.sql), which also checks an access token's sign-in and, for GET
+// (migrations/0012_apiperf.sql), which also checks an access token's sign-in and, for GET
 // /api/v1/session, reads the session under RLS: an authenticated request is one round trip
 // (docs/BENCHMARKS.md). The plan's limit is read in the same statement, so a plan change applies at
 // once on every replica.

@@ -15,6 +15,7 @@ import type { NodeRow } from "../fleet/nodes.ts";
 import { FleetFullError } from "../fleet/scheduler.ts";
 import { shredVolumeKey } from "../secrets/volume_keys.ts";
 import { applyEvent, getSessionById, planFor, type SessionRow, withUserSession } from "./sessions_repo.ts";
+import { beginSteps, endSteps, enterStep, withNodeTimings } from "./spawn_steps.ts";
 import { type SessionAction, type SpawnStep, transition } from "./state_machine.ts";
 import { upgradeAvailable, upgradeSession } from "./upgrade.ts";
 import { recordSpawn } from "./usage.ts";
@@ -68,7 +69,9 @@ export class Lifecycle {
         .set({
           ...next.patch,
           // A spawn runs the template the user picked, else the default (not the previous one's).
-          ...(action === "spawn" ? { template: options.template ?? this.deps.defaultTemplate } : {}),
+          ...(action === "spawn"
+            ? { template: options.template ?? this.deps.defaultTemplate, spawnSteps: beginSteps(new Date()) }
+            : {}),
           updatedAt: new Date(),
           lastActivityAt: new Date(),
         })
@@ -166,9 +169,14 @@ export class Lifecycle {
 
   private async spawn(row: SessionRow): Promise<void> {
     const { db, log } = this.deps;
-    const step = (progress: Exclude<SpawnStep, "ready">, nodeId?: string) =>
-      applyEvent(db, row, { type: "progress", step: progress, nodeId });
-    const fail = (reason: string) => applyEvent(db, row, { type: "fail", reason });
+    // Each write carries the timeline so far (spawn_steps.ts); a resumed spawn carries on the stored one.
+    let timeline = row.spawnSteps.length ? row.spawnSteps : beginSteps(new Date());
+    const step = (progress: Exclude<SpawnStep, "ready">, nodeId?: string) => {
+      timeline = enterStep(timeline, progress, new Date());
+      return applyEvent(db, row, { type: "progress", step: progress, nodeId, steps: timeline });
+    };
+    const fail = (reason: string) =>
+      applyEvent(db, row, { type: "fail", reason, steps: endSteps(timeline, new Date()) });
 
     const plan = await planFor(db, row.userId);
     if (!plan) return;
@@ -193,14 +201,24 @@ export class Lifecycle {
       return;
     }
     let lastStep: SpawnStep = "creating";
-    const watcher = setInterval(async () => {
-      const seen = await agent.get(row.id).catch(() => null);
-      const next = seen ? STATUS_STEP[seen.status] : undefined;
-      if (next && next !== lastStep) {
-        lastStep = next;
-        await step(next);
-      }
+    // A look still under way when the spawn ends must not write an older step over its outcome.
+    let watching = true;
+    let look: Promise<unknown> = Promise.resolve();
+    const watcher = setInterval(() => {
+      look = (async () => {
+        const seen = await agent.get(row.id).catch(() => null);
+        const next = seen ? STATUS_STEP[seen.status] : undefined;
+        if (watching && next && next !== lastStep) {
+          lastStep = next;
+          await step(next);
+        }
+      })();
     }, 250);
+    const stopWatching = () => {
+      clearInterval(watcher);
+      watching = false;
+      return look.catch(() => {});
+    };
     let container: AgentContainer;
     try {
       container = await agent.spawn({
@@ -215,7 +233,7 @@ export class Lifecycle {
         volume,
       });
     } catch (error) {
-      clearInterval(watcher);
+      await stopWatching();
       if (error instanceof AgentRequestError && error.code === "node_out_of_disk") {
         // The node answered: it has no disk for the plan's volume. Retrying there cannot help.
         log.warn("node out of disk for a spawn", { session: row.id, node: node.id });
@@ -239,11 +257,12 @@ export class Lifecycle {
     } finally {
       volume = { key: "" };
     }
-    clearInterval(watcher);
+    await stopWatching();
     const landed = await applyEvent(db, row, {
       type: "ready",
       nodeId: node.id,
       dockerId: container.dockerId,
+      steps: withNodeTimings(timeline, container.spawnSteps, new Date()),
     });
     if (!landed) {
       // Killed (or respawned) while we were starting it: what we started is not wanted any more.

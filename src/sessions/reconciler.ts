@@ -3,7 +3,8 @@
 // - a container no active session wants is removed (the database lost it, or a kill's removal failed);
 // - a session whose container the agent lost is marked failed;
 // - a spawn whose job died with its server (stale `spawning`) is driven again;
-// - the container's run state follows the recorded intent (frozen ⇄ running);
+// - the container's run state follows the recorded intent (frozen ⇄ running); a running session's
+//   stopped container is brought back, once (src/sessions/stopped_containers.ts);
 // - running containers idle longer than their plan allows are frozen, unless a channel of theirs
 //   polls (src/channels/polling_channels.ts);
 // - frozen containers whose runtime asked to wake at a time (its next schedule) are restored then.
@@ -14,6 +15,8 @@ import type { Db } from "../db/client.ts";
 import { listNodes, recordHealth } from "../fleet/nodes.ts";
 import type { Lifecycle } from "./lifecycle.ts";
 import { activeSessions, applyEvent } from "./sessions_repo.ts";
+import { endSteps } from "./spawn_steps.ts";
+import { restartStopped } from "./stopped_containers.ts";
 import { recordRunning } from "./usage.ts";
 import { takeWake, wakeDue } from "./wake.ts";
 
@@ -63,6 +66,10 @@ export async function reconcileOnce(
         });
         continue;
       }
+      if (session.state === "running" && container.status === "exited") {
+        await restartStopped(db, lifecycle, agent, session, log, now);
+        continue;
+      }
       if (wakeDue(session, now)) {
         if (await takeWake(db, session)) {
           log.info("waking a frozen container for its schedule", { session: session.id });
@@ -102,6 +109,7 @@ export async function reconcileOnce(
       await applyEvent(db, session, {
         type: "fail",
         reason: "The container could not be started in time. Spawn it again.",
+        steps: endSteps(session.spawnSteps, new Date(now)),
       });
       continue;
     }

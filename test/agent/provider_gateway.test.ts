@@ -318,6 +318,41 @@ describe("provider gateway on a real engine", () => {
     }
   });
 
+  test("a stopped container comes back with a new credential and its files; one that keeps stopping fails", async () => {
+    const body = JSON.stringify({
+      model: "gpt-4o-mini",
+      stream: true,
+      messages: [{ role: "user", content: "hi" }],
+    });
+    const old = envOf(bob.container, "OPENAI_API_KEY");
+    const oldSalt = dockerInspect(bob.container)?.Config.Labels["clawfleet.gateway-salt"];
+    execIn(bob.container, "echo kept-across-restart > /data/restart-marker.txt");
+    // What a node reboot leaves: the container stopped, the session still "running".
+    expect(Bun.spawnSync(["docker", "stop", "-t", "1", bob.container]).exitCode).toBe(0);
+    await server.reconcile();
+    const after = dockerInspect(bob.container);
+    expect(after?.State.Running).toBe(true);
+    expect(after?.Config.Labels["clawfleet.gateway-salt"]).not.toBe(oldSalt);
+    const fresh = envOf(bob.container, "OPENAI_API_KEY");
+    expect(fresh).toStartWith("cfgw_");
+    expect(fresh).not.toBe(old);
+    expect(execIn(bob.container, "cat /data/restart-marker.txt")).toContain("kept-across-restart");
+    const base = envOf(bob.container, "OPENAI_BASE_URL");
+    const refused = await httpFromInside(bob.container, `${base}/chat/completions`, old, body);
+    expect(refused).toContain("HTTP/1.1 401");
+    expect(await httpFromInside(bob.container, `${base}/chat/completions`, fresh, body)).toContain(
+      "HTTP/1.1 200",
+    );
+    expect((await api(bob.token, "GET", "/session")).body.state).toBe("running");
+    // Stopped again right away: no restart loop, a reason the user can act on.
+    expect(Bun.spawnSync(["docker", "stop", "-t", "1", bob.container]).exitCode).toBe(0);
+    await server.reconcile();
+    const session = (await api(bob.token, "GET", "/session")).body;
+    expect(session.state).toBe("failed");
+    expect(JSON.stringify(session)).toContain("kept stopping");
+    expect(dockerInspect(bob.container)?.State.Running).toBe(false);
+  });
+
   test("a restarted agent reopens the gateway of running containers: their credential still works", async () => {
     const { dataDir, nodeId } = agent;
     await agent.stop();

@@ -1,4 +1,4 @@
-// clawfleet_api_request (migrations/0011_apiperf.sql), the one statement of an authenticated API
+// clawfleet_api_request (migrations/0012_apiperf.sql), the one statement of an authenticated API
 // request: it refuses a sign-in that is revoked, expired, idle or another user's (and then counts
 // nothing), counts against the plan read in the same statement, reads what getSessionView reads, and
 // does that read under row-level security as clawfleet_app, leaving the caller's role and user context
