@@ -10,6 +10,7 @@ import postgres from "postgres";
 import initdbWasmPath from "../../node_modules/@electric-sql/pglite/dist/initdb.wasm" with { type: "file" };
 import pgliteDataPath from "../../node_modules/@electric-sql/pglite/dist/pglite.data" with { type: "file" };
 import pgliteWasmPath from "../../node_modules/@electric-sql/pglite/dist/pglite.wasm" with { type: "file" };
+import { LOCKS } from "./leader.ts";
 import * as schema from "./schema.ts";
 
 export type Schema = typeof schema;
@@ -66,8 +67,17 @@ async function openPglite(dataDir: string | null): Promise<Database> {
   };
 }
 
+/**
+ * Each leader loop (src/db/leader.ts) keeps one connection reserved for its advisory lock; four more
+ * serve everything else. Requests hold a connection for one statement (src/http/rate_limit.ts) or a
+ * short transaction, and postgres.js pipelines queries on a busy connection. More connections only
+ * added backends fighting over two cores and over a user's counter row: 7 instead of 10 took the
+ * authenticated API from ~0.44 to ~0.36 ms of CPU a request (docs/BENCHMARKS.md).
+ */
+const POOL_SIZE = Object.keys(LOCKS).length + 4;
+
 async function openPostgres(url: string): Promise<Database> {
-  const client = postgres(url, { max: 10, onnotice: () => {}, connect_timeout: 10 });
+  const client = postgres(url, { max: POOL_SIZE, onnotice: () => {}, connect_timeout: 10 });
   return {
     db: drizzlePostgres(client, { schema }) as unknown as Db,
     driver: "postgres",
