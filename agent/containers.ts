@@ -26,6 +26,7 @@ import {
 import { containerCredential, newSalt, SALT_LABEL } from "./provider_gateway/credential.ts";
 import type { ProviderGateway } from "./provider_gateway/gateway.ts";
 import { waitHealthy } from "./readiness.ts";
+import { type Span, SpawnSpans } from "./spawn/spans.ts";
 import type { Template } from "./templates.ts";
 import { type VolumeManager, type VolumeOwner, volumeKeyBytes, volumeOwner } from "./volumes/volumes.ts";
 
@@ -58,6 +59,8 @@ export type ContainerManagerOptions = {
 export class ContainerManager {
   private readonly progress = new Map<string, ContainerStatus>();
   private readonly inflight = new Map<string, Promise<ContainerInfo>>();
+  /** Receives each spawn's timing spans (bench/profile_spawn.ts); null in production. */
+  onSpawnProfiled: ((spans: Span[]) => void) | null = null;
 
   constructor(private readonly opts: ContainerManagerOptions) {}
 
@@ -121,7 +124,9 @@ export class ContainerManager {
   spawn(spec: ContainerSpec): Promise<ContainerInfo> {
     const running = this.inflight.get(spec.sessionId);
     if (running) return running;
-    const job = this.doSpawn(spec).finally(() => {
+    const spans = new SpawnSpans();
+    const job = this.doSpawn(spec, spans).finally(() => {
+      this.onSpawnProfiled?.(spans.spans);
       this.inflight.delete(spec.sessionId);
       this.progress.delete(spec.sessionId);
     });
@@ -129,17 +134,19 @@ export class ContainerManager {
     return job;
   }
 
-  private async doSpawn(spec: ContainerSpec): Promise<ContainerInfo> {
+  private async doSpawn(spec: ContainerSpec, spans: SpawnSpans): Promise<ContainerInfo> {
     const template = this.template(spec.template);
     const { docker, nodeId, log } = this.opts;
     // Independent steps run side by side (each Docker call is a round trip the spawn waited on):
     // the image check beside the inspect, then the volume beside the network and gateway setup.
     const [existing, missingImage] = await Promise.all([
-      this.inspect(spec.sessionId),
-      this.requireImage(template).then(
-        () => null,
-        (error: unknown) => error,
-      ),
+      spans.time("inspect existing", () => this.inspect(spec.sessionId)),
+      spans
+        .time("image inspect", () => this.requireImage(template))
+        .then(
+          () => null,
+          (error: unknown) => error,
+        ),
     ]);
     // An upgrade (`replace`) recreates whatever runs from the template's current image.
     const replace = spec.replace === true && existing !== null;
@@ -156,11 +163,14 @@ export class ContainerManager {
     }
     const volume = legacy
       ? Promise.resolve("")
-      : this.opts.volumes.ensure(spec.sessionId, {
-          sizeMb: spec.limits.diskMb,
-          key: volumeKeyBytes(spec.volume),
-          owner: this.volumeOwner(template),
-        });
+      : spans.time("volume ensure", () =>
+          this.opts.volumes.ensure(spec.sessionId, {
+            sizeMb: spec.limits.diskMb,
+            key: volumeKeyBytes(spec.volume),
+            owner: this.volumeOwner(template),
+            spans,
+          }),
+        );
     // Awaited below on every path; this only keeps an early throw from leaving it unobserved.
     volume.catch(() => {});
     // Spawn means "make it run": a frozen container is thawed, not replaced (its data is in it).
@@ -180,9 +190,11 @@ export class ContainerManager {
     const [dataSource, gatewayToken, providerEnv] = await Promise.all([
       volume,
       this.gatewayToken(spec.sessionId),
-      this.ensureNetwork(spec.sessionId, template.name).then(() =>
-        this.bindProviderGateway(spec.sessionId, salt, template),
-      ),
+      spans
+        .time("network create", () => this.ensureNetwork(spec.sessionId, template.name))
+        .then(() =>
+          spans.time("provider gateway bind", () => this.bindProviderGateway(spec.sessionId, salt, template)),
+        ),
     ]);
     const config = containerConfig({
       spec,
@@ -194,12 +206,14 @@ export class ContainerManager {
       providerEnv,
       extraLabels: { [SALT_LABEL]: salt },
     });
-    const created = await docker.createContainer(containerName(spec.sessionId), config);
+    const created = await spans.time("container create", () =>
+      docker.createContainer(containerName(spec.sessionId), config),
+    );
     this.progress.set(spec.sessionId, "starting");
-    await docker.startContainer(created.Id);
+    await spans.time("container start", () => docker.startContainer(created.Id));
     this.progress.set(spec.sessionId, "waiting");
-    const inspect = await docker.inspectContainer(created.Id);
-    await this.waitReady(spec.sessionId, inspect, template);
+    const inspect = await spans.time("inspect after start", () => docker.inspectContainer(created.Id));
+    await spans.time("readiness wait", () => this.waitReady(spec.sessionId, inspect, template));
     this.progress.delete(spec.sessionId);
     log.info("container ready", { session: spec.sessionId, template: template.name });
     // The inspect taken after start already says running; the readiness wait failed fast otherwise.

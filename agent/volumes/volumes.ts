@@ -21,6 +21,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { AgentErrorCode } from "../api/route_table.ts";
+import { NO_SPANS, type SpawnSpans } from "../spawn/spans.ts";
 import {
   attachLoop,
   createImage,
@@ -54,7 +55,13 @@ export class VolumeError extends Error {
 export type VolumeOwner = { uid: number; gid: number; mode: number };
 
 /** `sizeMb: null`: use the volume as it is (a restore); a missing image is then an error. */
-export type EnsureRequest = { sizeMb: number | null; key: Uint8Array | null; owner: VolumeOwner };
+export type EnsureRequest = {
+  sizeMb: number | null;
+  key: Uint8Array | null;
+  owner: VolumeOwner;
+  /** Timing of each step, for the spawn profile. */
+  spans?: Pick<SpawnSpans, "time">;
+};
 
 /**
  * A template's user (`uid[:gid]` or a name) as the host sees it under userns-remap (`idOffset`: the
@@ -123,6 +130,7 @@ export class VolumeManager {
           "volume_key_required",
           "this node encrypts volumes: the spec needs volume.key",
         );
+      const spans = request.spans ?? NO_SPANS;
       const image = this.imagePath(sessionId);
       const mountpoint = this.mountpoint(sessionId);
       if (!existsSync(image)) {
@@ -132,7 +140,8 @@ export class VolumeManager {
         const partial = `${image}.partial`;
         rmSync(partial, { force: true });
         try {
-          await createImage(partial, request.sizeMb, this.encrypt);
+          const sizeMb = request.sizeMb;
+          await spans.time("volume: fallocate + mkfs.ext4", () => createImage(partial, sizeMb, this.encrypt));
         } catch (error) {
           rmSync(partial, { force: true });
           // Images are preallocated: a full node says so here, before anything else is made.
@@ -149,13 +158,13 @@ export class VolumeManager {
       if (!isMounted(mountpoint)) {
         // The file may already be bigger than its filesystem: an online growth the kernel refused.
         const wanted = Math.max((request.sizeMb ?? 0) * 1024 * 1024, statSync(image).size);
-        if ((await filesystemBytes(image)) < wanted) {
+        if ((await spans.time("volume: dumpe2fs size", () => filesystemBytes(image))) < wanted) {
           if (await loopFor(image)) await detachLoops(image);
           await growUnmounted(image, Math.ceil(wanted / (1024 * 1024)));
         }
-        const device = await attachLoop(image);
+        const device = await spans.time("volume: losetup", () => attachLoop(image));
         mkdirSync(mountpoint, { recursive: true, mode: 0o700 });
-        await mount(device, mountpoint);
+        await spans.time("volume: mount", () => mount(device, mountpoint));
         this.deferredGrowth.delete(sessionId);
       } else if (request.sizeMb !== null) {
         await this.growMountedTo(sessionId, request.sizeMb);
@@ -169,7 +178,11 @@ export class VolumeManager {
         chmodSync(data, request.owner.mode);
       }
       try {
-        if (this.encrypt && request.key) this.unlockMounted(sessionId, request.key, fresh);
+        const key = request.key;
+        if (this.encrypt && key)
+          await spans.time("volume: fscrypt add key + policy", () =>
+            this.unlockMounted(sessionId, key, fresh),
+          );
       } finally {
         request.key?.fill(0);
       }
