@@ -17,6 +17,7 @@ import {
   containerConfig,
   containerName,
   type HostSecurity,
+  isPoolNetwork,
   LABELS,
   networkConfig,
   networkName,
@@ -26,6 +27,7 @@ import {
 import { containerCredential, newSalt, SALT_LABEL } from "./provider_gateway/credential.ts";
 import type { ProviderGateway } from "./provider_gateway/gateway.ts";
 import { waitHealthy } from "./readiness.ts";
+import type { NetworkPool } from "./spawn/network_pool.ts";
 import { type Span, SpawnSpans } from "./spawn/spans.ts";
 import type { Template } from "./templates.ts";
 import { type VolumeManager, type VolumeOwner, volumeKeyBytes, volumeOwner } from "./volumes/volumes.ts";
@@ -50,6 +52,8 @@ export type ContainerManagerOptions = {
   /** Host ids of container uid/gid 0 (userns-remap), to own each volume's data directory. */
   idOffset: { uid: number; gid: number };
   providerGateway: ProviderGateway;
+  /** Networks made ahead of time (spawn/network_pool.ts); without it each spawn makes its own. */
+  networks?: NetworkPool;
   log: {
     info(msg: string, f?: Record<string, unknown>): void;
     warn(msg: string, f?: Record<string, unknown>): void;
@@ -129,6 +133,9 @@ export class ContainerManager {
       this.onSpawnProfiled?.(spans.spans);
       this.inflight.delete(spec.sessionId);
       this.progress.delete(spec.sessionId);
+      // After the spawn, not during it: a network create beside a `docker start` slows the start.
+      void this.opts.networks?.refill();
+      void this.opts.volumes.refillPool();
     });
     this.inflight.set(spec.sessionId, job);
     return job;
@@ -136,7 +143,7 @@ export class ContainerManager {
 
   private async doSpawn(spec: ContainerSpec, spans: SpawnSpans): Promise<ContainerInfo> {
     const template = this.template(spec.template);
-    const { docker, nodeId, log } = this.opts;
+    const { docker } = this.opts;
     // Independent steps run side by side (each Docker call is a round trip the spawn waited on):
     // the image check beside the inspect, then the volume beside the network and gateway setup.
     const [existing, missingImage] = await Promise.all([
@@ -185,16 +192,49 @@ export class ContainerManager {
     }
     if (existing) await docker.removeContainer(existing.Id, { force: true });
     this.progress.set(spec.sessionId, "creating");
+    // A recreated container stays on its network (the same tenant's); a new one gets a warm one.
+    const previous = existing ? this.networkOf(existing) : null;
+    const keptPool = previous && isPoolNetwork(previous) ? await this.networkIfPresent(previous) : null;
+    const keep = keptPool !== null || (previous !== null && !isPoolNetwork(previous));
+    const taken = keep ? null : (this.opts.networks?.take() ?? null);
+    try {
+      return await this.createAndStart(spec, template, spans, volume, keptPool ?? taken);
+    } catch (error) {
+      // A warm network no container names yet would otherwise wait for the sweep.
+      if (taken && !(await this.inspect(spec.sessionId))) await docker.removeNetwork(taken).catch(() => {});
+      throw error;
+    } finally {
+      if (taken) this.opts.networks?.settled(taken);
+    }
+  }
+
+  /** `network`: the one it runs on; null: its session's own network, made (or found) here. */
+  private async createAndStart(
+    spec: ContainerSpec,
+    template: Template,
+    spans: SpawnSpans,
+    volume: Promise<string>,
+    network: string | null,
+  ): Promise<ContainerInfo> {
+    const { docker, nodeId, log } = this.opts;
     const salt = newSalt();
-    // Idempotent: a respawn after a lost container finds its network (and, above, its data) again.
-    const [dataSource, gatewayToken, providerEnv] = await Promise.all([
+    const networkReady = network
+      ? Promise.resolve(network)
+      : spans
+          .time("network create", () => this.ensureNetwork(spec.sessionId, template.name))
+          .then(() => networkName(spec.sessionId));
+    const [dataSource, gatewayToken, [ownNetwork, providerEnv]] = await Promise.all([
       volume,
       this.gatewayToken(spec.sessionId),
-      spans
-        .time("network create", () => this.ensureNetwork(spec.sessionId, template.name))
-        .then(() =>
-          spans.time("provider gateway bind", () => this.bindProviderGateway(spec.sessionId, salt, template)),
-        ),
+      networkReady.then(
+        async (name) =>
+          [
+            name,
+            await spans.time("provider gateway bind", () =>
+              this.bindProviderGateway(spec.sessionId, name, salt, template),
+            ),
+          ] as const,
+      ),
     ]);
     const config = containerConfig({
       spec,
@@ -203,6 +243,7 @@ export class ContainerManager {
       gatewayToken,
       host: this.opts.host,
       dataSource,
+      network: ownNetwork,
       providerEnv,
       extraLabels: { [SALT_LABEL]: salt },
     });
@@ -220,6 +261,20 @@ export class ContainerManager {
     return this.info(inspect);
   }
 
+  /** The network a container runs on: its label (a warm-pool one), else its session's own. */
+  private networkOf(inspect: ContainerInspect): string {
+    const labels = inspect.Config.Labels;
+    return labels[LABELS.network] ?? networkName(labels[LABELS.session] ?? "");
+  }
+
+  /** The network, if it still exists (a pooled one cannot be made again by its name). */
+  private async networkIfPresent(name: string): Promise<string | null> {
+    return this.opts.docker.inspectNetwork(name).then(
+      () => name,
+      () => null,
+    );
+  }
+
   private async requireImage(template: Template) {
     try {
       await this.opts.docker.imageInspect(template.image);
@@ -232,8 +287,8 @@ export class ContainerManager {
   }
 
   /** The bridge's own address: where the container finds the provider gateway. */
-  private async bridgeGateway(sessionId: string): Promise<string> {
-    const network = await this.opts.docker.inspectNetwork(networkName(sessionId));
+  private async bridgeGateway(networkName: string): Promise<string> {
+    const network = await this.opts.docker.inspectNetwork(networkName);
     const ip = network.IPAM.Config.find((c) => /^\d+\.\d+\.\d+\.\d+$/.test(c.Gateway ?? ""))?.Gateway;
     if (!ip) throw new AgentError(502, "no_bridge_address", "the container network has no IPv4 gateway");
     return ip;
@@ -241,7 +296,8 @@ export class ContainerManager {
 
   private async containerIp(sessionId: string): Promise<string | null> {
     const inspect = await this.inspect(sessionId);
-    return inspect?.NetworkSettings.Networks[networkName(sessionId)]?.IPAddress || null;
+    if (!inspect) return null;
+    return inspect.NetworkSettings.Networks[this.networkOf(inspect)]?.IPAddress || null;
   }
 
   /**
@@ -251,11 +307,12 @@ export class ContainerManager {
    */
   private async bindProviderGateway(
     sessionId: string,
+    network: string,
     salt: string,
     template: Template,
   ): Promise<Record<string, string>> {
     const gateway = this.opts.providerGateway;
-    const gatewayIp = await this.bridgeGateway(sessionId);
+    const gatewayIp = await this.bridgeGateway(network);
     const credential = await containerCredential(this.opts.gatewaySecret, sessionId, salt);
     gateway.open({ sessionId, gatewayIp, credential, peer: () => this.containerIp(sessionId) });
     const env = gateway.env(gatewayIp);
@@ -271,7 +328,7 @@ export class ContainerManager {
     const sessionId = inspect.Config.Labels[LABELS.session];
     const salt = inspect.Config.Labels[SALT_LABEL];
     if (!sessionId || !salt) return;
-    const gatewayIp = await this.bridgeGateway(sessionId);
+    const gatewayIp = await this.bridgeGateway(this.networkOf(inspect));
     const credential = await containerCredential(this.opts.gatewaySecret, sessionId, salt);
     this.opts.providerGateway.open({
       sessionId,
@@ -487,12 +544,16 @@ export class ContainerManager {
       if (!(error instanceof DockerError && error.notFound)) throw error;
     };
     await volumes.shredKey(sessionId);
+    // Read before the container goes: a warm-pool network is found only through its label.
+    const existing = await this.inspect(sessionId);
     await docker
       .removeContainer(containerName(sessionId), { force: true, volumes: true })
       .catch(ignoreMissing);
     await volumes.destroy(sessionId);
     // Volumes made before encrypted images (a Docker named volume) go too.
     await docker.removeVolume(volumeName(sessionId)).catch(ignoreMissing);
+    const network = existing ? this.networkOf(existing) : null;
+    if (network && isPoolNetwork(network)) await docker.removeNetwork(network).catch(ignoreMissing);
     await docker.removeNetwork(networkName(sessionId)).catch(ignoreMissing);
   }
 
@@ -557,16 +618,24 @@ export class ContainerManager {
   }
 
   /**
-   * Networks of sessions whose container is gone (a crash mid-kill). Volumes are never swept: a lost
-   * container's data stays until the session is explicitly removed, so a respawn finds it again.
+   * Networks of sessions whose container is gone (a crash mid-kill), and warm-pool networks that
+   * neither wait in this agent's pool nor carry a container (a crash between take and create, or a
+   * previous agent's pool). Volumes are never swept: a lost container's data stays until the session
+   * is explicitly removed, so a respawn finds it again.
    */
   async sweepNetworks(): Promise<void> {
     const { docker, nodeId } = this.opts;
-    const live = new Set((await this.list()).map((c) => c.sessionId));
-    for (const network of await docker.listNetworks([`${LABELS.managed}=1`, `${LABELS.node}=${nodeId}`])) {
+    const node = [`${LABELS.managed}=1`, `${LABELS.node}=${nodeId}`];
+    const containers = await docker.listContainers(node);
+    const live = new Set(containers.map((c) => c.Labels[LABELS.session] ?? ""));
+    const named = new Set(containers.map((c) => c.Labels[LABELS.network] ?? ""));
+    for (const network of await docker.listNetworks(node)) {
       const session = network.Labels[LABELS.session];
-      if (session && !live.has(session) && !this.inflight.has(session))
-        await docker.removeNetwork(network.Id).catch(() => {});
+      const orphan =
+        network.Labels[LABELS.pool] === "1"
+          ? !named.has(network.Name) && !this.opts.networks?.holds(network.Name)
+          : session !== undefined && !live.has(session) && !this.inflight.has(session);
+      if (orphan) await docker.removeNetwork(network.Id).catch(() => {});
     }
   }
 }

@@ -38,6 +38,7 @@ import {
   unmount,
 } from "./disk_image.ts";
 import { addKey, getPolicy, type KeyIdentifier, keyStatus, removeKey, setPolicy } from "./fscrypt.ts";
+import { ImagePool } from "./image_pool.ts";
 
 export const VOLUME_KEY_BYTES = 32;
 
@@ -85,13 +86,30 @@ export class VolumeManager {
   /** Sessions whose online growth the kernel refused: grown offline at their next attach. */
   private readonly deferredGrowth = new Set<string>();
 
+  /** Formatted images made ahead of spawns (image_pool.ts), of the size the last new volume had. */
+  private readonly pool: ImagePool;
+  private lastNewSizeMb: number | null = null;
+
   constructor(
     readonly root: string,
     /** False only with --allow-unencrypted-volumes on a host without ext4 encryption. */
     readonly encrypt: boolean,
     private readonly log: { warn(msg: string, f?: Record<string, unknown>): void } = { warn() {} },
+    /** How many images may wait in the warm pool (0: none, each volume is made when asked for). */
+    warmPool = 0,
   ) {
     mkdirSync(join(root, "mnt"), { recursive: true, mode: 0o700 });
+    this.pool = new ImagePool(root, warmPool, encrypt, log);
+  }
+
+  /** Tops the warm pool up to the size the last new volume had (after a spawn, in the background). */
+  refillPool(): Promise<void> {
+    return this.lastNewSizeMb === null ? Promise.resolve() : this.pool.refill(this.lastNewSizeMb);
+  }
+
+  /** Shutdown: the images waiting in the pool are deleted. */
+  drainPool(): Promise<void> {
+    return this.pool.drain();
   }
 
   imagePath(sessionId: string) {
@@ -133,6 +151,12 @@ export class VolumeManager {
       const spans = request.spans ?? NO_SPANS;
       const image = this.imagePath(sessionId);
       const mountpoint = this.mountpoint(sessionId);
+      // Made here and now at the plan's size: its filesystem needs no size check before mounting.
+      let made = false;
+      if (!existsSync(image) && request.sizeMb !== null) {
+        this.lastNewSizeMb = request.sizeMb;
+        made = this.pool.take(request.sizeMb, image);
+      }
       if (!existsSync(image)) {
         if (request.sizeMb === null)
           throw new VolumeError(409, "volume_missing", "this session's volume is not on this node");
@@ -154,11 +178,12 @@ export class VolumeManager {
           throw error;
         }
         renameSync(partial, image);
+        made = true;
       }
       if (!isMounted(mountpoint)) {
         // The file may already be bigger than its filesystem: an online growth the kernel refused.
         const wanted = Math.max((request.sizeMb ?? 0) * 1024 * 1024, statSync(image).size);
-        if ((await spans.time("volume: dumpe2fs size", () => filesystemBytes(image))) < wanted) {
+        if (!made && (await spans.time("volume: dumpe2fs size", () => filesystemBytes(image))) < wanted) {
           if (await loopFor(image)) await detachLoops(image);
           await growUnmounted(image, Math.ceil(wanted / (1024 * 1024)));
         }
