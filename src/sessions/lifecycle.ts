@@ -170,6 +170,11 @@ export class Lifecycle {
       applyEvent(db, row, { type: "progress", step: progress, nodeId });
     const fail = (reason: string) => applyEvent(db, row, { type: "fail", reason });
 
+    // The volume key depends on nothing but the session: prepared beside the plan and placement.
+    const preparing = this.volumeFor(row).then(
+      (volume) => ({ volume }),
+      (error: unknown) => ({ error }),
+    );
     const plan = await planFor(db, row.userId);
     if (!plan) return;
     let node: NodeRow;
@@ -184,14 +189,13 @@ export class Lifecycle {
     // No keys travel with the spawn: the node's provider gateway fetches them when the container
     // needs them (src/gateway/), so a key change reaches a running container without a restart.
     const agent = this.deps.fleet.agentFor(node);
-    let volume: { key: string };
-    try {
-      volume = await this.volumeFor(row);
-    } catch (error) {
-      log.error("could not prepare the volume key for a spawn", { session: row.id, error });
+    const prepared = await preparing;
+    if (!("volume" in prepared)) {
+      log.error("could not prepare the volume key for a spawn", { session: row.id, error: prepared.error });
       await fail("Your container's storage key could not be prepared. Try again.");
       return;
     }
+    let volume = prepared.volume;
     let lastStep: SpawnStep = "creating";
     const watcher = setInterval(async () => {
       const seen = await agent.get(row.id).catch(() => null);
