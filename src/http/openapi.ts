@@ -118,9 +118,13 @@ export const API_OPERATIONS: Record<string, Record<string, Op>> = {
   "/session": {
     get: {
       ok: "Session",
-      summary: "The container's state",
+      summary:
+        "The container's state; with ?wait=N (1-30 s) while spawning, answers when the state or spawn step changes",
       auth: true,
-      responses: { 200: "{state, status, container_id, hostname, node, plan, progress, created_at}" },
+      responses: {
+        200: "{state, status, container_id, hostname, node, plan, progress, created_at}",
+        400: "wait is not 1-30",
+      },
     },
   },
   "/session/{action}": {

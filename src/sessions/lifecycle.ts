@@ -14,8 +14,9 @@ import type { Fleet } from "../fleet/fleet.ts";
 import type { NodeRow } from "../fleet/nodes.ts";
 import { FleetFullError } from "../fleet/scheduler.ts";
 import { shredVolumeKey } from "../secrets/volume_keys.ts";
+import { SessionChanges } from "./session_changes.ts";
 import { applyEvent, getSessionById, planFor, type SessionRow, withUserSession } from "./sessions_repo.ts";
-import { type SessionAction, type SpawnStep, transition } from "./state_machine.ts";
+import { type SessionAction, type SessionEvent, type SpawnStep, transition } from "./state_machine.ts";
 import { upgradeAvailable, upgradeSession } from "./upgrade.ts";
 import { recordSpawn } from "./usage.ts";
 import { recordWake } from "./wake.ts";
@@ -41,6 +42,8 @@ const STATUS_STEP: Partial<Record<ContainerStatus, Exclude<SpawnStep, "ready">>>
 
 export class Lifecycle {
   private readonly spawning = new Set<string>();
+  /** Each write of a spawn job, for clients waiting on it (GET /api/v1/session?wait=N). */
+  readonly changes = new SessionChanges();
   /** The agents, node loads and placement this lifecycle works with. */
   readonly fleet: Fleet;
   constructor(private readonly deps: LifecycleDeps) {
@@ -77,17 +80,23 @@ export class Lifecycle {
       return { row: updated ?? current, previous: current };
     });
     if (!previous) return row;
-    await audit(this.deps.db, { action: `session.${action}`, userId, target: row.id, ip });
+    const audited = audit(this.deps.db, { action: `session.${action}`, userId, target: row.id, ip });
+    // Awaited on every path below; this only keeps a failure from being reported as unhandled first.
+    audited.catch(() => {});
     switch (action) {
       case "spawn":
         if (previous.nodeId) await this.removeQuietly(previous.nodeId, row.id);
+        // The spawn job does not wait for the audit entry (written beside it, before the answer).
         this.startSpawn(row);
+        await audited;
         return row;
       case "kill":
+        await audited;
         await this.removeQuietly(previous.nodeId, row.id);
         return row;
       case "freeze":
       case "restore":
+        await audited;
         return this.pauseOrResume(previous, action);
     }
   }
@@ -166,9 +175,11 @@ export class Lifecycle {
 
   private async spawn(row: SessionRow): Promise<void> {
     const { db, log } = this.deps;
+    const apply = (event: SessionEvent) =>
+      applyEvent(db, row, event).finally(() => this.changes.notify(row.id));
     const step = (progress: Exclude<SpawnStep, "ready">, nodeId?: string) =>
-      applyEvent(db, row, { type: "progress", step: progress, nodeId });
-    const fail = (reason: string) => applyEvent(db, row, { type: "fail", reason });
+      apply({ type: "progress", step: progress, nodeId });
+    const fail = (reason: string) => apply({ type: "fail", reason });
 
     // The volume key depends on nothing but the session: prepared beside the plan and placement.
     const preparing = this.volumeFor(row).then(
@@ -244,7 +255,7 @@ export class Lifecycle {
       volume = { key: "" };
     }
     clearInterval(watcher);
-    const landed = await applyEvent(db, row, {
+    const landed = await apply({
       type: "ready",
       nodeId: node.id,
       dockerId: container.dockerId,
