@@ -68,6 +68,11 @@ export class ContainerManager {
 
   constructor(private readonly opts: ContainerManagerOptions) {}
 
+  /** Resolves once neither warm pool is being refilled (the benches wait so no refill overlaps a timing). */
+  async warmPoolIdle(): Promise<void> {
+    await Promise.all([this.opts.networks?.idle(), this.opts.volumes.poolIdle()]);
+  }
+
   get volumes(): VolumeManager {
     return this.opts.volumes;
   }

@@ -211,8 +211,13 @@ try {
   const viaAgent: number[] = [];
   const viaApi: number[] = [];
   const viaApiPolled: number[] = [];
+  // Before each timed spawn, both agents' warm pools are refilled (they refill after each spawn): a
+  // refill must never overlap a measurement, the baseline's least of all.
+  const quiet = () => Promise.all([agent.manager.warmPoolIdle(), direct.manager.warmPoolIdle()]);
   for (let i = 0; i < RUNS && Date.now() - STARTED < SPAWN_BUDGET_MS; i++) {
+    await quiet();
     raw.push(await rawDockerRun());
+    await quiet();
     const sessionId = crypto.randomUUID();
     const start = performance.now();
     await client.spawn({
@@ -223,8 +228,10 @@ try {
     });
     viaAgent.push(performance.now() - start);
     await client.remove(sessionId);
+    await quiet();
     viaApiPolled.push(await apiSpawn(false));
     await api("/session/kill", "POST");
+    await quiet();
     viaApi.push(await apiSpawn(true));
     if (i < RUNS - 1 && Date.now() - STARTED < SPAWN_BUDGET_MS) await api("/session/kill", "POST");
   }

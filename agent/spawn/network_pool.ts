@@ -82,6 +82,11 @@ export class NetworkPool {
     return this.filling;
   }
 
+  /** Resolves once no refill runs (benches wait for it so a refill never overlaps what they time). */
+  async idle(): Promise<void> {
+    await this.filling;
+  }
+
   /** Shutdown: no more refills, and every network still waiting is removed. */
   async drain(): Promise<void> {
     this.stopped = true;

@@ -80,6 +80,11 @@ export class ImagePool {
     return fs.bavail * fs.bsize >= 3 * sizeMb * 1024 * 1024;
   }
 
+  /** Resolves once no refill runs. */
+  async idle(): Promise<void> {
+    await this.filling;
+  }
+
   /** Shutdown: no more refills, and every waiting image is deleted. */
   async drain(): Promise<void> {
     this.stopped = true;

@@ -107,6 +107,11 @@ export class VolumeManager {
     return this.lastNewSizeMb === null ? Promise.resolve() : this.pool.refill(this.lastNewSizeMb);
   }
 
+  /** Resolves once the warm pool is not being refilled. */
+  poolIdle(): Promise<void> {
+    return this.pool.idle();
+  }
+
   /** Shutdown: the images waiting in the pool are deleted. */
   drainPool(): Promise<void> {
     return this.pool.drain();
