@@ -25,9 +25,15 @@ const DEADLINE = Date.now() + 5 * 60_000;
 const IMAGE = "clawfleet-runtime:0.1.0";
 const limits = { cpuMillis: 500, memoryMb: 256, pidsLimit: 128, diskMb: 512 };
 
+const rawPhases = { run: [] as number[], port: [] as number[], wait: [] as number[] };
+
 async function rawDockerRun(): Promise<number> {
   const name = `bench-raw-${crypto.randomUUID().slice(0, 8)}`;
   const start = performance.now();
+  const lap = (phase: keyof typeof rawPhases, since: number) => {
+    rawPhases[phase].push(performance.now() - since);
+    return performance.now();
+  };
   const run = Bun.spawnSync([
     "docker",
     "run",
@@ -40,10 +46,13 @@ async function rawDockerRun(): Promise<number> {
     IMAGE,
   ]);
   if (run.exitCode !== 0) throw new Error(run.stderr.toString());
+  let at = lap("run", start);
   const port = Number(
     Bun.spawnSync(["docker", "port", name, "8080/tcp"]).stdout.toString().trim().split(":").pop(),
   );
+  at = lap("port", at);
   if (!(await waitHealthy({ port, path: "/healthz", timeoutMs: 30_000 }))) throw new Error("raw never ready");
+  lap("wait", at);
   const elapsed = performance.now() - start;
   Bun.spawnSync(["docker", "rm", "-f", "-v", name]);
   return elapsed;
@@ -120,6 +129,15 @@ rows.push([
 ]);
 rows.push(["**agent spawn, client's view**", "0", ms(percentile(total, 50)), "", total.length]);
 rows.push(["raw `docker run` + the same wait (baseline)", "0", ms(percentile(raw, 50)), "", raw.length]);
+rows.push([
+  "· raw: `docker run -d` (CLI: create + start)",
+  "",
+  ms(percentile(rawPhases.run, 50)),
+  "",
+  raw.length,
+]);
+rows.push(["· raw: `docker port` (CLI)", "", ms(percentile(rawPhases.port, 50)), "", raw.length]);
+rows.push(["· raw: readiness wait", "", ms(percentile(rawPhases.wait, 50)), "", raw.length]);
 const load = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
 console.log(`runs ${total.length}, load average after: ${load}`);
 console.log(table(["step (ms, p50)", "starts at", "takes", "ends at", "runs"], rows));

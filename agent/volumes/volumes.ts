@@ -192,7 +192,7 @@ export class VolumeManager {
           if (await loopFor(image)) await detachLoops(image);
           await growUnmounted(image, Math.ceil(wanted / (1024 * 1024)));
         }
-        const device = await spans.time("volume: losetup", () => attachLoop(image));
+        const device = await spans.time("volume: losetup", () => attachLoop(image, made));
         mkdirSync(mountpoint, { recursive: true, mode: 0o700 });
         await spans.time("volume: mount", () => mount(device, mountpoint));
         this.deferredGrowth.delete(sessionId);
