@@ -54,9 +54,18 @@ export async function loopFor(path: string): Promise<string | null> {
   return out.split("\n").find(Boolean)?.trim() ?? null;
 }
 
-/** `fresh`: the image was made just now, so no loop device can back it yet (one process fewer). */
+/**
+ * `fresh`: the image was made just now, so no loop device can back it yet (one process fewer). Direct
+ * I/O: the container's writes reach the image without a second copy in the node's page cache, and an
+ * fsync inside the container costs half as much (0.5 vs 1 ms on the test node; a runtime's store
+ * fsyncs while it starts). Where the backing file cannot do direct I/O the kernel keeps the device
+ * buffered (loop_update_dio); tried on ext4 and tmpfs data dirs.
+ */
 export async function attachLoop(path: string, fresh = false): Promise<string> {
-  return (fresh ? null : await loopFor(path)) ?? (await run(["losetup", "--find", "--show", path]));
+  return (
+    (fresh ? null : await loopFor(path)) ??
+    (await run(["losetup", "--find", "--show", "--direct-io=on", path]))
+  );
 }
 
 export function isMounted(mountpoint: string): boolean {
