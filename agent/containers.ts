@@ -29,6 +29,7 @@ import type { ProviderGateway } from "./provider_gateway/gateway.ts";
 import { waitHealthy } from "./readiness.ts";
 import type { NetworkPool } from "./spawn/network_pool.ts";
 import { type Span, SpawnSpans } from "./spawn/spans.ts";
+import { SpawnClock } from "./spawn_clock.ts";
 import type { Template } from "./templates.ts";
 import { type VolumeManager, type VolumeOwner, volumeKeyBytes, volumeOwner } from "./volumes/volumes.ts";
 
@@ -61,7 +62,7 @@ export type ContainerManagerOptions = {
 };
 
 export class ContainerManager {
-  private readonly progress = new Map<string, ContainerStatus>();
+  private readonly progress = new SpawnClock();
   private readonly inflight = new Map<string, Promise<ContainerInfo>>();
   /** Receives each spawn's timing spans (bench/profile_spawn.ts); null in production. */
   onSpawnProfiled: ((spans: Span[]) => void) | null = null;
@@ -133,15 +134,22 @@ export class ContainerManager {
   spawn(spec: ContainerSpec): Promise<ContainerInfo> {
     const running = this.inflight.get(spec.sessionId);
     if (running) return running;
+    this.progress.begin(spec.sessionId);
     const spans = new SpawnSpans();
-    const job = this.doSpawn(spec, spans).finally(() => {
-      this.onSpawnProfiled?.(spans.spans);
-      this.inflight.delete(spec.sessionId);
-      this.progress.delete(spec.sessionId);
-      // After the spawn, not during it: a network create beside a `docker start` slows the start.
-      void this.opts.networks?.refill();
-      void this.opts.volumes.refillPool();
-    });
+    const job = this.doSpawn(spec, spans)
+      .then((info): ContainerInfo => {
+        const steps = this.progress.take(spec.sessionId);
+        return steps.length ? { ...info, spawnSteps: steps } : info;
+      })
+      .finally(() => {
+        this.onSpawnProfiled?.(spans.spans);
+        this.inflight.delete(spec.sessionId);
+        this.progress.delete(spec.sessionId);
+        this.progress.drop(spec.sessionId);
+        // After the spawn, not during it: a network create beside a `docker start` slows the start.
+        void this.opts.networks?.refill();
+        void this.opts.volumes.refillPool();
+      });
     this.inflight.set(spec.sessionId, job);
     return job;
   }

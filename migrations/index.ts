@@ -10,6 +10,7 @@ import m0006 from "./0006_https.sql" with { type: "text" };
 import m0007 from "./0007_tools.sql" with { type: "text" };
 import m0009 from "./0009_perf.sql" with { type: "text" };
 import m0010 from "./0010_channels.sql" with { type: "text" };
+import m0011 from "./0011_progress.sql" with { type: "text" };
 
 export type EmbeddedMigration = { name: string; sql: string };
 
@@ -24,4 +25,5 @@ export const MIGRATIONS: EmbeddedMigration[] = [
   { name: "0007_tools", sql: m0007 },
   { name: "0009_perf", sql: m0009 },
   { name: "0010_channels", sql: m0010 },
+  { name: "0011_progress", sql: m0011 },
 ];

@@ -11,6 +11,10 @@ declare module "htmx.org/dist/htmx.min.js" {
   const text: string;
   export default text;
 }
+declare module "htmx.org/dist/ext/hx-sse.min.js" {
+  const text: string;
+  export default text;
+}
 declare module "@xterm/xterm/lib/xterm.js" {
   const text: string;
   export default text;

@@ -45,6 +45,8 @@ export function Layout(props: {
   narrow?: boolean;
   scripts?: AssetName[];
   styles?: AssetName[];
+  /** Without JavaScript, reload the page this often (seconds): the spawn progress's fallback. */
+  reloadEvery?: number;
   children?: Children;
 }): string {
   const { user } = props;
@@ -61,6 +63,13 @@ export function Layout(props: {
         {(props.styles ?? []).map((name) => (
           <link rel="stylesheet" href={assetUrl(name)} />
         ))}
+        {props.reloadEvery ? (
+          <noscript>
+            <meta http-equiv="refresh" content={String(props.reloadEvery)} />
+          </noscript>
+        ) : (
+          ""
+        )}
         <script src={assetUrl("htmx.min.js")} defer></script>
         <script src={assetUrl("console.js")} defer></script>
         {(props.scripts ?? []).map((name) => (
@@ -89,7 +98,7 @@ export function Layout(props: {
                     ))}
                   </ul>
                 </nav>
-                <span class="who" safe>
+                <span class="who" title={user.email} safe>
                   {user.email}
                 </span>
                 <form class="signout" method="post" action="/logout">

@@ -53,6 +53,9 @@ export const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 
 export type ContainerStatus = "creating" | "starting" | "waiting" | "ready" | "paused" | "exited";
 
+/** How long one spawn step took on the node, in milliseconds (agent/spawn_clock.ts). */
+export type SpawnStepTiming = { status: "creating" | "starting" | "waiting"; ms: number };
+
 export type ContainerInfo = {
   sessionId: string;
   dockerId: string;
@@ -70,6 +73,8 @@ export type ContainerInfo = {
    * than the container runs (an upgrade would move it); absent when the node cannot tell.
    */
   imageCurrent?: boolean;
+  /** Only in a spawn's answer: its steps in order, as measured on the node (absent from older agents). */
+  spawnSteps?: SpawnStepTiming[];
 };
 
 export type HealthReport = {

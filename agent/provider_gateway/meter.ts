@@ -49,18 +49,32 @@ export class TokenMeter {
       return;
     }
     // SSE: whole lines are decoded only when the bytes hold "usage" somewhere; a long reply's content
-    // deltas pass through as bytes (a native search), never as strings.
-    const bytes = this.partial.length ? Buffer.concat([this.partial, chunk]) : Buffer.from(chunk);
+    // deltas pass through as bytes (a native search), never as strings, and are not copied: only the
+    // unfinished last line is kept.
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const end = bytes.lastIndexOf(NEWLINE);
     if (end < 0) {
-      this.partial = bytes;
+      this.partial = Buffer.concat([this.partial, bytes]);
     } else {
-      const usage = bytes.indexOf(USAGE);
-      if (usage >= 0 && usage < end)
-        for (const line of bytes.toString("utf8", 0, end).split("\n")) this.line(line);
+      if (this.usageBefore(bytes, end)) {
+        const lines = this.partial.length
+          ? Buffer.concat([this.partial, bytes.subarray(0, end)])
+          : bytes.subarray(0, end);
+        for (const line of lines.toString("utf8").split("\n")) this.line(line);
+      }
       this.partial = Buffer.from(bytes.subarray(end + 1));
     }
     if (this.partial.length > MAX_LINE) this.giveUp();
+  }
+
+  /** Whether "usage" occurs in the kept partial line, across its join with `bytes`, or in `bytes` before `end`. */
+  private usageBefore(bytes: Buffer, end: number): boolean {
+    const found = bytes.indexOf(USAGE);
+    if (found >= 0 && found < end) return true;
+    if (!this.partial.length) return false;
+    if (this.partial.includes(USAGE)) return true;
+    const edge = USAGE.length - 1;
+    return Buffer.concat([this.partial.subarray(-edge), bytes.subarray(0, edge)]).includes(USAGE);
   }
 
   private giveUp() {

@@ -20,6 +20,7 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 import type { Provider } from "../../common/providers.ts";
+import type { SpawnStepRecord } from "../sessions/spawn_steps.ts";
 
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
   dataType: () => "bytea",
@@ -168,6 +169,8 @@ export const agentSessions = pgTable(
      * so the mark lapses with the container (docs/CHANNELS.md).
      */
     pollingContainerId: text("polling_container_id"),
+    /** The latest spawn's steps with their times (migrations/0011_progress.sql, src/sessions/spawn_steps.ts). */
+    spawnSteps: jsonb("spawn_steps").$type<SpawnStepRecord[]>().notNull().default([]),
   },
   (t) => [
     uniqueIndex("agent_sessions_user_key").on(t.userId),

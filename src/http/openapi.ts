@@ -122,7 +122,7 @@ export const API_OPERATIONS: Record<string, Record<string, Op>> = {
         "The container's state; with ?wait=N (1-30 s) while spawning, answers when the state or spawn step changes",
       auth: true,
       responses: {
-        200: "{state, status, container_id, hostname, node, plan, progress, created_at}",
+        200: "{state, status, container_id, hostname, node, plan, progress, failure_reason, steps, created_at}",
         400: "wait is not 1-30",
       },
     },

@@ -3,6 +3,7 @@
 // answers from a running server against them, so a route that changes its shape fails there.
 
 import { SHELL_MODES } from "../db/schema.ts";
+import { TIMED_STEPS } from "../sessions/spawn_steps.ts";
 
 type Schema = Record<string, unknown>;
 
@@ -43,6 +44,16 @@ const user = object({ id: uuid, email: string, is_admin: boolean, plan: string, 
 
 const sessionState = { type: "string", enum: ["none", "spawning", "running", "frozen", "failed"] };
 
+/** One step of the latest spawn (src/sessions/spawn_steps.ts): the failed one is the last of a failed spawn. */
+const spawnStep = object({
+  step: { type: "string", enum: TIMED_STEPS },
+  label: string,
+  started_at: time,
+  ended_at: nullable(time),
+  duration_ms: nullable(integer),
+  outcome: { type: "string", enum: ["done", "running", "failed"] },
+});
+
 const session = object({
   state: sessionState,
   status: sessionState,
@@ -53,6 +64,7 @@ const session = object({
   plan,
   progress: nullable(string),
   failure_reason: nullable(string),
+  steps: list(spawnStep),
   created_at: nullable(time),
 });
 

@@ -3,6 +3,7 @@ import { ensureMaySpawn } from "../auth/email_verification.ts";
 import type { AppContext } from "../context.ts";
 import type { Lifecycle } from "../sessions/lifecycle.ts";
 import { getSessionView } from "../sessions/sessions_repo.ts";
+import { presentSteps } from "../sessions/spawn_steps.ts";
 import type { SessionAction } from "../sessions/state_machine.ts";
 import { updateUserSettings } from "../settings/user_settings.ts";
 import { enabledTemplates } from "../settings/user_templates.ts";
@@ -81,6 +82,8 @@ export function presentSession(view: NonNullable<Awaited<ReturnType<typeof getSe
     },
     progress: s?.state === "spawning" || s?.state === "running" ? s.progress : null,
     failure_reason: s?.state === "failed" ? s.failureReason : null,
+    // The latest spawn's steps with their durations, while it runs, once running, and when it failed.
+    steps: presentSteps(s?.spawnSteps, s?.state ?? "none"),
     created_at: live ? s.createdAt.toISOString() : null,
   };
 }

@@ -6,6 +6,7 @@ import fitAddonJs from "@xterm/addon-fit/lib/addon-fit.js" with { type: "text" }
 import xtermCss from "@xterm/xterm/css/xterm.css" with { type: "text" };
 import xtermJs from "@xterm/xterm/lib/xterm.js" with { type: "text" };
 import { Elysia } from "elysia";
+import hxSseJs from "htmx.org/dist/ext/hx-sse.min.js" with { type: "text" };
 import htmxJs from "htmx.org/dist/htmx.min.js" with { type: "text" };
 import { sha256Hex } from "../../common/crypto.ts";
 // Its package exports no path to the browser bundle, hence the path into node_modules.
@@ -33,6 +34,7 @@ function asset(body: string, type: string): Asset {
 
 const ASSETS: Record<string, Asset> = {
   "htmx.min.js": asset(htmxJs, JS),
+  "hx-sse.js": asset(hxSseJs, JS),
   "xterm.js": asset(xtermJs, JS),
   "xterm.css": asset(xtermCss, CSS),
   "addon-fit.js": asset(fitAddonJs, JS),

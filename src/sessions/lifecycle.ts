@@ -16,6 +16,7 @@ import { FleetFullError } from "../fleet/scheduler.ts";
 import { shredVolumeKey } from "../secrets/volume_keys.ts";
 import { SessionChanges } from "./session_changes.ts";
 import { applyEvent, getSessionById, planFor, type SessionRow, withUserSession } from "./sessions_repo.ts";
+import { beginSteps, endSteps, enterStep, withNodeTimings } from "./spawn_steps.ts";
 import { type SessionAction, type SessionEvent, type SpawnStep, transition } from "./state_machine.ts";
 import { upgradeAvailable, upgradeSession } from "./upgrade.ts";
 import { recordSpawn } from "./usage.ts";
@@ -71,7 +72,9 @@ export class Lifecycle {
         .set({
           ...next.patch,
           // A spawn runs the template the user picked, else the default (not the previous one's).
-          ...(action === "spawn" ? { template: options.template ?? this.deps.defaultTemplate } : {}),
+          ...(action === "spawn"
+            ? { template: options.template ?? this.deps.defaultTemplate, spawnSteps: beginSteps(new Date()) }
+            : {}),
           updatedAt: new Date(),
           lastActivityAt: new Date(),
         })
@@ -175,11 +178,16 @@ export class Lifecycle {
 
   private async spawn(row: SessionRow): Promise<void> {
     const { db, log } = this.deps;
+    // Every write of the job wakes clients waiting on it (GET /api/v1/session?wait=N).
     const apply = (event: SessionEvent) =>
       applyEvent(db, row, event).finally(() => this.changes.notify(row.id));
-    const step = (progress: Exclude<SpawnStep, "ready">, nodeId?: string) =>
-      apply({ type: "progress", step: progress, nodeId });
-    const fail = (reason: string) => apply({ type: "fail", reason });
+    // Each write carries the timeline so far (spawn_steps.ts); a resumed spawn carries on the stored one.
+    let timeline = row.spawnSteps.length ? row.spawnSteps : beginSteps(new Date());
+    const step = (progress: Exclude<SpawnStep, "ready">, nodeId?: string) => {
+      timeline = enterStep(timeline, progress, new Date());
+      return apply({ type: "progress", step: progress, nodeId, steps: timeline });
+    };
+    const fail = (reason: string) => apply({ type: "fail", reason, steps: endSteps(timeline, new Date()) });
 
     // The volume key depends on nothing but the session: prepared beside the plan and placement.
     const preparing = this.volumeFor(row).then(
@@ -208,14 +216,24 @@ export class Lifecycle {
     }
     let volume = prepared.volume;
     let lastStep: SpawnStep = "creating";
-    const watcher = setInterval(async () => {
-      const seen = await agent.get(row.id).catch(() => null);
-      const next = seen ? STATUS_STEP[seen.status] : undefined;
-      if (next && next !== lastStep) {
-        lastStep = next;
-        await step(next);
-      }
+    // A look still under way when the spawn ends must not write an older step over its outcome.
+    let watching = true;
+    let look: Promise<unknown> = Promise.resolve();
+    const watcher = setInterval(() => {
+      look = (async () => {
+        const seen = await agent.get(row.id).catch(() => null);
+        const next = seen ? STATUS_STEP[seen.status] : undefined;
+        if (watching && next && next !== lastStep) {
+          lastStep = next;
+          await step(next);
+        }
+      })();
     }, 250);
+    const stopWatching = () => {
+      clearInterval(watcher);
+      watching = false;
+      return look.catch(() => {});
+    };
     let container: AgentContainer;
     try {
       container = await agent.spawn({
@@ -230,7 +248,7 @@ export class Lifecycle {
         volume,
       });
     } catch (error) {
-      clearInterval(watcher);
+      await stopWatching();
       if (error instanceof AgentRequestError && error.code === "node_out_of_disk") {
         // The node answered: it has no disk for the plan's volume. Retrying there cannot help.
         log.warn("node out of disk for a spawn", { session: row.id, node: node.id });
@@ -254,11 +272,12 @@ export class Lifecycle {
     } finally {
       volume = { key: "" };
     }
-    clearInterval(watcher);
+    await stopWatching();
     const landed = await apply({
       type: "ready",
       nodeId: node.id,
       dockerId: container.dockerId,
+      steps: withNodeTimings(timeline, container.spawnSteps, new Date()),
     });
     if (!landed) {
       // Killed (or respawned) while we were starting it: what we started is not wanted any more.

@@ -14,6 +14,7 @@ import type { Db } from "../db/client.ts";
 import { listNodes, recordHealth } from "../fleet/nodes.ts";
 import type { Lifecycle } from "./lifecycle.ts";
 import { activeSessions, applyEvent } from "./sessions_repo.ts";
+import { endSteps } from "./spawn_steps.ts";
 import { recordRunning } from "./usage.ts";
 import { takeWake, wakeDue } from "./wake.ts";
 
@@ -102,6 +103,7 @@ export async function reconcileOnce(
       await applyEvent(db, session, {
         type: "fail",
         reason: "The container could not be started in time. Spawn it again.",
+        steps: endSteps(session.spawnSteps, new Date(now)),
       });
       continue;
     }

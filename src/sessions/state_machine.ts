@@ -3,6 +3,7 @@
 // says what the row becomes (a patch), that nothing needs doing, or why the event is refused; the
 // lifecycle and the reconciler only write what it returns (sessions_repo.ts `applyEvent`).
 import type { SessionState } from "../db/schema.ts";
+import type { SpawnStepRecord } from "./spawn_steps.ts";
 
 export type SessionAction = "spawn" | "freeze" | "restore" | "kill";
 
@@ -13,11 +14,11 @@ export type SessionEvent =
   /** What a user asked for. */
   | { type: SessionAction }
   /** The spawn job moved on (and, once scheduled, knows its node). */
-  | { type: "progress"; step: Exclude<SpawnStep, "ready">; nodeId?: string }
+  | { type: "progress"; step: Exclude<SpawnStep, "ready">; nodeId?: string; steps?: SpawnStepRecord[] }
   /** The container answers on its gateway. */
-  | { type: "ready"; nodeId: string; dockerId: string }
+  | { type: "ready"; nodeId: string; dockerId: string; steps?: SpawnStepRecord[] }
   /** The spawn failed, timed out, or the container was lost on its node. */
-  | { type: "fail"; reason: string };
+  | { type: "fail"; reason: string; steps?: SpawnStepRecord[] };
 
 export type SessionPatch = {
   state?: SessionState;
@@ -26,6 +27,8 @@ export type SessionPatch = {
   nodeId?: string | null;
   dockerId?: string | null;
   generation?: number;
+  /** The spawn's timeline (spawn_steps.ts), written with the step it records. */
+  spawnSteps?: SpawnStepRecord[];
 };
 
 export type Transition =
@@ -37,6 +40,8 @@ type Row = { state: SessionState; generation: number };
 
 const patch = (p: SessionPatch): Transition => ({ kind: "patch", patch: p });
 const already: Transition = { kind: "already" };
+/** An event's timeline, when it carries one, goes into the same write as the state it describes. */
+const timeline = (event: { steps?: SpawnStepRecord[] }) => (event.steps ? { spawnSteps: event.steps } : {});
 
 function refuse(state: SessionState, verb: string): Transition {
   return {
@@ -74,12 +79,22 @@ export function transition(row: Row, event: SessionEvent): Transition {
       return row.state === "frozen" ? patch({ state: "running" }) : refuse(row.state, "restored");
     case "progress":
       if (row.state !== "spawning") return refuse(row.state, "started");
-      return patch({ progress: event.step, ...(event.nodeId ? { nodeId: event.nodeId } : {}) });
+      return patch({
+        progress: event.step,
+        ...(event.nodeId ? { nodeId: event.nodeId } : {}),
+        ...timeline(event),
+      });
     case "ready":
       if (row.state !== "spawning") return refuse(row.state, "started");
-      return patch({ state: "running", progress: "ready", nodeId: event.nodeId, dockerId: event.dockerId });
+      return patch({
+        state: "running",
+        progress: "ready",
+        nodeId: event.nodeId,
+        dockerId: event.dockerId,
+        ...timeline(event),
+      });
     case "fail":
       if (row.state === "none" || row.state === "failed") return already;
-      return patch({ state: "failed", progress: null, failureReason: event.reason });
+      return patch({ state: "failed", progress: null, failureReason: event.reason, ...timeline(event) });
   }
 }

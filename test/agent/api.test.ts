@@ -182,6 +182,9 @@ describe("agent API", () => {
     const [first, second] = await Promise.all([client.spawn(spec), client.spawn(spec)]);
     expect(first.dockerId).toBe(second.dockerId);
     expect(first.status).toBe("ready");
+    // The answer says how long each step took on the node, in order (the console shows them).
+    expect(first.spawnSteps?.map((s) => s.status)).toEqual(["creating", "starting", "waiting"]);
+    for (const step of first.spawnSteps ?? []) expect(Number.isInteger(step.ms) && step.ms >= 0).toBe(true);
     const env = (id: string, name: string) =>
       Bun.spawnSync(["docker", "exec", id, "sh", "-c", `echo "$${name}"`])
         .stdout.toString()
@@ -231,6 +234,8 @@ describe("agent API", () => {
       volume: VOLUME,
     });
     expect(again).toMatchObject({ dockerId: spawned.dockerId, status: "ready", paused: false });
+    // Thawing what already ran has no steps to time.
+    expect(again.spawnSteps).toBeUndefined();
     const missing = await client.freeze(crypto.randomUUID()).catch((e) => e);
     expect((missing as AgentRequestError).status).toBe(404);
     await client.remove(sessionId);

@@ -183,10 +183,13 @@ describe("web console in chromium", () => {
   test("dashboard: spawn with no node shows progress then a clear failure; kill asks first", async () => {
     await page.goto(`${server.url}/dashboard`);
     await page.click("#spawn-button");
-    // No node is registered, so the spawn job fails; the card polls itself until it shows that.
+    // No node is registered, so the spawn job fails while placing it, and says what to do.
     await page.locator('#container-card[data-state="failed"]').waitFor({ timeout: 15_000 });
     expect(await page.locator("#container-card .alert-error").textContent()).toContain(
-      "Your container could not be started.",
+      "Your container could not be started (while placing on a node). Every node is full right now.",
+    );
+    expect(await page.locator("#failure-todo").textContent()).toBe(
+      "What to do: Try again later or ask the operator to add capacity.",
     );
     await screenshot(page, "dashboard-failed");
     await page.click("#kill-button");

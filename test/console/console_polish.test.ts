@@ -290,6 +290,25 @@ describe("console polish (issue 21)", () => {
     await phone.context.close();
   });
 
+  test("on a desktop a long address is cut, and Sign out stays on the header's one row", async () => {
+    const wide = await watchedPage(browser, { viewport: { width: 1280, height: 800 } });
+    const email = "a-rather-long-address-for-the-header@subdomain.example.test";
+    await signUp(wide.page, email, PASSWORD);
+    const row = async (selector: string) => {
+      const box = await wide.page.locator(selector).boundingBox();
+      return box ? { top: box.y, bottom: box.y + box.height } : null;
+    };
+    const brand = await row(".site-header .brand");
+    const signOut = await row(".site-header .signout button");
+    if (!brand || !signOut) throw new Error("the header has no brand or sign-out button");
+    // On one row: each one's vertical middle lies within the other's height.
+    const middle = (signOut.top + signOut.bottom) / 2;
+    expect(middle > brand.top - 8 && middle < brand.bottom + 8).toBe(true);
+    expect(await wide.page.locator(".site-header .who").getAttribute("title")).toBe(email);
+    expect(wide.incidents.csp).toEqual([]);
+    await wide.context.close();
+  });
+
   test("a device signed out elsewhere is told why on the sign-in page", async () => {
     const other = await watchedPage(browser, { userAgent: "PolishTestDevice/1.0" });
     await other.page.goto(`${server.url}/login`);

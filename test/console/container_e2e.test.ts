@@ -123,7 +123,7 @@ describe("the console end to end, with a real container", () => {
     await page.goto(`${server.url}/dashboard`);
     await page.click("#spawn-button");
     await containerState(page, "spawning", 10_000);
-    expect(await page.locator("#container-card .steps").textContent()).toContain("Finding a node with room");
+    expect(await page.locator("#container-card .steps").textContent()).toContain("Placing on a node");
     await screenshot(page, "dashboard-spawning");
     await containerState(page, "running", 90_000);
     expect(await page.locator("#container-card").textContent()).toContain("node-e2e");

@@ -31,6 +31,16 @@ const view = (state: ContainerView["state"]): ContainerView => ({
   },
   progress: X,
   failure_reason: X,
+  steps: [
+    {
+      step: "scheduled",
+      label: X,
+      started_at: new Date().toISOString(),
+      ended_at: null,
+      duration_ms: null,
+      outcome: state === "failed" ? "failed" : "running",
+    },
+  ],
   created_at: new Date().toISOString(),
 });
 

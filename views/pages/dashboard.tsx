@@ -1,9 +1,10 @@
-// The dashboard: the container's state, live spawn progress (the card polls itself while spawning)
-// and the actions the state allows. Killing asks first, in words, that the data will be gone.
+// The dashboard: the container's state, live spawn progress (streamed over server-sent events while
+// spawning, see dashboard_progress.ts) and the actions the state allows. Killing asks first, in words,
+// that the data will be gone.
 import type { sessionView } from "../../src/http/session.ts";
-import { SPAWN_STEPS } from "../../src/sessions/state_machine.ts";
 import { Alert, CsrfField, ErrorSlot, Time } from "../components/forms.tsx";
 import { LiveUsageCard } from "../components/live_usage.tsx";
+import { explainFailure, SpawnSteps, totalDuration } from "../components/spawn_progress.tsx";
 import { TokenUsageCard } from "../components/token_usage.tsx";
 import { type ConsoleUser, Layout } from "../layout.tsx";
 
@@ -15,14 +16,6 @@ const STATE_LABEL: Record<string, string> = {
   running: "Running",
   frozen: "Frozen",
   failed: "Failed",
-};
-
-const STEP_LABEL: Record<string, string> = {
-  scheduled: "Finding a node with room",
-  creating: "Creating your container",
-  starting: "Starting it",
-  "waiting for the gateway": "Waiting for your assistant to answer",
-  ready: "Ready",
 };
 
 /** How the console names the templates it knows; any other enabled template shows its own name. */
@@ -90,24 +83,34 @@ function KillButton() {
   );
 }
 
-function SpawnProgress(props: { progress: string | null }) {
-  const current = Math.max(0, SPAWN_STEPS.indexOf((props.progress ?? "scheduled") as never));
+/** Once running: how long the start took, its steps folded away. */
+function StartedIn(props: { steps: ContainerView["steps"] }) {
+  const total = totalDuration(props.steps);
+  if (!total) return "";
+  return (
+    <details class="started-in" id="started-in">
+      <summary safe>{`Started in ${total}`}</summary>
+      <SpawnSteps steps={props.steps} />
+    </details>
+  );
+}
+
+/** What went wrong, at which step, and what to do about it. */
+function FailureNotice(props: { reason: string | null; steps: ContainerView["steps"] }) {
+  const { what, todo } = explainFailure(props.reason);
+  const failed = props.steps.find((s) => s.outcome === "failed");
   return (
     <>
-      <progress max={SPAWN_STEPS.length - 1} value={current} aria-label="Start-up progress">
-        {`${current} of ${SPAWN_STEPS.length - 1}`}
-      </progress>
-      <ol class="steps" aria-label="Start-up steps">
-        {SPAWN_STEPS.map((step, i) => (
-          <li
-            class={i < current ? "done" : i === current ? "current" : undefined}
-            aria-current={i === current ? "step" : undefined}
-            safe
-          >
-            {STEP_LABEL[step] ?? step}
-          </li>
-        ))}
-      </ol>
+      <div class="alert alert-error" role="alert" id="failure-reason">
+        <p>
+          <strong>Your container could not be started</strong>
+          <span safe>{failed ? ` (while ${failed.label.toLowerCase()})` : ""}</span>. <span safe>{what}</span>
+        </p>
+        <p id="failure-todo">
+          <strong>What to do:</strong> <span safe>{todo}</span>
+        </p>
+      </div>
+      {props.steps.length ? <SpawnSteps steps={props.steps} /> : ""}
     </>
   );
 }
@@ -122,19 +125,20 @@ export function ContainerCard(props: {
   templates?: string[];
   /** The template's image is newer than the one the container runs. */
   upgradeAvailable?: boolean;
+  /** Sent at the end of the progress stream: htmx puts it in place of the card being streamed into. */
+  outOfBand?: boolean;
 }) {
   const { view, csrf } = props;
   const state = view.state;
-  // While spawning, the card replaces itself every second; once running the new card has no trigger.
-  const polling = state === "spawning" && !props.confirmKill;
+  // While spawning, the steps stream in over server-sent events; the stream's last message is the
+  // card of the state it ended in, which has no stream (the kill confirmation has none either).
+  const streaming = state === "spawning" && !props.confirmKill;
   return (
     <section
       id="container-card"
       class="card"
       aria-labelledby="container-heading"
-      hx-get={polling ? "/dashboard/container" : undefined}
-      hx-trigger={polling ? "every 1s" : undefined}
-      hx-swap={polling ? "outerHTML" : undefined}
+      hx-swap-oob={props.outOfBand ? "outerHTML" : undefined}
       data-state={state}
     >
       <h2 id="container-heading">
@@ -168,7 +172,15 @@ export function ContainerCard(props: {
       {state === "spawning" ? (
         <>
           <p>Your container is starting. This usually takes a few seconds.</p>
-          <SpawnProgress progress={view.progress} />
+          <div id="spawn-progress" hx-sse:connect={streaming ? "/dashboard/progress" : undefined}>
+            <SpawnSteps steps={view.steps} />
+          </div>
+          <noscript>
+            <p class="small">
+              This page reloads itself every few seconds until your container is ready.{" "}
+              <a href="/dashboard">Reload now</a>
+            </p>
+          </noscript>
         </>
       ) : (
         ""
@@ -177,6 +189,7 @@ export function ContainerCard(props: {
       {state === "running" ? (
         <>
           <p>Your assistant is running. Talk to it in the chat, or open a terminal inside the container.</p>
+          <StartedIn steps={view.steps} />
           <div class="actions">
             <a class="button" href="/chat">
               Open chat
@@ -221,10 +234,7 @@ export function ContainerCard(props: {
 
       {state === "failed" ? (
         <>
-          <div class="alert alert-error" role="alert">
-            Your container could not be started.{" "}
-            <span safe>{view.failure_reason ?? "The node did not say why."}</span>
-          </div>
+          <FailureNotice reason={view.failure_reason} steps={view.steps} />
           <div class="actions">
             <ActionButton action="spawn" label="Try again" csrf={csrf} templates={props.templates} />
             {props.confirmKill ? "" : <KillButton />}
@@ -301,8 +311,15 @@ export function DashboardPage(props: {
 }) {
   const { plan } = props.view;
   const live = props.view.state === "running" || props.view.state === "frozen";
+  // hx-sse.js always: a spawn started from this page streams its progress without a reload.
   return (
-    <Layout title="Dashboard" user={props.user} active="dashboard" scripts={live ? ["dashboard.js"] : []}>
+    <Layout
+      title="Dashboard"
+      user={props.user}
+      active="dashboard"
+      scripts={live ? ["hx-sse.js", "dashboard.js"] : ["hx-sse.js"]}
+      reloadEvery={props.view.state === "spawning" ? 3 : undefined}
+    >
       <h1>Dashboard</h1>
       {props.error ? <ErrorSlot message={props.error} /> : ""}
       <div class="grid">

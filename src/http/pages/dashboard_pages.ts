@@ -1,7 +1,8 @@
-// The dashboard: the container card (polled while spawning) and its actions through the lifecycle,
-// the same service the JSON API's /session routes use.
+// The dashboard: the container card (its spawn progress streamed, dashboard_progress.ts) and its
+// actions through the lifecycle, the same service the JSON API's /session routes use.
 
 import { ContainerCard, DashboardPage } from "../../../views/pages/dashboard.tsx";
+import { render } from "../../../views/render.ts";
 import { ensureMaySpawn } from "../../auth/email_verification.ts";
 import type { AppContext } from "../../context.ts";
 import { tokenHistory, tokenUsageView } from "../../gateway/token_usage.ts";
@@ -12,6 +13,7 @@ import type { SessionAction } from "../../sessions/state_machine.ts";
 import { enabledTemplates } from "../../settings/user_templates.ts";
 import { liveUsage } from "../live_usage.ts";
 import { sessionView } from "../session.ts";
+import { progressStream } from "./dashboard_progress.ts";
 import type { PageBase } from "./page_base.ts";
 import { formFields, html, isHtmx, PageError, page, redirect, type SignedInUser } from "./page_response.ts";
 
@@ -89,6 +91,20 @@ export const dashboardPages = (ctx: AppContext, lifecycle: Lifecycle) => (app: P
       page(ctx, { access: "user" }, async (c, user) => {
         if (!isHtmx(c.request)) return redirect(c.request, "/dashboard");
         return html(ContainerCard({ csrf: user.csrf, ...(await card(ctx, lifecycle, user, {})) }));
+      }),
+    )
+    .get(
+      "/dashboard/progress",
+      // Like the live card, a page view (not an action): it does not count against the request rate.
+      page(ctx, { access: "user" }, async (c, user) => {
+        // Only htmx's SSE extension asks for the stream; anything else gets the page.
+        if (!(c.request.headers.get("accept") ?? "").includes("text/event-stream"))
+          return redirect(c.request, "/dashboard");
+        const finalCard = async () =>
+          render(
+            ContainerCard({ csrf: user.csrf, outOfBand: true, ...(await card(ctx, lifecycle, user, {})) }),
+          );
+        return progressStream(ctx, user, finalCard, c.request.signal);
       }),
     )
     .get(

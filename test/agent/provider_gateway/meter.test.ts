@@ -146,3 +146,17 @@ test("a stream cut short reports what it carried; garbage and other content type
     output: 0,
   });
 });
+
+test("the counts do not depend on where the stream is cut (usage split across chunks, long lines)", () => {
+  const filler = "x".repeat(300);
+  const text = sse([
+    { model: "gpt-4o", choices: [{ delta: { content: filler } }] },
+    { model: "gpt-4o", choices: [], usage: { prompt_tokens: 11, completion_tokens: 5 } },
+  ]);
+  const bytes = enc.encode(text);
+  for (let size = 1; size <= 90; size++) {
+    const m = TokenMeter.forContentType("text/event-stream", null);
+    for (let i = 0; i < bytes.length; i += size) m.feed(bytes.slice(i, i + size));
+    expect(m.finish()).toEqual({ model: "gpt-4o", input: 11, output: 5 });
+  }
+});
