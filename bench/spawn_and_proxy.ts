@@ -342,7 +342,7 @@ try {
     "Spawn and WebSocket proxy",
     `Command: \`bun bench/spawn_and_proxy.ts ${RUNS}\` (root, Docker, the PostgreSQL of scripts/services.sh). Measured
 ${new Date().toISOString().slice(0, 10)}, ${process.arch}, 2 cores, one node, image \`${IMAGE}\`. Spawn runs alternate between
-the three methods (${runsDone} of ${RUNS} asked fitted the ${SPAWN_BUDGET_MS / 1000} s spawn budget); every method ends with the agent's
+the four methods, each after both agents' warm pools finished refilling (${runsDone} of ${RUNS} asked fitted the ${SPAWN_BUDGET_MS / 1000} s spawn budget); every method ends with the agent's
 readiness wait (agent/readiness.ts). The API is measured twice: with GET /session?wait=30 (the answer
 comes when the state or spawn step changes; the RATIO line) and with a plain GET every 20 ms. WebSocket figures:
 ${RTT_MESSAGES} sequential ping/pong round trips, then ${THROUGHPUT_MESSAGES} pipelined pings, on the same connection, from a client in its own
