@@ -294,6 +294,10 @@ describe("console polish (issue 21)", () => {
     const wide = await watchedPage(browser, { viewport: { width: 1280, height: 800 } });
     const email = "a-rather-long-address-for-the-header@subdomain.example.test";
     await signUp(wide.page, email, PASSWORD);
+    // An administrator has the longest navigation.
+    await server.ctx.database.db.update(users).set({ isAdmin: true }).where(eq(users.email, email));
+    await wide.page.goto(`${server.url}/dashboard`);
+    expect(await wide.page.locator('.nav a[href="/admin"]').count()).toBe(1);
     const row = async (selector: string) => {
       const box = await wide.page.locator(selector).boundingBox();
       return box ? { top: box.y, bottom: box.y + box.height } : null;
