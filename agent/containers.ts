@@ -17,16 +17,14 @@ import {
   containerConfig,
   containerName,
   type HostSecurity,
-  isPoolNetwork,
   LABELS,
-  networkConfig,
-  networkName,
   resourceLimits,
   volumeName,
 } from "./isolation.ts";
 import { containerCredential, newSalt, SALT_LABEL } from "./provider_gateway/credential.ts";
 import type { ProviderGateway } from "./provider_gateway/gateway.ts";
 import { waitHealthy } from "./readiness.ts";
+import { ContainerNetworks } from "./spawn/container_networks.ts";
 import type { NetworkPool } from "./spawn/network_pool.ts";
 import { type Span, SpawnSpans } from "./spawn/spans.ts";
 import { SpawnClock } from "./spawn_clock.ts";
@@ -67,11 +65,15 @@ export class ContainerManager {
   /** Receives each spawn's timing spans (bench/profile_spawn.ts); null in production. */
   onSpawnProfiled: ((spans: Span[]) => void) | null = null;
 
-  constructor(private readonly opts: ContainerManagerOptions) {}
+  private readonly networks: ContainerNetworks;
+
+  constructor(private readonly opts: ContainerManagerOptions) {
+    this.networks = new ContainerNetworks({ docker: opts.docker, nodeId: opts.nodeId, pool: opts.networks });
+  }
 
   /** Resolves once neither warm pool is being refilled (the benches wait so no refill overlaps a timing). */
   async warmPoolIdle(): Promise<void> {
-    await Promise.all([this.opts.networks?.idle(), this.opts.volumes.poolIdle()]);
+    await Promise.all([this.networks.idle(), this.opts.volumes.poolIdle()]);
   }
 
   get volumes(): VolumeManager {
@@ -147,7 +149,7 @@ export class ContainerManager {
         this.progress.delete(spec.sessionId);
         this.progress.drop(spec.sessionId);
         // After the spawn, not during it: a network create beside a `docker start` slows the start.
-        void this.opts.networks?.refill();
+        this.networks.refill();
         void this.opts.volumes.refillPool();
       });
     this.inflight.set(spec.sessionId, job);
@@ -205,19 +207,14 @@ export class ContainerManager {
     }
     if (existing) await docker.removeContainer(existing.Id, { force: true });
     this.progress.set(spec.sessionId, "creating");
-    // A recreated container stays on its network (the same tenant's); a new one gets a warm one.
-    const previous = existing ? this.networkOf(existing) : null;
-    const keptPool = previous && isPoolNetwork(previous) ? await this.networkIfPresent(previous) : null;
-    const keep = keptPool !== null || (previous !== null && !isPoolNetwork(previous));
-    const taken = keep ? null : (this.opts.networks?.take() ?? null);
+    const { network, taken } = await this.networks.choose(existing);
     try {
-      return await this.createAndStart(spec, template, spans, volume, keptPool ?? taken);
+      return await this.createAndStart(spec, template, spans, volume, network);
     } catch (error) {
-      // A warm network no container names yet would otherwise wait for the sweep.
-      if (taken && !(await this.inspect(spec.sessionId))) await docker.removeNetwork(taken).catch(() => {});
+      if (taken && !(await this.inspect(spec.sessionId))) await this.networks.discard(taken);
       throw error;
     } finally {
-      if (taken) this.opts.networks?.settled(taken);
+      if (taken) this.networks.settled(taken);
     }
   }
 
@@ -233,9 +230,7 @@ export class ContainerManager {
     const salt = newSalt();
     const networkReady = network
       ? Promise.resolve(network)
-      : spans
-          .time("network create", () => this.ensureNetwork(spec.sessionId, template.name))
-          .then(() => networkName(spec.sessionId));
+      : spans.time("network create", () => this.networks.ensureOwn(spec.sessionId, template.name));
     const [dataSource, gatewayToken, [ownNetwork, providerEnv]] = await Promise.all([
       volume,
       this.gatewayToken(spec.sessionId),
@@ -274,20 +269,6 @@ export class ContainerManager {
     return this.info(inspect);
   }
 
-  /** The network a container runs on: its label (a warm-pool one), else its session's own. */
-  private networkOf(inspect: ContainerInspect): string {
-    const labels = inspect.Config.Labels;
-    return labels[LABELS.network] ?? networkName(labels[LABELS.session] ?? "");
-  }
-
-  /** The network, if it still exists (a pooled one cannot be made again by its name). */
-  private async networkIfPresent(name: string): Promise<string | null> {
-    return this.opts.docker.inspectNetwork(name).then(
-      () => name,
-      () => null,
-    );
-  }
-
   private async requireImage(template: Template) {
     try {
       await this.opts.docker.imageInspect(template.image);
@@ -300,9 +281,8 @@ export class ContainerManager {
   }
 
   /** The bridge's own address: where the container finds the provider gateway. */
-  private async bridgeGateway(networkName: string): Promise<string> {
-    const network = await this.opts.docker.inspectNetwork(networkName);
-    const ip = network.IPAM.Config.find((c) => /^\d+\.\d+\.\d+\.\d+$/.test(c.Gateway ?? ""))?.Gateway;
+  private async bridgeGateway(network: string): Promise<string> {
+    const ip = await this.networks.gatewayIp(network);
     if (!ip) throw new AgentError(502, "no_bridge_address", "the container network has no IPv4 gateway");
     return ip;
   }
@@ -310,7 +290,7 @@ export class ContainerManager {
   private async containerIp(sessionId: string): Promise<string | null> {
     const inspect = await this.inspect(sessionId);
     if (!inspect) return null;
-    return inspect.NetworkSettings.Networks[this.networkOf(inspect)]?.IPAddress || null;
+    return inspect.NetworkSettings.Networks[this.networks.of(inspect)]?.IPAddress || null;
   }
 
   /**
@@ -341,7 +321,7 @@ export class ContainerManager {
     const sessionId = inspect.Config.Labels[LABELS.session];
     const salt = inspect.Config.Labels[SALT_LABEL];
     if (!sessionId || !salt) return;
-    const gatewayIp = await this.bridgeGateway(this.networkOf(inspect));
+    const gatewayIp = await this.bridgeGateway(this.networks.of(inspect));
     const credential = await containerCredential(this.opts.gatewaySecret, sessionId, salt);
     this.opts.providerGateway.open({
       sessionId,
@@ -356,15 +336,6 @@ export class ContainerManager {
     for (const c of await this.list()) {
       const inspect = await this.inspect(c.sessionId);
       if (inspect) await this.openProviderGateway(inspect).catch(() => {});
-    }
-  }
-
-  private async ensureNetwork(sessionId: string, template: string) {
-    try {
-      await this.opts.docker.createNetwork(networkConfig(sessionId, this.opts.nodeId, template));
-    } catch (error) {
-      // CheckDuplicate: a network of that name exists already (a respawn).
-      if (!(error instanceof DockerError && error.conflict)) throw error;
     }
   }
 
@@ -565,9 +536,7 @@ export class ContainerManager {
     await volumes.destroy(sessionId);
     // Volumes made before encrypted images (a Docker named volume) go too.
     await docker.removeVolume(volumeName(sessionId)).catch(ignoreMissing);
-    const network = existing ? this.networkOf(existing) : null;
-    if (network && isPoolNetwork(network)) await docker.removeNetwork(network).catch(ignoreMissing);
-    await docker.removeNetwork(networkName(sessionId)).catch(ignoreMissing);
+    await this.networks.remove(sessionId, existing);
   }
 
   async stats(sessionId: string): Promise<ContainerStats> {
@@ -631,24 +600,10 @@ export class ContainerManager {
   }
 
   /**
-   * Networks of sessions whose container is gone (a crash mid-kill), and warm-pool networks that
-   * neither wait in this agent's pool nor carry a container (a crash between take and create, or a
-   * previous agent's pool). Volumes are never swept: a lost container's data stays until the session
-   * is explicitly removed, so a respawn finds it again.
+   * Networks nothing claims any more (spawn/container_networks.ts). Volumes are never swept: a lost
+   * container's data stays until the session is explicitly removed, so a respawn finds it again.
    */
-  async sweepNetworks(): Promise<void> {
-    const { docker, nodeId } = this.opts;
-    const node = [`${LABELS.managed}=1`, `${LABELS.node}=${nodeId}`];
-    const containers = await docker.listContainers(node);
-    const live = new Set(containers.map((c) => c.Labels[LABELS.session] ?? ""));
-    const named = new Set(containers.map((c) => c.Labels[LABELS.network] ?? ""));
-    for (const network of await docker.listNetworks(node)) {
-      const session = network.Labels[LABELS.session];
-      const orphan =
-        network.Labels[LABELS.pool] === "1"
-          ? !named.has(network.Name) && !this.opts.networks?.holds(network.Name)
-          : session !== undefined && !live.has(session) && !this.inflight.has(session);
-      if (orphan) await docker.removeNetwork(network.Id).catch(() => {});
-    }
+  sweepNetworks(): Promise<void> {
+    return this.networks.sweep((sessionId) => this.inflight.has(sessionId));
   }
 }
