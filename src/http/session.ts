@@ -9,6 +9,7 @@ import { updateUserSettings } from "../settings/user_settings.ts";
 import { enabledTemplates } from "../settings/user_templates.ts";
 import { type ApiBase, requireUser } from "./api_base.ts";
 import { ApiError } from "./errors.ts";
+import { sessionViewAfterChange, waitSeconds } from "./session_wait.ts";
 
 const ACTIONS = new Set<SessionAction>(["spawn", "freeze", "restore", "kill"]);
 
@@ -91,7 +92,10 @@ export const sessionRoutes = (ctx: AppContext, lifecycle: Lifecycle) => (app: Ap
   app
     .get("/session", async (c) => {
       const auth = await requireUser(ctx, c);
-      return sessionView(ctx, auth.userId);
+      const wait = waitSeconds(c.query.wait);
+      return wait
+        ? sessionViewAfterChange(ctx, lifecycle, auth, c.request, wait)
+        : sessionView(ctx, auth.userId);
     })
     .post("/session/:action", async (c) => {
       const action = c.params.action as SessionAction;
