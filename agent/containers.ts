@@ -529,9 +529,10 @@ export class ContainerManager {
     const sessionId = inspect.Config.Labels[LABELS.session] ?? "";
     const template = this.template(inspect.Config.Labels[LABELS.template] ?? "");
     const salt = newSalt();
+    const network = this.networks.of(inspect);
     const [gatewayToken, providerEnv] = await Promise.all([
       this.gatewayToken(sessionId),
-      this.bindProviderGateway(sessionId, salt, template),
+      this.bindProviderGateway(sessionId, network, salt, template),
     ]);
     const host = inspect.HostConfig;
     const config = containerConfig({
@@ -550,6 +551,7 @@ export class ContainerManager {
       gatewayToken,
       host: this.opts.host,
       dataSource: this.opts.volumes.dataPath(sessionId),
+      network,
       providerEnv,
       extraLabels: { [SALT_LABEL]: salt },
     });
