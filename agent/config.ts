@@ -34,6 +34,8 @@ export type AgentConfig = {
   firewall: boolean;
   /** How long a terminal's shell waits for its client to reattach after the socket closed. */
   terminalLingerMs: number;
+  /** Networks and volume images made ahead of spawns (CLAWFLEET_AGENT_WARM_POOL, 0 = none). */
+  warmPool: number;
   logLevel: LogLevel;
   /** The provider gateway (docs/AGENT.md "Provider gateway"). */
   providerGateway: {
@@ -173,6 +175,9 @@ export function loadAgentConfig(env: Env, args: string[], opts: { needSecrets?: 
   const linger = Number(lingerRaw);
   if (!/^\d{1,6}$/.test(lingerRaw) || linger > 86_400)
     throw new ConfigError(`CLAWFLEET_TERMINAL_LINGER_SECONDS: "${lingerRaw}" must be 0 to 86400 seconds`);
+  const warmPoolRaw = get("CLAWFLEET_AGENT_WARM_POOL") ?? "2";
+  if (!/^\d$/.test(warmPoolRaw) || Number(warmPoolRaw) > 8)
+    throw new ConfigError(`CLAWFLEET_AGENT_WARM_POOL: "${warmPoolRaw}" must be 0 to 8`);
   const logLevel = get("CLAWFLEET_LOG_LEVEL") ?? "info";
   if (!["debug", "info", "warn", "error"].includes(logLevel))
     throw new ConfigError(`CLAWFLEET_LOG_LEVEL: "${logLevel}" must be debug, info, warn or error`);
@@ -194,6 +199,7 @@ export function loadAgentConfig(env: Env, args: string[], opts: { needSecrets?: 
     tls: cert && key ? { cert, key } : null,
     firewall: firewall === "on",
     terminalLingerMs: linger * 1000,
+    warmPool: Number(warmPoolRaw),
     logLevel: logLevel as LogLevel,
   };
 }

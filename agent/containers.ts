@@ -18,14 +18,15 @@ import {
   containerName,
   type HostSecurity,
   LABELS,
-  networkConfig,
-  networkName,
   resourceLimits,
   volumeName,
 } from "./isolation.ts";
 import { containerCredential, newSalt, SALT_LABEL } from "./provider_gateway/credential.ts";
 import type { ProviderGateway } from "./provider_gateway/gateway.ts";
 import { waitHealthy } from "./readiness.ts";
+import { ContainerNetworks } from "./spawn/container_networks.ts";
+import type { NetworkPool } from "./spawn/network_pool.ts";
+import { type Span, SpawnSpans } from "./spawn/spans.ts";
 import { SpawnClock } from "./spawn_clock.ts";
 import type { Template } from "./templates.ts";
 import { type VolumeManager, type VolumeOwner, volumeKeyBytes, volumeOwner } from "./volumes/volumes.ts";
@@ -50,6 +51,8 @@ export type ContainerManagerOptions = {
   /** Host ids of container uid/gid 0 (userns-remap), to own each volume's data directory. */
   idOffset: { uid: number; gid: number };
   providerGateway: ProviderGateway;
+  /** Networks made ahead of time (spawn/network_pool.ts); without it each spawn makes its own. */
+  networks?: NetworkPool;
   log: {
     info(msg: string, f?: Record<string, unknown>): void;
     warn(msg: string, f?: Record<string, unknown>): void;
@@ -59,8 +62,19 @@ export type ContainerManagerOptions = {
 export class ContainerManager {
   private readonly progress = new SpawnClock();
   private readonly inflight = new Map<string, Promise<ContainerInfo>>();
+  /** Receives each spawn's timing spans (bench/profile_spawn.ts); null in production. */
+  onSpawnProfiled: ((spans: Span[]) => void) | null = null;
 
-  constructor(private readonly opts: ContainerManagerOptions) {}
+  private readonly networks: ContainerNetworks;
+
+  constructor(private readonly opts: ContainerManagerOptions) {
+    this.networks = new ContainerNetworks({ docker: opts.docker, nodeId: opts.nodeId, pool: opts.networks });
+  }
+
+  /** Resolves once neither warm pool is being refilled (the benches wait so no refill overlaps a timing). */
+  async warmPoolIdle(): Promise<void> {
+    await Promise.all([this.networks.idle(), this.opts.volumes.poolIdle()]);
+  }
 
   get volumes(): VolumeManager {
     return this.opts.volumes;
@@ -123,31 +137,38 @@ export class ContainerManager {
     const running = this.inflight.get(spec.sessionId);
     if (running) return running;
     this.progress.begin(spec.sessionId);
-    const job = this.doSpawn(spec)
+    const spans = new SpawnSpans();
+    const job = this.doSpawn(spec, spans)
       .then((info): ContainerInfo => {
         const steps = this.progress.take(spec.sessionId);
         return steps.length ? { ...info, spawnSteps: steps } : info;
       })
       .finally(() => {
+        this.onSpawnProfiled?.(spans.spans);
         this.inflight.delete(spec.sessionId);
         this.progress.delete(spec.sessionId);
         this.progress.drop(spec.sessionId);
+        // After the spawn, not during it: a network create beside a `docker start` slows the start.
+        this.networks.refill();
+        void this.opts.volumes.refillPool();
       });
     this.inflight.set(spec.sessionId, job);
     return job;
   }
 
-  private async doSpawn(spec: ContainerSpec): Promise<ContainerInfo> {
+  private async doSpawn(spec: ContainerSpec, spans: SpawnSpans): Promise<ContainerInfo> {
     const template = this.template(spec.template);
-    const { docker, nodeId, log } = this.opts;
+    const { docker } = this.opts;
     // Independent steps run side by side (each Docker call is a round trip the spawn waited on):
     // the image check beside the inspect, then the volume beside the network and gateway setup.
     const [existing, missingImage] = await Promise.all([
-      this.inspect(spec.sessionId),
-      this.requireImage(template).then(
-        () => null,
-        (error: unknown) => error,
-      ),
+      spans.time("inspect existing", () => this.inspect(spec.sessionId)),
+      spans
+        .time("image inspect", () => this.requireImage(template))
+        .then(
+          () => null,
+          (error: unknown) => error,
+        ),
     ]);
     // An upgrade (`replace`) recreates whatever runs from the template's current image.
     const replace = spec.replace === true && existing !== null;
@@ -164,11 +185,14 @@ export class ContainerManager {
     }
     const volume = legacy
       ? Promise.resolve("")
-      : this.opts.volumes.ensure(spec.sessionId, {
-          sizeMb: spec.limits.diskMb,
-          key: volumeKeyBytes(spec.volume),
-          owner: this.volumeOwner(template),
-        });
+      : spans.time("volume ensure", () =>
+          this.opts.volumes.ensure(spec.sessionId, {
+            sizeMb: spec.limits.diskMb,
+            key: volumeKeyBytes(spec.volume),
+            owner: this.volumeOwner(template),
+            spans,
+          }),
+        );
     // Awaited below on every path; this only keeps an early throw from leaving it unobserved.
     volume.catch(() => {});
     // Spawn means "make it run": a frozen container is thawed, not replaced (its data is in it).
@@ -183,13 +207,41 @@ export class ContainerManager {
     }
     if (existing) await docker.removeContainer(existing.Id, { force: true });
     this.progress.set(spec.sessionId, "creating");
+    const { network, taken } = await this.networks.choose(existing);
+    try {
+      return await this.createAndStart(spec, template, spans, volume, network);
+    } catch (error) {
+      if (taken && !(await this.inspect(spec.sessionId))) await this.networks.discard(taken);
+      throw error;
+    } finally {
+      if (taken) this.networks.settled(taken);
+    }
+  }
+
+  /** `network`: the one it runs on; null: its session's own network, made (or found) here. */
+  private async createAndStart(
+    spec: ContainerSpec,
+    template: Template,
+    spans: SpawnSpans,
+    volume: Promise<string>,
+    network: string | null,
+  ): Promise<ContainerInfo> {
+    const { docker, nodeId, log } = this.opts;
     const salt = newSalt();
-    // Idempotent: a respawn after a lost container finds its network (and, above, its data) again.
-    const [dataSource, gatewayToken, providerEnv] = await Promise.all([
+    const networkReady = network
+      ? Promise.resolve(network)
+      : spans.time("network create", () => this.networks.ensureOwn(spec.sessionId, template.name));
+    const [dataSource, gatewayToken, [ownNetwork, providerEnv]] = await Promise.all([
       volume,
       this.gatewayToken(spec.sessionId),
-      this.ensureNetwork(spec.sessionId, template.name).then(() =>
-        this.bindProviderGateway(spec.sessionId, salt, template),
+      networkReady.then(
+        async (name) =>
+          [
+            name,
+            await spans.time("provider gateway bind", () =>
+              this.bindProviderGateway(spec.sessionId, name, salt, template),
+            ),
+          ] as const,
       ),
     ]);
     const config = containerConfig({
@@ -199,15 +251,18 @@ export class ContainerManager {
       gatewayToken,
       host: this.opts.host,
       dataSource,
+      network: ownNetwork,
       providerEnv,
       extraLabels: { [SALT_LABEL]: salt },
     });
-    const created = await docker.createContainer(containerName(spec.sessionId), config);
+    const created = await spans.time("container create", () =>
+      docker.createContainer(containerName(spec.sessionId), config),
+    );
     this.progress.set(spec.sessionId, "starting");
-    await docker.startContainer(created.Id);
+    await spans.time("container start", () => docker.startContainer(created.Id));
     this.progress.set(spec.sessionId, "waiting");
-    const inspect = await docker.inspectContainer(created.Id);
-    await this.waitReady(spec.sessionId, inspect, template);
+    const inspect = await spans.time("inspect after start", () => docker.inspectContainer(created.Id));
+    await spans.time("readiness wait", () => this.waitReady(spec.sessionId, inspect, template));
     this.progress.delete(spec.sessionId);
     log.info("container ready", { session: spec.sessionId, template: template.name });
     // The inspect taken after start already says running; the readiness wait failed fast otherwise.
@@ -226,16 +281,16 @@ export class ContainerManager {
   }
 
   /** The bridge's own address: where the container finds the provider gateway. */
-  private async bridgeGateway(sessionId: string): Promise<string> {
-    const network = await this.opts.docker.inspectNetwork(networkName(sessionId));
-    const ip = network.IPAM.Config.find((c) => /^\d+\.\d+\.\d+\.\d+$/.test(c.Gateway ?? ""))?.Gateway;
+  private async bridgeGateway(network: string): Promise<string> {
+    const ip = await this.networks.gatewayIp(network);
     if (!ip) throw new AgentError(502, "no_bridge_address", "the container network has no IPv4 gateway");
     return ip;
   }
 
   private async containerIp(sessionId: string): Promise<string | null> {
     const inspect = await this.inspect(sessionId);
-    return inspect?.NetworkSettings.Networks[networkName(sessionId)]?.IPAddress || null;
+    if (!inspect) return null;
+    return inspect.NetworkSettings.Networks[this.networks.of(inspect)]?.IPAddress || null;
   }
 
   /**
@@ -245,11 +300,12 @@ export class ContainerManager {
    */
   private async bindProviderGateway(
     sessionId: string,
+    network: string,
     salt: string,
     template: Template,
   ): Promise<Record<string, string>> {
     const gateway = this.opts.providerGateway;
-    const gatewayIp = await this.bridgeGateway(sessionId);
+    const gatewayIp = await this.bridgeGateway(network);
     const credential = await containerCredential(this.opts.gatewaySecret, sessionId, salt);
     gateway.open({ sessionId, gatewayIp, credential, peer: () => this.containerIp(sessionId) });
     const env = gateway.env(gatewayIp);
@@ -265,7 +321,7 @@ export class ContainerManager {
     const sessionId = inspect.Config.Labels[LABELS.session];
     const salt = inspect.Config.Labels[SALT_LABEL];
     if (!sessionId || !salt) return;
-    const gatewayIp = await this.bridgeGateway(sessionId);
+    const gatewayIp = await this.bridgeGateway(this.networks.of(inspect));
     const credential = await containerCredential(this.opts.gatewaySecret, sessionId, salt);
     this.opts.providerGateway.open({
       sessionId,
@@ -280,15 +336,6 @@ export class ContainerManager {
     for (const c of await this.list()) {
       const inspect = await this.inspect(c.sessionId);
       if (inspect) await this.openProviderGateway(inspect).catch(() => {});
-    }
-  }
-
-  private async ensureNetwork(sessionId: string, template: string) {
-    try {
-      await this.opts.docker.createNetwork(networkConfig(sessionId, this.opts.nodeId, template));
-    } catch (error) {
-      // CheckDuplicate: a network of that name exists already (a respawn).
-      if (!(error instanceof DockerError && error.conflict)) throw error;
     }
   }
 
@@ -482,9 +529,10 @@ export class ContainerManager {
     const sessionId = inspect.Config.Labels[LABELS.session] ?? "";
     const template = this.template(inspect.Config.Labels[LABELS.template] ?? "");
     const salt = newSalt();
+    const network = this.networks.of(inspect);
     const [gatewayToken, providerEnv] = await Promise.all([
       this.gatewayToken(sessionId),
-      this.bindProviderGateway(sessionId, salt, template),
+      this.bindProviderGateway(sessionId, network, salt, template),
     ]);
     const host = inspect.HostConfig;
     const config = containerConfig({
@@ -503,6 +551,7 @@ export class ContainerManager {
       gatewayToken,
       host: this.opts.host,
       dataSource: this.opts.volumes.dataPath(sessionId),
+      network,
       providerEnv,
       extraLabels: { [SALT_LABEL]: salt },
     });
@@ -526,13 +575,15 @@ export class ContainerManager {
       if (!(error instanceof DockerError && error.notFound)) throw error;
     };
     await volumes.shredKey(sessionId);
+    // Read before the container goes: a warm-pool network is found only through its label.
+    const existing = await this.inspect(sessionId);
     await docker
       .removeContainer(containerName(sessionId), { force: true, volumes: true })
       .catch(ignoreMissing);
     await volumes.destroy(sessionId);
     // Volumes made before encrypted images (a Docker named volume) go too.
     await docker.removeVolume(volumeName(sessionId)).catch(ignoreMissing);
-    await docker.removeNetwork(networkName(sessionId)).catch(ignoreMissing);
+    await this.networks.remove(sessionId, existing);
   }
 
   async stats(sessionId: string): Promise<ContainerStats> {
@@ -596,16 +647,10 @@ export class ContainerManager {
   }
 
   /**
-   * Networks of sessions whose container is gone (a crash mid-kill). Volumes are never swept: a lost
+   * Networks nothing claims any more (spawn/container_networks.ts). Volumes are never swept: a lost
    * container's data stays until the session is explicitly removed, so a respawn finds it again.
    */
-  async sweepNetworks(): Promise<void> {
-    const { docker, nodeId } = this.opts;
-    const live = new Set((await this.list()).map((c) => c.sessionId));
-    for (const network of await docker.listNetworks([`${LABELS.managed}=1`, `${LABELS.node}=${nodeId}`])) {
-      const session = network.Labels[LABELS.session];
-      if (session && !live.has(session) && !this.inflight.has(session))
-        await docker.removeNetwork(network.Id).catch(() => {});
-    }
+  sweepNetworks(): Promise<void> {
+    return this.networks.sweep((sessionId) => this.inflight.has(sessionId));
   }
 }

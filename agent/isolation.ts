@@ -15,6 +15,10 @@ export const LABELS = {
   session: "clawfleet.session",
   node: "clawfleet.node",
   template: "clawfleet.template",
+  /** On a warm-pool network: made ahead of any spawn, not yet anyone's (agent/spawn/network_pool.ts). */
+  pool: "clawfleet.pool",
+  /** On a container: the network it runs on (a pooled one carries no session label of its own). */
+  network: "clawfleet.network",
 } as const;
 
 export const BRIDGE_PREFIX = "cf-";
@@ -32,6 +36,16 @@ export function networkName(sessionId: string) {
 export function bridgeName(sessionId: string) {
   return `${BRIDGE_PREFIX}${sessionId.replaceAll("-", "").slice(0, 12)}`;
 }
+/** A warm-pool network's id: "p" and 11 hex digits ("p" is never hex, so no session's bridge clashes). */
+export function poolNetworkId() {
+  return `p${crypto.randomUUID().replaceAll("-", "").slice(0, 11)}`;
+}
+export function poolNetworkName(poolId: string) {
+  return `clawfleet-pool-${poolId}`;
+}
+export function isPoolNetwork(name: string) {
+  return name.startsWith(poolNetworkName(""));
+}
 
 export function labelsFor(sessionId: string, nodeId: string, template: string) {
   return {
@@ -42,19 +56,33 @@ export function labelsFor(sessionId: string, nodeId: string, template: string) {
   };
 }
 
-export function networkConfig(sessionId: string, nodeId: string, template: string) {
+/** Every container network, a session's own or a warm-pool one: a bridge of its own, ICC off. */
+function bridgeNetwork(name: string, bridge: string, labels: Record<string, string>) {
   return {
-    Name: networkName(sessionId),
+    Name: name,
     Driver: "bridge",
     CheckDuplicate: true,
     Internal: false,
     Options: {
       "com.docker.network.bridge.enable_icc": "false",
-      "com.docker.network.bridge.name": bridgeName(sessionId),
+      "com.docker.network.bridge.name": bridge,
       "com.docker.network.bridge.enable_ip_masquerade": "true",
     },
-    Labels: labelsFor(sessionId, nodeId, template),
+    Labels: labels,
   };
+}
+
+export function networkConfig(sessionId: string, nodeId: string, template: string) {
+  return bridgeNetwork(networkName(sessionId), bridgeName(sessionId), labelsFor(sessionId, nodeId, template));
+}
+
+/** The same network made ahead of time: no session yet, so no session label (LABELS.network ties it). */
+export function poolNetworkConfig(poolId: string, nodeId: string) {
+  return bridgeNetwork(poolNetworkName(poolId), `${BRIDGE_PREFIX}${poolId}`, {
+    [LABELS.managed]: "1",
+    [LABELS.node]: nodeId,
+    [LABELS.pool]: "1",
+  });
 }
 
 export type HostSecurity = { apparmor: boolean };
@@ -89,6 +117,8 @@ export function containerConfig(opts: {
   host: HostSecurity;
   /** The host directory of the session's mounted volume (VolumeManager.dataPath). */
   dataSource: string;
+  /** The container's own network: its session's, or a warm-pool one handed to it alone. */
+  network: string;
   providerEnv: Record<string, string>;
   extraLabels: Record<string, string>;
 }) {
@@ -108,11 +138,15 @@ export function containerConfig(opts: {
     ...(template.command ? { Cmd: template.command } : {}),
     User: template.user,
     Env: env,
-    Labels: { ...labelsFor(spec.sessionId, nodeId, template.name), ...opts.extraLabels },
+    Labels: {
+      ...labelsFor(spec.sessionId, nodeId, template.name),
+      [LABELS.network]: opts.network,
+      ...opts.extraLabels,
+    },
     ExposedPorts: { [port]: {} },
     NetworkDisabled: false,
     HostConfig: {
-      NetworkMode: networkName(spec.sessionId),
+      NetworkMode: opts.network,
       CapDrop: ["ALL"],
       CapAdd: [],
       Privileged: false,

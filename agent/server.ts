@@ -19,6 +19,7 @@ import { OpenSockets } from "./open_sockets.ts";
 import { ProviderGateway } from "./provider_gateway/gateway.ts";
 import { ServerChannel, type ServerLink } from "./provider_gateway/server_channel.ts";
 import { createRouter, type WsData } from "./routes.ts";
+import { NetworkPool } from "./spawn/network_pool.ts";
 import { Shells } from "./terminal_shell.ts";
 import { ensureCertificate } from "./tls.ts";
 import { probeEncryptedVolumes } from "./volumes/probe.ts";
@@ -96,13 +97,13 @@ function remapOffset(usernsRemap: boolean, rootDir: string | undefined) {
 async function volumeManager(config: AgentConfig, log: Logger): Promise<VolumeManager> {
   const root = join(config.dataDir, "volumes");
   const problem = await probeEncryptedVolumes(root);
-  if (!problem) return new VolumeManager(root, true, log);
+  if (!problem) return new VolumeManager(root, true, log, config.warmPool);
   if (!config.allowUnencryptedVolumes)
     throw new IsolationUnavailableError(
       `this host cannot make encrypted volumes (${problem}); install e2fsprogs on a kernel with ext4 encryption (deploy/install-agent.sh) or pass --allow-unencrypted-volumes`,
     );
   log.warn("running with --allow-unencrypted-volumes: container data is stored in plaintext", { problem });
-  return new VolumeManager(root, false, log);
+  return new VolumeManager(root, false, log, config.warmPool);
 }
 
 export async function startAgent(
@@ -143,7 +144,9 @@ export async function startAgent(
   });
   if (!serverLink.url && !options.serverLinkedInProcess)
     log.warn("CLAWFLEET_SERVER_URL is not set: containers' provider requests will fail");
+  const networks = new NetworkPool({ docker, nodeId: config.nodeId, size: config.warmPool, log });
   const manager = new ContainerManager({
+    networks,
     docker,
     nodeId: config.nodeId,
     templates: config.templates,
@@ -159,6 +162,8 @@ export async function startAgent(
   const found = await manager.list();
   log.info("agent found its containers", { count: found.length, node: config.nodeId });
   await manager.sweepNetworks().catch((error) => log.warn("network sweep failed", { error }));
+  // In the background: the first spawns simply make their own network while it fills.
+  void networks.refill();
   await manager
     .openProviderGateways()
     .catch((error) => log.warn("provider gateway listeners not reopened", { error }));
@@ -227,6 +232,8 @@ export async function startAgent(
     async stop() {
       await server.stop(true);
       await providerGateway.stop();
+      await networks.drain();
+      await volumes.drainPool();
     },
   };
 }

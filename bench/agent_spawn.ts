@@ -146,8 +146,11 @@ const results = { raw: [] as number[], same: [] as number[], agent: [] as number
 try {
   await client.health(); // TLS pinning and the first connection are not part of a spawn
   for (let i = 0; i < RUNS; i++) {
+    // The agent's warm pool refills after each spawn: never while something is timed.
+    await agent.manager.warmPoolIdle();
     results.raw.push(await rawRun());
     results.same.push(await rawSameWork());
+    await agent.manager.warmPoolIdle();
     results.agent.push(await viaAgent());
     process.stderr.write(`round ${i + 1}/${RUNS}\n`);
   }

@@ -21,6 +21,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { AgentErrorCode } from "../api/route_table.ts";
+import { NO_SPANS, type SpawnSpans } from "../spawn/spans.ts";
 import {
   attachLoop,
   createImage,
@@ -37,6 +38,7 @@ import {
   unmount,
 } from "./disk_image.ts";
 import { addKey, getPolicy, type KeyIdentifier, keyStatus, removeKey, setPolicy } from "./fscrypt.ts";
+import { ImagePool } from "./image_pool.ts";
 
 export const VOLUME_KEY_BYTES = 32;
 
@@ -54,7 +56,13 @@ export class VolumeError extends Error {
 export type VolumeOwner = { uid: number; gid: number; mode: number };
 
 /** `sizeMb: null`: use the volume as it is (a restore); a missing image is then an error. */
-export type EnsureRequest = { sizeMb: number | null; key: Uint8Array | null; owner: VolumeOwner };
+export type EnsureRequest = {
+  sizeMb: number | null;
+  key: Uint8Array | null;
+  owner: VolumeOwner;
+  /** Timing of each step, for the spawn profile. */
+  spans?: Pick<SpawnSpans, "time">;
+};
 
 /**
  * A template's user (`uid[:gid]` or a name) as the host sees it under userns-remap (`idOffset`: the
@@ -78,13 +86,35 @@ export class VolumeManager {
   /** Sessions whose online growth the kernel refused: grown offline at their next attach. */
   private readonly deferredGrowth = new Set<string>();
 
+  /** Formatted images made ahead of spawns (image_pool.ts), of the size the last new volume had. */
+  private readonly pool: ImagePool;
+  private lastNewSizeMb: number | null = null;
+
   constructor(
     readonly root: string,
     /** False only with --allow-unencrypted-volumes on a host without ext4 encryption. */
     readonly encrypt: boolean,
     private readonly log: { warn(msg: string, f?: Record<string, unknown>): void } = { warn() {} },
+    /** How many images may wait in the warm pool (0: none, each volume is made when asked for). */
+    warmPool = 0,
   ) {
     mkdirSync(join(root, "mnt"), { recursive: true, mode: 0o700 });
+    this.pool = new ImagePool(root, warmPool, encrypt, log);
+  }
+
+  /** Tops the warm pool up to the size the last new volume had (after a spawn, in the background). */
+  refillPool(): Promise<void> {
+    return this.lastNewSizeMb === null ? Promise.resolve() : this.pool.refill(this.lastNewSizeMb);
+  }
+
+  /** Resolves once the warm pool is not being refilled. */
+  poolIdle(): Promise<void> {
+    return this.pool.idle();
+  }
+
+  /** Shutdown: the images waiting in the pool are deleted. */
+  drainPool(): Promise<void> {
+    return this.pool.drain();
   }
 
   imagePath(sessionId: string) {
@@ -123,8 +153,15 @@ export class VolumeManager {
           "volume_key_required",
           "this node encrypts volumes: the spec needs volume.key",
         );
+      const spans = request.spans ?? NO_SPANS;
       const image = this.imagePath(sessionId);
       const mountpoint = this.mountpoint(sessionId);
+      // Made here and now at the plan's size: its filesystem needs no size check before mounting.
+      let made = false;
+      if (!existsSync(image) && request.sizeMb !== null) {
+        this.lastNewSizeMb = request.sizeMb;
+        made = this.pool.take(request.sizeMb, image);
+      }
       if (!existsSync(image)) {
         if (request.sizeMb === null)
           throw new VolumeError(409, "volume_missing", "this session's volume is not on this node");
@@ -132,7 +169,8 @@ export class VolumeManager {
         const partial = `${image}.partial`;
         rmSync(partial, { force: true });
         try {
-          await createImage(partial, request.sizeMb, this.encrypt);
+          const sizeMb = request.sizeMb;
+          await spans.time("volume: fallocate + mkfs.ext4", () => createImage(partial, sizeMb, this.encrypt));
         } catch (error) {
           rmSync(partial, { force: true });
           // Images are preallocated: a full node says so here, before anything else is made.
@@ -145,17 +183,18 @@ export class VolumeManager {
           throw error;
         }
         renameSync(partial, image);
+        made = true;
       }
       if (!isMounted(mountpoint)) {
         // The file may already be bigger than its filesystem: an online growth the kernel refused.
         const wanted = Math.max((request.sizeMb ?? 0) * 1024 * 1024, statSync(image).size);
-        if ((await filesystemBytes(image)) < wanted) {
+        if (!made && (await spans.time("volume: dumpe2fs size", () => filesystemBytes(image))) < wanted) {
           if (await loopFor(image)) await detachLoops(image);
           await growUnmounted(image, Math.ceil(wanted / (1024 * 1024)));
         }
-        const device = await attachLoop(image);
+        const device = await spans.time("volume: losetup", () => attachLoop(image, made));
         mkdirSync(mountpoint, { recursive: true, mode: 0o700 });
-        await mount(device, mountpoint);
+        await spans.time("volume: mount", () => mount(device, mountpoint));
         this.deferredGrowth.delete(sessionId);
       } else if (request.sizeMb !== null) {
         await this.growMountedTo(sessionId, request.sizeMb);
@@ -169,7 +208,11 @@ export class VolumeManager {
         chmodSync(data, request.owner.mode);
       }
       try {
-        if (this.encrypt && request.key) this.unlockMounted(sessionId, request.key, fresh);
+        const key = request.key;
+        if (this.encrypt && key)
+          await spans.time("volume: fscrypt add key + policy", () =>
+            this.unlockMounted(sessionId, key, fresh),
+          );
       } finally {
         request.key?.fill(0);
       }

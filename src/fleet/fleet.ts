@@ -26,8 +26,8 @@ export class Fleet {
   }
 
   /** Each node's capacity beside what its active containers' plans reserve. */
-  async nodeLoads(): Promise<NodeLoad[]> {
-    const [all, sessions] = await Promise.all([listNodes(this.db), activeSessions(this.db)]);
+  async nodeLoads(nodes?: NodeRow[]): Promise<NodeLoad[]> {
+    const [all, sessions] = await Promise.all([nodes ?? listNodes(this.db), activeSessions(this.db)]);
     return all.map((n) => {
       const mine = sessions.filter((s) => s.session.nodeId === n.id);
       return {
@@ -46,15 +46,18 @@ export class Fleet {
   /** The node a new container with these limits goes to; FleetFullError when none has room. */
   async place(plan: PlanLimits): Promise<NodeRow> {
     // A node registered since the last health check has no capacity on record yet: ask it now.
-    for (const node of await listNodes(this.db)) {
-      if (node.state !== "active" || node.capacity) continue;
+    let nodes = await listNodes(this.db);
+    const unknown = nodes.filter((node) => node.state === "active" && !node.capacity);
+    for (const node of unknown) {
       const health = await this.agentFor(node)
         .health()
         .catch(() => null);
       if (health) await recordHealth(this.db, node.id, health);
     }
-    const chosen = pickNode(await this.nodeLoads(), plan);
-    const node = await getNode(this.db, chosen.id);
+    // One list serves the loads and the answer, unless a capacity was just recorded.
+    if (unknown.length) nodes = await listNodes(this.db);
+    const chosen = pickNode(await this.nodeLoads(nodes), plan);
+    const node = nodes.find((n) => n.id === chosen.id);
     if (!node) throw new FleetFullError();
     return node;
   }

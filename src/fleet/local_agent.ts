@@ -46,6 +46,7 @@ export async function maybeStartLocalAgent(
       CLAWFLEET_AGENT_BLOCKED: process.env.CLAWFLEET_AGENT_BLOCKED,
       CLAWFLEET_EGRESS_ALLOW: process.env.CLAWFLEET_EGRESS_ALLOW,
       CLAWFLEET_AGENT_CAPACITY: process.env.CLAWFLEET_AGENT_CAPACITY,
+      CLAWFLEET_AGENT_WARM_POOL: process.env.CLAWFLEET_AGENT_WARM_POOL,
     },
     [
       ...(process.env.CLAWFLEET_ALLOW_ROOTFUL === "1" ? ["--allow-rootful"] : []),

@@ -118,10 +118,12 @@ export const API_OPERATIONS: Record<string, Record<string, Op>> = {
   "/session": {
     get: {
       ok: "Session",
-      summary: "The container's state",
+      summary:
+        "The container's state; with ?wait=N (1-30 s) while spawning, answers when the state or spawn step changes",
       auth: true,
       responses: {
         200: "{state, status, container_id, hostname, node, plan, progress, failure_reason, steps, created_at}",
+        400: "wait is not 1-30",
       },
     },
   },

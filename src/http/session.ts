@@ -9,6 +9,7 @@ import { updateUserSettings } from "../settings/user_settings.ts";
 import { enabledTemplates } from "../settings/user_templates.ts";
 import { type ApiBase, requireUser, requireUserWithSession } from "./api_base.ts";
 import { ApiError } from "./errors.ts";
+import { sessionViewAfterChange, waitSeconds } from "./session_wait.ts";
 
 const ACTIONS = new Set<SessionAction>(["spawn", "freeze", "restore", "kill"]);
 
@@ -90,9 +91,17 @@ export function presentSession(view: NonNullable<Awaited<ReturnType<typeof getSe
 export const sessionRoutes = (ctx: AppContext, lifecycle: Lifecycle) => (app: ApiBase) =>
   app
     .get("/session", async (c) => {
-      const { view } = await requireUserWithSession(ctx, c);
-      if (!view) throw new ApiError(401, "unauthenticated", "Sign in to continue.");
-      return presentSession(view);
+      // The common case is one statement: sign-in, count and the session read (src/http/rate_limit.ts).
+      if (c.query.wait === undefined) {
+        const { view } = await requireUserWithSession(ctx, c);
+        if (!view) throw new ApiError(401, "unauthenticated", "Sign in to continue.");
+        return presentSession(view);
+      }
+      const auth = await requireUser(ctx, c);
+      const wait = waitSeconds(c.query.wait);
+      return wait
+        ? sessionViewAfterChange(ctx, lifecycle, auth, c.request, wait)
+        : sessionView(ctx, auth.userId);
     })
     .post("/session/:action", async (c) => {
       const action = c.params.action as SessionAction;

@@ -14,9 +14,10 @@ import type { Fleet } from "../fleet/fleet.ts";
 import type { NodeRow } from "../fleet/nodes.ts";
 import { FleetFullError } from "../fleet/scheduler.ts";
 import { shredVolumeKey } from "../secrets/volume_keys.ts";
+import { SessionChanges } from "./session_changes.ts";
 import { applyEvent, getSessionById, planFor, type SessionRow, withUserSession } from "./sessions_repo.ts";
 import { beginSteps, endSteps, enterStep, withNodeTimings } from "./spawn_steps.ts";
-import { type SessionAction, type SpawnStep, transition } from "./state_machine.ts";
+import { type SessionAction, type SessionEvent, type SpawnStep, transition } from "./state_machine.ts";
 import { upgradeAvailable, upgradeSession } from "./upgrade.ts";
 import { recordSpawn } from "./usage.ts";
 import { recordWake } from "./wake.ts";
@@ -42,6 +43,8 @@ const STATUS_STEP: Partial<Record<ContainerStatus, Exclude<SpawnStep, "ready">>>
 
 export class Lifecycle {
   private readonly spawning = new Set<string>();
+  /** Each write of a spawn job, for clients waiting on it (GET /api/v1/session?wait=N). */
+  readonly changes = new SessionChanges();
   /** The agents, node loads and placement this lifecycle works with. */
   readonly fleet: Fleet;
   constructor(private readonly deps: LifecycleDeps) {
@@ -80,17 +83,23 @@ export class Lifecycle {
       return { row: updated ?? current, previous: current };
     });
     if (!previous) return row;
-    await audit(this.deps.db, { action: `session.${action}`, userId, target: row.id, ip });
+    const audited = audit(this.deps.db, { action: `session.${action}`, userId, target: row.id, ip });
+    // Awaited on every path below; this only keeps a failure from being reported as unhandled first.
+    audited.catch(() => {});
     switch (action) {
       case "spawn":
         if (previous.nodeId) await this.removeQuietly(previous.nodeId, row.id);
+        // The spawn job does not wait for the audit entry (written beside it, before the answer).
         this.startSpawn(row);
+        await audited;
         return row;
       case "kill":
+        await audited;
         await this.removeQuietly(previous.nodeId, row.id);
         return row;
       case "freeze":
       case "restore":
+        await audited;
         return this.pauseOrResume(previous, action);
     }
   }
@@ -169,15 +178,22 @@ export class Lifecycle {
 
   private async spawn(row: SessionRow): Promise<void> {
     const { db, log } = this.deps;
+    // Every write of the job wakes clients waiting on it (GET /api/v1/session?wait=N).
+    const apply = (event: SessionEvent) =>
+      applyEvent(db, row, event).finally(() => this.changes.notify(row.id));
     // Each write carries the timeline so far (spawn_steps.ts); a resumed spawn carries on the stored one.
     let timeline = row.spawnSteps.length ? row.spawnSteps : beginSteps(new Date());
     const step = (progress: Exclude<SpawnStep, "ready">, nodeId?: string) => {
       timeline = enterStep(timeline, progress, new Date());
-      return applyEvent(db, row, { type: "progress", step: progress, nodeId, steps: timeline });
+      return apply({ type: "progress", step: progress, nodeId, steps: timeline });
     };
-    const fail = (reason: string) =>
-      applyEvent(db, row, { type: "fail", reason, steps: endSteps(timeline, new Date()) });
+    const fail = (reason: string) => apply({ type: "fail", reason, steps: endSteps(timeline, new Date()) });
 
+    // The volume key depends on nothing but the session: prepared beside the plan and placement.
+    const preparing = this.volumeFor(row).then(
+      (volume) => ({ volume }),
+      (error: unknown) => ({ error }),
+    );
     const plan = await planFor(db, row.userId);
     if (!plan) return;
     let node: NodeRow;
@@ -192,14 +208,13 @@ export class Lifecycle {
     // No keys travel with the spawn: the node's provider gateway fetches them when the container
     // needs them (src/gateway/), so a key change reaches a running container without a restart.
     const agent = this.deps.fleet.agentFor(node);
-    let volume: { key: string };
-    try {
-      volume = await this.volumeFor(row);
-    } catch (error) {
-      log.error("could not prepare the volume key for a spawn", { session: row.id, error });
+    const prepared = await preparing;
+    if (!("volume" in prepared)) {
+      log.error("could not prepare the volume key for a spawn", { session: row.id, error: prepared.error });
       await fail("Your container's storage key could not be prepared. Try again.");
       return;
     }
+    let volume = prepared.volume;
     let lastStep: SpawnStep = "creating";
     // A look still under way when the spawn ends must not write an older step over its outcome.
     let watching = true;
@@ -258,7 +273,7 @@ export class Lifecycle {
       volume = { key: "" };
     }
     await stopWatching();
-    const landed = await applyEvent(db, row, {
+    const landed = await apply({
       type: "ready",
       nodeId: node.id,
       dockerId: container.dockerId,

@@ -245,8 +245,12 @@ describe("agent API", () => {
     const sessionId = crypto.randomUUID();
     await client.spawn({ sessionId, template: "clawfleet-runtime", limits, volume: VOLUME });
     expect(dockerLeftovers(sessionId).containers).toHaveLength(1);
+    // Its own network or a warm-pool one (no session label of its own): named by the container's label.
+    const network = dockerInspect(`clawfleet-${sessionId}`)?.Config.Labels["clawfleet.network"];
+    expect(dockerInspect(network)).not.toBeNull();
     await client.remove(sessionId);
     expect(dockerLeftovers(sessionId)).toEqual({ containers: [], volumes: [], networks: [] });
+    expect(dockerInspect(network)).toBeNull();
     await client.remove(sessionId);
     expect(await client.get(sessionId)).toBeNull();
   });

@@ -125,7 +125,15 @@ describe("container isolation on a real engine", () => {
     expect(c?.Config.Labels["clawfleet.session"]).toBe(a);
     expect(c?.Config.Labels["clawfleet.node"]).toBe(agent.nodeId);
     expect(c?.Config.User).toBe("1000:1000");
-    expect(Object.keys(c?.NetworkSettings.Networks)).toEqual([`clawfleet-net-${a}`]);
+    // One network of its own: its session's, or a warm-pool one (agent/spawn/network_pool.ts) that its
+    // label names and that carries no other container.
+    const network = c?.Config.Labels["clawfleet.network"];
+    expect(network === `clawfleet-net-${a}` || /^clawfleet-pool-p[0-9a-f]{11}$/.test(network)).toBe(true);
+    expect(Object.keys(c?.NetworkSettings.Networks)).toEqual([network]);
+    const attached = dockerInspect(network)?.Containers ?? {};
+    expect(Object.keys(attached)).toEqual([c?.Id]);
+    const networkB = dockerInspect(`clawfleet-${b}`)?.Config.Labels["clawfleet.network"];
+    expect(networkB).not.toBe(network);
   });
 
   test("container root is an unprivileged uid on the host (userns-remap); no caps, seccomp, no-new-privs", () => {

@@ -44,6 +44,8 @@ export function agentEnv(extra: Record<string, string> = {}): Record<string, str
     // The fake providers of end-to-end tests live in 198.18.0.0/15 (test/helpers/netns.ts), a range
     // the agent blocks by default: tests open it the way an operator opens an internal mirror.
     CLAWFLEET_EGRESS_ALLOW: TEST_EGRESS_ALLOW,
+    // One warm network and volume image, not the default two: tests start many agents.
+    CLAWFLEET_AGENT_WARM_POOL: "1",
     ...extra,
   };
   dataDirs.set(env.CLAWFLEET_NODE_ID ?? "", env.CLAWFLEET_AGENT_DATA_DIR ?? "");

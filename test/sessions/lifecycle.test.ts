@@ -198,6 +198,35 @@ for (const driver of DRIVERS) {
       expect((await session()).state).toBe("running");
     });
 
+    test("GET /session?wait=N answers when the spawn changes, not after N seconds; a bad wait is a 400", async () => {
+      for (const bad of ["0", "31", "abc", "1.5", "-1"]) {
+        const r = await api(`/session?wait=${bad}`);
+        expect(r.status).toBe(400);
+        expect((await json(r)).error.code).toBe("invalid_wait");
+      }
+      // Not spawning: answered at once, whatever the wait.
+      const started = performance.now();
+      expect((await json(await api("/session?wait=30"))).state).toBe("running");
+      expect(performance.now() - started).toBeLessThan(5_000);
+      // A respawn: each long poll returns at a change of state or step; bounded by the loop's count.
+      const [before] = await agent.manager.list();
+      await api("/session/kill", { method: "POST" });
+      expect((await api("/session/spawn", { method: "POST" })).status).toBe(202);
+      const answers: { state: string; progress: string | null }[] = [];
+      const waiting = performance.now();
+      for (let i = 0; i < 20; i++) {
+        const s = await json(await api("/session?wait=30"));
+        answers.push({ state: s.state, progress: s.progress });
+        if (s.state !== "spawning") break;
+      }
+      expect(answers.at(-1)).toEqual({ state: "running", progress: "ready" });
+      // Had any answer waited for its 30 s instead of the change, this would be over 30 s.
+      expect(performance.now() - waiting).toBeLessThan(25_000);
+      const [after] = await agent.manager.list();
+      expect(after?.sessionId).toBe(before?.sessionId ?? "");
+      expect(after?.dockerId).not.toBe(before?.dockerId);
+    });
+
     test("an unknown session action is a 404", async () => {
       const r = await api("/session/nonsense", { method: "POST" });
       expect(r.status).toBe(404);
@@ -242,6 +271,8 @@ for (const driver of DRIVERS) {
       });
       expect(server.logs.join("\n")).not.toContain(key);
       expect(agentLogs.join("\n")).not.toContain(key);
+      const network = dockerInspect(container?.dockerId ?? "")?.Config.Labels["clawfleet.network"];
+      expect(dockerInspect(network)).not.toBeNull();
       const killed = await api("/session/kill", { method: "POST" });
       expect(killed.status).toBe(202);
       expect((await json(killed)).state).toBe("none");
@@ -249,6 +280,7 @@ for (const driver of DRIVERS) {
       expect(existsSync(image)).toBe(false);
       expect(agent.manager.volumes.keyState(sessionId)).toBe("absent");
       expect(dockerLeftovers(sessionId)).toEqual({ containers: [], volumes: [], networks: [] });
+      expect(dockerInspect(network)).toBeNull();
       expect((await api("/session/freeze", { method: "POST" })).status).toBe(409);
     });
   });
