@@ -10,7 +10,6 @@ import postgres from "postgres";
 import initdbWasmPath from "../../node_modules/@electric-sql/pglite/dist/initdb.wasm" with { type: "file" };
 import pgliteDataPath from "../../node_modules/@electric-sql/pglite/dist/pglite.data" with { type: "file" };
 import pgliteWasmPath from "../../node_modules/@electric-sql/pglite/dist/pglite.wasm" with { type: "file" };
-import { LOCKS } from "./leader.ts";
 import * as schema from "./schema.ts";
 
 export type Schema = typeof schema;
@@ -68,13 +67,12 @@ async function openPglite(dataDir: string | null): Promise<Database> {
 }
 
 /**
- * Each leader loop (src/db/leader.ts) keeps one connection reserved for its advisory lock; four more
- * serve everything else. Requests hold a connection for one statement (src/http/rate_limit.ts) or a
- * short transaction, and postgres.js pipelines queries on a busy connection. More connections only
- * added backends fighting over two cores and over a user's counter row: 7 instead of 10 took the
- * authenticated API from ~0.44 to ~0.36 ms of CPU a request (docs/BENCHMARKS.md).
+ * Ten connections; each leader loop (src/db/leader.ts) keeps one of them reserved for its advisory
+ * lock. Seven (the loops' three plus four) cost ~20 % less CPU per authenticated request on two cores,
+ * but the chaos test (test/sessions/chaos.test.ts: PostgreSQL cut mid-spawn) then left a spawn waiting
+ * for a connection in one run of two; with ten it converged in every run (docs/DATABASE.md).
  */
-const POOL_SIZE = Object.keys(LOCKS).length + 4;
+const POOL_SIZE = 10;
 
 async function openPostgres(url: string): Promise<Database> {
   const client = postgres(url, { max: POOL_SIZE, onnotice: () => {}, connect_timeout: 10 });

@@ -16,7 +16,7 @@ import { listNodes, recordHealth } from "../fleet/nodes.ts";
 import type { Lifecycle } from "./lifecycle.ts";
 import { activeSessions, applyEvent } from "./sessions_repo.ts";
 import { endSteps } from "./spawn_steps.ts";
-import { restartStopped } from "./stopped_containers.ts";
+import { isRestarting, restartStopped } from "./stopped_containers.ts";
 import { recordRunning } from "./usage.ts";
 import { takeWake, wakeDue } from "./wake.ts";
 
@@ -58,7 +58,7 @@ export async function reconcileOnce(
     }
     for (const { session, plan } of here) {
       const container = containers.find((c) => c.sessionId === session.id);
-      if (session.state === "spawning") continue;
+      if (session.state === "spawning" || isRestarting(session.id)) continue;
       if (!container) {
         await applyEvent(db, session, {
           type: "fail",

@@ -11,6 +11,13 @@ import { applyEvent, type SessionRow } from "./sessions_repo.ts";
 
 export const RESTART_WINDOW_MS = 10 * 60_000;
 const restartedAt = new Map<string, number>();
+/** Restarts under way in this process: a tick meanwhile sees the same stop (or the gap while the
+ * node swaps the container) and must neither count it twice nor call the container lost. */
+const restarting = new Set<string>();
+
+export function isRestarting(sessionId: string): boolean {
+  return restarting.has(sessionId);
+}
 
 export async function restartStopped(
   db: Db,
@@ -20,6 +27,7 @@ export async function restartStopped(
   log: Logger,
   now: number,
 ): Promise<void> {
+  if (restarting.has(session.id)) return;
   const last = restartedAt.get(session.id);
   if (last !== undefined && now - last < RESTART_WINDOW_MS) {
     restartedAt.delete(session.id);
@@ -29,10 +37,15 @@ export async function restartStopped(
     });
     return;
   }
-  restartedAt.set(session.id, now);
+  restarting.add(session.id);
   log.info("restarting a stopped container", { session: session.id });
-  await lifecycle
-    .volumeFor(session)
-    .then((volume) => agent.restore(session.id, volume))
-    .catch((error) => log.warn("restarting a stopped container failed", { session: session.id, error }));
+  try {
+    const volume = await lifecycle.volumeFor(session);
+    await agent.restore(session.id, volume);
+  } catch (error) {
+    log.warn("restarting a stopped container failed", { session: session.id, error });
+  } finally {
+    restarting.delete(session.id);
+    restartedAt.set(session.id, Date.now());
+  }
 }

@@ -112,6 +112,17 @@ async function httpFromInside(container: string, url: string, credential: string
   return (await new Response(proc.stdout).text()) + (await new Response(proc.stderr).text());
 }
 
+/** The check's first truthy answer, asked every 200 ms for at most 30 s (null past that). */
+async function eventually<T>(check: () => Promise<T | null | undefined | false>): Promise<T | null> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const value = await check();
+    if (value) return value;
+    await Bun.sleep(200);
+  }
+  return null;
+}
+
 const envOf = (container: string, name: string) => execIn(container, `printf %s "$${name}"`);
 
 beforeAll(async () => {
@@ -330,7 +341,12 @@ describe("provider gateway on a real engine", () => {
     // What a node reboot leaves: the container stopped, the session still "running".
     expect(Bun.spawnSync(["docker", "stop", "-t", "1", bob.container]).exitCode).toBe(0);
     await server.reconcile();
-    const after = dockerInspect(bob.container);
+    // The server's own reconcile loop may be the one doing it: wait for the recreated container.
+    const recreated = async () => {
+      const now = dockerInspect(bob.container);
+      return now?.State.Running && now.Config.Labels["clawfleet.gateway-salt"] !== oldSalt ? now : null;
+    };
+    const after = await eventually(recreated);
     expect(after?.State.Running).toBe(true);
     expect(after?.Config.Labels["clawfleet.gateway-salt"]).not.toBe(oldSalt);
     const fresh = envOf(bob.container, "OPENAI_API_KEY");
@@ -347,8 +363,11 @@ describe("provider gateway on a real engine", () => {
     // Stopped again right away: no restart loop, a reason the user can act on.
     expect(Bun.spawnSync(["docker", "stop", "-t", "1", bob.container]).exitCode).toBe(0);
     await server.reconcile();
-    const session = (await api(bob.token, "GET", "/session")).body;
-    expect(session.state).toBe("failed");
+    const session = await eventually(async () => {
+      const now = (await api(bob.token, "GET", "/session")).body;
+      return now.state === "failed" ? now : null;
+    });
+    expect(session?.state).toBe("failed");
     expect(JSON.stringify(session)).toContain("kept stopping");
     expect(dockerInspect(bob.container)?.State.Running).toBe(false);
   });
