@@ -60,6 +60,8 @@ export type RunningServer = {
   ctx: AppContext;
   lifecycle: Lifecycle;
   reconcile(): Promise<void>;
+  /** HTTP requests accepted and not yet answered (graceful shutdown waits for them). */
+  pendingRequests(): number;
   /** Automatic HTTPS when CLAWFLEET_DOMAIN is set (renewIfDue is for operators' tools and tests). */
   autoHttps: AutoHttps | null;
   stop(): Promise<void>;
@@ -281,6 +283,7 @@ export async function startServer(
     ctx,
     lifecycle,
     reconcile,
+    pendingRequests: () => server.pendingRequests,
     autoHttps,
     /** Graceful: WebSocket clients get a close frame (1001), in-flight requests finish, then the rest. */
     async stop() {
