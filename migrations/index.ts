@@ -12,6 +12,7 @@ import m0009 from "./0009_perf.sql" with { type: "text" };
 import m0010 from "./0010_channels.sql" with { type: "text" };
 import m0011 from "./0011_progress.sql" with { type: "text" };
 import m0012 from "./0012_apiperf.sql" with { type: "text" };
+import m0013 from "./0013_pglitecache.sql" with { type: "text" };
 
 export type EmbeddedMigration = { name: string; sql: string };
 
@@ -28,4 +29,5 @@ export const MIGRATIONS: EmbeddedMigration[] = [
   { name: "0010_channels", sql: m0010 },
   { name: "0011_progress", sql: m0011 },
   { name: "0012_apiperf", sql: m0012 },
+  { name: "0013_pglitecache", sql: m0013 },
 ];

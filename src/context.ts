@@ -3,6 +3,7 @@ import type { AuthKeys } from "./auth/keys.ts";
 import type { SignInPolicy } from "./auth/refresh_tokens.ts";
 import type { ServerConfig } from "./config.ts";
 import type { Database } from "./db/client.ts";
+import type { EmbeddedAuthCache } from "./http/embedded_auth_cache.ts";
 import type { Mailer } from "./mail/mailer.ts";
 import type { MasterKeyring } from "./secrets/master_keys.ts";
 
@@ -15,4 +16,6 @@ export type AppContext = {
   keyring: MasterKeyring;
   /** Null without CLAWFLEET_SMTP_URL. */
   mailer: Mailer | null;
+  /** The authenticated API's reads and counts in memory; only on PGlite (src/http/embedded_auth_cache.ts). */
+  apiCache?: EmbeddedAuthCache | null;
 };

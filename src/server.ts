@@ -32,6 +32,7 @@ import { createHookHandler, isHookRequest } from "./hooks/hook_request.ts";
 import { verifyAccess } from "./http/api_base.ts";
 import { buildApp } from "./http/app.ts";
 import { isSecureRequest } from "./http/client_ip.ts";
+import { startEmbeddedAuthCache } from "./http/embedded_auth_cache.ts";
 import { errorBody, userErrorResponse } from "./http/errors.ts";
 import { pruneRateCounters } from "./http/rate_limit.ts";
 import { PEER_HEADER } from "./http/request_facts.ts";
@@ -83,6 +84,7 @@ export async function startServer(
   const applied = await migrate(database.db);
   if (applied.length) log.info("migrations applied", { migrations: applied });
   const keyring = await loadMasterKeyring(config);
+  const embeddedAuth = await startEmbeddedAuthCache(database);
   const ctx: AppContext = {
     config,
     database,
@@ -93,6 +95,7 @@ export async function startServer(
       keys: await deriveAuthKeys(keyring.newestSecret),
       policy: { ...DEFAULT_SIGN_IN_POLICY, ...config.session },
     },
+    apiCache: embeddedAuth?.cache ?? null,
   };
 
   const local = options.localAgent === false ? null : await maybeStartLocalAgent(config, database.db, log);
@@ -292,6 +295,7 @@ export async function startServer(
       await reconciler.stop();
       await housekeeping.stop();
       await stopSignOutListener().catch(() => {});
+      await embeddedAuth?.stop().catch(() => {});
       await autoHttps?.stop();
       await server.stop();
       await local?.agent.stop();

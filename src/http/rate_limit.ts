@@ -3,7 +3,8 @@
 // (migrations/0012_apiperf.sql), which also checks an access token's sign-in and, for GET
 // /api/v1/session, reads the session under RLS: an authenticated request is one round trip
 // (docs/BENCHMARKS.md). The plan's limit is read in the same statement, so a plan change applies at
-// once on every replica.
+// once on every replica. On the embedded database the same reads and the count come from memory
+// (src/http/embedded_auth_cache.ts): one process, and every write drops what it changed at once.
 import { sql } from "drizzle-orm";
 import type { AppContext } from "../context.ts";
 import { asSystem, isUuid } from "../db/rls.ts";
@@ -52,6 +53,18 @@ export async function countApiCall(
 ): Promise<CountedCall | null> {
   if (!isUuid(call.userId) || (call.signInToCheck !== null && !isUuid(call.signInToCheck))) return null;
   const windowStart = new Date(Math.floor(now / WINDOW_MS) * WINDOW_MS);
+  if (ctx.apiCache) {
+    const cached = await ctx.apiCache.read(
+      call.userId,
+      call.signInToCheck,
+      call.readSession,
+      ctx.auth.policy.idleMs,
+      now,
+    );
+    if (!cached.signedIn) return null;
+    const count = ctx.apiCache.count(call.userId, windowStart.getTime());
+    return { rate: rateHeaders(cached.limit, count, windowStart, now), view: cached.view };
+  }
   const [row] = await ctx.database.query<Row>(API_REQUEST, [
     call.userId,
     call.signInToCheck,
@@ -62,8 +75,12 @@ export async function countApiCall(
     call.readSession,
   ]);
   if (!row?.signed_in) return null;
-  const limit = row.rate_limit ?? 0;
-  const count = row.count ?? 0;
+  const rate = rateHeaders(row.rate_limit ?? 0, row.count ?? 0, windowStart, now);
+  return { rate, view: call.readSession ? sessionViewFromJson(row.plan, row.session, row.node_name) : null };
+}
+
+/** The window's headers; over the limit, the 429 with Retry-After. */
+function rateHeaders(limit: number, count: number, windowStart: Date, now: number): RateHeaders {
   const reset = Math.max(1, Math.ceil((windowStart.getTime() + WINDOW_MS - now) / 1000));
   const rate: RateHeaders = {
     "ratelimit-limit": String(limit),
@@ -76,7 +93,7 @@ export async function countApiCall(
       ...rate,
     });
   }
-  return { rate, view: call.readSession ? sessionViewFromJson(row.plan, row.session, row.node_name) : null };
+  return rate;
 }
 
 /** Counts a request of a caller already known to be signed in (the console's mutations). */
