@@ -26,6 +26,7 @@ import type { ProviderGateway } from "./provider_gateway/gateway.ts";
 import { waitHealthy } from "./readiness.ts";
 import { ContainerNetworks } from "./spawn/container_networks.ts";
 import type { NetworkPool } from "./spawn/network_pool.ts";
+import type { Sandboxes } from "./spawn/sandboxes.ts";
 import { type Span, SpawnSpans } from "./spawn/spans.ts";
 import { SpawnClock } from "./spawn_clock.ts";
 import type { Template } from "./templates.ts";
@@ -53,6 +54,8 @@ export type ContainerManagerOptions = {
   providerGateway: ProviderGateway;
   /** Networks made ahead of time (spawn/network_pool.ts); without it each spawn makes its own. */
   networks?: NetworkPool;
+  /** The warm-pool networks' started namespaces (spawn/sandboxes.ts). */
+  sandboxes: Sandboxes;
   log: {
     info(msg: string, f?: Record<string, unknown>): void;
     warn(msg: string, f?: Record<string, unknown>): void;
@@ -68,7 +71,12 @@ export class ContainerManager {
   private readonly networks: ContainerNetworks;
 
   constructor(private readonly opts: ContainerManagerOptions) {
-    this.networks = new ContainerNetworks({ docker: opts.docker, nodeId: opts.nodeId, pool: opts.networks });
+    this.networks = new ContainerNetworks({
+      docker: opts.docker,
+      nodeId: opts.nodeId,
+      sandboxes: opts.sandboxes,
+      pool: opts.networks,
+    });
   }
 
   /** Resolves once neither warm pool is being refilled (the benches wait so no refill overlaps a timing). */
@@ -207,9 +215,9 @@ export class ContainerManager {
     }
     if (existing) await docker.removeContainer(existing.Id, { force: true });
     this.progress.set(spec.sessionId, "creating");
-    const { network, taken } = await this.networks.choose(existing);
+    const { network, taken, sandbox } = await this.networks.choose(existing, template.port);
     try {
-      return await this.createAndStart(spec, template, spans, volume, network);
+      return await this.createAndStart(spec, template, spans, volume, network, sandbox);
     } catch (error) {
       if (taken && !(await this.inspect(spec.sessionId))) await this.networks.discard(taken);
       throw error;
@@ -218,13 +226,17 @@ export class ContainerManager {
     }
   }
 
-  /** `network`: the one it runs on; null: its session's own network, made (or found) here. */
+  /**
+   * `network`: the one it runs on; null: its session's own network, made (or found) here. `sandbox`:
+   * the started namespace on that network it joins (spawn/sandboxes.ts); null: Docker makes its own.
+   */
   private async createAndStart(
     spec: ContainerSpec,
     template: Template,
     spans: SpawnSpans,
     volume: Promise<string>,
     network: string | null,
+    sandbox: string | null,
   ): Promise<ContainerInfo> {
     const { docker, nodeId, log } = this.opts;
     const salt = newSalt();
@@ -252,6 +264,7 @@ export class ContainerManager {
       host: this.opts.host,
       dataSource,
       network: ownNetwork,
+      sandbox,
       providerEnv,
       extraLabels: { [SALT_LABEL]: salt },
     });
@@ -290,7 +303,20 @@ export class ContainerManager {
   private async containerIp(sessionId: string): Promise<string | null> {
     const inspect = await this.inspect(sessionId);
     if (!inspect) return null;
-    return inspect.NetworkSettings.Networks[this.networks.of(inspect)]?.IPAddress || null;
+    const side = await this.networkSide(inspect);
+    return side.NetworkSettings.Networks[this.networks.of(inspect)]?.IPAddress || null;
+  }
+
+  /**
+   * The container whose inspect shows the namespace's addresses and published ports: the sandbox a
+   * container joined (`container:<id>`), else the container itself.
+   */
+  private async networkSide(inspect: ContainerInspect): Promise<ContainerInspect> {
+    const mode = inspect.HostConfig.NetworkMode ?? "";
+    if (!mode.startsWith("container:")) return inspect;
+    return (
+      (await this.opts.docker.inspectContainer(mode.slice("container:".length)).catch(() => null)) ?? inspect
+    );
   }
 
   /**
@@ -339,16 +365,15 @@ export class ContainerManager {
     }
   }
 
-  hostPort(inspect: ContainerInspect, template: Template): number | null {
-    const binding = inspect.NetworkSettings.Ports[`${template.port}/tcp`]?.find(
-      (b) => b.HostIp === "127.0.0.1",
-    );
+  async hostPort(inspect: ContainerInspect, template: Template): Promise<number | null> {
+    const side = await this.networkSide(inspect);
+    const binding = side.NetworkSettings.Ports[`${template.port}/tcp`]?.find((b) => b.HostIp === "127.0.0.1");
     return binding ? Number(binding.HostPort) : null;
   }
 
   /** Waits for the template's health check (readiness.ts); a container that exits fails at once. */
   private async waitReady(sessionId: string, inspect: ContainerInspect, template: Template) {
-    const port = this.hostPort(inspect, template);
+    const port = await this.hostPort(inspect, template);
     if (!port) throw new AgentError(502, "no_port", "the container's gateway port was not published");
     const ready = await waitHealthy({
       port,
@@ -479,7 +504,7 @@ export class ContainerManager {
     inspect: ContainerInspect,
   ): Promise<{ busy: boolean; nextWakeAt: number | null } | null> {
     const template = this.template(inspect.Config.Labels[LABELS.template] ?? "");
-    const port = this.hostPort(inspect, template);
+    const port = await this.hostPort(inspect, template);
     if (!port) return null;
     const sessionId = inspect.Config.Labels[LABELS.session] ?? "";
     try {
@@ -530,9 +555,11 @@ export class ContainerManager {
     const template = this.template(inspect.Config.Labels[LABELS.template] ?? "");
     const salt = newSalt();
     const network = this.networks.of(inspect);
-    const [gatewayToken, providerEnv] = await Promise.all([
+    const [gatewayToken, providerEnv, sandbox] = await Promise.all([
       this.gatewayToken(sessionId),
       this.bindProviderGateway(sessionId, network, salt, template),
+      // The namespace it joined, if that still runs; else (a reboot) the container gets its own.
+      this.networks.sandboxOf(network, template.port),
     ]);
     const host = inspect.HostConfig;
     const config = containerConfig({
@@ -552,6 +579,7 @@ export class ContainerManager {
       host: this.opts.host,
       dataSource: this.opts.volumes.dataPath(sessionId),
       network,
+      sandbox,
       providerEnv,
       extraLabels: { [SALT_LABEL]: salt },
     });
@@ -606,7 +634,7 @@ export class ContainerManager {
     const inspect = await this.require(sessionId);
     if (inspect.State.Paused) throw new AgentError(409, "paused", "the container is frozen");
     const template = this.template(inspect.Config.Labels[LABELS.template] ?? "");
-    const port = this.hostPort(inspect, template);
+    const port = await this.hostPort(inspect, template);
     if (!port) throw new AgentError(409, "no_port", "the container's gateway is not published");
     return {
       url: `ws://127.0.0.1:${port}${template.gatewayPath}`,
@@ -621,7 +649,7 @@ export class ContainerManager {
     const template = this.template(inspect.Config.Labels[LABELS.template] ?? "");
     if (!template.hookPath)
       throw new AgentError(404, "no_webhook", `the ${template.name} template takes no webhooks`);
-    const port = this.hostPort(inspect, template);
+    const port = await this.hostPort(inspect, template);
     if (!port) throw new AgentError(409, "no_port", "the container's gateway is not published");
     return `http://127.0.0.1:${port}${template.hookPath.replace(/\/$/, "")}`;
   }
@@ -632,7 +660,7 @@ export class ContainerManager {
     if (inspect.State.Paused) throw new AgentError(409, "paused", "the container is frozen");
     const template = this.template(inspect.Config.Labels[LABELS.template] ?? "");
     if (!template.appPort) throw new AgentError(404, "no_app", `the ${template.name} template has no app`);
-    const port = this.hostPort(inspect, template);
+    const port = await this.hostPort(inspect, template);
     if (!port) throw new AgentError(409, "no_port", "the container's app port is not published");
     return `http://127.0.0.1:${port}`;
   }

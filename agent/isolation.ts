@@ -19,6 +19,8 @@ export const LABELS = {
   pool: "clawfleet.pool",
   /** On a container: the network it runs on (a pooled one carries no session label of its own). */
   network: "clawfleet.network",
+  /** On a warm-pool network's sandbox: the container that holds its network namespace (no session). */
+  sandbox: "clawfleet.sandbox",
 } as const;
 
 export const BRIDGE_PREFIX = "cf-";
@@ -45,6 +47,10 @@ export function poolNetworkName(poolId: string) {
 }
 export function isPoolNetwork(name: string) {
   return name.startsWith(poolNetworkName(""));
+}
+/** The sandbox of a warm-pool network (agent/spawn/sandbox.ts), named after it. */
+export function sandboxName(network: string) {
+  return `${network}-sandbox`;
 }
 
 export function labelsFor(sessionId: string, nodeId: string, template: string) {
@@ -105,6 +111,58 @@ export function resourceLimits(limits: LiveLimits) {
  */
 export const NOFILE_LIMIT = 4096;
 
+function securityOptions(host: HostSecurity) {
+  return [
+    "no-new-privileges:true",
+    `seccomp=${SECCOMP_PROFILE}`,
+    ...(host.apparmor ? ["apparmor=docker-default"] : []),
+  ];
+}
+
+const LOG_CONFIG = { Type: "json-file", Config: { "max-size": "5m", "max-file": "2" } };
+
+/**
+ * A warm-pool network's sandbox (agent/spawn/sandboxes.ts): one sleeping process holding a network
+ * namespace on the network, with the default template's port published on 127.0.0.1, so a spawn's
+ * container joins a namespace that is ready instead of waiting while Docker makes one. It never runs a
+ * tenant's code and is hardened like a user container, with tiny limits, no mounts and no restarts.
+ */
+export function sandboxConfig(opts: {
+  network: string;
+  nodeId: string;
+  image: string;
+  user: string;
+  port: number;
+  host: HostSecurity;
+  /** The image's VOLUME paths: each gets an empty read-only tmpfs instead of an anonymous volume. */
+  imageVolumes: string[];
+}) {
+  const port = `${opts.port}/tcp`;
+  return {
+    Image: opts.image,
+    Entrypoint: ["sleep"],
+    Cmd: ["infinity"],
+    User: opts.user,
+    Env: [],
+    Labels: { [LABELS.node]: opts.nodeId, [LABELS.sandbox]: "1", [LABELS.network]: opts.network },
+    ExposedPorts: { [port]: {} },
+    HostConfig: {
+      NetworkMode: opts.network,
+      CapDrop: ["ALL"],
+      CapAdd: [],
+      Privileged: false,
+      SecurityOpt: securityOptions(opts.host),
+      ReadonlyRootfs: true,
+      Tmpfs: Object.fromEntries(opts.imageVolumes.map((path) => [path, "ro,size=4k,noexec,nosuid,nodev"])),
+      ...resourceLimits({ memoryMb: 16, cpuMillis: 100, pidsLimit: 8 }),
+      PortBindings: { [port]: [{ HostIp: "127.0.0.1", HostPort: "" }] },
+      RestartPolicy: { Name: "no", MaximumRetryCount: 0 },
+      LogConfig: LOG_CONFIG,
+      IpcMode: "private",
+    },
+  };
+}
+
 /**
  * `providerEnv`: the provider gateway's base URLs and the per-container credential in the template's
  * key variables (never a key: keys stay in the agent, see provider_gateway/).
@@ -119,6 +177,11 @@ export function containerConfig(opts: {
   dataSource: string;
   /** The container's own network: its session's, or a warm-pool one handed to it alone. */
   network: string;
+  /**
+   * The started sandbox whose network namespace (on `network`, with the port published) the container
+   * joins instead of having its own made at start (agent/spawn/sandbox.ts); null: its own.
+   */
+  sandbox?: string | null;
   providerEnv: Record<string, string>;
   extraLabels: Record<string, string>;
 }) {
@@ -133,6 +196,14 @@ export function containerConfig(opts: {
     env.push(`NODE_OPTIONS=--max-old-space-size=${Math.max(64, Math.floor(spec.limits.memoryMb * 0.75))}`);
   }
   const port = `${template.port}/tcp`;
+  // In the sandbox's namespace the sandbox publishes the port; Docker refuses ports on a joiner.
+  const networking = opts.sandbox
+    ? { ExposedPorts: {}, NetworkMode: `container:${opts.sandbox}`, PortBindings: {} }
+    : {
+        ExposedPorts: { [port]: {} },
+        NetworkMode: opts.network,
+        PortBindings: { [port]: [{ HostIp: "127.0.0.1", HostPort: "" }] },
+      };
   return {
     Image: template.image,
     ...(template.command ? { Cmd: template.command } : {}),
@@ -143,18 +214,14 @@ export function containerConfig(opts: {
       [LABELS.network]: opts.network,
       ...opts.extraLabels,
     },
-    ExposedPorts: { [port]: {} },
+    ExposedPorts: networking.ExposedPorts,
     NetworkDisabled: false,
     HostConfig: {
-      NetworkMode: opts.network,
+      NetworkMode: networking.NetworkMode,
       CapDrop: ["ALL"],
       CapAdd: [],
       Privileged: false,
-      SecurityOpt: [
-        "no-new-privileges:true",
-        `seccomp=${SECCOMP_PROFILE}`,
-        ...(host.apparmor ? ["apparmor=docker-default"] : []),
-      ],
+      SecurityOpt: securityOptions(host),
       Ulimits: [
         { Name: "nofile", Soft: NOFILE_LIMIT, Hard: NOFILE_LIMIT },
         { Name: "nproc", Soft: spec.limits.pidsLimit, Hard: spec.limits.pidsLimit },
@@ -175,10 +242,10 @@ export function containerConfig(opts: {
         },
       ],
       Binds: [],
-      PortBindings: { [port]: [{ HostIp: "127.0.0.1", HostPort: "" }] },
+      PortBindings: networking.PortBindings,
       PublishAllPorts: false,
       RestartPolicy: { Name: "on-failure", MaximumRetryCount: 5 },
-      LogConfig: { Type: "json-file", Config: { "max-size": "5m", "max-file": "2" } },
+      LogConfig: LOG_CONFIG,
       IpcMode: "private",
       Init: false,
     },

@@ -20,6 +20,7 @@ import { ProviderGateway } from "./provider_gateway/gateway.ts";
 import { ServerChannel, type ServerLink } from "./provider_gateway/server_channel.ts";
 import { createRouter, type WsData } from "./routes.ts";
 import { NetworkPool } from "./spawn/network_pool.ts";
+import { Sandboxes, sandboxSpec } from "./spawn/sandboxes.ts";
 import { Shells } from "./terminal_shell.ts";
 import { ensureCertificate } from "./tls.ts";
 import { probeEncryptedVolumes } from "./volumes/probe.ts";
@@ -144,9 +145,16 @@ export async function startAgent(
   });
   if (!serverLink.url && !options.serverLinkedInProcess)
     log.warn("CLAWFLEET_SERVER_URL is not set: containers' provider requests will fail");
-  const networks = new NetworkPool({ docker, nodeId: config.nodeId, size: config.warmPool, log });
+  const sandboxes = new Sandboxes({
+    docker,
+    nodeId: config.nodeId,
+    spec: sandboxSpec(config.templates, { apparmor: engine.isolation.apparmor }),
+    log,
+  });
+  const networks = new NetworkPool({ docker, nodeId: config.nodeId, size: config.warmPool, sandboxes, log });
   const manager = new ContainerManager({
     networks,
+    sandboxes,
     docker,
     nodeId: config.nodeId,
     templates: config.templates,

@@ -74,7 +74,7 @@ export type ImageSummary = {
 export type ImageInspect = {
   Id: string;
   Size: number;
-  Config: { User: string; Labels: Record<string, string> | null };
+  Config: { User: string; Labels: Record<string, string> | null; Volumes?: Record<string, object> | null };
 };
 
 export type EngineInfo = {

@@ -1,16 +1,22 @@
 // Which network a user container runs on, and that network's life: its session's own bridge
 // (`clawfleet-net-<session>`, made at spawn) or a warm-pool bridge taken for it alone (network_pool.ts,
 // named by the container's clawfleet.network label); removed with the container at kill, and swept
-// when nothing claims it any more.
+// when nothing claims it any more. A warm-pool network comes with its sandbox (sandboxes.ts), whose
+// namespace the container joins when it listens on the sandbox's published port.
 import { type ContainerInspect, type DockerClient, DockerError } from "../docker/client.ts";
 import { isPoolNetwork, LABELS, networkConfig, networkName } from "../isolation.ts";
 import type { NetworkPool } from "./network_pool.ts";
+import type { Sandboxes } from "./sandboxes.ts";
+
+/** Where a (re)created container goes; `taken`: a pool network to hand back with settled()/discard(). */
+export type NetworkChoice = { network: string | null; taken: string | null; sandbox: string | null };
 
 export class ContainerNetworks {
   constructor(
     private readonly opts: {
       docker: DockerClient;
       nodeId: string;
+      sandboxes: Sandboxes;
       /** Without it, each spawn makes its session's own network. */
       pool?: NetworkPool;
     },
@@ -23,16 +29,32 @@ export class ContainerNetworks {
   }
 
   /**
-   * For a container about to be (re)created: the network it keeps (a recreated container stays on the
-   * same tenant's network), else a warm one (`taken`: hand it back with settled() or discard()), else
-   * null: the session's own network is made by ensureOwn().
+   * For a container about to be (re)created listening on `port`: the network it keeps (a recreated
+   * container stays on the same tenant's network), else a warm one, else null: the session's own
+   * network is made by ensureOwn(). With the network's sandbox when it runs and publishes `port`; a
+   * sandbox of no use to this container is removed (the container publishes its port itself).
    */
-  async choose(existing: ContainerInspect | null): Promise<{ network: string | null; taken: string | null }> {
+  async choose(existing: ContainerInspect | null, port: number): Promise<NetworkChoice> {
     const previous = existing ? this.of(existing) : null;
-    if (previous && !isPoolNetwork(previous)) return { network: null, taken: null };
-    if (previous && (await this.exists(previous))) return { network: previous, taken: null };
+    if (previous && !isPoolNetwork(previous)) return { network: null, taken: null, sandbox: null };
+    if (previous && (await this.exists(previous)))
+      return { network: previous, taken: null, sandbox: await this.sandboxOf(previous, port) };
     const taken = this.opts.pool?.take() ?? null;
-    return { network: taken, taken };
+    if (!taken) return { network: null, taken: null, sandbox: null };
+    const sandbox = await this.usable(taken.network, taken.sandbox, port);
+    return { network: taken.network, taken: taken.network, sandbox };
+  }
+
+  /** The running sandbox of a warm-pool network that a container on `port` can join, or null. */
+  async sandboxOf(network: string, port: number): Promise<string | null> {
+    if (!isPoolNetwork(network)) return null;
+    return this.usable(network, await this.opts.sandboxes.running(network), port);
+  }
+
+  private async usable(network: string, sandbox: string | null, port: number): Promise<string | null> {
+    if (!sandbox || this.opts.sandboxes.port === port) return sandbox;
+    await this.opts.sandboxes.remove(network);
+    return null;
   }
 
   /** The spawn that took `name` is over (its container names it now, or it was discarded). */
@@ -42,6 +64,7 @@ export class ContainerNetworks {
 
   /** A taken network no container came to name: removed now rather than left for the sweep. */
   async discard(name: string) {
+    await this.opts.sandboxes.remove(name).catch(() => {});
     await this.opts.docker.removeNetwork(name).catch(() => {});
   }
 
@@ -68,7 +91,10 @@ export class ContainerNetworks {
       if (!(error instanceof DockerError && error.notFound)) throw error;
     };
     const network = container ? this.of(container) : null;
-    if (network && isPoolNetwork(network)) await this.opts.docker.removeNetwork(network).catch(ignoreMissing);
+    if (network && isPoolNetwork(network)) {
+      await this.opts.sandboxes.remove(network);
+      await this.opts.docker.removeNetwork(network).catch(ignoreMissing);
+    }
     await this.opts.docker.removeNetwork(networkName(sessionId)).catch(ignoreMissing);
   }
 
@@ -91,7 +117,9 @@ export class ContainerNetworks {
         network.Labels[LABELS.pool] === "1"
           ? !named.has(network.Name) && !this.opts.pool?.holds(network.Name)
           : session !== undefined && !live.has(session) && !spawning(session);
-      if (orphan) await docker.removeNetwork(network.Id).catch(() => {});
+      if (!orphan) continue;
+      if (network.Labels[LABELS.pool] === "1") await this.opts.sandboxes.remove(network.Name).catch(() => {});
+      await docker.removeNetwork(network.Id).catch(() => {});
     }
   }
 

@@ -13,11 +13,16 @@
 //     network sweep when no container names them and this pool does not hold them (a crash between
 //     take and create, a previous agent's pool). A taken network stays held until its spawn is over,
 //     by which time its container runs on it (Docker refuses to remove a network in use).
+//   - each network waits with its sandbox started (sandboxes.ts), which goes wherever the network goes.
 import type { DockerClient } from "../docker/client.ts";
 import { poolNetworkConfig, poolNetworkId, poolNetworkName } from "../isolation.ts";
+import type { Sandboxes } from "./sandboxes.ts";
+
+/** A network taken from the pool, with its started sandbox (null: the container makes its own namespace). */
+export type PooledNetwork = { network: string; sandbox: string | null };
 
 export class NetworkPool {
-  private readonly ready: string[] = [];
+  private readonly ready: PooledNetwork[] = [];
   /** Taken but not yet named by a container's label (the spawn is between take and create). */
   private readonly claimed = new Set<string>();
   /** Being made right now (Docker has it before this pool lists it as waiting). */
@@ -30,15 +35,16 @@ export class NetworkPool {
       docker: DockerClient;
       nodeId: string;
       size: number;
+      sandboxes: Sandboxes;
       log: { warn(msg: string, f?: Record<string, unknown>): void };
     },
   ) {}
 
   /** A never-used network for one container, or null when none waits (the caller makes its own). */
-  take(): string | null {
-    const name = this.ready.shift() ?? null;
-    if (name) this.claimed.add(name);
-    return name;
+  take(): PooledNetwork | null {
+    const taken = this.ready.shift() ?? null;
+    if (taken) this.claimed.add(taken.network);
+    return taken;
   }
 
   /** The spawn that took `name` is over: its container carries the label now, or it was released. */
@@ -48,7 +54,7 @@ export class NetworkPool {
 
   /** Whether the sweep must leave this pool network alone (waiting, or taken by a spawn in flight). */
   holds(name: string): boolean {
-    return this.ready.includes(name) || this.claimed.has(name) || this.creating.has(name);
+    return this.ready.some((r) => r.network === name) || this.claimed.has(name) || this.creating.has(name);
   }
 
   get waiting(): number {
@@ -65,11 +71,12 @@ export class NetworkPool {
         this.creating.add(name);
         try {
           await this.opts.docker.createNetwork(poolNetworkConfig(id, this.opts.nodeId));
+          const sandbox = await this.opts.sandboxes.start(name);
           if (this.stopped) {
-            await this.opts.docker.removeNetwork(name).catch(() => {});
+            await this.discard(name);
             return;
           }
-          this.ready.push(name);
+          this.ready.push({ network: name, sandbox });
         } finally {
           this.creating.delete(name);
         }
@@ -91,6 +98,11 @@ export class NetworkPool {
   async drain(): Promise<void> {
     this.stopped = true;
     await this.filling;
-    for (const name of this.ready.splice(0)) await this.opts.docker.removeNetwork(name).catch(() => {});
+    for (const { network } of this.ready.splice(0)) await this.discard(network);
+  }
+
+  private async discard(network: string) {
+    await this.opts.sandboxes.remove(network).catch(() => {});
+    await this.opts.docker.removeNetwork(network).catch(() => {});
   }
 }

@@ -11,7 +11,7 @@ import type { RunningAgent } from "../../agent/server.ts";
 import { parseKeyring } from "../../common/keyring.ts";
 import {
   cleanupNode,
-  dockerInspect,
+  dockerNetworkSide,
   startTestAgent,
   TEST_CLUSTER_SECRET,
   volumeKey,
@@ -65,7 +65,9 @@ describe("the gateway WebSocket proxy", () => {
       limits,
       volume,
     });
-    boxPort = Number(dockerInspect(`clawfleet-${sessionId}`)?.NetworkSettings.Ports["8080/tcp"][0].HostPort);
+    boxPort = Number(
+      dockerNetworkSide(`clawfleet-${sessionId}`)?.NetworkSettings.Ports["8080/tcp"][0].HostPort,
+    );
   });
 
   afterAll(async () => {

@@ -10,6 +10,7 @@ import { parseKeyring } from "../../common/keyring.ts";
 import {
   cleanupNode,
   dockerInspect,
+  dockerNetworkSide,
   ensureRuntimeImage,
   startTestAgent,
   TEST_CLUSTER_SECRET,
@@ -91,11 +92,11 @@ describe("a hostile tenant", () => {
       },
     );
     if (copy.exitCode !== 0) throw new Error(copy.stderr.toString());
-    const attackerNet = Object.values(dockerInspect(name)?.NetworkSettings.Networks ?? {})[0] as {
+    const attackerNet = Object.values(dockerNetworkSide(name)?.NetworkSettings.Networks ?? {})[0] as {
       Gateway: string;
     };
     const neighbourNet = Object.values(
-      dockerInspect(`clawfleet-${neighbour}`)?.NetworkSettings.Networks ?? {},
+      dockerNetworkSide(`clawfleet-${neighbour}`)?.NetworkSettings.Networks ?? {},
     )[0] as {
       IPAddress: string;
     };
@@ -163,7 +164,7 @@ describe("a hostile tenant", () => {
     const neighbourInfo = await client.get(neighbour);
     expect(neighbourInfo?.status).toBe("ready");
     const port = Number(
-      dockerInspect(`clawfleet-${neighbour}`)?.NetworkSettings.Ports["8080/tcp"][0].HostPort,
+      dockerNetworkSide(`clawfleet-${neighbour}`)?.NetworkSettings.Ports["8080/tcp"][0].HostPort,
     );
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
     expect(health.firewall.join("\n")).toContain("-d 169.254.0.0/16 -i cf-+ -j DROP");

@@ -15,6 +15,7 @@ import type { FakeProvider } from "../fakes/provider.ts";
 import {
   cleanupNode,
   dockerInspect,
+  dockerNetworkSide,
   ensureRuntimeImage,
   startTestAgent,
   TEST_CLUSTER_SECRET,
@@ -75,9 +76,9 @@ describe("container isolation on a real engine", () => {
         client.spawn({ sessionId, template: "clawfleet-runtime", limits, volume: volumeKey() }),
       ),
     );
-    const inspectA = dockerInspect(`clawfleet-${a}`);
-    const inspectB = dockerInspect(`clawfleet-${b}`);
-    nameA = inspectA?.Name.slice(1);
+    const inspectA = dockerNetworkSide(`clawfleet-${a}`);
+    const inspectB = dockerNetworkSide(`clawfleet-${b}`);
+    nameA = dockerInspect(`clawfleet-${a}`)?.Name.slice(1);
     ipB = (Object.values(inspectB?.NetworkSettings.Networks ?? {})[0] as { IPAddress: string }).IPAddress;
     gatewayA = (Object.values(inspectA?.NetworkSettings.Networks ?? {})[0] as { Gateway: string }).Gateway;
   });
@@ -114,10 +115,14 @@ describe("container isolation on a real engine", () => {
     expect(c?.Mounts[0].Destination).toBe("/data");
     expect(c?.Mounts[0].Propagation).toBe("rprivate");
     expect(JSON.stringify(c?.Mounts)).not.toContain("docker.sock");
-    for (const bindings of Object.values(h.PortBindings) as { HostIp: string }[][]) {
+    // Its ports are published by itself or by the sandbox whose namespace it joined: loopback only.
+    const side = dockerNetworkSide(nameA);
+    for (const bindings of Object.values(side?.HostConfig.PortBindings) as { HostIp: string }[][]) {
       for (const binding of bindings) expect(binding.HostIp).toBe("127.0.0.1");
     }
-    for (const bindings of Object.values(c?.NetworkSettings.Ports) as { HostIp: string }[][]) {
+    const published = Object.values(side?.NetworkSettings.Ports) as { HostIp: string }[][];
+    expect(published.flat().length).toBeGreaterThan(0);
+    for (const bindings of published) {
       for (const binding of bindings ?? []) expect(binding.HostIp).toBe("127.0.0.1");
     }
     expect(h.RestartPolicy).toEqual({ Name: "on-failure", MaximumRetryCount: 5 });
@@ -129,9 +134,9 @@ describe("container isolation on a real engine", () => {
     // label names and that carries no other container.
     const network = c?.Config.Labels["clawfleet.network"];
     expect(network === `clawfleet-net-${a}` || /^clawfleet-pool-p[0-9a-f]{11}$/.test(network)).toBe(true);
-    expect(Object.keys(c?.NetworkSettings.Networks)).toEqual([network]);
+    expect(Object.keys(side?.NetworkSettings.Networks)).toEqual([network]);
     const attached = dockerInspect(network)?.Containers ?? {};
-    expect(Object.keys(attached)).toEqual([c?.Id]);
+    expect(Object.keys(attached)).toEqual([side?.Id]);
     const networkB = dockerInspect(`clawfleet-${b}`)?.Config.Labels["clawfleet.network"];
     expect(networkB).not.toBe(network);
   });
@@ -227,10 +232,10 @@ describe("container isolation on a real engine", () => {
 
   test("DNS keeps working: Docker's resolver answers inside the container", () => {
     // A name only Docker's embedded resolver knows: no query leaves the node.
-    const answer = execIn(nameA, `nslookup -type=a clawfleet-${a} 127.0.0.11`);
-    const ipA = (
-      Object.values(dockerInspect(nameA)?.NetworkSettings.Networks ?? {})[0] as { IPAddress: string }
-    ).IPAddress;
+    // (Its own name, or its sandbox's when it joined one: the name attached to the network.)
+    const side = dockerNetworkSide(nameA);
+    const answer = execIn(nameA, `nslookup -type=a ${side?.Name.slice(1)} 127.0.0.11`);
+    const ipA = (Object.values(side?.NetworkSettings.Networks ?? {})[0] as { IPAddress: string }).IPAddress;
     expect(answer.out).toContain(ipA);
   });
 

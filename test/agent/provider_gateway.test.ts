@@ -15,7 +15,13 @@ import { BUILTIN_TEMPLATES } from "../../agent/templates.ts";
 import { asSystem } from "../../src/db/rls.ts";
 import { addNode } from "../../src/fleet/nodes.ts";
 import { type FakeProvider, startFakeProvider } from "../fakes/provider.ts";
-import { cleanupNode, dockerInspect, startTestAgent, TEST_CLUSTER_SECRET } from "../helpers/fleet.ts";
+import {
+  cleanupNode,
+  dockerInspect,
+  dockerNetworkSide,
+  startTestAgent,
+  TEST_CLUSTER_SECRET,
+} from "../helpers/fleet.ts";
 import { tempDir } from "../helpers/process.ts";
 import { pinnedRuntimeImage } from "../helpers/runtime_image.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
@@ -77,7 +83,9 @@ async function userWithContainer(email: string, key: string, field: "key" | "api
 }
 
 async function chatClient(sessionId: string) {
-  const port = Number(dockerInspect(`clawfleet-${sessionId}`)?.NetworkSettings.Ports["8080/tcp"][0].HostPort);
+  const port = Number(
+    dockerNetworkSide(`clawfleet-${sessionId}`)?.NetworkSettings.Ports["8080/tcp"][0].HostPort,
+  );
   return GatewayClient.connect(`ws://127.0.0.1:${port}/gateway`, await agent.manager.gatewayToken(sessionId));
 }
 

@@ -11,6 +11,7 @@ import { parseKeyring } from "../../common/keyring.ts";
 import {
   cleanupNode,
   dockerInspect,
+  dockerNetworkSide,
   ensureRuntimeImage,
   startTestAgent,
   TEST_CLUSTER_SECRET,
@@ -72,12 +73,14 @@ describe("the spawn warm pool", () => {
   });
 
   test("each spawn gets a network and an image of its own, never one another container had", async () => {
-    await until(() => poolNetworks(agent.nodeId).length === 1, "the first warm network");
+    // Waiting means made, with its sandbox started (agent/spawn/sandboxes.ts): not just listed.
+    await agent.manager.warmPoolIdle();
     const [waiting] = poolNetworks(agent.nodeId);
     await client.spawn({ sessionId: a, template: "clawfleet-runtime", limits, volume: volumeKey() });
     expect(networkOf(a)).toBe(waiting ?? "");
     // Refilled after the spawn: a new network, and an image of the size just asked for.
     await until(() => poolNetworks(agent.nodeId).length === 2, "the refill");
+    await agent.manager.warmPoolIdle();
     await until(() => readdirSync(poolDir).filter((n) => n.endsWith(".img")).length === 1, "a warm image");
     const [image] = readdirSync(poolDir).filter((n) => n.endsWith(".img"));
     // A waiting image is never attached nor mounted (nothing could have written a tenant's data to it).
@@ -90,7 +93,7 @@ describe("the spawn warm pool", () => {
     expect(existsSync(join(agent.dataDir, "volumes", `${b}.img`))).toBe(true);
     for (const sessionId of [a, b]) {
       const attached = Object.keys(dockerInspect(networkOf(sessionId))?.Containers ?? {});
-      expect(attached).toEqual([dockerInspect(`clawfleet-${sessionId}`)?.Id]);
+      expect(attached).toEqual([dockerNetworkSide(`clawfleet-${sessionId}`)?.Id]);
     }
   });
 

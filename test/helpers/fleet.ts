@@ -106,6 +106,16 @@ export function dockerInspect(name: string): Record<string, any> | null {
   return (JSON.parse(proc.stdout.toString()) as Record<string, any>[])[0] ?? null;
 }
 
+/**
+ * The inspect that shows a container's addresses and published ports: the sandbox whose network
+ * namespace it joined (`container:<id>`, agent/spawn/sandboxes.ts), else the container's own.
+ */
+export function dockerNetworkSide(name: string): Record<string, any> | null {
+  const inspect = dockerInspect(name);
+  const mode = String(inspect?.HostConfig?.NetworkMode ?? "");
+  return mode.startsWith("container:") ? dockerInspect(mode.slice("container:".length)) : inspect;
+}
+
 export function dockerLeftovers(sessionId: string) {
   const filter = `label=clawfleet.session=${sessionId}`;
   const list = (cmd: string[]) => Bun.spawnSync(cmd).stdout.toString().split("\n").filter(Boolean);

@@ -13,7 +13,13 @@ import { BUILTIN_TEMPLATES } from "../../agent/templates.ts";
 import { buildOpenclawImage, OPENCLAW_IMAGE } from "../../scripts/image_openclaw.ts";
 import { addNode } from "../../src/fleet/nodes.ts";
 import { type FakeProvider, startFakeProvider } from "../fakes/provider.ts";
-import { cleanupNode, dockerInspect, startTestAgent, TEST_CLUSTER_SECRET } from "../helpers/fleet.ts";
+import {
+  cleanupNode,
+  dockerInspect,
+  dockerNetworkSide,
+  startTestAgent,
+  TEST_CLUSTER_SECRET,
+} from "../helpers/fleet.ts";
 import { freePort } from "../helpers/process.ts";
 import { json, startTestServer, type TestServer } from "../helpers/server.ts";
 import { createTestCa, type TestCa } from "../helpers/test_ca.ts";
@@ -147,7 +153,7 @@ beforeAll(async () => {
   );
   expect(running).toMatchObject({ state: "running", template: "openclaw" });
   container = dockerInspect(running.container_id)?.Name?.replace(/^\//, "") ?? "";
-  port = Number(dockerInspect(container)?.NetworkSettings.Ports["18789/tcp"][0].HostPort);
+  port = Number(dockerNetworkSide(container)?.NetworkSettings.Ports["18789/tcp"][0].HostPort);
   token = envOf("OPENCLAW_GATEWAY_TOKEN") ?? "";
   ({ host: appHost, cookie: appCookie } = await openApp());
 }, 1_500_000);
