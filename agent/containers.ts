@@ -365,6 +365,18 @@ export class ContainerManager {
     }
   }
 
+  /**
+   * Where the relays reach the container's port: its address on its own bridge, which the node reaches
+   * directly (the firewall lets replies to the node's own connections back in). The 127.0.0.1
+   * publishing adds Docker's userland proxy, a process hop on every frame (docs/BENCHMARKS.md).
+   */
+  private async address(inspect: ContainerInspect, template: Template): Promise<string> {
+    const side = await this.networkSide(inspect);
+    const ip = side.NetworkSettings.Networks[this.networks.of(inspect)]?.IPAddress;
+    if (!ip) throw new AgentError(409, "no_port", "the container has no address on its network");
+    return `${ip}:${template.port}`;
+  }
+
   async hostPort(inspect: ContainerInspect, template: Template): Promise<number | null> {
     const side = await this.networkSide(inspect);
     const binding = side.NetworkSettings.Ports[`${template.port}/tcp`]?.find((b) => b.HostIp === "127.0.0.1");
@@ -634,35 +646,29 @@ export class ContainerManager {
     const inspect = await this.require(sessionId);
     if (inspect.State.Paused) throw new AgentError(409, "paused", "the container is frozen");
     const template = this.template(inspect.Config.Labels[LABELS.template] ?? "");
-    const port = await this.hostPort(inspect, template);
-    if (!port) throw new AgentError(409, "no_port", "the container's gateway is not published");
     return {
-      url: `ws://127.0.0.1:${port}${template.gatewayPath}`,
+      url: `ws://${await this.address(inspect, template)}${template.gatewayPath}`,
       token: await this.gatewayToken(sessionId),
     };
   }
 
-  /** The base URL of the container's webhook path on its published gateway port. */
+  /** The base URL of the container's webhook path on its gateway port. */
   async hookTarget(sessionId: string): Promise<string> {
     const inspect = await this.require(sessionId);
     if (inspect.State.Paused) throw new AgentError(409, "paused", "the container is frozen");
     const template = this.template(inspect.Config.Labels[LABELS.template] ?? "");
     if (!template.hookPath)
       throw new AgentError(404, "no_webhook", `the ${template.name} template takes no webhooks`);
-    const port = await this.hostPort(inspect, template);
-    if (!port) throw new AgentError(409, "no_port", "the container's gateway is not published");
-    return `http://127.0.0.1:${port}${template.hookPath.replace(/\/$/, "")}`;
+    return `http://${await this.address(inspect, template)}${template.hookPath.replace(/\/$/, "")}`;
   }
 
-  /** The base URL of the container's app port (published on the node's loopback). */
+  /** The base URL of the container's app port. */
   async appTarget(sessionId: string): Promise<string> {
     const inspect = await this.require(sessionId);
     if (inspect.State.Paused) throw new AgentError(409, "paused", "the container is frozen");
     const template = this.template(inspect.Config.Labels[LABELS.template] ?? "");
     if (!template.appPort) throw new AgentError(404, "no_app", `the ${template.name} template has no app`);
-    const port = await this.hostPort(inspect, template);
-    if (!port) throw new AgentError(409, "no_port", "the container's app port is not published");
-    return `http://127.0.0.1:${port}`;
+    return `http://${await this.address(inspect, template)}`;
   }
 
   async terminalTarget(sessionId: string): Promise<{ containerId: string; shell: string[] }> {

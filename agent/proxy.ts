@@ -1,5 +1,5 @@
-// WS /v1/containers/:id/gateway: relays the control plane's socket to the container's gateway on its
-// 127.0.0.1-published port, adding the per-container gateway token. The relay itself (order,
+// WS /v1/containers/:id/gateway: relays the control plane's socket to the container's gateway (at its
+// address on its own bridge, ContainerManager.address), adding the per-container gateway token. The relay itself (order,
 // back-pressure, caps, close mirroring) is the one every hop uses: common/ws_relay.ts.
 import type { ServerWebSocket } from "bun";
 import type { Logger } from "../common/log.ts";

@@ -18,6 +18,7 @@ import { addNode } from "../src/fleet/nodes.ts";
 import { ISOLATION_FLAGS } from "../test/helpers/docker_flags.ts";
 import {
   cleanupNode,
+  dockerNetworkSide,
   ensureRuntimeImage,
   startTestAgent,
   TEST_CLUSTER_SECRET,
@@ -238,10 +239,9 @@ try {
   const runsDone = raw.length;
 
   const [container] = await serverAgent.list();
-  const inspect = JSON.parse(
-    Bun.spawnSync(["docker", "inspect", container?.dockerId ?? ""]).stdout.toString(),
-  )[0];
-  const port = Number(inspect.NetworkSettings.Ports["8080/tcp"][0].HostPort);
+  // Its published port: its own, or its sandbox's when it joined one (agent/spawn/sandboxes.ts).
+  const inspect = dockerNetworkSide(container?.dockerId ?? "");
+  const port = Number(inspect?.NetworkSettings.Ports["8080/tcp"][0].HostPort);
   const token = await agent.manager.gatewayToken(container?.sessionId ?? "");
   const gatewayHeaders = { authorization: `Bearer ${token}` };
   const straight = await measureWs(`ws://127.0.0.1:${port}/gateway`, gatewayHeaders);

@@ -79,11 +79,13 @@ describe("warm-pool sandboxes", () => {
     expect((await client.list()).map((c) => c.sessionId)).toEqual([session]);
     // The network carries the namespace holder only: no other tenant's container.
     expect(Object.keys(dockerInspect(network)?.Containers ?? {})).toEqual([sandbox?.Id]);
-    // Reached through the sandbox's published port: the proxy target answers.
-    const target = await agent.manager.gatewayTarget(session);
-    const port = Number(new URL(target.url).port);
-    expect(String(port)).toBe((bindings[0] as unknown as { HostPort: string }).HostPort);
-    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    // Reached through the sandbox's published port, and (the relays) at the namespace's bridge address.
+    const published = (bindings[0] as unknown as { HostPort: string }).HostPort;
+    expect((await fetch(`http://127.0.0.1:${published}/healthz`)).status).toBe(200);
+    const target = new URL((await agent.manager.gatewayTarget(session)).url);
+    const ip = (Object.values(sandbox?.NetworkSettings.Networks)[0] as { IPAddress: string }).IPAddress;
+    expect(target.host).toBe(`${ip}:8080`);
+    expect((await fetch(`http://${target.host}/healthz`)).status).toBe(200);
   });
 
   test("with its sandbox gone (a reboot), restore brings the container back with its own namespace", async () => {
@@ -99,10 +101,10 @@ describe("warm-pool sandboxes", () => {
     expect(Object.keys(after?.NetworkSettings.Networks)).toEqual([network]);
     expect(after?.NetworkSettings.Ports["8080/tcp"]?.[0]?.HostIp).toBe("127.0.0.1");
     expect(exists(sandboxName(network))).toBe(false);
-    const target = await agent.manager.gatewayTarget(session);
-    expect(
-      (await fetch(`${target.url.replace("ws://", "http://").replace(/\/gateway$/, "")}/healthz`)).status,
-    ).toBe(200);
+    const target = new URL((await agent.manager.gatewayTarget(session)).url);
+    const ip = after?.NetworkSettings.Networks[network]?.IPAddress;
+    expect(target.host).toBe(`${ip}:8080`);
+    expect((await fetch(`http://${target.host}/healthz`)).status).toBe(200);
   });
 
   test("kill removes the container, its sandbox and its network", async () => {

@@ -139,7 +139,16 @@ describe("fleet with separate processes [postgres]", () => {
       async () =>
         agents
           .map((a) =>
-            Bun.spawnSync(["docker", "ps", "-q", "--filter", `label=clawfleet.node=${a.nodeId}`])
+            // Session containers (the warm pool's sandboxes are nobody's and stay).
+            Bun.spawnSync([
+              "docker",
+              "ps",
+              "-q",
+              "--filter",
+              `label=clawfleet.node=${a.nodeId}`,
+              "--filter",
+              "label=clawfleet.managed=1",
+            ])
               .stdout.toString()
               .trim(),
           )

@@ -71,7 +71,10 @@ for (const driver of DRIVERS) {
         "-aq",
         "--filter",
         `label=clawfleet.node=${agent.nodeId}`,
+        "--filter",
+        "label=clawfleet.managed=1",
       ]);
+      // No session container (a warm-pool sandbox, nobody's, may wait).
       expect(containers.stdout.toString().trim()).toBe("");
       const images = join(dataDir, "volumes");
       const left = existsSync(images) ? readdirSync(images, { recursive: true }).map(String) : [];
