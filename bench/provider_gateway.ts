@@ -13,6 +13,7 @@ import { connectFakeProvider } from "../test/fakes/provider.ts";
 import { freePort } from "../test/helpers/process.ts";
 import { createTestCa } from "../test/helpers/test_ca.ts";
 import { percentile, table, writeSection } from "./lib/report.ts";
+import { startTcpRelay } from "./lib/tcp_relay.ts";
 
 const rounds = Number(process.argv[2] ?? 300);
 const KEY = "sk-proj-bench-0123456789abcdefghijklmnop";
@@ -69,6 +70,14 @@ gateway.open({
 
 type Target = { name: string; url: string; auth: string; ca?: string };
 const direct: Target = { name: "direct", url: `${url}/v1/chat/completions`, auth: KEY, ca: ca.caPem };
+// The floor of any extra hop: the same HTTPS request through a relay that only copies TCP bytes.
+const relay = startTcpRelay(Number(new URL(url).port));
+const bareHop: Target = {
+  name: "hop",
+  url: `https://127.0.0.1:${relay.port}/v1/chat/completions`,
+  auth: KEY,
+  ca: ca.caPem,
+};
 const viaGateway: Target = {
   name: "gateway",
   url: `http://127.0.0.1:${port}/openai/v1/chat/completions`,
@@ -86,7 +95,7 @@ const client = Bun.spawn(
   [
     process.execPath,
     join(import.meta.dir, "lib/stream_client.ts"),
-    JSON.stringify({ targets: [direct, viaGateway], rounds, streams, warmup: 30 }),
+    JSON.stringify({ targets: [direct, viaGateway, bareHop], rounds, streams, warmup: 30 }),
   ],
   { stdout: "pipe", stderr: "inherit" },
 );
@@ -97,12 +106,14 @@ const { ttfb, rate } = JSON.parse(output) as {
   rate: Record<string, number[]>;
 };
 await gateway.stop();
+relay.stop();
 await fake.stop();
 
 const p = (name: string, q: number) => percentile(ttfb[name] ?? [], q);
 const median = (name: string) => percentile(rate[name] ?? [], 50);
 const added50 = p("gateway", 50) - p("direct", 50);
 const ratio = median("gateway") / median("direct");
+const hopRatio = median("hop") / median("direct");
 const ms = (v: number) => `${v.toFixed(3)} ms`;
 const report = `Command: \`bun bench/provider_gateway.ts ${rounds}\`. Measured ${new Date().toISOString().slice(0, 10)}, x64,
 ${navigator.hardwareConcurrency} cores shared with other work. The fake provider (test/fakes/provider.ts) runs in its own
@@ -127,14 +138,22 @@ ${table(
       ms(p("gateway", 95)),
       `${median("gateway").toFixed(1)} MiB/s`,
     ],
+    [
+      "through a bare TCP relay in the gateway's place (copies bytes only: the floor of any hop)",
+      ms(p("hop", 50)),
+      ms(p("hop", 95)),
+      `${median("hop").toFixed(1)} MiB/s`,
+    ],
   ],
 )}
 
-Added latency to first byte (p50): ${ms(added50)} (target ≤ 1 ms). Long-stream throughput: ${ratio.toFixed(2)}× direct (target ≥ 0.9×).
+Added latency to first byte (p50): ${ms(added50)} (target ≤ 1 ms). Long-stream throughput: ${ratio.toFixed(2)}× direct (target ≥ 0.9×);
+the bare relay, which does no TLS, HTTP or metering at all, reaches ${hopRatio.toFixed(2)}× in the same run.
 `;
 console.log(report);
 writeSection("Provider gateway", report);
 // Machine-readable, like the other benchmarks' RATIO lines.
 console.log(`RATIO gateway_vs_direct_stream=${ratio.toFixed(3)}`);
+console.log(`RATIO bare_hop_vs_direct_stream=${hopRatio.toFixed(3)}`);
 console.log(`LATENCY gateway_added_first_byte_p50_ms=${added50.toFixed(3)}`);
 process.exit(0);
