@@ -90,8 +90,23 @@ export async function mount(device: string, mountpoint: string): Promise<void> {
   await run(["mount", "-t", "ext4", "-o", "nodev,nosuid,minixdf", device, mountpoint]);
 }
 
-export async function unmount(mountpoint: string): Promise<void> {
-  if (isMounted(mountpoint)) await run(["umount", mountpoint]);
+/**
+ * A mount still in use right after its container was removed (the runtime's last processes and
+ * Docker's cleanup finish moments after the API answered) is tried again for up to `waitMs`: a kill
+ * that failed here would leave the image behind, and nothing retries a kill whose container is gone.
+ */
+export async function unmount(mountpoint: string, waitMs = 3_000): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    if (!isMounted(mountpoint)) return;
+    try {
+      await run(["umount", mountpoint]);
+      return;
+    } catch (error) {
+      if (!/busy/i.test(String(error)) || Date.now() >= deadline) throw error;
+      await Bun.sleep(100);
+    }
+  }
 }
 
 export async function detachLoop(device: string): Promise<void> {

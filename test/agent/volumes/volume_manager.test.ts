@@ -96,6 +96,27 @@ describe("encrypted volume images", () => {
   });
 });
 
+test("destroy waits for a process that still holds the volume a moment after its container went", async () => {
+  const root = tempDir("cf-volumes-busy");
+  const volumes = new VolumeManager(root, true);
+  const id = crypto.randomUUID();
+  try {
+    const data = await volumes.ensure(id, { sizeMb: 64, key: newKey(), owner });
+    // A process whose working directory is on the volume keeps it busy (umount: target is busy).
+    const holder = Bun.spawn(["sleep", "0.6"], { cwd: data });
+    await Bun.sleep(50);
+    const busy = Bun.spawnSync(["umount", join(data, "..")]);
+    expect(busy.stderr.toString()).toMatch(/busy/i);
+    await volumes.destroy(id);
+    expect(holder.exitCode).toBe(0);
+    expect(existsSync(volumes.imagePath(id))).toBe(false);
+    expect(existsSync(join(root, "mnt", id))).toBe(false);
+  } finally {
+    await volumes.destroy(id).catch(() => {});
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test("an attempt that died between the data directory and its policy is finished by the next one", async () => {
   const root = tempDir("cf-volumes-crash");
   const volumes = new VolumeManager(root, true);
