@@ -32,6 +32,8 @@ export function startLeaderLoop(
     log: Logger;
     tick: () => Promise<void>;
     tickTimeoutMs?: number;
+    /** How long taking the lock may wait (a connection from the pool, then the lock query). */
+    lockTimeoutMs?: number;
   },
 ): LeaderLoop {
   let lock: HeldLock | null = null;
@@ -48,10 +50,19 @@ export function startLeaderLoop(
   const once = async () => {
     if (stopped) return;
     if (lock && !(await within(3000, "lock check", lock.alive()).catch(() => false))) dropLock();
-    lock ??= await within(5000, "lock", database.tryLock(opts.key)).catch((error) => {
-      opts.log.warn("leader lock unavailable", { loop: opts.name, error });
-      return null;
-    });
+    if (!lock) {
+      const attempt = database.tryLock(opts.key);
+      lock = await within(opts.lockTimeoutMs ?? 5000, "lock", attempt).catch((error) => {
+        // An attempt given up at its deadline may still get its connection and the lock later (a pool
+        // waiting out an outage): that lock is given back, or no replica could ever lead again.
+        attempt.then(
+          (late) => late?.release().catch(() => {}),
+          () => {},
+        );
+        opts.log.warn("leader lock unavailable", { loop: opts.name, error });
+        return null;
+      });
+    }
     if (!lock) {
       opts.log.debug("not the leader", { loop: opts.name });
       return;

@@ -1,0 +1,58 @@
+// The leader loop (src/db/leader.ts) against a real PostgreSQL: a lock attempt given up at its
+// deadline (the pool had no free connection, as during an outage) must not keep the lock once it
+// gets its connection later, or no replica could ever become the leader again.
+import { afterAll, expect, test } from "bun:test";
+import { createLogger } from "../../common/log.ts";
+import type { HeldLock } from "../../src/db/client.ts";
+import { startLeaderLoop } from "../../src/db/leader.ts";
+import { freshDatabase, type TestDatabase } from "../helpers/db.ts";
+
+const KEY = 7_140_999;
+const opened: TestDatabase[] = [];
+afterAll(async () => {
+  for (const database of opened) await database.drop().catch(() => {});
+});
+
+test("a lock attempt abandoned at its deadline gives the lock back when it arrives late", async () => {
+  const database = await freshDatabase("postgres", { migrated: false });
+  opened.push(database);
+  // Every pooled connection busy (each holding a lock of its own): the loop's attempt must wait.
+  const held: HeldLock[] = [];
+  for (let i = 0; i < 10; i++) {
+    const lock = await database.tryLock(KEY + 1 + i);
+    if (!lock) throw new Error("could not fill the pool");
+    held.push(lock);
+  }
+  const loop = startLeaderLoop(database, {
+    name: "test",
+    key: KEY,
+    intervalMs: 60_000,
+    lockTimeoutMs: 200,
+    log: createLogger("error", {}),
+    tick: async () => {},
+  });
+  try {
+    await loop.runOnce();
+    expect(loop.isLeader()).toBe(false);
+    // The pool frees up: the abandoned attempt now gets a connection and the lock.
+    for (const lock of held) await lock.release();
+    // Another replica (its own pool) must be able to take the lock once the late one is given back.
+    const other = await freshOther(database.url);
+    let taken: HeldLock | null = null;
+    for (let i = 0; i < 40 && !taken; i++) {
+      taken = await other.tryLock(KEY);
+      if (!taken) await Bun.sleep(50);
+    }
+    expect(taken).not.toBeNull();
+    await taken?.release();
+  } finally {
+    await loop.stop();
+  }
+});
+
+async function freshOther(url: string | null) {
+  const { openDatabase } = await import("../../src/db/client.ts");
+  const other = await openDatabase({ databaseUrl: url, dataDir: null });
+  opened.push({ ...other, url, drop: () => other.close() });
+  return other;
+}
