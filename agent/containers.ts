@@ -30,7 +30,13 @@ import type { Sandboxes } from "./spawn/sandboxes.ts";
 import { type Span, SpawnSpans } from "./spawn/spans.ts";
 import { SpawnClock } from "./spawn_clock.ts";
 import type { Template } from "./templates.ts";
-import { type VolumeManager, type VolumeOwner, volumeKeyBytes, volumeOwner } from "./volumes/volumes.ts";
+import {
+  VolumeError,
+  type VolumeManager,
+  type VolumeOwner,
+  volumeKeyBytes,
+  volumeOwner,
+} from "./volumes/volumes.ts";
 
 export class AgentError extends Error {
   constructor(
@@ -193,14 +199,7 @@ export class ContainerManager {
     }
     const volume = legacy
       ? Promise.resolve("")
-      : spans.time("volume ensure", () =>
-          this.opts.volumes.ensure(spec.sessionId, {
-            sizeMb: spec.limits.diskMb,
-            key: volumeKeyBytes(spec.volume),
-            owner: this.volumeOwner(template),
-            spans,
-          }),
-        );
+      : spans.time("volume ensure", () => this.ensureSpawnVolume(spec, template, existing, spans));
     // Awaited below on every path; this only keeps an early throw from leaving it unobserved.
     volume.catch(() => {});
     // Spawn means "make it run": a frozen container is thawed, not replaced (its data is in it).
@@ -223,6 +222,36 @@ export class ContainerManager {
       throw error;
     } finally {
       if (taken) this.networks.settled(taken);
+    }
+  }
+
+  /**
+   * The spawn's volume, mounted and unlocked. With a key the server made just now (`fresh`) and no
+   * container, a volume of the session already here is a leftover of a kill whose removal did not
+   * finish: its key is gone everywhere, so nothing in it can be read; it is replaced, not refused.
+   */
+  private async ensureSpawnVolume(
+    spec: ContainerSpec,
+    template: Template,
+    existing: ContainerInspect | null,
+    spans: SpawnSpans,
+  ): Promise<string> {
+    const { volumes, log } = this.opts;
+    const ensure = () =>
+      volumes.ensure(spec.sessionId, {
+        sizeMb: spec.limits.diskMb,
+        key: volumeKeyBytes(spec.volume),
+        owner: this.volumeOwner(template),
+        spans,
+      });
+    try {
+      return await ensure();
+    } catch (error) {
+      const leftover = error instanceof VolumeError && error.code === "volume_key_mismatch";
+      if (!leftover || !spec.volume?.fresh || existing) throw error;
+      log.warn("a killed session's volume was still on this node: replaced", { session: spec.sessionId });
+      await volumes.destroy(spec.sessionId);
+      return ensure();
     }
   }
 

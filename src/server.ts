@@ -45,7 +45,7 @@ import { OpenSockets } from "./proxy/open_sockets.ts";
 import { createSessionWsProxy, SESSION_WS_PATHS } from "./proxy/session_ws.ts";
 import { closeSocketsOnSignOut } from "./proxy/sign_out_listener.ts";
 import { loadMasterKeyring } from "./secrets/master_keys.ts";
-import { volumeKeyFor } from "./secrets/volume_keys.ts";
+import { sessionVolumeKey } from "./secrets/volume_keys.ts";
 import { Lifecycle } from "./sessions/lifecycle.ts";
 import { reconcileOnce } from "./sessions/reconciler.ts";
 import { type AutoHttps, startAutoHttps } from "./tls/auto_https.ts";
@@ -104,7 +104,7 @@ export async function startServer(
     db: database.db,
     log,
     fleet: new Fleet(database.db, options.connect ?? agentConnector(clusterKeys, keyring)),
-    volumeKeyFor: (session) => volumeKeyFor(database.db, keyring, session),
+    volumeKeyFor: (session) => sessionVolumeKey(database.db, keyring, session),
     defaultTemplate: "clawfleet-runtime",
   });
   const channel = agentChannel({ db: database.db, keyring, keys: clusterKeys, log });

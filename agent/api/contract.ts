@@ -39,8 +39,13 @@ export type ContainerSpec = {
   replace?: boolean;
 };
 
-/** The key a node needs to mount a session's encrypted volume; the node keeps it only in the kernel. */
-export type VolumeKey = { key: string };
+/**
+ * The key a node needs to mount a session's encrypted volume; the node keeps it only in the kernel.
+ * `fresh`: the server made this key just now (a first spawn, or the first after a kill shredded the
+ * last one), so a volume of the session still on the node is a leftover nothing can read: a spawn
+ * replaces it instead of refusing the key (docs/AGENT.md).
+ */
+export type VolumeKey = { key: string; fresh?: boolean };
 
 /** POST /v1/containers/:id/volume: the plan's disk grew; the volume follows (never shrinks). */
 export type GrowVolumeRequest = { diskMb: number };
@@ -400,11 +405,12 @@ const BASE64_32_BYTES = /^[A-Za-z0-9+/]{43}=$/;
 function parseVolumeKey(input: unknown): VolumeKey | null | string {
   if (input === undefined) return null;
   if (!input || typeof input !== "object" || Array.isArray(input)) return "volume must be an object";
-  const extra = Object.keys(input).filter((k) => k !== "key");
+  const extra = Object.keys(input).filter((k) => k !== "key" && k !== "fresh");
   if (extra.length) return `unknown volume field(s): ${extra.join(", ")}`;
-  const key = (input as { key?: unknown }).key;
+  const { key, fresh } = input as { key?: unknown; fresh?: unknown };
   if (typeof key !== "string" || !BASE64_32_BYTES.test(key)) return "volume.key must be 32 bytes of base64";
-  return { key };
+  if (fresh !== undefined && typeof fresh !== "boolean") return "volume.fresh must be true or false";
+  return fresh === true ? { key, fresh } : { key };
 }
 
 /** Parses a POST /v1/containers/:id/volume body: `{diskMb}` within the spec's bounds. */

@@ -13,24 +13,39 @@ export type VolumeSession = { userId: string; sessionId: string };
 
 /** The session's key (base64), made and stored the first time it is asked for. */
 export async function volumeKeyFor(db: Db, keyring: MasterKeyring, session: VolumeSession): Promise<string> {
+  return (await sessionVolumeKey(db, keyring, session)).key;
+}
+
+/**
+ * The session's key, and whether this call made it: a key made now means no volume of the session
+ * can hold anything readable (a kill shredded the previous key), which a spawn tells the node.
+ */
+export async function sessionVolumeKey(
+  db: Db,
+  keyring: MasterKeyring,
+  session: VolumeSession,
+): Promise<{ key: string; created: boolean }> {
   const binding = { userId: session.userId, sessionId: session.sessionId };
   const stored = await readRow(db, session);
+  let created = false;
   if (!stored) {
     const fresh = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64");
     const sealed = await seal(keyring.newest, fresh, binding);
     // Two spawns racing: the first insert wins and both use what is stored.
-    await asSystem(db, (tx) =>
+    const inserted = await asSystem(db, (tx) =>
       tx
         .insert(volumeKeys)
         .values({ ...binding, keyId: sealed.keyId, nonce: sealed.nonce, ciphertext: sealed.ciphertext })
-        .onConflictDoNothing({ target: volumeKeys.sessionId }),
+        .onConflictDoNothing({ target: volumeKeys.sessionId })
+        .returning({ sessionId: volumeKeys.sessionId }),
     );
+    created = inserted.length > 0;
   }
   const row = stored ?? (await readRow(db, session));
   if (!row) throw new DecryptionError();
   const master = keyring.byId(row.keyId);
   if (!master) throw new DecryptionError();
-  return open(
+  const key = await open(
     master,
     {
       keyId: row.keyId,
@@ -39,6 +54,7 @@ export async function volumeKeyFor(db: Db, keyring: MasterKeyring, session: Volu
     },
     binding,
   );
+  return { key, created };
 }
 
 async function readRow(db: Db, session: VolumeSession) {

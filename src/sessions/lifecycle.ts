@@ -30,7 +30,8 @@ export type LifecycleDeps = {
   log: Logger;
   fleet: Fleet;
   /** The session's volume key (base64), made on first use; sent to its node with spawn and restore. */
-  volumeKeyFor(session: { userId: string; sessionId: string }): Promise<string>;
+  /** The session's volume key, and whether it was made by this call (sessionVolumeKey). */
+  volumeKeyFor(session: { userId: string; sessionId: string }): Promise<{ key: string; created: boolean }>;
   defaultTemplate: string;
 };
 
@@ -147,8 +148,9 @@ export class Lifecycle {
   }
 
   /** What a node needs to mount the session's volume. */
-  async volumeFor(row: Pick<SessionRow, "id" | "userId">): Promise<{ key: string }> {
-    return { key: await this.deps.volumeKeyFor({ userId: row.userId, sessionId: row.id }) };
+  async volumeFor(row: Pick<SessionRow, "id" | "userId">): Promise<{ key: string; fresh?: true }> {
+    const { key, created } = await this.deps.volumeKeyFor({ userId: row.userId, sessionId: row.id });
+    return created ? { key, fresh: true } : { key };
   }
 
   private async removeQuietly(nodeId: string | null, sessionId: string) {

@@ -6,7 +6,7 @@ import { asSystem, asUser } from "../../src/db/rls.ts";
 import { agentSessions, users, volumeKeys } from "../../src/db/schema.ts";
 import { loadMasterKeyring } from "../../src/secrets/master_keys.ts";
 import { rotateCredentials } from "../../src/secrets/rotate.ts";
-import { shredVolumeKey, volumeKeyFor } from "../../src/secrets/volume_keys.ts";
+import { sessionVolumeKey, shredVolumeKey, volumeKeyFor } from "../../src/secrets/volume_keys.ts";
 import { describeEachDriver } from "../helpers/db.ts";
 
 const ring = await loadMasterKeyring({
@@ -103,5 +103,15 @@ describeEachDriver("volume keys", (db) => {
     );
     expect(left).toHaveLength(0);
     expect(await volumeKeyFor(db().db, newerRing, alice)).not.toBe(before);
+  });
+
+  test("a key says whether this call made it (a first spawn, or the first after a kill)", async () => {
+    const stored = await sessionVolumeKey(db().db, newerRing, alice);
+    expect(stored.created).toBe(false);
+    await asUser(db().db, alice.userId, (tx) => shredVolumeKey(tx, alice.sessionId));
+    const made = await sessionVolumeKey(db().db, newerRing, alice);
+    expect(made.created).toBe(true);
+    expect(made.key).not.toBe(stored.key);
+    expect(await sessionVolumeKey(db().db, newerRing, alice)).toEqual({ key: made.key, created: false });
   });
 });
