@@ -331,7 +331,11 @@ export class ContainerManager {
 
   private async containerIp(sessionId: string): Promise<string | null> {
     const inspect = await this.inspect(sessionId);
-    if (!inspect) return null;
+    return inspect ? this.ipOf(inspect) : null;
+  }
+
+  /** The container's address on its own network (its sandbox's, when it joined one). */
+  private async ipOf(inspect: ContainerInspect): Promise<string | null> {
     const side = await this.networkSide(inspect);
     return side.NetworkSettings.Networks[this.networks.of(inspect)]?.IPAddress || null;
   }
@@ -400,8 +404,7 @@ export class ContainerManager {
    * publishing adds Docker's userland proxy, a process hop on every frame (docs/BENCHMARKS.md).
    */
   private async address(inspect: ContainerInspect, template: Template): Promise<string> {
-    const side = await this.networkSide(inspect);
-    const ip = side.NetworkSettings.Networks[this.networks.of(inspect)]?.IPAddress;
+    const ip = await this.ipOf(inspect);
     if (!ip) throw new AgentError(409, "no_port", "the container has no address on its network");
     return `${ip}:${template.port}`;
   }
