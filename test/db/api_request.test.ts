@@ -13,28 +13,13 @@ import { agentSessions, nodes, plans, signIns, users } from "../../src/db/schema
 import { ApiError } from "../../src/http/errors.ts";
 import { countApiCall } from "../../src/http/rate_limit.ts";
 import { getSessionView } from "../../src/sessions/sessions_repo.ts";
-import { describeEachDriver } from "../helpers/db.ts";
+import { describeEachDriver, seedSignedInUser } from "../helpers/db.ts";
 
 describeEachDriver("one statement per authenticated API request", (db) => {
   const ctx = () => ({ database: db(), auth: { policy: DEFAULT_SIGN_IN_POLICY } }) as unknown as AppContext;
 
-  async function seedUser(email: string, signIn: Partial<typeof signIns.$inferInsert> = {}) {
-    return asSystem(db().db, async (tx) => {
-      const [user] = await tx.insert(users).values({ email, passwordHash: "x" }).returning({ id: users.id });
-      if (!user) throw new Error("no user");
-      const [row] = await tx
-        .insert(signIns)
-        .values({
-          userId: user.id,
-          tokenHash: `h-${email}`,
-          salt: "s",
-          expiresAt: new Date(Date.now() + 60_000),
-          ...signIn,
-        })
-        .returning({ id: signIns.id });
-      return { userId: user.id, signInId: row?.id ?? "" };
-    });
-  }
+  const seedUser = (email: string, signIn: Partial<typeof signIns.$inferInsert> = {}) =>
+    seedSignedInUser(db().db, email, signIn);
 
   async function counted(userId: string): Promise<number> {
     const [row] = rowsOf<{ total: number | null }>(

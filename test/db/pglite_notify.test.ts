@@ -7,7 +7,7 @@ import { eq, sql } from "drizzle-orm";
 import { asSystem } from "../../src/db/rls.ts";
 import { plans, signIns, users } from "../../src/db/schema.ts";
 import { API_CACHE_CHANNEL } from "../../src/http/embedded_auth_cache.ts";
-import { freshDatabase, type TestDatabase } from "../helpers/db.ts";
+import { freshDatabase, seedSignedInUser, type TestDatabase } from "../helpers/db.ts";
 
 describe("PGlite delivers a NOTIFY before the writing statement resolves", () => {
   let database: TestDatabase;
@@ -23,22 +23,7 @@ describe("PGlite delivers a NOTIFY before the writing statement resolves", () =>
     await database.drop();
   });
 
-  async function seedUser(email: string) {
-    return asSystem(database.db, async (tx) => {
-      const [user] = await tx.insert(users).values({ email, passwordHash: "x" }).returning({ id: users.id });
-      if (!user) throw new Error("no user");
-      const [row] = await tx
-        .insert(signIns)
-        .values({
-          userId: user.id,
-          tokenHash: `h-${email}`,
-          salt: "s",
-          expiresAt: new Date(Date.now() + 60_000),
-        })
-        .returning({ id: signIns.id });
-      return { userId: user.id, signInId: row?.id ?? "" };
-    });
-  }
+  const seedUser = (email: string) => seedSignedInUser(database.db, email);
 
   test("an autocommit statement on the driver", async () => {
     const { signInId } = await seedUser("autocommit@example.test");

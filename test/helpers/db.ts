@@ -2,8 +2,10 @@
 // PostgreSQL cluster that scripts/services.sh starts (CLAWFLEET_TEST_PG_URL), dropped afterwards.
 import { afterAll, beforeAll, describe } from "bun:test";
 import postgres from "postgres";
-import { type Database, type DbDriver, openDatabase } from "../../src/db/client.ts";
+import { type Database, type Db, type DbDriver, openDatabase } from "../../src/db/client.ts";
 import { migrate } from "../../src/db/migrate.ts";
+import { asSystem } from "../../src/db/rls.ts";
+import { signIns, users } from "../../src/db/schema.ts";
 
 export const DRIVERS: DbDriver[] = ["pglite", "postgres"];
 
@@ -77,4 +79,27 @@ export function describeEachDriver(title: string, body: (db: () => TestDatabase,
       }, driver);
     });
   }
+}
+
+/** A user with one sign-in (active for a minute unless `signIn` says otherwise), written directly. */
+export async function seedSignedInUser(
+  db: Db,
+  email: string,
+  signIn: Partial<typeof signIns.$inferInsert> = {},
+): Promise<{ userId: string; signInId: string }> {
+  return asSystem(db, async (tx) => {
+    const [user] = await tx.insert(users).values({ email, passwordHash: "x" }).returning({ id: users.id });
+    if (!user) throw new Error("no user");
+    const [row] = await tx
+      .insert(signIns)
+      .values({
+        userId: user.id,
+        tokenHash: `h-${email}`,
+        salt: "s",
+        expiresAt: new Date(Date.now() + 60_000),
+        ...signIn,
+      })
+      .returning({ id: signIns.id });
+    return { userId: user.id, signInId: row?.id ?? "" };
+  });
 }
