@@ -36,35 +36,31 @@ afterAll(async () => {
   if (agent) rmSync(agent.dataDir, { recursive: true, force: true });
 });
 
+const spawn = (sessionId: string, fresh: boolean) =>
+  client.spawn({
+    sessionId,
+    template: "clawfleet-runtime",
+    limits,
+    volume: fresh ? { ...volumeKey(), fresh: true } : volumeKey(),
+  });
+
 const exec = (sessionId: string, script: string) =>
   Bun.spawnSync(["docker", "exec", `clawfleet-${sessionId}`, "sh", "-c", script]);
 
 test("a spawn with a fresh key replaces a killed session's leftover volume; without it the key is refused", async () => {
   const sessionId = crypto.randomUUID();
-  await client.spawn({
-    sessionId,
-    template: "clawfleet-runtime",
-    limits,
-    volume: { ...volumeKey(), fresh: true },
-  });
+  await spawn(sessionId, true);
   expect(exec(sessionId, "echo before-the-kill > /data/left.txt").exitCode).toBe(0);
   // What an unfinished kill leaves: the container gone, the volume still mounted on the node.
   Bun.spawnSync(["docker", "rm", "-f", `clawfleet-${sessionId}`]);
   expect(agent.manager.volumes.sizeMb(sessionId)).not.toBeNull();
 
-  const refused = await client
-    .spawn({ sessionId, template: "clawfleet-runtime", limits, volume: volumeKey() })
-    .catch((error: unknown) => error);
+  const refused = await spawn(sessionId, false).catch((error: unknown) => error);
   expect(refused).toBeInstanceOf(AgentRequestError);
   expect((refused as AgentRequestError).code).toBe("volume_key_mismatch");
   expect(dockerInspect(`clawfleet-${sessionId}`)).toBeNull();
 
-  await client.spawn({
-    sessionId,
-    template: "clawfleet-runtime",
-    limits,
-    volume: { ...volumeKey(), fresh: true },
-  });
+  await spawn(sessionId, true);
   expect(dockerInspect(`clawfleet-${sessionId}`)?.State.Running).toBe(true);
   expect(exec(sessionId, "ls /data").stdout.toString()).not.toContain("left.txt");
   expect(exec(sessionId, "echo after > /data/new.txt && cat /data/new.txt").stdout.toString()).toContain(
@@ -74,17 +70,10 @@ test("a spawn with a fresh key replaces a killed session's leftover volume; with
 
 test("a fresh key never replaces the volume of a container that is still there", async () => {
   const sessionId = crypto.randomUUID();
-  await client.spawn({
-    sessionId,
-    template: "clawfleet-runtime",
-    limits,
-    volume: { ...volumeKey(), fresh: true },
-  });
+  await spawn(sessionId, true);
   expect(exec(sessionId, "echo kept > /data/kept.txt").exitCode).toBe(0);
   Bun.spawnSync(["docker", "stop", "-t", "1", `clawfleet-${sessionId}`]);
-  const refused = await client
-    .spawn({ sessionId, template: "clawfleet-runtime", limits, volume: { ...volumeKey(), fresh: true } })
-    .catch((error: unknown) => error);
+  const refused = await spawn(sessionId, true).catch((error: unknown) => error);
   expect((refused as AgentRequestError).code).toBe("volume_key_mismatch");
   // The data is still there (its own key is still in the kernel: nothing locked it).
   const kept = join(agent.manager.volumes.dataPath(sessionId), "kept.txt");
