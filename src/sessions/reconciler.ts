@@ -12,6 +12,7 @@
 import type { Logger } from "../../common/log.ts";
 import { keptAwakeByPolling } from "../channels/polling_channels.ts";
 import type { Db } from "../db/client.ts";
+import type { AgentContainer, NodeAgent } from "../fleet/agent_port.ts";
 import { listNodes, recordHealth } from "../fleet/nodes.ts";
 import type { Lifecycle } from "./lifecycle.ts";
 import { activeSessions, applyEvent } from "./sessions_repo.ts";
@@ -30,22 +31,28 @@ export async function reconcileOnce(
   now = Date.now(),
 ): Promise<void> {
   const nodes = await listNodes(db);
-  const sessions = await activeSessions(db);
   const runningByPlan = new Map<string, number>();
 
-  log.debug("reconcile tick", { nodes: nodes.length, sessions: sessions.length });
+  // Every node's containers are listed before the sessions are read. A spawn names its node on the
+  // session before it asks the node for the container, so every container listed here belongs to a
+  // session the read below sees. Read the other way round, a spawn finishing between the two reads
+  // looked like an orphan and its new container was removed.
+  const listed: { node: (typeof nodes)[number]; agent: NodeAgent; containers: AgentContainer[] }[] = [];
   for (const node of nodes) {
     const agent = lifecycle.fleet.agentFor(node);
-    let containers: Awaited<ReturnType<typeof agent.list>>;
     try {
       await recordHealth(db, node.id, await agent.health());
       log.debug("node healthy", { node: node.id });
-      containers = await agent.list();
+      const containers = await agent.list();
       log.debug("node listed", { node: node.id, containers: containers.length });
+      listed.push({ node, agent, containers });
     } catch (error) {
       await recordHealth(db, node.id, null, error instanceof Error ? error.message : "unreachable");
-      continue;
     }
+  }
+  const sessions = await activeSessions(db);
+  log.debug("reconcile tick", { nodes: nodes.length, sessions: sessions.length });
+  for (const { node, agent, containers } of listed) {
     const here = sessions.filter((s) => s.session.nodeId === node.id);
     const wanted = new Set(here.map((s) => s.session.id));
     for (const container of containers) {

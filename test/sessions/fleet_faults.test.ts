@@ -110,7 +110,8 @@ describe("fleet with separate processes [postgres]", () => {
         60_000,
         SESSION_POLL_MS,
       );
-      expect(s.state).toBe("running");
+      // The reason is in the message when it failed, so a failure says why.
+      expect({ state: s.state, reason: s.failure_reason }).toEqual({ state: "running", reason: null });
       placed.push(s.node);
     }
     expect(placed.filter((n) => n === "a")).toHaveLength(2);
