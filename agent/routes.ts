@@ -26,9 +26,9 @@ import {
 } from "./api/route_table.ts";
 import { AgentError, type ContainerManager } from "./containers.ts";
 import { type DockerClient, DockerError } from "./docker/client.ts";
+import type { SpliceTarget } from "./front.ts";
 import { relayApp, relayHook } from "./hook_relay.ts";
 import type { OpenSockets } from "./open_sockets.ts";
-import { relayToApp, relayToGateway } from "./proxy.ts";
 import { TerminalSession } from "./terminal.ts";
 import { RECONNECT_ID, type Shells } from "./terminal_shell.ts";
 import { VolumeError } from "./volumes/volumes.ts";
@@ -82,6 +82,13 @@ export function createRouter(deps: RouterDeps) {
     if (call.server.upgrade(call.request, { data, headers: { [VERSION_HEADER]: AGENT_API_VERSION } }))
       return undefined;
     return fail(400, "upgrade_failed", "the WebSocket upgrade failed");
+  }
+
+  /** A container's WebSocket that reached the API server: not an upgrade, or not a connection's first request. */
+  function notSpliced(request: Request): Response {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket")
+      return fail(426, "upgrade_required", "a WebSocket upgrade is required");
+    return fail(400, "upgrade_failed", "a container's WebSocket must be its connection's first request");
   }
 
   // One handler per route of the contract's table: a route without one does not compile.
@@ -167,33 +174,9 @@ export function createRouter(deps: RouterDeps) {
       if (typeof request === "string") return fail(400, "invalid_spec", request);
       return json(200, await relayApp(await manager.appTarget(id), request));
     },
-    gateway: (call) =>
-      upgrade(call, async () => {
-        const target = await manager.gatewayTarget(call.id);
-        return {
-          start: (ws) => {
-            let forget = () => {};
-            const relay = relayToGateway(ws, target, log, { onEnd: () => forget() });
-            forget = sockets.add(call.id, relay);
-            return relay;
-          },
-        };
-      }),
-    appSocket: (call) =>
-      upgrade(call, async () => {
-        const path = new URL(call.request.url).searchParams.get("path") ?? "/";
-        if (!APP_SOCKET_PATH.test(path) || path.includes(".."))
-          throw new AgentError(400, "invalid_spec", "bad app socket path");
-        const target = `${(await manager.appTarget(call.id)).replace(/^http:/, "ws:")}${path}`;
-        return {
-          start: (ws) => {
-            let forget = () => {};
-            const relay = relayToApp(ws, target, log, { onEnd: () => forget() });
-            forget = sockets.add(call.id, relay);
-            return relay;
-          },
-        };
-      }),
+    // Spliced by the front (front.ts) when they open a connection, which every WebSocket client does.
+    gateway: async ({ request }) => notSpliced(request),
+    appSocket: async ({ request }) => notSpliced(request),
     terminal: (call) =>
       upgrade(call, async () => {
         const target = await manager.terminalTarget(call.id);
@@ -209,9 +192,34 @@ export function createRouter(deps: RouterDeps) {
       }),
   };
 
-  async function route(request: Request, server: Server<WsData>): Promise<Response | undefined> {
-    const url = new URL(request.url);
-    const body = new Uint8Array(await request.arrayBuffer());
+  /** Where the front splices a verified upgrade: the container's address and what the agent adds. */
+  const spliceTargets: Record<"gateway" | "appSocket", (call: Call) => Promise<SpliceTarget>> = {
+    gateway: async ({ id }) => {
+      const target = await manager.gatewayTarget(id);
+      return {
+        ...spliceAddress(target.url, id),
+        headers: { authorization: `Bearer ${target.token}` },
+        refusal: "the container's gateway refused the connection",
+      };
+    },
+    appSocket: async ({ id, request }) => {
+      const path = new URL(request.url).searchParams.get("path") ?? "/";
+      if (!APP_SOCKET_PATH.test(path) || path.includes(".."))
+        throw new AgentError(400, "invalid_spec", "bad app socket path");
+      return {
+        ...spliceAddress(`${await manager.appTarget(id)}${path}`, id),
+        headers: {},
+        refusal: "the container's app refused a WebSocket",
+      };
+    },
+  };
+
+  /** The signature, version, route and id checks of every request; the route it names, or the refusal. */
+  async function authorize(
+    request: Request,
+    url: URL,
+    body: Uint8Array,
+  ): Promise<Response | { name: AgentRouteName; id: string }> {
     // Webhooks carry their sender's body; every other route takes a small JSON document.
     const limit = /^\/v1\/containers\/[^/]+\/(hook|app)$/.test(url.pathname)
       ? HOOK_RELAY_MAX_BYTES
@@ -246,27 +254,61 @@ export function createRouter(deps: RouterDeps) {
     const id = match.id ?? "";
     if (match.id !== undefined && !SESSION_ID.test(id))
       return fail(404, "not_found", "no such container on this node");
-    return handlers[match.name]({ request, server, id, body });
+    return { name: match.name, id };
   }
 
-  /** The route, with every failure turned into a JSON error (bad input is never a 5xx). */
-  return async (request: Request, server: Server<WsData>): Promise<Response | undefined> => {
-    try {
-      return await route(request, server);
-    } catch (error) {
-      if (error instanceof AgentError || error instanceof VolumeError)
-        return fail(error.status, error.code, error.message);
-      if (error instanceof DockerError) {
-        if (/address pool/.test(error.message)) {
-          log.error("docker has no network addresses left: set default-address-pools (deploy/daemon.json)");
-          return fail(503, "node_out_of_networks", "this node cannot create more container networks");
-        }
-        log.warn("docker refused", { error: error.message });
-        const status = error.notFound ? 404 : error.conflict ? 409 : error.unreachable ? 503 : 502;
-        return fail(status, "docker_error", error.message);
+  async function route(request: Request, server: Server<WsData>): Promise<Response | undefined> {
+    const url = new URL(request.url);
+    const body = new Uint8Array(await request.arrayBuffer());
+    const route = await authorize(request, url, body);
+    if (route instanceof Response) return route;
+    return handlers[route.name]({ request, server, id: route.id, body });
+  }
+
+  async function splice(request: Request): Promise<SpliceTarget | Response> {
+    const route = await authorize(request, new URL(request.url), new Uint8Array(0));
+    if (route instanceof Response) return route;
+    if (route.name !== "gateway" && route.name !== "appSocket")
+      return fail(404, "not_found", "no such route");
+    return spliceTargets[route.name]({
+      request,
+      server: null as never,
+      id: route.id,
+      body: new Uint8Array(0),
+    });
+  }
+
+  /** A failure as its JSON error (bad input is never a 5xx). */
+  function failure(error: unknown): Response {
+    if (error instanceof AgentError || error instanceof VolumeError)
+      return fail(error.status, error.code, error.message);
+    if (error instanceof DockerError) {
+      if (/address pool/.test(error.message)) {
+        log.error("docker has no network addresses left: set default-address-pools (deploy/daemon.json)");
+        return fail(503, "node_out_of_networks", "this node cannot create more container networks");
       }
-      log.error("agent request failed", { error });
-      return fail(500, "internal", "the agent failed to handle the request");
+      log.warn("docker refused", { error: error.message });
+      const status = error.notFound ? 404 : error.conflict ? 409 : error.unreachable ? 503 : 502;
+      return fail(status, "docker_error", error.message);
     }
+    log.error("agent request failed", { error });
+    return fail(500, "internal", "the agent failed to handle the request");
+  }
+
+  return {
+    fetch: (request: Request, server: Server<WsData>): Promise<Response | undefined> =>
+      route(request, server).catch(failure),
+    splice: (request: Request): Promise<SpliceTarget | Response> => splice(request).catch(failure),
+  };
+}
+
+/** A ws:// target URL as the front's host, port and path. */
+function spliceAddress(url: string, sessionId: string) {
+  const parsed = new URL(url.replace(/^ws:/, "http:"));
+  return {
+    sessionId,
+    hostname: parsed.hostname.replace(/^\[|\]$/g, ""),
+    port: Number(parsed.port || 80),
+    path: `${parsed.pathname}${parsed.search}`,
   };
 }

@@ -2,6 +2,7 @@
 // (reachable, userns-remap unless --allow-rootful), installs the firewall, loads or creates the TLS
 // certificate, rediscovers the node's containers by label, and serves the signed API (routes.ts).
 // The server's all-in-one mode and the tests call it in-process; agent/main.ts is the CLI around it.
+import { chmodSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { rootCertificates } from "node:tls";
 import type { ServerWebSocket } from "bun";
@@ -15,6 +16,7 @@ import { nodeSecret } from "./config.ts";
 import { ContainerManager } from "./containers.ts";
 import { DockerClient, DockerError } from "./docker/client.ts";
 import { FirewallError, installFirewall, listRules } from "./firewall.ts";
+import { startFront } from "./front.ts";
 import { OpenSockets } from "./open_sockets.ts";
 import { ProviderGateway } from "./provider_gateway/gateway.ts";
 import { ServerChannel, type ServerLink } from "./provider_gateway/server_channel.ts";
@@ -185,6 +187,7 @@ export async function startAgent(
     liveRestore: engine.liveRestore,
     firewall: config.firewall ? listRules() : [],
   });
+  const sockets = new OpenSockets();
   const router = createRouter({
     verifier: new RequestVerifier({
       cluster: config.clusterKeys,
@@ -193,19 +196,21 @@ export async function startAgent(
     manager,
     docker,
     health,
-    sockets: new OpenSockets(),
+    sockets,
     shells: new Shells(docker, config.terminalLingerMs, log),
     log,
   });
 
+  // The API server listens on a unix socket only the agent's user reaches; the front (front.ts)
+  // terminates TLS on the listen address and joins each connection to it, or splices it to a container.
+  const apiSocket = join(config.dataDir, "api.sock");
+  rmSync(apiSocket, { force: true });
   const server = Bun.serve<WsData, never>({
-    hostname: config.listen.host,
-    port: config.listen.port,
-    tls: { cert: tls.cert, key: tls.key },
+    unix: apiSocket,
     // The hook route takes the largest bodies; the router holds every other route to MAX_BODY.
     maxRequestBodySize: HOOK_RELAY_MAX_BYTES,
     ...noDebugPages(log, "agent"),
-    fetch: router,
+    fetch: router.fetch,
     websocket: {
       maxPayloadLength: MAX_FRAME,
       open(ws: ServerWebSocket<WsData>) {
@@ -223,12 +228,23 @@ export async function startAgent(
     },
   });
 
-  log.info("agent listening", { port: server.port, node: config.nodeId, fingerprint: tls.fingerprint });
+  chmodSync(apiSocket, 0o600);
+  const front = startFront({
+    hostname: config.listen.host,
+    port: config.listen.port,
+    tls: { cert: tls.cert, key: tls.key },
+    api: apiSocket,
+    route: router.splice,
+    sockets,
+    log,
+  });
+
+  log.info("agent listening", { port: front.port, node: config.nodeId, fingerprint: tls.fingerprint });
   const host = config.listen.host;
   const urlHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
   return {
-    url: `https://${urlHost}:${server.port}`,
-    port: server.port ?? config.listen.port,
+    url: `https://${urlHost}:${front.port}`,
+    port: front.port,
     fingerprint: tls.fingerprint,
     nodeId: config.nodeId,
     dataDir: config.dataDir,
@@ -238,7 +254,9 @@ export async function startAgent(
       serverLink = link;
     },
     async stop() {
+      front.stop(true);
       await server.stop(true);
+      rmSync(apiSocket, { force: true });
       await providerGateway.stop();
       await networks.drain();
       await volumes.drainPool();

@@ -10,8 +10,11 @@
 // Bounded: `runs` spawns per method (default 20, at most 50) within a 120 s spawn budget, 2,000 round
 // trips, 20,000 messages and 64 MiB of bulk per path, and a 3.5-minute deadline for the whole run.
 // Only 127.0.0.1 and its own containers are used.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AgentClient } from "../agent/api/client.ts";
+import { type ClusterKey, signRequest } from "../agent/api/contract.ts";
+import { AGENT_API_VERSION, VERSION_HEADER } from "../agent/api/route_table.ts";
 import { waitHealthy as agentReadinessWait } from "../agent/readiness.ts";
 import { parseKeyring } from "../common/keyring.ts";
 import { addNode } from "../src/fleet/nodes.ts";
@@ -92,21 +95,23 @@ async function wsClient<T>(job: Record<string, unknown>): Promise<T> {
 
 type PingResult = { p50: number; p95: number; perSecond: number };
 
-function measureWs(url: string, headers: Record<string, string>) {
+function measureWs(url: string, headers: Record<string, string>, ca?: string) {
   return wsClient<PingResult>({
     url,
     headers,
+    ca,
     mode: "ping",
     rtt: RTT_MESSAGES,
     throughput: THROUGHPUT_MESSAGES,
   });
 }
 
-async function measureBulk(url: string, headers: Record<string, string> = {}) {
+async function measureBulk(url: string, headers: Record<string, string> = {}, ca?: string) {
   return (
     await wsClient<{ mibPerSecond: number }>({
       url,
       headers,
+      ca,
       mode: "bulk",
       frames: BULK_FRAMES,
       window: BULK_WINDOW,
@@ -245,6 +250,19 @@ try {
   const token = await agent.manager.gatewayToken(container?.sessionId ?? "");
   const gatewayHeaders = { authorization: `Bearer ${token}` };
   const straight = await measureWs(`ws://127.0.0.1:${port}/gateway`, gatewayHeaders);
+  // Two more rows to place the cost of each hop: the container's bridge address (no docker-proxy,
+  // what the agent reaches), and the agent alone (TLS, signed, its splice) without the server.
+  const bridge = await measureWs(
+    (await agent.manager.gatewayTarget(container?.sessionId ?? "")).url,
+    gatewayHeaders,
+  );
+  const agentPath = `/v1/containers/${container?.sessionId}/gateway`;
+  const agentCa = readFileSync(join(agent.dataDir, "agent-cert.pem"), "utf8");
+  const agentOnly = await measureWs(
+    `${agent.url.replace("https", "wss")}${agentPath}`,
+    { ...(await signRequest(keys[0] as ClusterKey, "GET", agentPath)), [VERSION_HEADER]: AGENT_API_VERSION },
+    agentCa,
+  );
   const nginx = await startNginx(port);
   const viaNginx = nginx ? await measureWs(`ws://127.0.0.1:${nginx.port}/gateway`, gatewayHeaders) : null;
   const proxiedUrl = `${server.url.replace("http", "ws")}/api/v1/session/gateway`;
@@ -265,6 +283,11 @@ try {
     url: `ws://127.0.0.1:${echo.port}/`,
   });
   const bulkProxied = await measureBulk(proxiedUrl, userHeaders);
+  const bulkAgentOnly = await measureBulk(
+    `${agent.url.replace("https", "wss")}${agentPath}`,
+    { ...(await signRequest(keys[0] as ClusterKey, "GET", agentPath)), [VERSION_HEADER]: AGENT_API_VERSION },
+    agentCa,
+  );
   agent.manager.gatewayTarget = realTarget;
   echo.stop();
   await api("/session/kill", "POST");
@@ -308,6 +331,12 @@ try {
         `${straight.p95.toFixed(3)} ms`,
         `${straight.perSecond.toFixed(0)} msg/s`,
       ],
+      [
+        "direct to the container's bridge address (no docker-proxy; not the ratio's baseline)",
+        `${bridge.p50.toFixed(3)} ms`,
+        `${bridge.p95.toFixed(3)} ms`,
+        `${bridge.perSecond.toFixed(0)} msg/s`,
+      ],
       ...(viaNginx
         ? [
             [
@@ -318,6 +347,12 @@ try {
             ],
           ]
         : []),
+      [
+        "through the agent alone (TLS, signed, pinned; its splice) → container",
+        `${agentOnly.p50.toFixed(3)} ms`,
+        `${agentOnly.p95.toFixed(3)} ms`,
+        `${agentOnly.perSecond.toFixed(0)} msg/s`,
+      ],
       [
         "through server → agent (TLS, signed, pinned) → container",
         `${proxied.p50.toFixed(3)} ms`,
@@ -332,6 +367,7 @@ try {
     [
       ["direct to an echo server on 127.0.0.1 (baseline)", mibs(bulkDirect)],
       ...(bulkNginx !== null ? [["through nginx as a plain reverse proxy (baseline)", mibs(bulkNginx)]] : []),
+      ["through the agent alone (TLS, signed, pinned; its splice) → the echo server", mibs(bulkAgentOnly)],
       ["through server → agent (TLS, signed, pinned) → the echo server", mibs(bulkProxied)],
     ],
   );

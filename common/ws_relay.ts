@@ -1,5 +1,6 @@
-// The one WebSocket relay of every hop (browser → server → agent → container): a Bun server-side
-// socket (the "client") joined to a client WebSocket (the "upstream"), frames in order with their type.
+// The server's WebSocket relay (browser → server → agent): a Bun server-side socket (the "client")
+// joined to a client WebSocket (the "upstream"), frames in order with their type. The agent splices
+// the next hop byte for byte instead (agent/splice.ts).
 //
 // Back-pressure is passed through instead of absorbed. When the client reads slowly, Bun's `send`
 // says so and the relay stops reading the upstream until `drain`; when the upstream reads slowly (its

@@ -1,7 +1,8 @@
 // The WebSocket client of bench/spawn_and_proxy.ts, run as its own process (like bench/lib/loadgen.ts)
 // so it does not share an event loop with the server and agent it measures, as a browser would not:
 //   bun bench/lib/ws_client.ts '<json job>'
-// Job: {url, headers, mode: "ping", rtt, throughput} or {url, headers, mode: "bulk", frames, window}.
+// Job: {url, headers, mode: "ping", rtt, throughput} or {url, headers, mode: "bulk", frames, window};
+// `ca`: a PEM certificate to trust as the only CA (the agent's own, pinned by the caller), for wss://.
 // Prints one JSON line. Bounded by the job's counts and `deadlineMs`.
 import { percentile } from "./report.ts";
 import { measureBulk } from "./ws_bulk.ts";
@@ -14,12 +15,15 @@ type Job = {
   throughput?: number;
   frames?: number;
   window?: number;
+  ca?: string;
   deadlineMs: number;
 };
 
 const job = JSON.parse(process.argv[2] ?? "{}") as Job;
 const deadline = Date.now() + job.deadlineMs;
-const open = () => new WebSocket(job.url, { headers: job.headers } as never);
+// Host names are not checked with a pinned certificate (as the server's own client, agent/api/client.ts).
+const tls = job.ca ? { ca: job.ca, checkServerIdentity: () => undefined } : undefined;
+const open = () => new WebSocket(job.url, { headers: job.headers, tls } as never);
 
 function guard() {
   if (Date.now() > deadline) throw new Error("WebSocket client exceeded its time bound");

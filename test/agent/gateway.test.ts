@@ -246,4 +246,45 @@ describe("the gateway WebSocket proxy", () => {
     const ws = await open();
     ws.close();
   });
+
+  test("an upgrade without a valid signature is refused with 401 before the container is contacted", async () => {
+    const before = (await boxStats()).connections;
+    const path = `/v1/containers/${sessionId}/gateway`;
+    const upgradeHeaders = {
+      [VERSION_HEADER]: AGENT_API_VERSION,
+      connection: "Upgrade",
+      upgrade: "websocket",
+      "sec-websocket-version": "13",
+      "sec-websocket-key": Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64"),
+    };
+    const signedForAnotherPath = await signRequest(keys[0] as ClusterKey, "GET", `${path}x`);
+    for (const headers of [upgradeHeaders, { ...upgradeHeaders, ...signedForAnotherPath }]) {
+      const refused = await fetch(`${agent.url}${path}`, {
+        headers,
+        tls: { rejectUnauthorized: false },
+      } as RequestInit);
+      expect(refused.status).toBe(401);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("unauthorized");
+    }
+    expect((await boxStats()).connections).toBe(before);
+  });
+
+  test("a frame past the cap from the container ends that socket; the next one works", async () => {
+    const ws = await open();
+    const closed = new Promise<number>((resolve) => {
+      ws.onclose = (e) => resolve(e.code);
+    });
+    let frames = 0;
+    ws.onmessage = () => frames++;
+    ws.send(`!flood 1 ${5 * 1024 * 1024}`);
+    expect(await closed).toBe(1006);
+    expect(frames).toBe(0);
+    const next = await open();
+    const echoed = new Promise<string>((resolve) => {
+      next.onmessage = (e) => resolve(String(e.data));
+    });
+    next.send("still here");
+    expect(await echoed).toBe("still here");
+    next.close();
+  });
 });
