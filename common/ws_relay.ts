@@ -99,6 +99,9 @@ export class WsRelay implements WsSession {
   private upstream: ClientSocket | null = null;
   private opened = false;
   private done = false;
+  /** Frames from the upstream in this turn of the event loop, sent to the client together. */
+  private batch: Frame[] = [];
+  private batchScheduled = false;
   /** Frames for the client that Bun refused (its buffer was full) while the upstream was being paused. */
   private toClient: Frame[] = [];
   private toClientBytes = 0;
@@ -161,10 +164,32 @@ export class WsRelay implements WsSession {
     this.bytesOut += frameSize(frame);
     this.opts.onActivity?.();
     if (this.toClient.length > 0) return this.queueForClient(frame);
-    const sent = this.client.send(frame);
-    // -1: accepted into Bun's buffer above its watermark; 0: refused. Either way, stop reading.
-    if (sent === -1) this.upstream?.pause();
-    else if (sent === 0) this.queueForClient(frame);
+    // Each frame sent on its own is a system call. Bun runs microtasks after every message event, so
+    // frames of one turn are gathered until setImmediate and sent corked: one write for all of them.
+    this.batch.push(frame);
+    if (this.batchScheduled) return;
+    this.batchScheduled = true;
+    setImmediate(() => this.flushBatch());
+  }
+
+  private flushBatch() {
+    this.batchScheduled = false;
+    const frames = this.batch;
+    if (this.done || frames.length === 0) return;
+    this.batch = [];
+    this.client.cork(() => {
+      for (const frame of frames) {
+        if (this.done) return;
+        if (this.toClient.length > 0) {
+          this.queueForClient(frame);
+          continue;
+        }
+        const sent = this.client.send(frame);
+        // -1: accepted into Bun's buffer above its watermark; 0: refused. Either way, stop reading.
+        if (sent === -1) this.upstream?.pause();
+        else if (sent === 0) this.queueForClient(frame);
+      }
+    });
   }
 
   private queueForClient(frame: Frame) {
@@ -255,6 +280,8 @@ export class WsRelay implements WsSession {
       return;
     }
     // What the upstream sent before closing goes out first.
+    this.flushBatch();
+    if (this.done) return;
     this.upstreamClose = { code, reason };
     if (this.toClient.length === 0) this.finishUpstreamClose();
   }
@@ -268,6 +295,7 @@ export class WsRelay implements WsSession {
   private end() {
     this.done = true;
     this.stopWatching();
+    this.batch = [];
     this.toClient = [];
     this.toClientBytes = 0;
     this.opts.onEnd?.(this);
