@@ -51,6 +51,8 @@ export type FrontOptions = {
 };
 
 const SPLICED_ROUTES = new Set(["gateway", "appSocket"]);
+/** How long a connection has to send its first request head (Bun.serve's own idle timeout is 10 s). */
+const HEAD_TIMEOUT_S = 10;
 /** How long a container has to answer the upgrade. */
 const CONTAINER_ANSWER_MS = 15_000;
 /** Upgrade headers the container sees from the request; the rest (signature, version) stay here. */
@@ -66,7 +68,11 @@ export function startFront(opts: FrontOptions): TCPSocketListener<EndpointData> 
       open(socket) {
         socket.data = {};
         socket.setNoDelay(true);
+        socket.timeout(HEAD_TIMEOUT_S);
         socket.data.endpoint = firstRequest(socket, opts);
+      },
+      timeout(socket) {
+        socket.terminate();
       },
     },
   });
@@ -88,6 +94,8 @@ function firstRequest(socket: SpliceSocket, opts: FrontOptions) {
       const length = headLength(first.bytes);
       if (length < 0 && first.bytes.byteLength <= MAX_HEAD) return;
       decided = true;
+      // From here the API server's idle timeout applies, and a WebSocket may stay quiet for hours.
+      socket.timeout(0);
       socket.pause();
       const head = length < 0 ? null : parseRequestHead(first.bytes.subarray(0, length));
       const upgrade = head?.method === "GET" && head.headers.get("upgrade")?.toLowerCase() === "websocket";

@@ -11,6 +11,7 @@ import { createLogger, type Logger } from "../common/log.ts";
 import { noDebugPages } from "../common/no_debug_pages.ts";
 import { frameOf, MAX_FRAME } from "../common/ws_relay.ts";
 import { type HealthReport, HOOK_RELAY_MAX_BYTES, RequestVerifier } from "./api/contract.ts";
+import { apiSocketPath } from "./api_socket.ts";
 import type { AgentConfig } from "./config.ts";
 import { nodeSecret } from "./config.ts";
 import { ContainerManager } from "./containers.ts";
@@ -203,8 +204,7 @@ export async function startAgent(
 
   // The API server listens on a unix socket only the agent's user reaches; the front (front.ts)
   // terminates TLS on the listen address and joins each connection to it, or splices it to a container.
-  const apiSocket = join(config.dataDir, "api.sock");
-  rmSync(apiSocket, { force: true });
+  const apiSocket = apiSocketPath(config.dataDir);
   const server = Bun.serve<WsData, never>({
     unix: apiSocket,
     // The hook route takes the largest bodies; the router holds every other route to MAX_BODY.

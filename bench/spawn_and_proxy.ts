@@ -2,10 +2,12 @@
 //   1. spawn → ready: raw `docker run` of the runtime image + the same readiness wait, the agent's
 //      POST /v1/containers, and the API's POST /api/v1/session/spawn, then GET /session until running
 //      (long-polled with ?wait=30 for the RATIO line, and plainly every 20 ms for comparison);
-//   2. WebSocket round trip and throughput: straight to the container's published port, through nginx
-//      as a plain reverse proxy, and through the server's /api/v1/session/gateway → agent → container.
-//   3. bulk: 1 MiB binary frames echoed back (MiB/s), direct, through nginx, and through server → agent
-//      (bench/lib/ws_bulk.ts: the far end is an echo server, the hops in front of it are the real ones).
+//   2. WebSocket round trip and throughput: straight to the container's published port (the baseline),
+//      to its bridge address, through nginx as a plain reverse proxy, through the agent alone, and
+//      through the server's /api/v1/session/gateway → agent → container;
+//   3. bulk: 1 MiB binary frames echoed back (MiB/s), direct, through nginx, the agent alone and server
+//      → agent (bench/lib/ws_bulk.ts: the far end is an echo server, the hops in front of it are real).
+// The WebSocket paths are measured in alternating rounds, so that a drift of the machine falls on all.
 // Ends with machine-readable `RATIO name=value` lines, each computed from figures of this run.
 // Bounded: `runs` spawns per method (default 20, at most 50) within a 120 s spawn budget, 2,000 round
 // trips, 20,000 messages and 64 MiB of bulk per path, and a 3.5-minute deadline for the whole run.
@@ -37,6 +39,8 @@ const RTT_MESSAGES = 2_000;
 const THROUGHPUT_MESSAGES = 20_000;
 const BULK_FRAMES = 64;
 const BULK_WINDOW = 4;
+/** The WebSocket paths are measured in this many alternating rounds (each a share of the counts). */
+const WS_ROUNDS = 4;
 const STARTED = Date.now();
 const SPAWN_BUDGET_MS = 120_000;
 const DEADLINE = STARTED + 210_000;
@@ -93,30 +97,63 @@ async function wsClient<T>(job: Record<string, unknown>): Promise<T> {
   return JSON.parse(text.trim().split("\n").pop() ?? "{}") as T;
 }
 
-type PingResult = { p50: number; p95: number; perSecond: number };
+type PingRound = { rtts: number[]; count: number; seconds: number };
+type BulkRound = { mib: number; seconds: number };
 
 function measureWs(url: string, headers: Record<string, string>, ca?: string) {
-  return wsClient<PingResult>({
+  return wsClient<PingRound>({
     url,
     headers,
     ca,
     mode: "ping",
-    rtt: RTT_MESSAGES,
-    throughput: THROUGHPUT_MESSAGES,
+    rtt: RTT_MESSAGES / WS_ROUNDS,
+    throughput: THROUGHPUT_MESSAGES / WS_ROUNDS,
   });
 }
 
-async function measureBulk(url: string, headers: Record<string, string> = {}, ca?: string) {
-  return (
-    await wsClient<{ mibPerSecond: number }>({
-      url,
-      headers,
-      ca,
-      mode: "bulk",
-      frames: BULK_FRAMES,
-      window: BULK_WINDOW,
-    })
-  ).mibPerSecond;
+/**
+ * Measures every path in turn, WS_ROUNDS times over: a drift of the machine during the run (these
+ * figures move by tens of per cent from one minute to the next) then falls on every path alike
+ * instead of on whichever was measured at the time.
+ */
+async function alternate<T>(paths: Record<string, () => Promise<T>>): Promise<Record<string, T[]>> {
+  const rounds: Record<string, T[]> = Object.fromEntries(Object.keys(paths).map((name) => [name, []]));
+  for (let round = 0; round < WS_ROUNDS; round++) {
+    for (const [name, measure] of Object.entries(paths)) {
+      guard();
+      rounds[name]?.push(await measure());
+    }
+  }
+  return rounds;
+}
+
+/** Round trips of all rounds together; throughput as all messages over all their time. */
+function pingOf(rounds: PingRound[] = []) {
+  const rtts = rounds.flatMap((r) => r.rtts);
+  const count = rounds.reduce((n, r) => n + r.count, 0);
+  const seconds = rounds.reduce((n, r) => n + r.seconds, 0);
+  return { p50: percentile(rtts, 50), p95: percentile(rtts, 95), perSecond: count / seconds };
+}
+
+function mibPerSecondOf(rounds: BulkRound[] = []) {
+  return rounds.reduce((n, r) => n + r.mib, 0) / rounds.reduce((n, r) => n + r.seconds, 0);
+}
+
+async function measureBulk(
+  url: string,
+  headers: Record<string, string> = {},
+  ca?: string,
+): Promise<BulkRound> {
+  const frames = BULK_FRAMES / WS_ROUNDS;
+  const { mibPerSecond } = await wsClient<{ mibPerSecond: number }>({
+    url,
+    headers,
+    ca,
+    mode: "bulk",
+    frames,
+    window: BULK_WINDOW,
+  });
+  return { mib: frames, seconds: frames / mibPerSecond };
 }
 
 /** nginx as a plain reverse proxy in front of the container's port (the third WebSocket baseline). */
@@ -249,47 +286,56 @@ try {
   const port = Number(inspect?.NetworkSettings.Ports["8080/tcp"][0].HostPort);
   const token = await agent.manager.gatewayToken(container?.sessionId ?? "");
   const gatewayHeaders = { authorization: `Bearer ${token}` };
-  const straight = await measureWs(`ws://127.0.0.1:${port}/gateway`, gatewayHeaders);
-  // Two more rows to place the cost of each hop: the container's bridge address (no docker-proxy,
-  // what the agent reaches), and the agent alone (TLS, signed, its splice) without the server.
-  const bridge = await measureWs(
-    (await agent.manager.gatewayTarget(container?.sessionId ?? "")).url,
-    gatewayHeaders,
-  );
-  const agentPath = `/v1/containers/${container?.sessionId}/gateway`;
-  const agentCa = readFileSync(join(agent.dataDir, "agent-cert.pem"), "utf8");
-  const agentOnly = await measureWs(
-    `${agent.url.replace("https", "wss")}${agentPath}`,
-    { ...(await signRequest(keys[0] as ClusterKey, "GET", agentPath)), [VERSION_HEADER]: AGENT_API_VERSION },
-    agentCa,
-  );
-  const nginx = await startNginx(port);
-  const viaNginx = nginx ? await measureWs(`ws://127.0.0.1:${nginx.port}/gateway`, gatewayHeaders) : null;
   const proxiedUrl = `${server.url.replace("http", "ws")}/api/v1/session/gateway`;
   const userHeaders = { authorization: `Bearer ${signup.access_token}` };
-  const proxied = await measureWs(proxiedUrl, userHeaders);
-
-  // Bulk: the same three paths with an echo server as the far end (the agent's target is swapped in
-  // this process only; the server, the agent's TLS and signing, and both relays are unchanged).
-  const echo = startEchoServer();
-  const bulkDirect = await measureBulk(`ws://127.0.0.1:${echo.port}/`);
+  const agentPath = `/v1/containers/${container?.sessionId}/gateway`;
+  const agentUrl = `${agent.url.replace("https", "wss")}${agentPath}`;
+  const agentCa = readFileSync(join(agent.dataDir, "agent-cert.pem"), "utf8");
+  // Each connection to the agent carries a fresh signature (a nonce is accepted once).
+  const signedHeaders = async () => ({
+    ...(await signRequest(keys[0] as ClusterKey, "GET", agentPath)),
+    [VERSION_HEADER]: AGENT_API_VERSION,
+  });
+  const bridgeUrl = (await agent.manager.gatewayTarget(container?.sessionId ?? "")).url;
+  const nginx = await startNginx(port);
+  // Beside the baseline and the proxied path, two rows place the cost of each hop: the container's
+  // bridge address (no docker-proxy; what the agent reaches) and the agent alone, without the server.
+  const ping = await alternate({
+    straight: () => measureWs(`ws://127.0.0.1:${port}/gateway`, gatewayHeaders),
+    bridge: () => measureWs(bridgeUrl, gatewayHeaders),
+    ...(nginx ? { nginx: () => measureWs(`ws://127.0.0.1:${nginx.port}/gateway`, gatewayHeaders) } : {}),
+    agentOnly: async () => measureWs(agentUrl, await signedHeaders(), agentCa),
+    proxied: () => measureWs(proxiedUrl, userHeaders),
+  });
   nginx?.stop();
+  const straight = pingOf(ping.straight);
+  const bridge = pingOf(ping.bridge);
+  const viaNginx = ping.nginx ? pingOf(ping.nginx) : null;
+  const agentOnly = pingOf(ping.agentOnly);
+  const proxied = pingOf(ping.proxied);
+
+  // Bulk: the same paths with an echo server as the far end (the agent's target is swapped in this
+  // process only; the server, the agent's TLS and signing, the relay and the splice are unchanged).
+  const echo = startEchoServer();
   const bulkNginxProxy = await startNginx(echo.port);
-  const bulkNginx = bulkNginxProxy ? await measureBulk(`ws://127.0.0.1:${bulkNginxProxy.port}/`) : null;
-  bulkNginxProxy?.stop();
   const realTarget = agent.manager.gatewayTarget.bind(agent.manager);
   agent.manager.gatewayTarget = async (sessionId: string) => ({
     ...(await realTarget(sessionId)),
     url: `ws://127.0.0.1:${echo.port}/`,
   });
-  const bulkProxied = await measureBulk(proxiedUrl, userHeaders);
-  const bulkAgentOnly = await measureBulk(
-    `${agent.url.replace("https", "wss")}${agentPath}`,
-    { ...(await signRequest(keys[0] as ClusterKey, "GET", agentPath)), [VERSION_HEADER]: AGENT_API_VERSION },
-    agentCa,
-  );
+  const bulk = await alternate({
+    direct: () => measureBulk(`ws://127.0.0.1:${echo.port}/`),
+    ...(bulkNginxProxy ? { nginx: () => measureBulk(`ws://127.0.0.1:${bulkNginxProxy.port}/`) } : {}),
+    agentOnly: async () => measureBulk(agentUrl, await signedHeaders(), agentCa),
+    proxied: () => measureBulk(proxiedUrl, userHeaders),
+  });
   agent.manager.gatewayTarget = realTarget;
+  bulkNginxProxy?.stop();
   echo.stop();
+  const bulkDirect = mibPerSecondOf(bulk.direct);
+  const bulkNginx = bulk.nginx ? mibPerSecondOf(bulk.nginx) : null;
+  const bulkAgentOnly = mibPerSecondOf(bulk.agentOnly);
+  const bulkProxied = mibPerSecondOf(bulk.proxied);
   await api("/session/kill", "POST");
 
   const ms = (v: number) => `${v.toFixed(0)} ms`;
@@ -381,8 +427,10 @@ ${new Date().toISOString().slice(0, 10)}, ${process.arch}, 2 cores, one node, im
 the four methods, each after both agents' warm pools finished refilling (${runsDone} of ${RUNS} asked fitted the ${SPAWN_BUDGET_MS / 1000} s spawn budget); every method ends with the agent's
 readiness wait (agent/readiness.ts). The API is measured twice: with GET /session?wait=30 (the answer
 comes when the state or spawn step changes; the RATIO line) and with a plain GET every 20 ms. WebSocket figures:
-${RTT_MESSAGES} sequential ping/pong round trips, then ${THROUGHPUT_MESSAGES} pipelined pings, on the same connection, from a client in its own
-process (bench/lib/ws_client.ts).
+${RTT_MESSAGES} sequential ping/pong round trips and ${THROUGHPUT_MESSAGES} pipelined pings per path, from a client in its own
+process (bench/lib/ws_client.ts), in ${WS_ROUNDS} rounds that take the paths in turn (each round a new connection with
+${RTT_MESSAGES / WS_ROUNDS} round trips, then ${THROUGHPUT_MESSAGES / WS_ROUNDS} pings); p50 and p95 are over all of a path's round trips, throughput
+is all its messages over all their time. Bulk likewise: ${BULK_FRAMES / WS_ROUNDS} frames a path in each of the ${WS_ROUNDS} rounds.
 Bulk: the runtime's gateway caps frames at 256 KiB and answers only small JSON, so the far end is an echo
 server of the bench; the proxied row swaps only the agent's target, every hop in front of it is the real one.
 

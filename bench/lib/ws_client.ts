@@ -68,7 +68,14 @@ async function pingPong() {
   });
   const seconds = (performance.now() - start) / 1000;
   ws.close();
-  return { p50: percentile(rtts, 50), p95: percentile(rtts, 95), perSecond: count / seconds };
+  return {
+    rtts,
+    count,
+    seconds,
+    p50: percentile(rtts, 50),
+    p95: percentile(rtts, 95),
+    perSecond: count / seconds,
+  };
 }
 
 const result =

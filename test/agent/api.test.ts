@@ -59,6 +59,33 @@ describe("agent API", () => {
       })
     ).status;
 
+  test("a connection that never sends a whole request head is closed after 10 s", async () => {
+    const started = Date.now();
+    let closedAt = 0;
+    const socket = await Bun.connect({
+      hostname: "127.0.0.1",
+      port: agent.port,
+      tls: { rejectUnauthorized: false },
+      socket: {
+        data() {},
+        close() {
+          closedAt = Date.now();
+        },
+      },
+    });
+    socket.write("GET /v1/health HTTP/1.1\r\nhost: agent\r\n");
+    await waitFor(
+      "the agent to close it",
+      async () => closedAt,
+      (t) => t > 0,
+      20_000,
+      100,
+    );
+    expect(closedAt - started).toBeGreaterThanOrEqual(9_000);
+    // A request that finishes its head in time is served on a connection of its own.
+    expect((await client.health()).nodeId).toBe(agent.nodeId);
+  });
+
   test("a correctly signed request is served", async () => {
     expect(
       await raw(await signRequest(keys[0] ?? { id: "", secret: new Uint8Array() }, "GET", "/v1/health")),
