@@ -287,4 +287,20 @@ describe("the gateway WebSocket proxy", () => {
     expect(await echoed).toBe("still here");
     next.close();
   });
+
+  test("a quiet spliced socket stays open past the front's 10 s for a request head", async () => {
+    const ws = await open();
+    let closed = false;
+    ws.onclose = () => {
+      closed = true;
+    };
+    await Bun.sleep(11_500);
+    expect(closed).toBe(false);
+    const echoed = new Promise<string>((resolve) => {
+      ws.onmessage = (e) => resolve(String(e.data));
+    });
+    ws.send("after a quiet while");
+    expect(await echoed).toBe("after a quiet while");
+    ws.close();
+  });
 });
