@@ -164,7 +164,11 @@ async function spliceUpgrade(
   if (target instanceof Response) return answer(socket, target);
   if (!head.headers.get("sec-websocket-key") || head.headers.get("sec-websocket-version") !== "13")
     return answer(socket, errorResponse(400, "upgrade_failed", "the WebSocket upgrade failed"));
+  let refused = false;
+  // Once, whichever of a refusal, a timeout or a close comes first (each may cause the next).
   const refuse = (why: string) => {
+    if (refused) return;
+    refused = true;
     opts.log.warn(target.refusal, { why });
     void answer(
       socket,
@@ -194,8 +198,8 @@ async function spliceUpgrade(
         upstream.setNoDelay(true);
         upstream.write(serializeHead(`GET ${target.path} HTTP/1.1`, headers));
         timer = setTimeout(() => {
-          upstream.terminate();
           refuse("no answer to the upgrade in time");
+          upstream.terminate();
         }, CONTAINER_ANSWER_MS);
         upstream.data.endpoint = {
           data(chunk) {
@@ -206,8 +210,8 @@ async function spliceUpgrade(
             const response = length < 0 ? null : parseResponseHead(reply.subarray(0, length));
             if (first.gone) return upstream.end();
             if (response?.status !== 101) {
-              upstream.end();
-              return refuse(`answered ${response?.status ?? "garbage"}`);
+              refuse(`answered ${response?.status ?? "garbage"}`);
+              return upstream.end();
             }
             response.headers.set(VERSION_HEADER, AGENT_API_VERSION);
             socket.write(serializeHead("HTTP/1.1 101 Switching Protocols", response.headers));
