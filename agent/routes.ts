@@ -193,7 +193,10 @@ export function createRouter(deps: RouterDeps) {
   };
 
   /** Where the front splices a verified upgrade: the container's address and what the agent adds. */
-  const spliceTargets: Record<"gateway" | "appSocket", (call: Call) => Promise<SpliceTarget>> = {
+  const spliceTargets: Record<
+    "gateway" | "appSocket",
+    (upgrade: { request: Request; id: string }) => Promise<SpliceTarget>
+  > = {
     gateway: async ({ id }) => {
       const target = await manager.gatewayTarget(id);
       return {
@@ -270,12 +273,7 @@ export function createRouter(deps: RouterDeps) {
     if (route instanceof Response) return route;
     if (route.name !== "gateway" && route.name !== "appSocket")
       return fail(404, "not_found", "no such route");
-    return spliceTargets[route.name]({
-      request,
-      server: null as never,
-      id: route.id,
-      body: new Uint8Array(0),
-    });
+    return spliceTargets[route.name]({ request, id: route.id });
   }
 
   /** A failure as its JSON error (bad input is never a 5xx). */

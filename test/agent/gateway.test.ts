@@ -17,6 +17,7 @@ import {
   volumeKey,
 } from "../helpers/fleet.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { expectSlowBoxStallsSender, expectSlowReaderStallsBox } from "./testbox/back_pressure.ts";
 import { ensureTestboxImage, testboxTemplatesFile } from "./testbox/image.ts";
 
 const limits = { cpuMillis: 1000, memoryMb: 256, pidsLimit: 128, diskMb: 512 };
@@ -150,66 +151,12 @@ describe("the gateway WebSocket proxy", () => {
   });
 
   test("a slow control plane slows the container down instead of filling the agent", async () => {
-    const count = 1600;
-    const size = 64 * 1024; // 100 MiB in all: far more than every socket buffer on the path holds
-    const ws = await open();
-    const sequence: number[] = [];
-    let bytes = 0;
-    ws.onmessage = (e) => {
-      const data = e.data as ArrayBuffer;
-      bytes += data.byteLength;
-      sequence.push(new DataView(data).getUint32(0));
-    };
-    ws.pause();
-    ws.send(`!flood ${count} ${size}`);
-    // The box sends until the path is full, then waits: its count stops moving, far below the total.
-    // On a loaded machine the path fills slowly, so wait (bounded) for two readings that agree.
-    let stalled = -1;
-    const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline) {
-      const before = (await boxStats()).floodSent;
-      await Bun.sleep(500);
-      stalled = (await boxStats()).floodSent;
-      if (stalled === before) break;
-    }
-    await Bun.sleep(500);
-    expect((await boxStats()).floodSent).toBe(stalled);
-    expect(stalled).toBeLessThan(count * 0.6);
-    expect(sequence.length).toBe(0);
-    ws.resume();
-    await waitFor(
-      "every frame",
-      async () => sequence.length,
-      (n) => n >= count,
-      30_000,
-      20,
-    );
-    expect(bytes).toBe(count * size);
-    expect(sequence.every((n, i) => n === i)).toBe(true);
-    expect((await boxStats()).floodDone).toBe(true);
-    ws.close();
+    await expectSlowReaderStallsBox(await open(), boxStats, 30_000);
   });
 
   test("a slow container slows the control plane down instead of filling the agent", async () => {
-    const ws = await open();
-    ws.send("!sink");
-    ws.send("!pause 2500");
-    await Bun.sleep(100);
-    const before = (await boxStats()).received;
-    const chunk = new Uint8Array(1024 * 1024);
-    for (let i = 0; i < 96; i++) ws.send(chunk);
-    await Bun.sleep(1000);
     // Most of it still waits on this side: the agent stopped reading once the container stopped.
-    expect(ws.bufferedAmount).toBeGreaterThan(40 * 1024 * 1024);
-    const stats = await waitFor(
-      "the box to take everything",
-      boxStats,
-      (s) => s.received - before >= 96 * 1024 * 1024,
-      30_000,
-      50,
-    );
-    expect(stats.received - before).toBe(96 * 1024 * 1024);
-    ws.close();
+    await expectSlowBoxStallsSender(await open(), boxStats, 40 * 1024 * 1024);
   });
 
   test("a frozen container's gateway is refused with 409; an unknown session is 404", async () => {

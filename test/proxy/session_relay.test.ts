@@ -9,19 +9,24 @@ import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import type { RunningAgent } from "../../agent/server.ts";
 import { addNode } from "../../src/fleet/nodes.ts";
+import {
+  type BoxStats,
+  expectSlowBoxStallsSender,
+  expectSlowReaderStallsBox,
+  type PausableSocket,
+} from "../agent/testbox/back_pressure.ts";
 import { ensureTestboxImage, TESTBOX_TEMPLATE } from "../agent/testbox/image.ts";
+import { apiClient } from "../helpers/accounts.ts";
 import { cleanupNode, dockerNetworkSide, startTestAgent, TEST_CLUSTER_SECRET } from "../helpers/fleet.ts";
 import { tempDir } from "../helpers/process.ts";
-import { json, startTestServer, type TestServer } from "../helpers/server.ts";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { waitFor } from "../helpers/wait.ts";
-
-type BoxStats = { received: number; floodSent: number; floodDone: boolean };
-type PausableSocket = WebSocket & { pause(): boolean; resume(): boolean };
 
 describe("the server's session relay, end to end", () => {
   let agent: RunningAgent;
   let server: TestServer;
   let token = "";
+  const accounts = apiClient(() => server);
   let boxPort = 0;
   const boxStats = async (): Promise<BoxStats> =>
     (await fetch(`http://127.0.0.1:${boxPort}/stats`)).json() as Promise<BoxStats>;
@@ -46,23 +51,17 @@ describe("the server's session relay, end to end", () => {
     server = await startTestServer("pglite", { env: { CLAWFLEET_CLUSTER_SECRETS: TEST_CLUSTER_SECRET } });
     await addNode(server.ctx.database.db, { name: "n1", url: agent.url, fingerprint: agent.fingerprint });
     await server.reconcile();
-    const signup = await json(
-      await fetch(`${server.url}/api/v1/auth/signup`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ email: "relay@example.test", password: "correct horse battery staple" }),
-      }),
-    );
-    token = signup.access_token;
+    const account = await accounts.signup("relay@example.test");
+    token = account.access;
     await server.ctx.database.db.execute(
-      sql`update users set plan_id = 'ultra' where id = ${signup.user.id}`,
+      sql`update users set plan_id = 'ultra' where id = ${account.userId}`,
     );
-    const api = (path: string, method = "GET") =>
-      fetch(`${server.url}/api/v1${path}`, { method, headers: { authorization: `Bearer ${token}` } });
-    expect((await api("/session/spawn", "POST")).status).toBe(202);
+    expect((await accounts.call("POST", "/session/spawn", undefined, token)).status).toBe(202);
     await waitFor(
       "running",
-      async () => ((await (await api("/session")).json()) as { state: string }).state,
+      async () =>
+        ((await (await accounts.call("GET", "/session", undefined, token)).json()) as { state: string })
+          .state,
       (s) => s === "running",
       60_000,
     );
@@ -107,61 +106,11 @@ describe("the server's session relay, end to end", () => {
   });
 
   test("a slow browser slows the container down instead of filling the server", async () => {
-    const count = 1600;
-    const size = 64 * 1024; // 100 MiB: far more than the sockets on the path hold
-    const ws = await open();
-    const sequence: number[] = [];
-    let bytes = 0;
-    ws.onmessage = (e) => {
-      const data = e.data as ArrayBuffer;
-      bytes += data.byteLength;
-      sequence.push(new DataView(data).getUint32(0));
-    };
-    ws.pause();
-    ws.send(`!flood ${count} ${size}`);
-    let stalled = -1;
-    const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline) {
-      const before = (await boxStats()).floodSent;
-      await Bun.sleep(500);
-      stalled = (await boxStats()).floodSent;
-      if (stalled === before && stalled > 0) break;
-    }
-    await Bun.sleep(500);
-    expect((await boxStats()).floodSent).toBe(stalled);
-    expect(stalled).toBeLessThan(count * 0.6);
-    ws.resume();
-    await waitFor(
-      "every frame",
-      async () => sequence.length,
-      (n) => n >= count,
-      60_000,
-      20,
-    );
-    expect(bytes).toBe(count * size);
-    expect(sequence.every((n, i) => n === i)).toBe(true);
-    ws.close();
+    await expectSlowReaderStallsBox(await open(), boxStats, 60_000);
   });
 
   test("a slow container slows the browser down instead of filling the server", async () => {
-    const ws = await open();
-    ws.send("!sink");
-    ws.send("!pause 2500");
-    await Bun.sleep(100);
-    const before = (await boxStats()).received;
-    const chunk = new Uint8Array(1024 * 1024);
-    for (let i = 0; i < 96; i++) ws.send(chunk);
-    await Bun.sleep(1000);
-    expect(ws.bufferedAmount).toBeGreaterThan(32 * 1024 * 1024);
-    const stats = await waitFor(
-      "the box to take everything",
-      boxStats,
-      (s) => s.received - before >= 96 * 1024 * 1024,
-      30_000,
-      50,
-    );
-    expect(stats.received - before).toBe(96 * 1024 * 1024);
-    ws.close();
+    await expectSlowBoxStallsSender(await open(), boxStats, 32 * 1024 * 1024);
   });
 
   test("what the container sent before its close arrives first, then the close with its code", async () => {
