@@ -6,6 +6,7 @@ import { loadAgentConfig } from "../../agent/config.ts";
 import { type RunningAgent, startAgent } from "../../agent/server.ts";
 import { VolumeManager } from "../../agent/volumes/volumes.ts";
 import { createLogger } from "../../common/log.ts";
+import { keepAndSurface } from "./log_sink.ts";
 import { tempDir } from "./process.ts";
 
 const root = join(import.meta.dir, "../..");
@@ -57,10 +58,7 @@ export async function startTestAgent(
   logs: string[] = [],
 ): Promise<RunningAgent> {
   const config = loadAgentConfig(agentEnv(extra), []);
-  return startAgent(
-    config,
-    createLogger("debug", { service: "agent" }, (line) => logs.push(line)),
-  );
+  return startAgent(config, createLogger("debug", { service: "agent" }, keepAndSurface(logs, "test agent")));
 }
 
 /**

@@ -42,7 +42,8 @@ export async function agentProcess(
       proc = Bun.spawn([process.execPath, "agent/main.ts", "run"], {
         cwd: root,
         env,
-        stdout: "ignore",
+        // Warnings and errors only (CLAWFLEET_LOG_LEVEL=warn): a failure on a CI machine shows them.
+        stdout: "inherit",
         stderr: "inherit",
       });
       const deadline = Date.now() + 20_000;
@@ -95,7 +96,7 @@ export async function serverProcess(env: Record<string, string>): Promise<Server
       proc = Bun.spawn([process.execPath, "src/main.ts", "serve"], {
         cwd: root,
         env: logFile ? { ...full, CLAWFLEET_LOG_LEVEL: "debug" } : full,
-        stdout: logFile ? openSync(`${logFile}.${port}.${Date.now()}`, "w") : "ignore",
+        stdout: logFile ? openSync(`${logFile}.${port}.${Date.now()}`, "w") : "inherit",
         stderr: "inherit",
       });
       await waitForHttp(`${url}/readyz`, 30_000);

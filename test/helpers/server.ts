@@ -8,6 +8,7 @@ import type { DbDriver } from "../../src/db/client.ts";
 import { type RunningServer, startServer } from "../../src/server.ts";
 import { createPgDatabase } from "./db.ts";
 import { destroyVolumes } from "./fleet.ts";
+import { keepAndSurface } from "./log_sink.ts";
 import { freePort, tempDir } from "./process.ts";
 
 export type TestServer = RunningServer & {
@@ -47,7 +48,7 @@ export async function startTestServer(
     ...opts.env,
   });
   const logs: string[] = [];
-  const log = createLogger("debug", {} as LogFields, (line) => logs.push(line));
+  const log = createLogger("debug", {} as LogFields, keepAndSurface(logs, "test server"));
   const server = await startServer(config, log);
   // Volumes are preallocated to the plan's disk (16 GiB for ultra): suites spawn many containers on a
   // machine whose free disk varies, so every plan gets a test-sized disk unless a test sets its own.

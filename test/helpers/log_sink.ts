@@ -1,0 +1,11 @@
+// Log sinks for in-process agents and servers: every line is kept for the test to read, and warnings
+// and errors also go to stderr, so a failure on a CI machine shows what the agent or server saw.
+import type { LogSink } from "../../common/log.ts";
+
+export function keepAndSurface(lines: string[], who: string): LogSink {
+  return (line) => {
+    lines.push(line);
+    if (/^\{"time":"[^"]*","level":"(warn|error)"/.test(line))
+      process.stderr.write(`${who}: ${line.slice(0, 400)}\n`);
+  };
+}
