@@ -46,6 +46,17 @@ export async function restartStopped(
     log.warn("restarting a stopped container failed", { session: session.id, error });
   } finally {
     restarting.delete(session.id);
+    forgetOldRestarts(Date.now());
     restartedAt.set(session.id, Date.now());
   }
+}
+
+/** A restart older than the window no longer counts: dropped, so the map holds only recent ones. */
+function forgetOldRestarts(now: number) {
+  for (const [id, at] of restartedAt) if (now - at >= RESTART_WINDOW_MS) restartedAt.delete(id);
+}
+
+/** How many restarts this process still remembers (for tests). */
+export function rememberedRestarts(): number {
+  return restartedAt.size;
 }
