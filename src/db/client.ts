@@ -73,6 +73,8 @@ async function openPglite(dataDir: string | null): Promise<Database> {
  * for a connection in one run of two; with ten it converged in every run (docs/DATABASE.md).
  */
 const POOL_SIZE = 10;
+/** How long giving back an advisory lock may take before it is left to finish in the background. */
+const UNLOCK_WAIT_MS = 3000;
 
 async function openPostgres(url: string): Promise<Database> {
   const client = postgres(url, { max: POOL_SIZE, onnotice: () => {}, connect_timeout: 10 });
@@ -97,8 +99,16 @@ async function openPostgres(url: string): Promise<Database> {
       }
       return {
         async release() {
-          await conn`select pg_advisory_unlock(${key})`.catch(() => {});
-          conn.release();
+          // On a connection that went silent (its peer gone without a reset) the unlock would wait
+          // for keepalives to notice, and a shutdown with it. After UNLOCK_WAIT_MS it is left to
+          // finish or fail on its own; the connection goes back to the pool only then, and if it
+          // died, PostgreSQL dropped the lock with it.
+          const unlocked = conn`select pg_advisory_unlock(${key})`
+            .catch(() => {})
+            .finally(() => conn.release());
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          await Promise.race([unlocked, new Promise((done) => (timer = setTimeout(done, UNLOCK_WAIT_MS)))]);
+          clearTimeout(timer);
         },
         alive: () =>
           conn`select 1`.then(

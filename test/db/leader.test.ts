@@ -6,6 +6,7 @@ import { createLogger } from "../../common/log.ts";
 import type { HeldLock } from "../../src/db/client.ts";
 import { startLeaderLoop } from "../../src/db/leader.ts";
 import { freshDatabase, type TestDatabase } from "../helpers/db.ts";
+import { startTcpProxy } from "../helpers/tcp_proxy.ts";
 
 const KEY = 7_140_999;
 const opened: TestDatabase[] = [];
@@ -48,6 +49,46 @@ test("a lock attempt abandoned at its deadline gives the lock back when it arriv
   } finally {
     await loop.stop();
   }
+});
+
+test("stopping a leader whose database connection went silent finishes, and the lock is given back", async () => {
+  const database = await freshDatabase("postgres", { migrated: false });
+  opened.push(database);
+  const target = new URL(database.url ?? "");
+  const proxy = startTcpProxy(Number(target.port));
+  target.port = String(proxy.port);
+  const replica = await freshOther(target.toString());
+  const loop = startLeaderLoop(replica, {
+    name: "test",
+    key: KEY,
+    intervalMs: 60_000,
+    log: createLogger("error", {}),
+    tick: async () => {},
+  });
+  try {
+    await loop.runOnce();
+    expect(loop.isLeader()).toBe(true);
+    // The connection holding the lock stays open but nothing passes (a peer gone without a reset).
+    proxy.freeze();
+    const stopped = await Promise.race([
+      loop.stop().then(() => "stopped"),
+      Bun.sleep(15_000).then(() => "hung"),
+    ]);
+    expect(stopped).toBe("stopped");
+    expect(loop.isLeader()).toBe(false);
+  } finally {
+    // Cutting the proxy ends the silent connection, so PostgreSQL lets the lock go: another replica
+    // can lead.
+    proxy.cut();
+  }
+  const other = await freshOther(database.url);
+  let taken: HeldLock | null = null;
+  for (let i = 0; i < 40 && !taken; i++) {
+    taken = await other.tryLock(KEY);
+    if (!taken) await Bun.sleep(50);
+  }
+  expect(taken).not.toBeNull();
+  await taken?.release();
 });
 
 async function freshOther(url: string | null) {

@@ -1,11 +1,13 @@
 // A TCP forwarder the test owns, to cut and restore a service's connectivity (e.g. PostgreSQL) without
-// touching the service itself.
+// touching the service itself. `freeze` keeps every connection open but passes nothing either way,
+// as a peer that vanished without a reset (a pulled cable) looks until keepalives notice.
 import type { Socket, TCPSocketListener } from "bun";
 
-export type TcpProxy = { port: number; cut(): void; restore(): void; stop(): void };
+export type TcpProxy = { port: number; cut(): void; restore(): void; freeze(): void; stop(): void };
 
 export function startTcpProxy(targetPort: number, port = 0): TcpProxy {
   const live = new Set<Socket<unknown>>();
+  let frozen = false;
   let listener: TCPSocketListener<{ peer?: Socket<unknown>; buffered: Uint8Array[] }> | null = null;
   const listen = (onPort: number) =>
     Bun.listen<{ peer?: Socket<unknown>; buffered: Uint8Array[] }>({
@@ -26,7 +28,7 @@ export function startTcpProxy(targetPort: number, port = 0): TcpProxy {
                 client.data.buffered = [];
               },
               data(_upstream, chunk) {
-                client.write(chunk);
+                if (!frozen) client.write(chunk);
               },
               close() {
                 client.end();
@@ -38,6 +40,7 @@ export function startTcpProxy(targetPort: number, port = 0): TcpProxy {
           }).catch(() => client.end());
         },
         data(client, chunk) {
+          if (frozen) return;
           if (client.data.peer) client.data.peer.write(chunk);
           else client.data.buffered.push(new Uint8Array(chunk));
         },
@@ -61,7 +64,11 @@ export function startTcpProxy(targetPort: number, port = 0): TcpProxy {
       live.clear();
     },
     restore() {
+      frozen = false;
       listener ??= listen(boundPort);
+    },
+    freeze() {
+      frozen = true;
     },
     stop() {
       this.cut();
