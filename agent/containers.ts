@@ -658,6 +658,23 @@ export class ContainerManager {
     await this.networks.remove(sessionId, existing);
   }
 
+  /** Sessions whose volume is on this node without a container: what a kill that failed half-way leaves. */
+  async leftoverVolumes(): Promise<string[]> {
+    const containers = new Set((await this.list()).map((c) => c.sessionId));
+    return this.opts.volumes.sessionIds().filter((id) => !containers.has(id));
+  }
+
+  /**
+   * Removes a session's volume that no container uses. Refused while a container of the session
+   * exists or a spawn has unlocked the volume (the control plane's view may be a moment old).
+   */
+  async removeLeftoverVolume(sessionId: string): Promise<void> {
+    if (await this.inspect(sessionId))
+      throw new AgentError(409, "busy", "the session has a container on this node: remove it instead");
+    if (!(await this.opts.volumes.destroyUnused(sessionId)))
+      throw new AgentError(409, "busy", "the volume is in use");
+  }
+
   async stats(sessionId: string): Promise<ContainerStats> {
     const inspect = await this.require(sessionId);
     const s = await this.opts.docker.containerStats(inspect.Id);

@@ -120,6 +120,11 @@ export function createRouter(deps: RouterDeps) {
       await manager.remove(id);
       return new Response(null, { status: 204, headers: { [VERSION_HEADER]: AGENT_API_VERSION } });
     },
+    listLeftoverVolumes: async () => json(200, { volumes: await manager.leftoverVolumes() }),
+    removeLeftoverVolume: async ({ id }) => {
+      await manager.removeLeftoverVolume(id);
+      return new Response(null, { status: 204, headers: { [VERSION_HEADER]: AGENT_API_VERSION } });
+    },
     freeze: async ({ id }) => {
       const { wakeAt } = await manager.freeze(id);
       // Nothing would read a frozen container's sockets: end them rather than let frames pile up.

@@ -208,6 +208,12 @@ export class AgentClient {
   stats(sessionId: string) {
     return this.call("stats", sessionId, undefined, 10_000);
   }
+  async leftoverVolumes(): Promise<string[]> {
+    return (await this.call("listLeftoverVolumes", undefined, undefined, 30_000)).volumes;
+  }
+  async removeLeftoverVolume(sessionId: string) {
+    await this.call("removeLeftoverVolume", sessionId, undefined, 30_000);
+  }
 
   /**
    * A signed, pinned WebSocket to a container's gateway or terminal (`extra`: the shell to reattach),

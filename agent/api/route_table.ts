@@ -35,6 +35,8 @@ export const AGENT_ROUTES = {
   hook: { method: "POST", path: "/v1/containers/:id/hook" },
   app: { method: "POST", path: "/v1/containers/:id/app" },
   appSocket: { method: "GET", path: "/v1/containers/:id/app-socket" },
+  listLeftoverVolumes: { method: "GET", path: "/v1/volumes" },
+  removeLeftoverVolume: { method: "DELETE", path: "/v1/volumes/:id" },
 } as const;
 
 export type AgentRouteName = keyof typeof AGENT_ROUTES;
@@ -56,6 +58,9 @@ export type AgentRouteTypes = {
   hook: { request: HookRelayRequest; response: HookRelayResponse };
   app: { request: AppRelayRequest; response: HookRelayResponse };
   appSocket: { request: undefined; response: WebSocket };
+  /** Sessions with a volume on the node and no container there. */
+  listLeftoverVolumes: { request: undefined; response: { volumes: string[] } };
+  removeLeftoverVolume: { request: undefined; response: undefined };
 };
 
 export const WEBSOCKET_ROUTES: ReadonlySet<AgentRouteName> = new Set(["gateway", "terminal", "appSocket"]);

@@ -20,6 +20,7 @@ import {
   statSync,
 } from "node:fs";
 import { join } from "node:path";
+import { SESSION_ID } from "../api/contract.ts";
 import type { AgentErrorCode } from "../api/route_table.ts";
 import { NO_SPANS, type SpawnSpans } from "../spawn/spans.ts";
 import {
@@ -307,21 +308,46 @@ export class VolumeManager {
 
   /** Step two, once the container is gone: key again (now nothing holds files), unmount, delete. */
   destroy(sessionId: string): Promise<void> {
+    return this.serial(sessionId, () => this.destroyNow(sessionId));
+  }
+
+  /** Sessions with a volume image on this node (the warm pool's images are nobody's yet). */
+  sessionIds(): string[] {
+    return readdirSync(this.root)
+      .filter((name) => name.endsWith(".img"))
+      .map((name) => name.slice(0, -".img".length))
+      .filter((id) => SESSION_ID.test(id));
+  }
+
+  /**
+   * Destroys the session's volume unless something uses it: its key is in the kernel (a spawn or a
+   * restore unlocked it), or, unencrypted, it is mounted. False when it was left alone.
+   */
+  destroyUnused(sessionId: string): Promise<boolean> {
     return this.serial(sessionId, async () => {
-      const image = this.imagePath(sessionId);
-      const mountpoint = this.mountpoint(sessionId);
-      const device = mountedDevice(mountpoint);
-      if (device !== null) {
-        this.removeMountedKey(sessionId);
-        await unmount(mountpoint);
-        // Found by the mount, not the file: a loop whose image was already unlinked is freed too.
-        if (/^\/dev\/loop\d+$/.test(device)) await detachLoop(device).catch(() => {});
-      }
-      if (existsSync(image)) await detachLoops(image);
-      removeEmptyDir(mountpoint);
-      rmSync(image, { force: true });
-      rmSync(`${image}.partial`, { force: true });
+      const inUse = this.encrypt
+        ? this.keyState(sessionId) === "present"
+        : isMounted(this.mountpoint(sessionId));
+      if (inUse) return false;
+      await this.destroyNow(sessionId);
+      return true;
     });
+  }
+
+  private async destroyNow(sessionId: string): Promise<void> {
+    const image = this.imagePath(sessionId);
+    const mountpoint = this.mountpoint(sessionId);
+    const device = mountedDevice(mountpoint);
+    if (device !== null) {
+      this.removeMountedKey(sessionId);
+      await unmount(mountpoint);
+      // Found by the mount, not the file: a loop whose image was already unlinked is freed too.
+      if (/^\/dev\/loop\d+$/.test(device)) await detachLoop(device).catch(() => {});
+    }
+    if (existsSync(image)) await detachLoops(image);
+    removeEmptyDir(mountpoint);
+    rmSync(image, { force: true });
+    rmSync(`${image}.partial`, { force: true });
   }
 
   /** Unmounts and detaches without deleting: what a node reboot does, for tests and shutdown. */

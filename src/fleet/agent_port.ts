@@ -41,6 +41,10 @@ export interface NodeAgent {
   /** New memory, CPU and pids limits on the live container. Optional: test doubles may lack it. */
   updateLimits?(sessionId: string, limits: LiveLimits): Promise<void>;
   remove(sessionId: string): Promise<void>;
+  /** Sessions with a volume on the node and no container. Optional: test doubles may lack it. */
+  leftoverVolumes?(): Promise<string[]>;
+  /** Removes such a volume; the node refuses (409) while a container or a spawn uses it. */
+  removeLeftoverVolume?(sessionId: string): Promise<void>;
   /** The plan's disk grew: the node grows the session's volume (never shrinks it). */
   growVolume(sessionId: string, diskMb: number): Promise<void>;
   stats(sessionId: string): Promise<AgentStats | null>;

@@ -1,6 +1,7 @@
 // Makes the database and the agents agree. Runs on one replica at a time (src/db/leader.ts):
 // - node health is checked and recorded; an unreachable node is marked and skipped;
-// - a container no active session wants is removed (the database lost it, or a kill's removal failed);
+// - a container no active session wants is removed (the database lost it, or a kill's removal failed),
+//   and so is a volume left without a container whose key is gone (src/sessions/leftover_volumes.ts);
 // - a session whose container the agent lost is marked failed;
 // - a spawn whose job died with its server (stale `spawning`) is driven again;
 // - the container's run state follows the recorded intent (frozen ⇄ running); a running session's
@@ -14,6 +15,7 @@ import { keptAwakeByPolling } from "../channels/polling_channels.ts";
 import type { Db } from "../db/client.ts";
 import type { AgentContainer, NodeAgent } from "../fleet/agent_port.ts";
 import { listNodes, recordHealth } from "../fleet/nodes.ts";
+import { removeShreddedVolumes } from "./leftover_volumes.ts";
 import type { Lifecycle } from "./lifecycle.ts";
 import { activeSessions, applyEvent } from "./sessions_repo.ts";
 import { endSteps } from "./spawn_steps.ts";
@@ -37,24 +39,31 @@ export async function reconcileOnce(
   // session before it asks the node for the container, so every container listed here belongs to a
   // session the read below sees. Read the other way round, a spawn finishing between the two reads
   // looked like an orphan and its new container was removed.
-  const listed: { node: (typeof nodes)[number]; agent: NodeAgent; containers: AgentContainer[] }[] = [];
+  const listed: {
+    node: (typeof nodes)[number];
+    agent: NodeAgent;
+    containers: AgentContainer[];
+    leftoverVolumes: string[];
+  }[] = [];
   for (const node of nodes) {
     const agent = lifecycle.fleet.agentFor(node);
     try {
       await recordHealth(db, node.id, await agent.health());
       log.debug("node healthy", { node: node.id });
       const containers = await agent.list();
+      const leftoverVolumes = (await agent.leftoverVolumes?.()) ?? [];
       log.debug("node listed", { node: node.id, containers: containers.length });
-      listed.push({ node, agent, containers });
+      listed.push({ node, agent, containers, leftoverVolumes });
     } catch (error) {
       await recordHealth(db, node.id, null, error instanceof Error ? error.message : "unreachable");
     }
   }
   const sessions = await activeSessions(db);
   log.debug("reconcile tick", { nodes: nodes.length, sessions: sessions.length });
-  for (const { node, agent, containers } of listed) {
+  for (const { node, agent, containers, leftoverVolumes } of listed) {
     const here = sessions.filter((s) => s.session.nodeId === node.id);
     const wanted = new Set(here.map((s) => s.session.id));
+    await removeShreddedVolumes(db, agent, leftoverVolumes, wanted, log);
     for (const container of containers) {
       if (!wanted.has(container.sessionId)) {
         log.info("removing a container no session wants", { session: container.sessionId, node: node.id });

@@ -2,7 +2,7 @@
 // the key. The next spawn carries a key the server made just now (`volume.fresh`): the node replaces the
 // leftover (nothing in it can be read) instead of refusing the key forever; without `fresh` it refuses.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { AgentClient, AgentRequestError } from "../../agent/api/client.ts";
 import type { RunningAgent } from "../../agent/server.ts";
@@ -78,4 +78,27 @@ test("a fresh key never replaces the volume of a container that is still there",
   // The data is still there (its own key is still in the kernel: nothing locked it).
   const kept = join(agent.manager.volumes.dataPath(sessionId), "kept.txt");
   expect(readFileSync(kept, "utf8")).toBe("kept\n");
+});
+
+test("the node lists a volume without a container and removes it only once nothing uses it", async () => {
+  const sessionId = crypto.randomUUID();
+  const refusal = (promise: Promise<unknown>) =>
+    promise.then(
+      () => null,
+      (error: AgentRequestError) => `${error.status} ${error.code}`,
+    );
+  await spawn(sessionId, true);
+  expect(await client.leftoverVolumes()).not.toContain(sessionId);
+  expect(await refusal(client.removeLeftoverVolume(sessionId))).toBe("409 busy");
+  Bun.spawnSync(["docker", "rm", "-f", `clawfleet-${sessionId}`]);
+  expect(await client.leftoverVolumes()).toContain(sessionId);
+  // Its key is still in the kernel (as while a spawn is under way): left alone.
+  expect(await refusal(client.removeLeftoverVolume(sessionId))).toBe("409 busy");
+  const image = agent.manager.volumes.imagePath(sessionId);
+  expect(existsSync(image)).toBe(true);
+  await agent.manager.volumes.lock(sessionId);
+  expect(await refusal(client.removeLeftoverVolume(sessionId))).toBeNull();
+  expect(existsSync(image)).toBe(false);
+  expect(await client.leftoverVolumes()).not.toContain(sessionId);
+  expect(await refusal(client.removeLeftoverVolume("../etc"))).toMatch(/^4\d\d /);
 });

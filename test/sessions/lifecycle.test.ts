@@ -283,5 +283,42 @@ for (const driver of DRIVERS) {
       expect(dockerInspect(network)).toBeNull();
       expect((await api("/session/freeze", { method: "POST" })).status).toBe(409);
     });
+
+    test("the reconciler removes the volume a half-finished kill left, and keeps a failed session's", async () => {
+      const spawnRunning = async () => {
+        expect((await api("/session/spawn", { method: "POST" })).status).toBe(202);
+        return waitFor("running", session, (s) => s.state === "running");
+      };
+      await spawnRunning();
+      const sessionId = (await agent.manager.list())[0]?.sessionId ?? "";
+      const image = agent.manager.volumes.imagePath(sessionId);
+      const volumes = agent.manager.volumes;
+      // The node fails to remove the volume once (as an unmount that stays busy), after the container went.
+      const destroy = volumes.destroy.bind(volumes);
+      volumes.destroy = async () => {
+        volumes.destroy = destroy;
+        throw new Error("umount: target is busy");
+      };
+      expect((await api("/session/kill", { method: "POST" })).status).toBe(202);
+      expect(dockerInspect(`clawfleet-${sessionId}`)).toBeNull();
+      expect(existsSync(image)).toBe(true);
+      expect(await agent.manager.leftoverVolumes()).toContain(sessionId);
+      await server.reconcile();
+      expect(existsSync(image)).toBe(false);
+      expect(await agent.manager.leftoverVolumes()).not.toContain(sessionId);
+
+      // A failed session's volume is readable under a key still stored: the reconciler leaves it.
+      await spawnRunning();
+      Bun.spawnSync(["docker", "rm", "-f", `clawfleet-${sessionId}`]);
+      // The key leaves the kernel too, so only the server's rule (a stored key) protects the volume.
+      await volumes.lock(sessionId);
+      await server.reconcile();
+      expect((await session()).state).toBe("failed");
+      expect(await agent.manager.leftoverVolumes()).toContain(sessionId);
+      await server.reconcile();
+      expect(existsSync(image)).toBe(true);
+      expect((await api("/session/kill", { method: "POST" })).status).toBe(202);
+      expect(existsSync(image)).toBe(false);
+    });
   });
 }
