@@ -658,6 +658,24 @@ export class ContainerManager {
     await this.networks.remove(sessionId, existing);
   }
 
+  /**
+   * Removes the container and its network but keeps the volume, locked and detached, for the session's
+   * next spawn (which brings the key again): how a failed session is cleared before it is spawned anew.
+   */
+  async drop(sessionId: string) {
+    this.opts.providerGateway.close(sessionId);
+    const existing = await this.inspect(sessionId);
+    await this.opts.volumes.lock(sessionId);
+    if (existing)
+      await this.opts.docker
+        .removeContainer(existing.Id, { force: true, volumes: true })
+        .catch((error: unknown) => {
+          if (!(error instanceof DockerError && error.notFound)) throw error;
+        });
+    await this.opts.volumes.detach(sessionId);
+    await this.networks.remove(sessionId, existing);
+  }
+
   /** Sessions whose volume is on this node without a container: what a kill that failed half-way leaves. */
   async leftoverVolumes(): Promise<string[]> {
     const containers = new Set((await this.list()).map((c) => c.sessionId));

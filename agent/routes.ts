@@ -120,6 +120,12 @@ export function createRouter(deps: RouterDeps) {
       await manager.remove(id);
       return new Response(null, { status: 204, headers: { [VERSION_HEADER]: AGENT_API_VERSION } });
     },
+    dropContainer: async ({ id }) => {
+      sockets.shutAll(id, 1001, "the container was removed");
+      shells.endAll(id);
+      await manager.drop(id);
+      return new Response(null, { status: 204, headers: { [VERSION_HEADER]: AGENT_API_VERSION } });
+    },
     listLeftoverVolumes: async () => json(200, { volumes: await manager.leftoverVolumes() }),
     removeLeftoverVolume: async ({ id }) => {
       await manager.removeLeftoverVolume(id);

@@ -205,6 +205,9 @@ export class AgentClient {
   async remove(sessionId: string) {
     await this.call("removeContainer", sessionId);
   }
+  async drop(sessionId: string) {
+    await this.call("dropContainer", sessionId);
+  }
   stats(sessionId: string) {
     return this.call("stats", sessionId, undefined, 10_000);
   }

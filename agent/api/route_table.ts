@@ -25,6 +25,7 @@ export const AGENT_ROUTES = {
   spawn: { method: "POST", path: "/v1/containers" },
   getContainer: { method: "GET", path: "/v1/containers/:id" },
   removeContainer: { method: "DELETE", path: "/v1/containers/:id" },
+  dropContainer: { method: "POST", path: "/v1/containers/:id/drop" },
   freeze: { method: "POST", path: "/v1/containers/:id/freeze" },
   restore: { method: "POST", path: "/v1/containers/:id/restore" },
   updateLimits: { method: "POST", path: "/v1/containers/:id/limits" },
@@ -48,6 +49,8 @@ export type AgentRouteTypes = {
   spawn: { request: ContainerSpec; response: ContainerInfo };
   getContainer: { request: undefined; response: ContainerInfo };
   removeContainer: { request: undefined; response: undefined };
+  /** The container and its network go; the volume stays (locked, detached) for the next spawn. */
+  dropContainer: { request: undefined; response: undefined };
   freeze: { request: undefined; response: ContainerInfo };
   restore: { request: RestoreRequest; response: ContainerInfo };
   updateLimits: { request: LiveLimits; response: ContainerInfo };

@@ -43,6 +43,7 @@ export function agentConnector(keys: ClusterKey[], keyring?: MasterKeyring): Age
       restore: async (sessionId, volume) => (await ready()).restore(sessionId, { volume }),
       updateLimits: async (sessionId, limits) => (await ready()).updateLimits(sessionId, limits),
       remove: async (sessionId) => (await ready()).remove(sessionId),
+      drop: async (sessionId) => (await ready()).drop(sessionId),
       leftoverVolumes: async () => (await ready()).leftoverVolumes(),
       removeLeftoverVolume: async (sessionId) => (await ready()).removeLeftoverVolume(sessionId),
       growVolume: async (sessionId, diskMb) => {

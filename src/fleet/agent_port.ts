@@ -41,6 +41,8 @@ export interface NodeAgent {
   /** New memory, CPU and pids limits on the live container. Optional: test doubles may lack it. */
   updateLimits?(sessionId: string, limits: LiveLimits): Promise<void>;
   remove(sessionId: string): Promise<void>;
+  /** Removes the container but keeps its volume for the next spawn. Optional: test doubles may lack it. */
+  drop?(sessionId: string): Promise<void>;
   /** Sessions with a volume on the node and no container. Optional: test doubles may lack it. */
   leftoverVolumes?(): Promise<string[]>;
   /** Removes such a volume; the node refuses (409) while a container or a spawn uses it. */

@@ -89,7 +89,9 @@ export class Lifecycle {
     audited.catch(() => {});
     switch (action) {
       case "spawn":
-        if (previous.nodeId) await this.removeQuietly(previous.nodeId, row.id);
+        // Only a failed session still names its node (a kill clears it): the failed container goes,
+        // the volume stays for the new one on the same node (only a kill discards a volume).
+        if (previous.nodeId) await this.removeQuietly(previous.nodeId, row.id, "drop");
         // The spawn job does not wait for the audit entry (written beside it, before the answer).
         this.startSpawn(row);
         await audited;
@@ -153,11 +155,13 @@ export class Lifecycle {
     return created ? { key, fresh: true } : { key };
   }
 
-  private async removeQuietly(nodeId: string | null, sessionId: string) {
+  /** `drop` keeps the session's volume on the node (for its next spawn); `remove` destroys it too. */
+  private async removeQuietly(nodeId: string | null, sessionId: string, how: "drop" | "remove" = "remove") {
     const found = await this.deps.fleet.agentForNode(nodeId);
     if (!found) return;
     try {
-      await found.agent.remove(sessionId);
+      if (how === "drop" && found.agent.drop) await found.agent.drop(sessionId);
+      else await found.agent.remove(sessionId);
     } catch (error) {
       // The reconciler removes what is left once the node answers again.
       this.deps.log.warn("container removal deferred", { session: sessionId, error });

@@ -284,7 +284,7 @@ for (const driver of DRIVERS) {
       expect((await api("/session/freeze", { method: "POST" })).status).toBe(409);
     });
 
-    test("the reconciler removes the volume a half-finished kill left, and keeps a failed session's", async () => {
+    test("the reconciler removes the volume a half-finished kill left; a failed session's is kept for its next spawn", async () => {
       const spawnRunning = async () => {
         expect((await api("/session/spawn", { method: "POST" })).status).toBe(202);
         return waitFor("running", session, (s) => s.state === "running");
@@ -307,8 +307,12 @@ for (const driver of DRIVERS) {
       expect(existsSync(image)).toBe(false);
       expect(await agent.manager.leftoverVolumes()).not.toContain(sessionId);
 
-      // A failed session's volume is readable under a key still stored: the reconciler leaves it.
+      // A failed session's volume is readable under a key still stored: the reconciler leaves it, and
+      // the next spawn finds the user's files where they were.
       await spawnRunning();
+      const exec = (script: string) =>
+        Bun.spawnSync(["docker", "exec", `clawfleet-${sessionId}`, "sh", "-c", script]).stdout.toString();
+      exec("echo kept > /data/kept.txt");
       Bun.spawnSync(["docker", "rm", "-f", `clawfleet-${sessionId}`]);
       // The key leaves the kernel too, so only the server's rule (a stored key) protects the volume.
       await volumes.lock(sessionId);
@@ -317,6 +321,8 @@ for (const driver of DRIVERS) {
       expect(await agent.manager.leftoverVolumes()).toContain(sessionId);
       await server.reconcile();
       expect(existsSync(image)).toBe(true);
+      await spawnRunning();
+      expect(exec("cat /data/kept.txt")).toBe("kept\n");
       expect((await api("/session/kill", { method: "POST" })).status).toBe(202);
       expect(existsSync(image)).toBe(false);
     });
