@@ -7,10 +7,8 @@
 // Bounded: `runs` rounds (default 10, at most 30), the whole run 5 minutes; only 127.0.0.1 and the
 // bench's own containers are used, and everything is removed after each round.
 import { AgentClient } from "../agent/api/client.ts";
-import { waitHealthy } from "../agent/readiness.ts";
 import type { Span } from "../agent/spawn/spans.ts";
 import { parseKeyring } from "../common/keyring.ts";
-import { ISOLATION_FLAGS } from "../test/helpers/docker_flags.ts";
 import {
   cleanupNode,
   ensureRuntimeImage,
@@ -18,6 +16,7 @@ import {
   TEST_CLUSTER_SECRET,
   volumeKey,
 } from "../test/helpers/fleet.ts";
+import { rawDockerRun } from "./lib/raw_docker_run.ts";
 import { percentile, table } from "./lib/report.ts";
 
 const RUNS = Math.min(30, Math.max(1, Number(process.argv[2] ?? 10) || 10));
@@ -26,37 +25,6 @@ const IMAGE = "clawfleet-runtime:0.1.0";
 const limits = { cpuMillis: 500, memoryMb: 256, pidsLimit: 128, diskMb: 512 };
 
 const rawPhases = { run: [] as number[], port: [] as number[], wait: [] as number[] };
-
-async function rawDockerRun(): Promise<number> {
-  const name = `bench-raw-${crypto.randomUUID().slice(0, 8)}`;
-  const start = performance.now();
-  const lap = (phase: keyof typeof rawPhases, since: number) => {
-    rawPhases[phase].push(performance.now() - since);
-    return performance.now();
-  };
-  const run = Bun.spawnSync([
-    "docker",
-    "run",
-    "-d",
-    "--name",
-    name,
-    ...ISOLATION_FLAGS,
-    "-p",
-    "127.0.0.1::8080",
-    IMAGE,
-  ]);
-  if (run.exitCode !== 0) throw new Error(run.stderr.toString());
-  let at = lap("run", start);
-  const port = Number(
-    Bun.spawnSync(["docker", "port", name, "8080/tcp"]).stdout.toString().trim().split(":").pop(),
-  );
-  at = lap("port", at);
-  if (!(await waitHealthy({ port, path: "/healthz", timeoutMs: 30_000 }))) throw new Error("raw never ready");
-  lap("wait", at);
-  const elapsed = performance.now() - start;
-  Bun.spawnSync(["docker", "rm", "-f", "-v", name]);
-  return elapsed;
-}
 
 await ensureRuntimeImage();
 const agent = await startTestAgent({ CLAWFLEET_LOG_LEVEL: "error" });
@@ -77,7 +45,7 @@ try {
   for (let i = 0; i < RUNS && Date.now() < DEADLINE; i++) {
     // The warm pool refills after each spawn: never while something is timed.
     await agent.manager.warmPoolIdle();
-    raw.push(await rawDockerRun());
+    raw.push(await rawDockerRun(IMAGE, (phase, ms) => rawPhases[phase].push(ms)));
     await agent.manager.warmPoolIdle();
     const sessionId = crypto.randomUUID();
     const start = performance.now();

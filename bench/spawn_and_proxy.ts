@@ -17,10 +17,8 @@ import { join } from "node:path";
 import { AgentClient } from "../agent/api/client.ts";
 import { type ClusterKey, signRequest } from "../agent/api/contract.ts";
 import { AGENT_API_VERSION, VERSION_HEADER } from "../agent/api/route_table.ts";
-import { waitHealthy as agentReadinessWait } from "../agent/readiness.ts";
 import { parseKeyring } from "../common/keyring.ts";
 import { addNode } from "../src/fleet/nodes.ts";
-import { ISOLATION_FLAGS } from "../test/helpers/docker_flags.ts";
 import {
   cleanupNode,
   dockerNetworkSide,
@@ -31,6 +29,7 @@ import {
 } from "../test/helpers/fleet.ts";
 import { freePort, tempDir } from "../test/helpers/process.ts";
 import { startTestServer } from "../test/helpers/server.ts";
+import { rawDockerRun } from "./lib/raw_docker_run.ts";
 import { percentile, table, writeSection } from "./lib/report.ts";
 import { startEchoServer } from "./lib/ws_bulk.ts";
 
@@ -49,37 +48,6 @@ const limits = { cpuMillis: 500, memoryMb: 256, pidsLimit: 128, diskMb: 512 };
 
 function guard() {
   if (Date.now() > DEADLINE) throw new Error("benchmark exceeded its 10-minute bound");
-}
-
-/** The agent's own readiness wait (agent/readiness.ts), so the baseline waits exactly as the agent does. */
-async function waitHealthy(port: number) {
-  if (!(await agentReadinessWait({ port, path: "/healthz", timeoutMs: 30_000 }))) {
-    throw new Error("the raw container never answered /healthz");
-  }
-}
-
-async function rawDockerRun(): Promise<number> {
-  const name = `bench-raw-${crypto.randomUUID().slice(0, 8)}`;
-  const start = performance.now();
-  const run = Bun.spawnSync([
-    "docker",
-    "run",
-    "-d",
-    "--name",
-    name,
-    ...ISOLATION_FLAGS,
-    "-p",
-    "127.0.0.1::8080",
-    IMAGE,
-  ]);
-  if (run.exitCode !== 0) throw new Error(run.stderr.toString());
-  const port = Number(
-    Bun.spawnSync(["docker", "port", name, "8080/tcp"]).stdout.toString().trim().split(":").pop(),
-  );
-  await waitHealthy(port);
-  const elapsed = performance.now() - start;
-  Bun.spawnSync(["docker", "rm", "-f", "-v", name]);
-  return elapsed;
 }
 
 /** Runs bench/lib/ws_client.ts in its own process on one path and returns what it measured. */
@@ -259,7 +227,7 @@ try {
   const quiet = () => Promise.all([agent.manager.warmPoolIdle(), direct.manager.warmPoolIdle()]);
   for (let i = 0; i < RUNS && Date.now() - STARTED < SPAWN_BUDGET_MS; i++) {
     await quiet();
-    raw.push(await rawDockerRun());
+    raw.push(await rawDockerRun(IMAGE));
     await quiet();
     const sessionId = crypto.randomUUID();
     const start = performance.now();

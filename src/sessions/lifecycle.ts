@@ -3,7 +3,6 @@
 // transaction. Every write after an agent call is conditional on the session's generation.
 import { eq } from "drizzle-orm";
 import { AgentRequestError } from "../../agent/api/client.ts";
-import type { ContainerStatus } from "../../agent/api/contract.ts";
 import type { Logger } from "../../common/log.ts";
 import { audit } from "../audit.ts";
 import type { Db } from "../db/client.ts";
@@ -16,7 +15,7 @@ import { FleetFullError } from "../fleet/scheduler.ts";
 import { shredVolumeKey } from "../secrets/volume_keys.ts";
 import { SessionChanges } from "./session_changes.ts";
 import { applyEvent, getSessionById, planFor, type SessionRow, withUserSession } from "./sessions_repo.ts";
-import { beginSteps, endSteps, enterStep, withNodeTimings } from "./spawn_steps.ts";
+import { beginSteps, endSteps, enterStep, nodeStepOf, withNodeTimings } from "./spawn_steps.ts";
 import { type SessionAction, type SessionEvent, type SpawnStep, transition } from "./state_machine.ts";
 import { upgradeAvailable, upgradeSession } from "./upgrade.ts";
 import { recordSpawn } from "./usage.ts";
@@ -33,13 +32,6 @@ export type LifecycleDeps = {
   /** The session's volume key, and whether it was made by this call (sessionVolumeKey). */
   volumeKeyFor(session: { userId: string; sessionId: string }): Promise<{ key: string; created: boolean }>;
   defaultTemplate: string;
-};
-
-/** The spawn step the console shows for each status the agent reports while it starts a container. */
-const STATUS_STEP: Partial<Record<ContainerStatus, Exclude<SpawnStep, "ready">>> = {
-  creating: "creating",
-  starting: "starting",
-  waiting: "waiting for the gateway",
 };
 
 export class Lifecycle {
@@ -228,7 +220,7 @@ export class Lifecycle {
     const watcher = setInterval(() => {
       look = (async () => {
         const seen = await agent.get(row.id).catch(() => null);
-        const next = seen ? STATUS_STEP[seen.status] : undefined;
+        const next = seen ? nodeStepOf(seen.status) : undefined;
         if (watching && next && next !== lastStep) {
           lastStep = next;
           await step(next);

@@ -44,6 +44,11 @@ export const NODE_STEP: Record<SpawnStepTiming["status"], TimedStep> = {
   waiting: "waiting for the gateway",
 };
 
+/** The step for a status a node reports about a container (none for a status that is not a step). */
+export function nodeStepOf(status: string): TimedStep | undefined {
+  return Object.hasOwn(NODE_STEP, status) ? NODE_STEP[status as keyof typeof NODE_STEP] : undefined;
+}
+
 /**
  * The timeline once the node answered: the steps from the node's first on are laid out again from
  * that step's start with the durations the node measured; the last ends at `at` (the answer), so the

@@ -46,8 +46,9 @@ export async function restartStopped(
     log.warn("restarting a stopped container failed", { session: session.id, error });
   } finally {
     restarting.delete(session.id);
-    forgetOldRestarts(Date.now());
-    restartedAt.set(session.id, Date.now());
+    const now = Date.now();
+    forgetOldRestarts(now);
+    restartedAt.set(session.id, now);
   }
 }
 

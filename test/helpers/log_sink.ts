@@ -5,7 +5,15 @@ import type { LogSink } from "../../common/log.ts";
 export function keepAndSurface(lines: string[], who: string): LogSink {
   return (line) => {
     lines.push(line);
-    if (/^\{"time":"[^"]*","level":"(warn|error)"/.test(line))
+    if (levelOf(line) === "warn" || levelOf(line) === "error")
       process.stderr.write(`${who}: ${line.slice(0, 400)}\n`);
   };
+}
+
+function levelOf(line: string): unknown {
+  try {
+    return (JSON.parse(line) as { level?: unknown }).level;
+  } catch {
+    return undefined;
+  }
 }
