@@ -11,6 +11,7 @@ import { NODES_HELP } from "./cli/nodes.ts";
 import { USERS_HELP } from "./cli/users.ts";
 import { loadServerConfig } from "./config.ts";
 import { isDatabaseDriverGlitch } from "./db/availability.ts";
+import { makeEmbeddedDatabaseApart } from "./db/embedded_first_start.ts";
 import { UserError } from "./errors.ts";
 import { liveLimitsFor } from "./http/admin_users_plan.ts";
 import { startServer } from "./server.ts";
@@ -93,6 +94,7 @@ async function main(argv: string[]): Promise<number> {
       };
       process.on("uncaughtException", survive);
       process.on("unhandledRejection", survive);
+      if (!config.databaseUrl) await makeEmbeddedDatabaseApart(config.dataDir, log);
       const server = await startServer(config, log);
       const adminSocket = await startAdminSocket(
         config,

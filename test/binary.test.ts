@@ -46,6 +46,9 @@ describe("the compiled server binary, copied alone into an empty folder", () => 
     }
     const logs = await new Response(proc.stdout).text();
     for (const line of logs.trim().split("\n")) expect(() => JSON.parse(line)).not.toThrow();
+    // The new database was made (and migrated) by a child `clawfleet migrate`, not in the server.
+    expect(logs).toContain('"msg":"embedded database made"');
+    expect(logs).not.toContain("migrations applied");
   });
 
   test("restarting on the same data dir keeps the database (no migration re-run)", async () => {
@@ -63,6 +66,7 @@ describe("the compiled server binary, copied alone into an empty folder", () => 
     }
     const logs = await new Response(proc.stdout).text();
     expect(logs).not.toContain("migrations applied");
+    expect(logs).not.toContain("embedded database made");
   });
 
   for (const [name, value] of [

@@ -34,6 +34,11 @@ export type Database = {
 
 export type HeldLock = { release(): Promise<void>; alive(): Promise<boolean> };
 
+/** Where the embedded database lives in the data dir. */
+export function pgliteDir(dataDir: string): string {
+  return join(dataDir, "pglite");
+}
+
 async function openPglite(dataDir: string | null): Promise<Database> {
   // The wasm and data bundle are embedded in the compiled binary, so nothing is read from node_modules.
   const [pgliteWasmModule, initdbWasmModule] = await Promise.all([
@@ -45,7 +50,7 @@ async function openPglite(dataDir: string | null): Promise<Database> {
   let path: string | undefined;
   if (dataDir) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    path = join(dataDir, "pglite");
+    path = pgliteDir(dataDir);
   }
   const client = await PGlite.create({
     dataDir: path,
