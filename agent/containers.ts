@@ -3,6 +3,7 @@
 
 import { encodeHexLowerCase } from "@oslojs/encoding";
 import { hmacSha256 } from "../common/crypto.ts";
+import { AgentError } from "./agent_error.ts";
 import type {
   ContainerInfo,
   ContainerSpec,
@@ -11,7 +12,7 @@ import type {
   LiveLimits,
   RestoreRequest,
 } from "./api/contract.ts";
-import type { AgentErrorCode } from "./api/route_table.ts";
+import { ContainerAddresses } from "./container_addresses.ts";
 import { type ContainerInspect, type DockerClient, DockerError } from "./docker/client.ts";
 import {
   containerConfig,
@@ -37,16 +38,6 @@ import {
   volumeKeyBytes,
   volumeOwner,
 } from "./volumes/volumes.ts";
-
-export class AgentError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: AgentErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export type ContainerManagerOptions = {
   docker: DockerClient;
@@ -75,6 +66,7 @@ export class ContainerManager {
   onSpawnProfiled: ((spans: Span[]) => void) | null = null;
 
   private readonly networks: ContainerNetworks;
+  private readonly addresses: ContainerAddresses;
 
   constructor(private readonly opts: ContainerManagerOptions) {
     this.networks = new ContainerNetworks({
@@ -83,6 +75,7 @@ export class ContainerManager {
       sandboxes: opts.sandboxes,
       pool: opts.networks,
     });
+    this.addresses = new ContainerAddresses(opts.docker, this.networks);
   }
 
   /** Resolves once neither warm pool is being refilled (the benches wait so no refill overlaps a timing). */
@@ -323,33 +316,9 @@ export class ContainerManager {
   }
 
   /** The bridge's own address: where the container finds the provider gateway. */
-  private async bridgeGateway(network: string): Promise<string> {
-    const ip = await this.networks.gatewayIp(network);
-    if (!ip) throw new AgentError(502, "no_bridge_address", "the container network has no IPv4 gateway");
-    return ip;
-  }
-
   private async containerIp(sessionId: string): Promise<string | null> {
     const inspect = await this.inspect(sessionId);
-    return inspect ? this.ipOf(inspect) : null;
-  }
-
-  /** The container's address on its own network (its sandbox's, when it joined one). */
-  private async ipOf(inspect: ContainerInspect): Promise<string | null> {
-    const side = await this.networkSide(inspect);
-    return side.NetworkSettings.Networks[this.networks.of(inspect)]?.IPAddress || null;
-  }
-
-  /**
-   * The container whose inspect shows the namespace's addresses and published ports: the sandbox a
-   * container joined (`container:<id>`), else the container itself.
-   */
-  private async networkSide(inspect: ContainerInspect): Promise<ContainerInspect> {
-    const mode = inspect.HostConfig.NetworkMode ?? "";
-    if (!mode.startsWith("container:")) return inspect;
-    return (
-      (await this.opts.docker.inspectContainer(mode.slice("container:".length)).catch(() => null)) ?? inspect
-    );
+    return inspect ? this.addresses.ipOf(inspect) : null;
   }
 
   /**
@@ -364,7 +333,7 @@ export class ContainerManager {
     template: Template,
   ): Promise<Record<string, string>> {
     const gateway = this.opts.providerGateway;
-    const gatewayIp = await this.bridgeGateway(network);
+    const gatewayIp = await this.addresses.bridgeGateway(network);
     const credential = await containerCredential(this.opts.gatewaySecret, sessionId, salt);
     gateway.open({ sessionId, gatewayIp, credential, peer: () => this.containerIp(sessionId) });
     const env = gateway.env(gatewayIp);
@@ -380,7 +349,7 @@ export class ContainerManager {
     const sessionId = inspect.Config.Labels[LABELS.session];
     const salt = inspect.Config.Labels[SALT_LABEL];
     if (!sessionId || !salt) return;
-    const gatewayIp = await this.bridgeGateway(this.networks.of(inspect));
+    const gatewayIp = await this.addresses.bridgeGateway(this.networks.of(inspect));
     const credential = await containerCredential(this.opts.gatewaySecret, sessionId, salt);
     this.opts.providerGateway.open({
       sessionId,
@@ -398,26 +367,9 @@ export class ContainerManager {
     }
   }
 
-  /**
-   * Where the relays reach the container's port: its address on its own bridge, which the node reaches
-   * directly (the firewall lets replies to the node's own connections back in). The 127.0.0.1
-   * publishing adds Docker's userland proxy, a process hop on every frame (docs/BENCHMARKS.md).
-   */
-  private async address(inspect: ContainerInspect, template: Template): Promise<string> {
-    const ip = await this.ipOf(inspect);
-    if (!ip) throw new AgentError(409, "no_port", "the container has no address on its network");
-    return `${ip}:${template.port}`;
-  }
-
-  async hostPort(inspect: ContainerInspect, template: Template): Promise<number | null> {
-    const side = await this.networkSide(inspect);
-    const binding = side.NetworkSettings.Ports[`${template.port}/tcp`]?.find((b) => b.HostIp === "127.0.0.1");
-    return binding ? Number(binding.HostPort) : null;
-  }
-
   /** Waits for the template's health check (readiness.ts); a container that exits fails at once. */
   private async waitReady(sessionId: string, inspect: ContainerInspect, template: Template) {
-    const port = await this.hostPort(inspect, template);
+    const port = await this.addresses.hostPort(inspect, template);
     if (!port) throw new AgentError(502, "no_port", "the container's gateway port was not published");
     const ready = await waitHealthy({
       port,
@@ -548,7 +500,7 @@ export class ContainerManager {
     inspect: ContainerInspect,
   ): Promise<{ busy: boolean; nextWakeAt: number | null } | null> {
     const template = this.template(inspect.Config.Labels[LABELS.template] ?? "");
-    const port = await this.hostPort(inspect, template);
+    const port = await this.addresses.hostPort(inspect, template);
     if (!port) return null;
     const sessionId = inspect.Config.Labels[LABELS.session] ?? "";
     try {
@@ -710,46 +662,44 @@ export class ContainerManager {
 
   /** Where the gateway of a running container listens, for the WebSocket proxy. */
   async gatewayTarget(sessionId: string): Promise<{ url: string; token: string }> {
-    const inspect = await this.require(sessionId);
-    if (inspect.State.Paused) throw new AgentError(409, "paused", "the container is frozen");
-    const template = this.template(inspect.Config.Labels[LABELS.template] ?? "");
+    const { inspect, template } = await this.unpaused(sessionId);
     return {
-      url: `ws://${await this.address(inspect, template)}${template.gatewayPath}`,
+      url: `ws://${await this.addresses.address(inspect, template)}${template.gatewayPath}`,
       token: await this.gatewayToken(sessionId),
     };
   }
 
   /** The base URL of the container's webhook path on its gateway port. */
   async hookTarget(sessionId: string): Promise<string> {
-    const inspect = await this.require(sessionId);
-    if (inspect.State.Paused) throw new AgentError(409, "paused", "the container is frozen");
-    const template = this.template(inspect.Config.Labels[LABELS.template] ?? "");
+    const { inspect, template } = await this.unpaused(sessionId);
     if (!template.hookPath)
       throw new AgentError(404, "no_webhook", `the ${template.name} template takes no webhooks`);
-    return `http://${await this.address(inspect, template)}${template.hookPath.replace(/\/$/, "")}`;
+    return `http://${await this.addresses.address(inspect, template)}${template.hookPath.replace(/\/$/, "")}`;
   }
 
   /** The base URL of the container's app port. */
   async appTarget(sessionId: string): Promise<string> {
-    const inspect = await this.require(sessionId);
-    if (inspect.State.Paused) throw new AgentError(409, "paused", "the container is frozen");
-    const template = this.template(inspect.Config.Labels[LABELS.template] ?? "");
+    const { inspect, template } = await this.unpaused(sessionId);
     if (!template.appPort) throw new AgentError(404, "no_app", `the ${template.name} template has no app`);
-    return `http://${await this.address(inspect, template)}`;
+    return `http://${await this.addresses.address(inspect, template)}`;
   }
 
   async terminalTarget(sessionId: string): Promise<{ containerId: string; shell: string[] }> {
+    const { inspect, template } = await this.unpaused(sessionId);
+    return { containerId: inspect.Id, shell: template.shell };
+  }
+
+  /** The session's container and its template; a frozen one is refused (409 paused). */
+  private async unpaused(sessionId: string): Promise<{ inspect: ContainerInspect; template: Template }> {
     const inspect = await this.require(sessionId);
     if (inspect.State.Paused) throw new AgentError(409, "paused", "the container is frozen");
-    return {
-      containerId: inspect.Id,
-      shell: this.template(inspect.Config.Labels[LABELS.template] ?? "").shell,
-    };
+    return { inspect, template: this.template(inspect.Config.Labels[LABELS.template] ?? "") };
   }
 
   /**
-   * Networks nothing claims any more (spawn/container_networks.ts). Volumes are never swept: a lost
-   * container's data stays until the session is explicitly removed, so a respawn finds it again.
+   * Networks nothing claims any more (spawn/container_networks.ts). Volumes are not swept here: a lost
+   * container's data stays so a respawn finds it again; the control plane removes a volume only once
+   * its key is gone (leftoverVolumes, removeLeftoverVolume).
    */
   sweepNetworks(): Promise<void> {
     return this.networks.sweep((sessionId) => this.inflight.has(sessionId));

@@ -2,8 +2,9 @@
 // only) and brings back its answer. Nothing of the body is logged or written: it passes through
 // memory once each way. Headers that describe this hop (host, cookies, length, connection) are
 // rebuilt rather than forwarded; the sender's own signature headers (Slack, Telegram, GitHub) pass.
+
+import { AgentError } from "./agent_error.ts";
 import type { AppRelayRequest, HookRelayRequest, HookRelayResponse } from "./api/contract.ts";
-import { AgentError } from "./containers.ts";
 
 /** The container's answer, capped: a container cannot make the agent hold more than this. */
 export const HOOK_ANSWER_MAX_BYTES = 1024 * 1024;

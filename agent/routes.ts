@@ -4,6 +4,7 @@
 import type { Server, ServerWebSocket } from "bun";
 import type { Logger } from "../common/log.ts";
 import type { WsSession } from "../common/ws_relay.ts";
+import { AgentError } from "./agent_error.ts";
 import {
   type HealthReport,
   HOOK_RELAY_MAX_BYTES,
@@ -24,7 +25,7 @@ import {
   matchRoute,
   VERSION_HEADER,
 } from "./api/route_table.ts";
-import { AgentError, type ContainerManager } from "./containers.ts";
+import type { ContainerManager } from "./containers.ts";
 import { type DockerClient, DockerError } from "./docker/client.ts";
 import type { SpliceTarget } from "./front.ts";
 import { relayApp, relayHook } from "./hook_relay.ts";
