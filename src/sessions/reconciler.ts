@@ -51,7 +51,12 @@ export async function reconcileOnce(
       await recordHealth(db, node.id, await agent.health());
       log.debug("node healthy", { node: node.id });
       const containers = await agent.list();
-      const leftoverVolumes = (await agent.leftoverVolumes?.()) ?? [];
+      // A failed volume listing must not make a healthy node look unreachable.
+      const leftoverVolumes =
+        (await agent.leftoverVolumes?.().catch((error) => {
+          log.warn("listing a node's leftover volumes failed", { node: node.id, error });
+          return [];
+        })) ?? [];
       log.debug("node listed", { node: node.id, containers: containers.length });
       listed.push({ node, agent, containers, leftoverVolumes });
     } catch (error) {
