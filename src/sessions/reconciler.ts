@@ -83,7 +83,7 @@ export async function reconcileOnce(
       if (!container) {
         await applyEvent(db, session, {
           type: "fail",
-          reason: "The container was lost on its node. Spawn a new one.",
+          reason: "The container was lost on its node. Spawn it again: its files are still there.",
         });
         continue;
       }

@@ -317,7 +317,9 @@ for (const driver of DRIVERS) {
       // The key leaves the kernel too, so only the server's rule (a stored key) protects the volume.
       await volumes.lock(sessionId);
       await server.reconcile();
-      expect((await session()).state).toBe("failed");
+      const failed = await session();
+      expect(failed.state).toBe("failed");
+      expect(failed.failure_reason).toContain("its files are still there");
       expect(await agent.manager.leftoverVolumes()).toContain(sessionId);
       await server.reconcile();
       expect(existsSync(image)).toBe(true);
