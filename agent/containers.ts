@@ -39,6 +39,11 @@ import {
   volumeOwner,
 } from "./volumes/volumes.ts";
 
+/** A removal that found nothing to remove is done. */
+function ignoreMissing(error: unknown) {
+  if (!(error instanceof DockerError && error.notFound)) throw error;
+}
+
 export type ContainerManagerOptions = {
   docker: DockerClient;
   nodeId: string;
@@ -595,9 +600,6 @@ export class ContainerManager {
   async remove(sessionId: string) {
     const { docker, volumes } = this.opts;
     this.opts.providerGateway.close(sessionId);
-    const ignoreMissing = (error: unknown) => {
-      if (!(error instanceof DockerError && error.notFound)) throw error;
-    };
     await volumes.shredKey(sessionId);
     // Read before the container goes: a warm-pool network is found only through its label.
     const existing = await this.inspect(sessionId);
@@ -618,12 +620,9 @@ export class ContainerManager {
     this.opts.providerGateway.close(sessionId);
     const existing = await this.inspect(sessionId);
     await this.opts.volumes.lock(sessionId);
-    if (existing)
-      await this.opts.docker
-        .removeContainer(existing.Id, { force: true, volumes: true })
-        .catch((error: unknown) => {
-          if (!(error instanceof DockerError && error.notFound)) throw error;
-        });
+    await this.opts.docker
+      .removeContainer(containerName(sessionId), { force: true, volumes: true })
+      .catch(ignoreMissing);
     await this.opts.volumes.detach(sessionId);
     await this.networks.remove(sessionId, existing);
   }

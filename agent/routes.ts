@@ -56,6 +56,9 @@ function json(status: number, body: unknown) {
     headers: { "content-type": "application/json", [VERSION_HEADER]: AGENT_API_VERSION },
   });
 }
+function noContent() {
+  return new Response(null, { status: 204, headers: { [VERSION_HEADER]: AGENT_API_VERSION } });
+}
 function fail(status: number, code: AgentErrorCode, message: string) {
   return json(status, { error: { code, message } } satisfies AgentErrorBody);
 }
@@ -119,18 +122,18 @@ export function createRouter(deps: RouterDeps) {
       sockets.shutAll(id, 1001, "the container was removed");
       shells.endAll(id);
       await manager.remove(id);
-      return new Response(null, { status: 204, headers: { [VERSION_HEADER]: AGENT_API_VERSION } });
+      return noContent();
     },
     dropContainer: async ({ id }) => {
       sockets.shutAll(id, 1001, "the container was removed");
       shells.endAll(id);
       await manager.drop(id);
-      return new Response(null, { status: 204, headers: { [VERSION_HEADER]: AGENT_API_VERSION } });
+      return noContent();
     },
     listLeftoverVolumes: async () => json(200, { volumes: await manager.leftoverVolumes() }),
     removeLeftoverVolume: async ({ id }) => {
       await manager.removeLeftoverVolume(id);
-      return new Response(null, { status: 204, headers: { [VERSION_HEADER]: AGENT_API_VERSION } });
+      return noContent();
     },
     freeze: async ({ id }) => {
       const { wakeAt } = await manager.freeze(id);
