@@ -5,8 +5,8 @@ import type { LogSink } from "../../common/log.ts";
 export function keepAndSurface(lines: string[], who: string): LogSink {
   return (line) => {
     lines.push(line);
-    if (levelOf(line) === "warn" || levelOf(line) === "error")
-      process.stderr.write(`${who}: ${line.slice(0, 400)}\n`);
+    const level = levelOf(line);
+    if (level === "warn" || level === "error") process.stderr.write(`${who}: ${line.slice(0, 400)}\n`);
   };
 }
 
